@@ -1,0 +1,26 @@
+"""The quantization engine: pure numpy and scikit-learn, never Qt or pyplot.
+
+One module per stage: ``colorspace`` (sRGB, CIELAB, OKLab), ``histogram`` (weighted distinct
+colours), ``kmeans`` (seeding and Lloyd), ``remap`` (nearest colour and dithering), ``metrics``
+(CIEDE2000, PSNR) and ``pipeline`` (the whole of `quantize`).
+"""
+
+from .colorspace import COLOR_SPACES
+from .histogram import count_distinct_colors
+from .metrics import ciede2000, mean_delta_e2000, psnr
+from .pipeline import DITHERS, K_MAX, K_MIN, quantize
+from .result import Cancelled, Quantization
+
+__all__ = [
+    "COLOR_SPACES",
+    "DITHERS",
+    "K_MAX",
+    "K_MIN",
+    "Cancelled",
+    "Quantization",
+    "ciede2000",
+    "count_distinct_colors",
+    "mean_delta_e2000",
+    "psnr",
+    "quantize",
+]

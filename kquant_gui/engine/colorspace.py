@@ -1,0 +1,196 @@
+"""Colour-space conversions between 8-bit sRGB and the spaces k-means works in.
+
+All conversions go through linear-light sRGB, so that distances in CIELAB and OKLab are
+perceptual. The forward direction starts from 8-bit values and uses a 256-entry table for the
+transfer function; the inverse clips back into the sRGB gamut before rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COLOR_SPACES = ("lab", "oklab", "rgb")
+
+# IEC 61966-2-1 transfer function, tabulated once for every 8-bit code value.
+_codes = np.arange(256, dtype=np.float64) / 255.0
+SRGB_TO_LINEAR = np.where(
+    _codes <= 0.04045, _codes / 12.92, ((_codes + 0.055) / 1.055) ** 2.4
+)
+
+# Linear sRGB (D65) to CIE XYZ, and the D65 reference white.
+_RGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
+_WHITE = _RGB_TO_XYZ.sum(axis=1)
+
+# Björn Ottosson's OKLab matrices (linear sRGB -> LMS, LMS' -> Lab).
+_OK_M1 = np.array(
+    [
+        [0.4122214708, 0.5363325363, 0.0514459929],
+        [0.2119034982, 0.6806995451, 0.1073969566],
+        [0.0883024619, 0.2817188376, 0.6299787005],
+    ]
+)
+_OK_M2 = np.array(
+    [
+        [0.2104542553, 0.7936177850, -0.0040720468],
+        [1.9779984951, -2.4285922050, 0.4505937099],
+        [0.0259040371, 0.7827717662, -0.8086757660],
+    ]
+)
+_OK_M1_INV = np.linalg.inv(_OK_M1)
+_OK_M2_INV = np.linalg.inv(_OK_M2)
+# OKLab lightness runs 0..1; scaling by 100 puts its distances on the same footing as CIELAB's,
+# which keeps tolerances in the k-means loop meaningful for both.
+_OK_SCALE = 100.0
+
+_EPS = (6.0 / 29.0) ** 3
+_KAPPA = 1.0 / (3.0 * (6.0 / 29.0) ** 2)
+
+
+def _lab_f(t: np.ndarray) -> np.ndarray:
+    return np.where(t > _EPS, np.cbrt(t), t * _KAPPA + 4.0 / 29.0)
+
+
+def _lab_f_inv(t: np.ndarray) -> np.ndarray:
+    return np.where(t > 6.0 / 29.0, t**3, (t - 4.0 / 29.0) / _KAPPA)
+
+
+def srgb8_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """Decode 8-bit sRGB to linear light.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3), values in [0, 1]
+    """
+    return SRGB_TO_LINEAR[rgb]
+
+
+def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """Encode linear light to 8-bit sRGB, clipping out-of-gamut values.
+
+    Parameters
+    ----------
+    linear : ndarray of float, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of uint8, shape (..., 3)
+    """
+    c = np.clip(linear, 0.0, 1.0)
+    encoded = np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1.0 / 2.4) - 0.055)
+    return np.clip(np.rint(encoded * 255.0), 0, 255).astype(np.uint8)
+
+
+def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """8-bit sRGB to CIELAB (D65).
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3): L* in [0, 100], a*, b*
+    """
+    xyz = srgb8_to_linear(rgb) @ _RGB_TO_XYZ.T
+    f = _lab_f(xyz / _WHITE)
+    return np.stack(
+        [116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])],
+        axis=-1,
+    )
+
+
+def lab_to_linear(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) to linear sRGB, unclipped.
+
+    Parameters
+    ----------
+    lab : ndarray of float, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3)
+    """
+    fy = (lab[..., 0] + 16.0) / 116.0
+    fx = fy + lab[..., 1] / 500.0
+    fz = fy - lab[..., 2] / 200.0
+    xyz = np.stack([_lab_f_inv(fx), _lab_f_inv(fy), _lab_f_inv(fz)], axis=-1) * _WHITE
+    return xyz @ _XYZ_TO_RGB.T
+
+
+def srgb8_to_oklab(rgb: np.ndarray) -> np.ndarray:
+    """8-bit sRGB to OKLab, scaled so that L runs from 0 to 100.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3)
+    """
+    lms = np.cbrt(srgb8_to_linear(rgb) @ _OK_M1.T)
+    return (lms @ _OK_M2.T) * _OK_SCALE
+
+
+def oklab_to_linear(lab: np.ndarray) -> np.ndarray:
+    """Scaled OKLab (L in 0..100) to linear sRGB, unclipped.
+
+    Parameters
+    ----------
+    lab : ndarray of float, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3)
+    """
+    lms = (np.asarray(lab, dtype=np.float64) / _OK_SCALE) @ _OK_M2_INV.T
+    return (lms**3) @ _OK_M1_INV.T
+
+
+def to_space(rgb: np.ndarray, space: str) -> np.ndarray:
+    """Convert 8-bit sRGB colours into the working space ``space``.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (..., 3)
+    space : {"lab", "oklab", "rgb"}
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3)
+    """
+    if space == "lab":
+        return srgb8_to_lab(rgb)
+    if space == "oklab":
+        return srgb8_to_oklab(rgb)
+    return np.asarray(rgb, dtype=np.float64)
+
+
+def from_space(coords: np.ndarray, space: str) -> np.ndarray:
+    """Convert working-space coordinates back to 8-bit sRGB, clipped into the gamut.
+
+    Parameters
+    ----------
+    coords : ndarray of float, shape (..., 3)
+    space : {"lab", "oklab", "rgb"}
+
+    Returns
+    -------
+    ndarray of uint8, shape (..., 3)
+    """
+    if space == "lab":
+        return linear_to_srgb8(lab_to_linear(coords))
+    if space == "oklab":
+        return linear_to_srgb8(oklab_to_linear(coords))
+    return np.clip(np.rint(coords), 0, 255).astype(np.uint8)

@@ -1,0 +1,304 @@
+"""Colour histograms of an image: the pixels k-means actually needs to see.
+
+K-means runs on distinct colours weighted by how many pixels carry them (and by their alpha),
+never on every pixel. Small images get an exact histogram of their distinct colours; large ones
+get an 18-bit histogram (6 bits per channel) whose bins each keep one real member colour, which
+is fast enough to follow a 24-megapixel photo interactively and loses nothing visible.
+
+Pixels are read in chunks of packed 32-bit words so that every temporary stays in cache; that,
+not the arithmetic, is what makes the large-image path fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .progress import Steps
+
+#: Images with at most this many pixels get an exact histogram of their distinct colours.
+EXACT_MAX_PIXELS = 3_000_000
+#: Pixels per chunk in the streaming passes; 256 Ki words keep the temporaries in L2 cache.
+CHUNK = 1 << 18
+BIN_BITS = 6
+N_BINS = 1 << (3 * BIN_BITS)
+_LITTLE = sys.byteorder == "little"
+
+
+def pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Pack 8-bit colours into integers ``r | g << 8 | b << 16``.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of uint32, shape (...)
+    """
+    rgb = np.asarray(rgb)
+    return (
+        rgb[..., 0].astype(np.uint32)
+        | (rgb[..., 1].astype(np.uint32) << 8)
+        | (rgb[..., 2].astype(np.uint32) << 16)
+    )
+
+
+def unpack_rgb(words: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`pack_rgb`: shape (...) uint32 to shape (..., 3) uint8."""
+    words = np.asarray(words, dtype=np.uint32)
+    return np.stack([words & 0xFF, (words >> 8) & 0xFF, (words >> 16) & 0xFF], axis=-1).astype(
+        np.uint8
+    )
+
+
+def bin_codes(words: np.ndarray) -> np.ndarray:
+    """18-bit bin of packed colours: the top 6 bits of each channel, ``r | g << 6 | b << 12``."""
+    return ((words >> 2) & 0x3F) | ((words >> 4) & 0xFC0) | ((words >> 6) & 0x3F000)
+
+
+def bin_centres() -> np.ndarray:
+    """The sRGB colour at the centre of every 18-bit bin, shape (2**18, 3) uint8."""
+    codes = np.arange(N_BINS, dtype=np.uint32)
+    r = (codes & 0x3F) << 2
+    g = ((codes >> 6) & 0x3F) << 2
+    b = ((codes >> 12) & 0x3F) << 2
+    return (np.stack([r, g, b], axis=-1) + 2).astype(np.uint8)
+
+
+def iter_words(pixels: np.ndarray, chunk: int = CHUNK) -> Iterator[tuple[int, np.ndarray]]:
+    """Stream an image as packed colour words, ``chunk`` pixels at a time.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4), C-contiguous
+
+    Yields
+    ------
+    start : int
+        Index of the first pixel of the chunk in the flattened image.
+    words : ndarray of uint32, shape (n,)
+        ``r | g << 8 | b << 16 | a << 24`` (a = 0 for RGB input).
+    """
+    h, w, c = pixels.shape
+    n = h * w
+    if n == 0:
+        return
+    if not _LITTLE or not pixels.flags.c_contiguous:
+        flat = pixels.reshape(n, c)
+        for s in range(0, n, chunk):
+            part = flat[s : s + chunk]
+            words = pack_rgb(part)
+            if c == 4:
+                words |= part[:, 3].astype(np.uint32) << 24
+            yield s, words
+        return
+    if c == 4:
+        view = pixels.reshape(-1).view(np.uint32)
+        for s in range(0, n, chunk):
+            yield s, view[s : s + chunk]
+        return
+    # RGB: read 4 bytes at a stride of 3. Each word holds one pixel plus the next pixel's red
+    # byte, which the mask drops; the last pixel has no next byte and is packed by hand.
+    view = np.ndarray((n - 1,), dtype="<u4", buffer=pixels, strides=(3,))
+    last = pixels.reshape(n, 3)[-1]
+    last_word = np.uint32(int(last[0]) | int(last[1]) << 8 | int(last[2]) << 16)
+    for s in range(0, n, chunk):
+        e = min(s + chunk, n)
+        words = view[s : min(e, n - 1)] & np.uint32(0xFFFFFF)
+        if e == n:
+            words = np.append(words, last_word)
+        yield s, words
+
+
+@dataclass
+class Histogram:
+    """Weighted colours of an image.
+
+    Attributes
+    ----------
+    colors : ndarray of uint8, shape (m, 3)
+        Distinct visible colours (``exact``) or one member colour per occupied 18-bit bin.
+    counts : ndarray of int64, shape (m,)
+        Pixels per entry.
+    weights : ndarray of float64, shape (m,)
+        Pixels per entry weighted by alpha / 255 (equal to ``counts`` without alpha).
+    exact : bool
+        True when ``colors`` are exactly the distinct visible colours.
+    codes : ndarray of uint32, shape (m,)
+        The 18-bit bin of each entry.
+    inverse : ndarray of intp, shape (N,) or None
+        Exact mode: the entry of every pixel (``-1`` for fully transparent ones).
+    n_transparent : int
+        Fully transparent pixels (alpha 0), which take no part in clustering.
+    """
+
+    colors: np.ndarray
+    counts: np.ndarray
+    weights: np.ndarray
+    exact: bool
+    codes: np.ndarray
+    inverse: np.ndarray | None
+    n_transparent: int
+
+
+def _alpha(words: np.ndarray) -> np.ndarray:
+    return (words >> 24).astype(np.uint8)
+
+
+def exact_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram:
+    """Exact histogram of the distinct visible colours.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+    steps : Steps, optional
+        Progress and cancellation, under the stage ``"histogram"``.
+
+    Returns
+    -------
+    Histogram
+    """
+    n = pixels.shape[0] * pixels.shape[1]
+    words = np.empty(n, dtype=np.uint32)
+    for s, part in iter_words(pixels):
+        words[s : s + part.shape[0]] = part
+        if steps is not None:
+            steps.tick("histogram", 0.3 * (s + part.shape[0]) / n)
+    has_alpha = pixels.shape[2] == 4
+    inverse_all = None
+    if has_alpha:
+        alpha = _alpha(words)
+        visible = alpha > 0
+        n_transparent = int(n - np.count_nonzero(visible))
+        rgb = words & np.uint32(0xFFFFFF)
+        uniq, inv, counts = np.unique(rgb[visible], return_inverse=True, return_counts=True)
+        weights = np.bincount(inv, weights=alpha[visible] / 255.0, minlength=uniq.shape[0])
+        inverse_all = np.full(n, -1, dtype=np.intp)
+        inverse_all[visible] = inv.ravel()
+    else:
+        n_transparent = 0
+        uniq, inv, counts = np.unique(words, return_inverse=True, return_counts=True)
+        weights = counts.astype(np.float64)
+        inverse_all = inv.ravel().astype(np.intp, copy=False)
+    if steps is not None:
+        steps.tick("histogram", 1.0)
+    return Histogram(
+        colors=unpack_rgb(uniq),
+        counts=counts.astype(np.int64),
+        weights=weights,
+        exact=True,
+        codes=bin_codes(uniq),
+        inverse=inverse_all,
+        n_transparent=n_transparent,
+    )
+
+
+def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram:
+    """18-bit histogram streamed in chunks; each bin keeps one real member colour.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4), C-contiguous
+    steps : Steps, optional
+        Progress and cancellation, under the stage ``"histogram"``.
+
+    Returns
+    -------
+    Histogram
+        ``exact`` is False and ``inverse`` None; pixels map to entries through their bin.
+    """
+    n = pixels.shape[0] * pixels.shape[1]
+    has_alpha = pixels.shape[2] == 4
+    counts = np.zeros(N_BINS, dtype=np.int64)
+    weights = np.zeros(N_BINS, dtype=np.float64) if has_alpha else None
+    rep = np.zeros(N_BINS, dtype=np.uint32)
+    n_transparent = 0
+    for s, words in iter_words(pixels):
+        if has_alpha:
+            alpha = _alpha(words)
+            visible = alpha > 0
+            n_transparent += int(words.shape[0] - np.count_nonzero(visible))
+            words = words[visible]
+            alpha = alpha[visible]
+        codes = bin_codes(words)
+        counts += np.bincount(codes, minlength=N_BINS)
+        if weights is not None:
+            weights += np.bincount(codes, weights=alpha / 255.0, minlength=N_BINS)
+        # Last writer wins: any member of the bin will do, and numpy's order is deterministic.
+        rep[codes] = words
+        steps is not None and steps.tick("histogram", (s + CHUNK) / n)
+    occupied = np.flatnonzero(counts).astype(np.uint32)
+    bin_counts = counts[occupied]
+    return Histogram(
+        colors=unpack_rgb(rep[occupied]),
+        counts=bin_counts,
+        weights=weights[occupied] if weights is not None else bin_counts.astype(np.float64),
+        exact=False,
+        codes=occupied,
+        inverse=None,
+        n_transparent=n_transparent,
+    )
+
+
+def bins_are_single_colour(pixels: np.ndarray, hist: Histogram) -> bool:
+    """True when every occupied bin of a binned histogram holds exactly one colour."""
+    rep = np.zeros(N_BINS, dtype=np.uint32)
+    rep[hist.codes] = pack_rgb(hist.colors)
+    for _, words in iter_words(pixels):
+        if pixels.shape[2] == 4:
+            words = words[(words >> 24) > 0]
+        rgb = words & np.uint32(0xFFFFFF)
+        if not np.array_equal(rep[bin_codes(rgb)], rgb):
+            return False
+    return True
+
+
+def histogram(pixels: np.ndarray, k: int, steps: Steps | None = None) -> Histogram:
+    """The histogram ``quantize`` clusters: exact when small or when the image has few colours.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4), C-contiguous
+    k : int
+        Requested palette size; an image with at most ``k`` occupied bins is checked for
+        having at most ``k`` colours, which are then kept exactly.
+    steps : Steps, optional
+
+    Returns
+    -------
+    Histogram
+    """
+    n = pixels.shape[0] * pixels.shape[1]
+    if n <= EXACT_MAX_PIXELS:
+        return exact_histogram(pixels, steps)
+    hist = binned_histogram(pixels, steps)
+    if hist.colors.shape[0] <= k:
+        if bins_are_single_colour(pixels, hist):
+            hist.exact = True
+        else:
+            return exact_histogram(pixels, steps)
+    return hist
+
+
+def count_distinct_colors(pixels: np.ndarray) -> int:
+    """Number of distinct visible colours in an image, streamed so that it stays cheap.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+
+    Returns
+    -------
+    int
+    """
+    pixels = np.ascontiguousarray(pixels)
+    seen = np.zeros(1 << 24, dtype=bool)
+    for _, words in iter_words(pixels):
+        if pixels.shape[2] == 4:
+            words = words[(words >> 24) > 0]
+        seen[words & np.uint32(0xFFFFFF)] = True
+    return int(np.count_nonzero(seen))

@@ -1,0 +1,150 @@
+"""Weighted k-means (Lloyd's algorithm) over histogram entries.
+
+Seeding is scikit-learn's weighted k-means++ (`sklearn.cluster.kmeans_plusplus`). The Lloyd loop
+is our own rather than `sklearn.cluster.KMeans` because it must poll a cancel flag between
+iterations, and because its sums are reduced in a fixed order: the result is byte-identical
+from run to run whatever the thread count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .progress import Steps
+
+#: Distance-matrix elements computed at once; bounds the temporary memory to ~32 MB.
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of every point under squared Euclidean distance.
+
+    Parameters
+    ----------
+    points : ndarray of float64, shape (m, d)
+    centers : ndarray of float64, shape (k, d)
+
+    Returns
+    -------
+    labels : ndarray of intp, shape (m,)
+        Ties go to the lowest index.
+    dist2 : ndarray of float64, shape (m,)
+        Squared distance to that centre.
+    """
+    m, k = points.shape[0], centers.shape[0]
+    labels = np.empty(m, dtype=np.intp)
+    dist2 = np.empty(m, dtype=np.float64)
+    cc = np.einsum("ij,ij->i", centers, centers)
+    ct = np.ascontiguousarray(centers.T)
+    rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
+    for s in range(0, m, rows):
+        x = points[s : s + rows]
+        d = x @ ct
+        d *= -2.0
+        d += cc
+        lab = np.argmin(d, axis=1)
+        labels[s : s + rows] = lab
+        xx = np.einsum("ij,ij->i", x, x)
+        dist2[s : s + rows] = np.maximum(np.take_along_axis(d, lab[:, None], 1)[:, 0] + xx, 0.0)
+    return labels, dist2
+
+
+def weighted_means(
+    points: np.ndarray, weights: np.ndarray, labels: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean of the points in each cluster.
+
+    Returns
+    -------
+    means : ndarray of float64, shape (k, d)
+        NaN rows for empty clusters.
+    mass : ndarray of float64, shape (k,)
+        Total weight per cluster.
+    """
+    mass = np.bincount(labels, weights=weights, minlength=k)
+    sums = np.stack(
+        [np.bincount(labels, weights=weights * points[:, j], minlength=k) for j in range(points.shape[1])],
+        axis=1,
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / mass[:, None]
+    return means, mass
+
+
+def seed_centers(points: np.ndarray, weights: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Weighted k-means++ seeding.
+
+    Parameters
+    ----------
+    points : ndarray of float64, shape (m, d), with m >= k
+    weights : ndarray of float64, shape (m,), positive
+    k : int
+    seed : int
+
+    Returns
+    -------
+    ndarray of float64, shape (k, d)
+    """
+    # Imported here: scikit-learn takes about a second to import and the GUI should not pay
+    # for it at start-up.
+    from sklearn.cluster import kmeans_plusplus
+
+    centers, _ = kmeans_plusplus(points, k, sample_weight=weights, random_state=seed)
+    return np.asarray(centers, dtype=np.float64)
+
+
+def lloyd(
+    points: np.ndarray,
+    weights: np.ndarray,
+    centers: np.ndarray,
+    *,
+    max_iter: int = 60,
+    tol: float = 1e-4,
+    steps: Steps | None = None,
+    stage: str = "clustering",
+) -> np.ndarray:
+    """Refine centres with weighted Lloyd iterations.
+
+    Empty clusters are re-seeded at the points that cost the most (weight times squared
+    distance), so the palette keeps its k entries while the data has that many colours.
+
+    Parameters
+    ----------
+    points : ndarray of float64, shape (m, d)
+    weights : ndarray of float64, shape (m,)
+    centers : ndarray of float64, shape (k, d)
+        Starting centres.
+    max_iter : int
+    tol : float
+        Stop when no centre moved by more than this (working-space units).
+    steps : Steps, optional
+        Progress and cancellation, polled every iteration.
+    stage : str
+        Stage name for progress.
+
+    Returns
+    -------
+    ndarray of float64, shape (k, d)
+    """
+    centers = centers.copy()
+    k = centers.shape[0]
+    for it in range(max_iter):
+        if steps is not None:
+            steps.tick(stage, it / max_iter)
+        labels, dist2 = nearest(points, centers)
+        means, mass = weighted_means(points, weights, labels, k)
+        empty = np.flatnonzero(mass == 0)
+        if empty.size:
+            cost = weights * dist2
+            # Points already sitting on a centre cost nothing and are never picked.
+            order = np.argsort(-cost, kind="stable")[: empty.size]
+            order = order[cost[order] > 0]
+            means[empty[: order.size]] = points[order]
+            # Any still-empty cluster keeps its old centre.
+            still = np.isnan(means[:, 0])
+            means[still] = centers[still]
+        shift = float(np.max(np.abs(means - centers))) if k else 0.0
+        centers = means
+        if shift <= tol and not empty.size:
+            break
+    return centers

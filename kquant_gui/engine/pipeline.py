@@ -1,0 +1,247 @@
+"""`quantize`: the whole pipeline from pixels to palette, labels and image.
+
+Stages: histogram (distinct colours weighted by pixel count and alpha) -> k-means in the
+working colour space (weighted k-means++ seeding, Lloyd refinement, then a few exact
+iterations on the distinct colours) -> palette clipped to sRGB -> every pixel mapped to its
+entry, optionally dithered.
+"""
+
+from __future__ import annotations
+
+import time
+from numbers import Integral
+
+import numpy as np
+
+from .colorspace import COLOR_SPACES, from_space, to_space
+from .histogram import Histogram, histogram, pack_rgb
+from .kmeans import lloyd, nearest, seed_centers
+from .progress import CancelCallback, ProgressCallback, Steps
+from .remap import (
+    assemble_image,
+    floyd_steinberg_labels,
+    labels_from_histogram,
+    ordered_labels,
+)
+from .result import Quantization
+
+DITHERS = ("none", "floyd-steinberg", "ordered")
+K_MIN, K_MAX = 1, 256
+#: Above this many distinct colours, k-means first runs on 18-bit bin means and only its last
+#: few iterations see every distinct colour.
+POINTS_MAX = 12_000
+#: Exact refinement iterations on the distinct colours after the binned run.
+REFINE_ITER = 3
+#: Colour of the shared fully transparent entry.
+TRANSPARENT_RGB = (0, 0, 0)
+
+
+def validate_k(k: object) -> int:
+    """Return ``k`` as an int, or raise ``ValueError`` naming the allowed range."""
+    if isinstance(k, bool) or not isinstance(k, Integral):
+        raise ValueError(f"k must be a whole number from {K_MIN} to {K_MAX}, got {k!r}")
+    if not K_MIN <= int(k) <= K_MAX:
+        raise ValueError(f"k must be from {K_MIN} to {K_MAX}, got {int(k)}")
+    return int(k)
+
+
+def validate_pixels(pixels: object) -> np.ndarray:
+    """Return ``pixels`` as a C-contiguous uint8 (H, W, 3|4) array or raise ``ValueError``."""
+    if not isinstance(pixels, np.ndarray):
+        raise ValueError(
+            f"pixels must be a numpy array of uint8 with shape (H, W, 3) or (H, W, 4), "
+            f"got {type(pixels).__name__}"
+        )
+    if pixels.dtype != np.uint8:
+        raise ValueError(
+            f"pixels must have dtype uint8 (0-255 per channel), got {pixels.dtype}; "
+            "convert with np.clip(a, 0, 255).astype(np.uint8) or load the file with "
+            "kquant_gui.quantize_image"
+        )
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise ValueError(
+            f"pixels must have shape (H, W, 3) for RGB or (H, W, 4) for RGBA, got {pixels.shape}"
+        )
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise ValueError(f"pixels is empty: shape {pixels.shape}; an image needs H, W >= 1")
+    return np.ascontiguousarray(pixels)
+
+
+def _validate_options(color_space: object, dither: object, seed: object) -> None:
+    if color_space not in COLOR_SPACES:
+        raise ValueError(f"color_space must be one of {', '.join(COLOR_SPACES)}; got {color_space!r}")
+    if dither not in DITHERS:
+        raise ValueError(f"dither must be one of {', '.join(DITHERS)}; got {dither!r}")
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= int(seed) < 2**32:
+        raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
+
+
+def _cluster(hist: Histogram, k: int, space: str, seed: int, steps: Steps) -> tuple[np.ndarray, np.ndarray]:
+    """Palette for the visible colours and the palette index of every histogram entry.
+
+    Returns
+    -------
+    palette : ndarray of uint8, shape (n, 3), n <= k
+    entry_labels : ndarray of intp, shape (m,)
+    """
+    m = hist.colors.shape[0]
+    if hist.exact and m <= k:
+        return hist.colors.copy(), np.arange(m)
+    coords = to_space(hist.colors, space)
+    points, weights = coords, hist.weights
+    reduced = m > POINTS_MAX
+    if reduced:
+        # Aggregate distinct colours into their 18-bit bins (weighted means) for the main run.
+        codes, bin_of = np.unique(hist.codes, return_inverse=True)
+        bin_of = bin_of.ravel()
+        weights = np.bincount(bin_of, weights=hist.weights)
+        points = np.stack(
+            [np.bincount(bin_of, weights=hist.weights * coords[:, j]) for j in range(3)], axis=1
+        )
+        points /= weights[:, None]
+        if points.shape[0] <= k:
+            points, weights, reduced = coords, hist.weights, False
+    kk = min(k, points.shape[0])
+    centers = seed_centers(points, weights, kk, seed) if points.shape[0] > kk else points.copy()
+    steps.tick("clustering", 0.1)
+    centers = lloyd(points, weights, centers, steps=steps, stage="clustering")
+    if reduced and hist.exact:
+        centers = lloyd(coords, hist.weights, centers, max_iter=REFINE_ITER, tol=0.0, steps=steps, stage="refining")
+    palette = from_space(centers, space)
+    entry_labels, _ = nearest(coords, to_space(palette, space))
+    return palette, entry_labels
+
+
+def quantize(
+    pixels: np.ndarray,
+    k: int,
+    *,
+    color_space: str = "lab",
+    dither: str = "none",
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> Quantization:
+    """Reduce an image to at most ``k`` colours with k-means clustering.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        sRGB image, optionally with straight (non-premultiplied) alpha.
+    k : int
+        Palette size, 1 to 256. An image with fewer distinct colours keeps exactly those.
+    color_space : {"lab", "oklab", "rgb"}
+        Space in which colour distances are measured: CIELAB (default) or OKLab, both from
+        linearised sRGB, or plain sRGB values.
+    dither : {"none", "floyd-steinberg", "ordered"}
+        Dithering of the final mapping; "ordered" is an 8x8 Bayer matrix.
+    seed : int
+        Seed of the k-means++ start; the same inputs and seed give a byte-identical result.
+    progress : callable(fraction: float, stage: str), optional
+        Called as stages advance, with fractions rising from 0.0 to 1.0.
+    cancel : callable() -> bool, optional
+        Polled between stages and inside long loops; when it returns true, :class:`Cancelled`
+        is raised.
+
+    Returns
+    -------
+    Quantization
+
+    Raises
+    ------
+    ValueError
+        For pixels of the wrong type, dtype or shape, or options out of range.
+    Cancelled
+        When ``cancel`` returned true.
+    """
+    k = validate_k(k)
+    pixels = validate_pixels(pixels)
+    _validate_options(color_space, dither, seed)
+    seed = int(seed)
+    steps = Steps(
+        progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
+    )
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    steps.tick("histogram", 0.0)
+
+    h, w, c = pixels.shape
+    hist = histogram(pixels, k, steps)
+    t1 = time.perf_counter()
+    timings["histogram"] = t1 - t0
+
+    # Fully transparent pixels get one entry of their own, which counts towards k; with k=1
+    # they share the single entry (their alpha stays 0 either way).
+    has_transparent = hist.n_transparent > 0 and hist.colors.shape[0] > 0 and k >= 2
+    k_visible = k - 1 if has_transparent else k
+    if hist.colors.shape[0] == 0:
+        palette_vis = np.empty((0, 3), dtype=np.uint8)
+        entry_labels = np.empty(0, dtype=np.intp)
+    else:
+        palette_vis, entry_labels = _cluster(hist, k_visible, color_space, seed, steps)
+    t2 = time.perf_counter()
+    timings["clustering"] = t2 - t1
+    steps.tick("mapping", 0.0)
+
+    n_vis = palette_vis.shape[0]
+    needs_transparent_entry = hist.n_transparent > 0 and (has_transparent or n_vis == 0)
+    palette = palette_vis
+    if needs_transparent_entry:
+        palette = np.vstack([palette_vis, np.array([TRANSPARENT_RGB], dtype=np.uint8)])
+    transparent = n_vis if needs_transparent_entry else (0 if hist.n_transparent else -1)
+
+    if dither == "none":
+        # Counts and order are known from the histogram alone, so pixels are labelled once.
+        counts = np.bincount(entry_labels, weights=hist.counts, minlength=palette.shape[0])
+        counts = np.rint(counts).astype(np.int64)
+        if transparent >= 0:
+            counts[transparent] += hist.n_transparent
+        order, rank = _share_order(palette, counts)
+        labels = labels_from_histogram(
+            pixels, hist, rank[entry_labels], int(rank[transparent]) if transparent >= 0 else -1, steps
+        )
+        palette, counts = palette[order], counts[order]
+    else:
+        if dither == "ordered":
+            raw = ordered_labels(pixels, palette_vis, color_space, transparent, steps)
+        else:
+            raw = floyd_steinberg_labels(pixels, palette_vis, transparent, steps)
+        counts = np.bincount(raw.ravel(), minlength=palette.shape[0]).astype(np.int64)
+        order, rank = _share_order(palette, counts)
+        labels = rank.astype(np.uint8)[raw]
+        palette, counts = palette[order], counts[order]
+
+    keep = counts > 0
+    if not keep.all():
+        # Entries no pixel uses (two centres rounding to one colour, or a dither that skipped
+        # one) are dropped; they sort last, so the labels need no renumbering.
+        palette, counts = palette[keep], counts[keep]
+    t3 = time.perf_counter()
+    timings["mapping"] = t3 - t2
+
+    transparent_index = int(rank[transparent]) if needs_transparent_entry else None
+    image = assemble_image(pixels, palette, labels, steps)
+    timings["image"] = time.perf_counter() - t3
+    steps.done()
+    return Quantization(
+        image=image,
+        palette=palette,
+        labels=labels,
+        counts=counts,
+        transparent_index=transparent_index,
+        k=k,
+        color_space=color_space,
+        dither=dither,
+        seed=seed,
+        distinct_colors=int(hist.colors.shape[0]) if hist.exact else None,
+        timings=timings,
+    )
+
+
+def _share_order(palette: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order by share, largest first, ties by colour; and the rank of every old index."""
+    order = np.lexsort((pack_rgb(palette), -counts))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return order, rank
+

@@ -1,0 +1,88 @@
+"""The result type of a quantization and the exception raised on cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class Cancelled(Exception):  # noqa: N818 - the public name the API promises
+    """Raised by :func:`kquant_gui.quantize` when its ``cancel`` callable returned true."""
+
+
+@dataclass(frozen=True, eq=False)
+class Quantization:
+    """What :func:`kquant_gui.quantize` returns.
+
+    Attributes
+    ----------
+    image : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        The quantized image, same shape as the input. Its colour channels equal
+        ``palette[labels]``; an alpha channel, if any, is the input's alpha unchanged.
+    palette : ndarray of uint8, shape (n, 3)
+        sRGB palette, ``n <= k``, sorted by share, largest first (ties by colour).
+    labels : ndarray of uint8, shape (H, W)
+        Index into ``palette`` for every pixel.
+    counts : ndarray of int64, shape (n,)
+        Pixels per palette entry; sums to ``H * W``.
+    transparent_index : int or None
+        The palette entry shared by all fully transparent pixels, if there are any and k > 1.
+    k, color_space, dither, seed
+        The settings that produced this result.
+    distinct_colors : int or None
+        Distinct visible colours of the input when the engine counted them exactly (it does so
+        for small images and whenever the image has at most k colours), else None.
+    """
+
+    image: np.ndarray
+    palette: np.ndarray
+    labels: np.ndarray
+    counts: np.ndarray
+    transparent_index: int | None
+    k: int
+    color_space: str
+    dither: str
+    seed: int
+    distinct_colors: int | None = None
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def n_colors(self) -> int:
+        """Number of palette entries, ``n``."""
+        return int(self.palette.shape[0])
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the input had at most k colours and the palette holds exactly those."""
+        return self.distinct_colors is not None and self.distinct_colors <= self.k
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Fraction of pixels per palette entry, shape (n,), summing to 1."""
+        total = int(self.counts.sum())
+        return self.counts / total if total else self.counts.astype(np.float64)
+
+    @property
+    def has_alpha(self) -> bool:
+        """True when the image carries an alpha channel."""
+        return self.image.ndim == 3 and self.image.shape[2] == 4
+
+    def settings(self) -> dict[str, Any]:
+        """The options that reproduce this result with :func:`kquant_gui.quantize`."""
+        return {
+            "k": self.k,
+            "color_space": self.color_space,
+            "dither": self.dither,
+            "seed": self.seed,
+        }
+
+    def summary(self) -> str:
+        """One human sentence about the palette, e.g. for a status line."""
+        if self.exhausted:
+            return (
+                f"the image has only {self.distinct_colors} colours; "
+                f"all {self.n_colors} are kept exactly (k={self.k})"
+            )
+        return f"{self.n_colors} colours (k={self.k}, {self.color_space}, dither {self.dither})"
