@@ -1,0 +1,1 @@
+"""Speed, memory and quality of kquant-gui against its peers; run with ``python -m benchmarks``."""
