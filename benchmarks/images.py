@@ -156,3 +156,73 @@ def count_colors(pixels: np.ndarray) -> int:
     rgb = pixels.reshape(-1, pixels.shape[-1])[:, :3].astype(np.uint32)
     packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
     return int(np.count_nonzero(np.bincount(packed, minlength=1 << 24)))
+
+
+def tiny() -> np.ndarray:
+    """``china`` shrunk to 96x64 (bicubic): the harness's own test image.
+
+    Returns
+    -------
+    ndarray of uint8, shape (64, 96, 3)
+    """
+    return np.asarray(
+        Image.fromarray(np.asarray(china())).resize((96, 64), Image.Resampling.BICUBIC)
+    )
+
+
+def quick_large() -> np.ndarray:
+    """A 0.24 MP stand-in for the 24 MP image, built the same way, for ``--quick`` runs.
+
+    Returns
+    -------
+    ndarray of uint8, shape (400, 600, 3)
+    """
+    return build_24mp((400, 600))
+
+
+def quick_small(name: str) -> np.ndarray:
+    """``china`` or ``flower`` at a quarter of the size, for ``--quick`` runs.
+
+    Returns
+    -------
+    ndarray of uint8, shape (107, 160, 3)
+    """
+    src = LOADERS[name]()
+    return np.asarray(
+        Image.fromarray(np.asarray(src)).resize((160, 107), Image.Resampling.BICUBIC)
+    )
+
+
+def _quick_china() -> np.ndarray:
+    return quick_small("china")
+
+
+def _quick_flower() -> np.ndarray:
+    return quick_small("flower")
+
+
+#: Images by name, so a measuring subprocess can load its own copy from a short string.
+LOADERS: dict[str, Callable[[], np.ndarray]] = {
+    "china": china,
+    "flower": flower,
+    "24mp": make_24mp,
+    "tiny": tiny,
+    "quick-china": _quick_china,
+    "quick-flower": _quick_flower,
+    "quick-large": quick_large,
+}
+
+
+def load(name: str) -> np.ndarray:
+    """Load an image of `LOADERS` by name.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the known ones.
+    """
+    try:
+        loader = LOADERS[name]
+    except KeyError:
+        raise ValueError(f"unknown image {name!r}; known: {', '.join(LOADERS)}") from None
+    return loader()
