@@ -526,6 +526,15 @@ def _metadata(source: LoadedImage | None, strip: bool, fmt: str) -> dict[str, An
     return meta
 
 
+def _on_white(image: np.ndarray) -> np.ndarray:
+    """RGB of ``image`` composited onto white, the background most viewers assume."""
+    if image.shape[2] == 3:
+        return np.ascontiguousarray(image)
+    a = image[..., 3:4].astype(np.uint16)
+    rgb = (image[..., :3] * a + 255 * (255 - a) + 127) // 255
+    return rgb.astype(np.uint8)
+
+
 def encode_quantized(
     result: Quantization,
     fp: IO[bytes],
@@ -574,7 +583,9 @@ def encode_quantized(
         notes += [note] if note else []
     elif fmt == "BMP":
         if result.has_alpha:
-            Image.fromarray(np.ascontiguousarray(image)).save(fp, "BMP")
+            # Pillow, and most readers, ignore a BMP's alpha channel.
+            notes.append("BMP keeps no transparency; transparent areas were put on white")
+            Image.fromarray(_on_white(image)).save(fp, "BMP")
         else:
             _p_image(result.labels, result.palette).save(fp, "BMP")
     elif fmt == "WEBP":
@@ -587,13 +598,9 @@ def encode_quantized(
             fp, "TIFF", compression="tiff_adobe_deflate", **meta
         )
     elif fmt == "JPEG":
-        rgb = image
         if result.has_alpha:
-            # JPEG has no alpha: composite onto white, the background most viewers assume.
-            a = image[..., 3:4].astype(np.uint16)
-            rgb = ((image[..., :3] * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
             notes.append("JPEG has no transparency; transparent areas were put on white")
-        Image.fromarray(np.ascontiguousarray(rgb[..., :3])).save(
+        Image.fromarray(_on_white(image)).save(
             fp, "JPEG", quality=95, subsampling=0, optimize=True, **meta
         )
         notes.append("JPEG compression adds colours back; save as PNG to keep exactly the palette")
