@@ -1,0 +1,130 @@
+"""``python -m benchmarks`` (= ``make bench``): engine, CLI and GUI benches as Markdown tables.
+
+The engine bench runs in this process (it is Qt-free); the CLI and GUI benches, owned by their
+modules ``bench_cli`` and ``bench_gui``, each run in a subprocess so Qt never loads next to the
+engine measurements. Everything printed is also written to ``benchmarks/out/latest.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .images import OUT_DIR
+
+SECTIONS = ("engine", "cli", "gui")
+#: Run inside the subprocess: call ``main`` with the arguments if it takes any, else via argv.
+_RUNNER = """
+import inspect, sys
+from benchmarks import {module} as m
+args = sys.argv[1:]
+if inspect.signature(m.main).parameters:
+    rc = m.main(args)
+else:
+    sys.argv = ["benchmarks.{module}", *args]
+    rc = m.main()
+sys.exit(rc if isinstance(rc, int) else 0)
+"""
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Speed, memory and quality of kquant-gui against its peers, as Markdown.",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="small images and one repeat: a smoke test, not figures to quote",
+    )
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="run only this bench (may be given more than once); default: all",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=None, help="timed calls per case (default 3, quick 1)"
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=OUT_DIR / "latest.md",
+        help="also write the Markdown here (default: benchmarks/out/latest.md)",
+    )
+    args = ap.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        ap.error(f"--repeat must be at least 1, got {args.repeat}")
+    return args
+
+
+def _run_section(module: str, args: argparse.Namespace) -> str:
+    """Run ``benchmarks.<module>.main`` in a fresh interpreter; return its Markdown."""
+    if importlib.util.find_spec(f"benchmarks.{module}") is None:
+        return f"## {module}\n\n_`benchmarks/{module}.py` does not exist yet: skipped._\n"
+    sub_args = [
+        *(["--quick"] if args.quick else []),
+        *(["--repeat", str(args.repeat)] if args.repeat else []),
+    ]
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUNNER.format(module=module), *sub_args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    out = proc.stdout.rstrip() + "\n"
+    if proc.returncode:
+        out += f"\n_`{module}` exited with status {proc.returncode}; see stderr above._\n"
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the selected benches, print their Markdown and save it.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments; see ``python -m benchmarks --help``.
+
+    Returns
+    -------
+    int
+        0, or 1 when a sub-bench failed.
+    """
+    args = _parse(argv)
+    sections = args.only or list(SECTIONS)
+    parts: list[str] = []
+    status = 0
+    for section in SECTIONS:
+        if section not in sections:
+            continue
+        if section == "engine":
+            from . import bench_engine
+
+            report = bench_engine.run(
+                bench_engine.default_plan(quick=args.quick, repeat=args.repeat)
+            )
+            md = bench_engine.render(report)
+            bench_engine.save_json(report, args.out.with_suffix(".json"))
+        else:
+            md = _run_section(f"bench_{section}", args)
+            status |= "exited with status" in md
+        print(md, flush=True)
+        parts.append(md)
+    cmd = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
+    header = f"<!-- {cmd.strip()} at {time.strftime('%Y-%m-%d %H:%M')} -->\n\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(header + "\n".join(parts))
+    print(f"(written to {args.out})", file=sys.stderr)
+    return int(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
