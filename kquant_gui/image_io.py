@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "JPEG_NOTE",
     "SUPPORTED_SAVE_FORMATS",
     "ImageIOError",
     "ImageLoadError",
@@ -63,6 +64,9 @@ SUPPORTED_SAVE_FORMATS: dict[str, str] = {
     ".jpg": "JPEG",
     ".jpeg": "JPEG",
 }
+
+#: The note every JPEG save returns: the format cannot hold an exact palette.
+JPEG_NOTE = "JPEG compression adds colours back; save as PNG to keep exactly the palette"
 
 _ORIENTATION_TAG = 0x0112
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -603,7 +607,7 @@ def encode_quantized(
         Image.fromarray(_on_white(image)).save(
             fp, "JPEG", quality=95, subsampling=0, optimize=True, **meta
         )
-        notes.append("JPEG compression adds colours back; save as PNG to keep exactly the palette")
+        notes.append(JPEG_NOTE)
     else:
         raise ValueError(
             f"unknown format {fmt!r}; use one of {sorted(set(SUPPORTED_SAVE_FORMATS.values()))}"
