@@ -2,7 +2,9 @@
 
 The engine bench runs in this process (it is Qt-free); the CLI and GUI benches, owned by their
 modules ``bench_cli`` and ``bench_gui``, each run in a subprocess so Qt never loads next to the
-engine measurements. Everything printed is also written to ``benchmarks/out/latest.md``.
+engine measurements. Each section's Markdown is saved under ``benchmarks/out/`` and the latest
+of every section is collected in ``benchmarks/out/latest.md``
+(``latest-quick.md`` for ``--quick``).
 """
 
 from __future__ import annotations
@@ -55,7 +57,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--out",
         type=Path,
         default=OUT_DIR / "latest.md",
-        help="also write the Markdown here (default: benchmarks/out/latest.md)",
+        help=(
+            "collect every section's latest Markdown here (default: benchmarks/out/latest.md;"
+            " --quick writes latest-quick.md next to it)"
+        ),
     )
     args = ap.parse_args(argv)
     if args.repeat is not None and args.repeat < 1:
@@ -100,7 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parse(argv)
     sections = args.only or list(SECTIONS)
-    parts: list[str] = []
+    # One file per section, so `--only cli` refreshes its part without wiping the engine's
+    # tables; quick runs keep their own files so a smoke test never replaces real figures.
+    suffix = "-quick" if args.quick else ""
+    out_dir = args.out.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
     status = 0
     for section in SECTIONS:
         if section not in sections:
@@ -112,17 +121,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bench_engine.default_plan(quick=args.quick, repeat=args.repeat)
             )
             md = bench_engine.render(report)
-            bench_engine.save_json(report, args.out.with_suffix(".json"))
+            bench_engine.save_json(report, out_dir / f"engine{suffix}.json")
         else:
             md = _run_section(f"bench_{section}", args)
             status |= "exited with status" in md
         print(md, flush=True)
-        parts.append(md)
-    cmd = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
-    header = f"<!-- {cmd.strip()} at {time.strftime('%Y-%m-%d %H:%M')} -->\n\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(header + "\n".join(parts))
-    print(f"(written to {args.out})", file=sys.stderr)
+        cmd = " ".join(["python -m benchmarks", *(argv if argv is not None else sys.argv[1:])])
+        stamp = f"<!-- {cmd} at {time.strftime('%Y-%m-%d %H:%M')} -->\n\n"
+        (out_dir / f"{section}{suffix}.md").write_text(stamp + md)
+    parts = [
+        (out_dir / f"{s}{suffix}.md").read_text()
+        for s in SECTIONS
+        if (out_dir / f"{s}{suffix}.md").exists()
+    ]
+    target = args.out if not args.quick else args.out.with_name(args.out.stem + "-quick.md")
+    target.write_text("\n".join(parts))
+    print(f"(written to {target})", file=sys.stderr)
     return int(status)
 
 
