@@ -340,6 +340,28 @@ def targets_table(report: Report) -> str:
     return title + "\n\n" + _table(["target", "measured", "verdict"], rows)
 
 
+def _engine_version() -> str:
+    """Commit of the engine measured, flagged when the working tree differs from it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "kquant_gui/engine"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown commit"
+    if not head:
+        return "unknown commit"
+    return f"commit {head}" + (" + uncommitted engine changes" if dirty else "")
+
+
 def render(report: Report) -> str:
     """The whole engine report as Markdown."""
     plan = report.plan
@@ -347,7 +369,7 @@ def render(report: Report) -> str:
 
     head = (
         f"## Engine benchmark ({report.started}, {cpu_info()}, kquant-gui "
-        f"{kquant_gui.__version__}, numpy {np.__version__})\n\n"
+        f"{kquant_gui.__version__} at {_engine_version()}, numpy {np.__version__})\n\n"
         f"Median of {plan.repeat} warm call(s) per case; mean CIEDE2000 against the original "
         "(lower is better), PSNR in dB over RGB (higher is better). The original recipe "
         "(scikit-learn `KMeans` on every pixel) is run once per case, and on the large image only "
