@@ -41,5 +41,20 @@ format: $(STAMP_TEST)
 bench: $(STAMP_BENCH)
 	$(PY) -m benchmarks
 
+# One-folder app in dist/kquant-gui/ plus a .tar.gz, then the built app's smoke test run with no
+# Python reachable (also the CI step). See packaging/README.md.
+package: $(STAMP_RUN)
+	PYTHON=$(abspath $(PY)) packaging/build.sh --smoke
+
+# Menu entry, "Open with" for images and icons for the current user, under $XDG_DATA_HOME
+# (default ~/.local/share). EXEC=/abs/path points it at another kquant-gui, e.g. the packaged
+# dist/kquant-gui/kquant-gui; by default it runs this checkout's venv.
+install-desktop: $(if $(EXEC),,$(STAMP_RUN))
+	$(PYTHON) packaging/desktop_integration.py install --exec "$(abspath $(or $(EXEC),$(VENV)/bin/kquant-gui))"
+
+# Removes exactly the files install-desktop recorded in its manifest.
+uninstall-desktop:
+	$(PYTHON) packaging/desktop_integration.py uninstall
+
 clean:
 	rm -rf build dist *.egg-info .pytest_cache

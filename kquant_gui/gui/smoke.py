@@ -22,12 +22,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
-    from kquant_gui import Quantization
-
 #: The k of the smoke test; what the window opens with by default.
 SMOKE_K = 8
-
-_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
 
 class SmokeTestError(Exception):
@@ -66,19 +62,20 @@ def _run_checks(k: int) -> str:
     from PIL import Image
 
     from kquant_gui import __version__, quantize
-    from kquant_gui.image_io import load_image
+    from kquant_gui.gui.resources import icon_pngs, sample_image_path
+    from kquant_gui.image_io import load_image, save_quantized
 
     app = _application()
     from PySide6 import __version__ as pyside_version
-
-    icon_path = _RESOURCES / "icons" / "kquant-gui-256.png"
-    _require(icon_path.is_file(), f"bundled icon missing: {icon_path}")
     from PySide6.QtGui import QIcon
 
-    # A null icon means Qt's PNG support or the resource itself is missing from the build.
-    _require(not QIcon(str(icon_path)).pixmap(64, 64).isNull(), f"Qt cannot load {icon_path}")
+    pngs = icon_pngs()
+    _require(bool(pngs), "bundled icon PNGs missing (kquant_gui/resources/icons)")
+    # A null pixmap means Qt's PNG support or the file itself is missing from the build.
+    _require(not QIcon(str(pngs[-1])).pixmap(64, 64).isNull(), f"Qt cannot load {pngs[-1]}")
 
-    sample = _sample_image_path()
+    sample = sample_image_path()
+    _require(sample is not None, "bundled sample image missing (kquant_gui/resources)")
     loaded = load_image(sample)
     height, width = loaded.pixels.shape[:2]
     result = quantize(loaded.pixels, k)
@@ -86,8 +83,8 @@ def _run_checks(k: int) -> str:
 
     with tempfile.TemporaryDirectory(prefix="kquant-smoke-") as tmp:
         out = Path(tmp) / f"{sample.stem}-k{k}.png"
-        _save_indexed_png(result, out)
-        size = out.stat().st_size
+        # The window's Save As goes through the same function.
+        size = save_quantized(result, out, source=loaded).size
         with Image.open(out) as saved:
             saved.load()
             _require(saved.mode == "P", f"saved PNG has mode {saved.mode!r}, expected 'P'")
@@ -125,25 +122,6 @@ def _application() -> QApplication:
     from PySide6.QtWidgets import QApplication
 
     return QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "kquant-gui"])
-
-
-def _sample_image_path() -> Path:
-    """The bundled sample photo (``kquant_gui/resources/sample.jpg``)."""
-    path = _RESOURCES / "sample.jpg"
-    _require(path.is_file(), f"bundled sample image missing: {path}")
-    return path
-
-
-def _save_indexed_png(result: Quantization, path: Path) -> None:
-    """Write ``result`` as a mode "P" PNG whose palette is the result's, in its order."""
-    from PIL import Image
-
-    # putpalette turns the "L" image of indices into mode "P" (fromarray's mode= is deprecated).
-    image = Image.fromarray(result.labels)
-    image.putpalette(result.palette.ravel().tolist())
-    if result.transparent_index is not None:
-        image.info["transparency"] = result.transparent_index
-    image.save(path, optimize=True)
 
 
 def _require(condition: bool, message: str) -> None:
