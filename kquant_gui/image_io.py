@@ -263,9 +263,10 @@ def load_image(
                 kind = "an animated" if im.format in ("GIF", "PNG", "WEBP") else "a multi-page"
                 notes.append(f"first frame of {kind} {im.format} ({frames} frames)")
             fmt, mode = im.format or "", im.mode
-            exif = _upright_exif(im)
             icc = im.info.get("icc_profile")
             upright = ImageOps.exif_transpose(im)
+            # Only after transposing: this edits the orientation tag of im's cached EXIF.
+            exif = _upright_exif(im)
             srgb, icc_note = _to_srgb(upright, icc)
             if icc_note:
                 notes.append(icc_note)
