@@ -639,9 +639,10 @@ def estimate_png_size(result: Quantization, *, max_pixels: int = 4_000_000) -> i
         buf = io.BytesIO()
         encode_quantized(result, buf, "PNG", strip_metadata=True)
         return buf.tell()
-    band = 32
-    rows_wanted = max(band, max_pixels // w)
-    n_bands = max(1, rows_wanted // band)
+    # Bands of rows, not single rows: zlib's window spans a few rows, so each band compresses
+    # as it would inside the whole image.
+    band = 16
+    n_bands = min(max(8, max_pixels // (w * band)), h // band)
     starts = np.linspace(0, h - band, n_bands).astype(int)
     rows = np.concatenate([np.arange(s, s + band) for s in starts])
     sample = replace(result, image=result.image[rows], labels=result.labels[rows])
