@@ -80,4 +80,3 @@ def display_color_palette(
     from .palette_view import draw_palette_strip
 
     return draw_palette_strip(cluster_centroids, num_clusters, ax=ax)
-

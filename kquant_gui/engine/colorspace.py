@@ -13,9 +13,7 @@ COLOR_SPACES = ("lab", "oklab", "rgb")
 
 # IEC 61966-2-1 transfer function, tabulated once for every 8-bit code value.
 _codes = np.arange(256, dtype=np.float64) / 255.0
-SRGB_TO_LINEAR = np.where(
-    _codes <= 0.04045, _codes / 12.92, ((_codes + 0.055) / 1.055) ** 2.4
-)
+SRGB_TO_LINEAR = np.where(_codes <= 0.04045, _codes / 12.92, ((_codes + 0.055) / 1.055) ** 2.4)
 
 # Linear sRGB (D65) to CIE XYZ, and the D65 reference white.
 _RGB_TO_XYZ = np.array(
@@ -105,7 +103,11 @@ def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
     xyz = srgb8_to_linear(rgb) @ _RGB_TO_XYZ.T
     f = _lab_f(xyz / _WHITE)
     return np.stack(
-        [116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])],
+        [
+            116.0 * f[..., 1] - 16.0,
+            500.0 * (f[..., 0] - f[..., 1]),
+            200.0 * (f[..., 1] - f[..., 2]),
+        ],
         axis=-1,
     )
 
@@ -158,8 +160,54 @@ def oklab_to_linear(lab: np.ndarray) -> np.ndarray:
     return (lms**3) @ _OK_M1_INV.T
 
 
+#: CIEDE2000 divides chroma differences by S_C = 1 + 0.045 C. Clustering on the chroma
+#: C' = ln(1 + 0.045 C) / 0.045, whose derivative is exactly 1 / S_C, makes Euclidean distances
+#: weigh chroma as CIEDE2000 does (the idea behind DIN99). Plain CIELAB over-spends palette
+#: entries on saturated colours: at k=4 on china.jpg it costs 0.4 mean dE2000.
+_SC = 0.045
+
+
+def _rescale_chroma(coords: np.ndarray, new_chroma) -> np.ndarray:
+    """Scale (a, b) so that chroma c becomes ``new_chroma(c)``; lightness and hue stay."""
+    c = np.hypot(coords[..., 1], coords[..., 2])
+    safe = np.maximum(c, 1e-12)
+    g = np.where(c > 1e-12, new_chroma(safe) / safe, 1.0)
+    return np.stack([coords[..., 0], coords[..., 1] * g, coords[..., 2] * g], axis=-1)
+
+
+def compress_chroma(lab: np.ndarray) -> np.ndarray:
+    """CIELAB to the clustering coordinates: L* unchanged, chroma scaled by 1/S_C, hue kept.
+
+    Parameters
+    ----------
+    lab : ndarray of float, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3)
+    """
+    return _rescale_chroma(lab, lambda c: np.log1p(_SC * c) / _SC)
+
+
+def expand_chroma(coords: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`compress_chroma`.
+
+    Parameters
+    ----------
+    coords : ndarray of float, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3)
+    """
+    return _rescale_chroma(coords, lambda c: np.expm1(_SC * c) / _SC)
+
+
 def to_space(rgb: np.ndarray, space: str) -> np.ndarray:
     """Convert 8-bit sRGB colours into the working space ``space``.
+
+    "lab" gives CIELAB with chroma compressed as CIEDE2000 weighs it (see
+    :func:`compress_chroma`); "oklab" gives OKLab scaled to L in 0..100; "rgb" the 8-bit values.
 
     Parameters
     ----------
@@ -171,7 +219,7 @@ def to_space(rgb: np.ndarray, space: str) -> np.ndarray:
     ndarray of float64, shape (..., 3)
     """
     if space == "lab":
-        return srgb8_to_lab(rgb)
+        return compress_chroma(srgb8_to_lab(rgb))
     if space == "oklab":
         return srgb8_to_oklab(rgb)
     return np.asarray(rgb, dtype=np.float64)
@@ -190,7 +238,7 @@ def from_space(coords: np.ndarray, space: str) -> np.ndarray:
     ndarray of uint8, shape (..., 3)
     """
     if space == "lab":
-        return linear_to_srgb8(lab_to_linear(coords))
+        return linear_to_srgb8(lab_to_linear(expand_chroma(coords)))
     if space == "oklab":
         return linear_to_srgb8(oklab_to_linear(coords))
     return np.clip(np.rint(coords), 0, 255).astype(np.uint8)

@@ -63,7 +63,10 @@ def weighted_means(
     """
     mass = np.bincount(labels, weights=weights, minlength=k)
     sums = np.stack(
-        [np.bincount(labels, weights=weights * points[:, j], minlength=k) for j in range(points.shape[1])],
+        [
+            np.bincount(labels, weights=weights * points[:, j], minlength=k)
+            for j in range(points.shape[1])
+        ],
         axis=1,
     )
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -20,6 +20,7 @@ from .progress import CancelCallback, ProgressCallback, Steps
 from .remap import (
     assemble_image,
     floyd_steinberg_labels,
+    labels_from_colors,
     labels_from_histogram,
     ordered_labels,
 )
@@ -27,11 +28,19 @@ from .result import Quantization
 
 DITHERS = ("none", "floyd-steinberg", "ordered")
 K_MIN, K_MAX = 1, 256
-#: Above this many distinct colours, k-means first runs on 18-bit bin means and only its last
-#: few iterations see every distinct colour.
-POINTS_MAX = 12_000
-#: Exact refinement iterations on the distinct colours after the binned run.
+#: Above this many histogram entries, k-means first runs on 15-bit bin means and only its last
+#: few iterations see every entry.
+COARSE_MAX = 4096
+#: Iterations on each finer level after the coarse run, and the largest level refined.
 REFINE_ITER = 3
+REFINE_MAX_POINTS = 60_000
+#: Lloyd stops when no centre moves more than this (working-space units, about dE 0.01).
+TOL = 0.01
+#: Palettes up to this size are started N_INIT_SMALL_K times, keeping the lowest inertia.
+SMALL_K = 16
+N_INIT_SMALL_K = 3
+#: Above this k, large images map each distinct colour exactly rather than by 18-bit bin.
+FINE_MAP_K = 32
 #: Colour of the shared fully transparent entry.
 TRANSPARENT_RGB = (0, 0, 0)
 
@@ -69,47 +78,99 @@ def validate_pixels(pixels: object) -> np.ndarray:
 
 def _validate_options(color_space: object, dither: object, seed: object) -> None:
     if color_space not in COLOR_SPACES:
-        raise ValueError(f"color_space must be one of {', '.join(COLOR_SPACES)}; got {color_space!r}")
+        raise ValueError(
+            f"color_space must be one of {', '.join(COLOR_SPACES)}; got {color_space!r}"
+        )
     if dither not in DITHERS:
         raise ValueError(f"dither must be one of {', '.join(DITHERS)}; got {dither!r}")
     if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= int(seed) < 2**32:
         raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
 
 
-def _cluster(hist: Histogram, k: int, space: str, seed: int, steps: Steps) -> tuple[np.ndarray, np.ndarray]:
-    """Palette for the visible colours and the palette index of every histogram entry.
+def _aggregate(
+    coords: np.ndarray, weights: np.ndarray, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean of ``coords`` per distinct ``codes``: shapes (p, 3) and (p,)."""
+    _, group = np.unique(codes, return_inverse=True)
+    group = group.ravel()
+    mass = np.bincount(group, weights=weights)
+    means = np.stack(
+        [np.bincount(group, weights=weights * coords[:, j]) for j in range(3)], axis=1
+    )
+    return means / mass[:, None], mass
+
+
+def _coarse_codes(colors: np.ndarray) -> np.ndarray:
+    """15-bit code (top 5 bits per channel) of 8-bit colours, shape (m,)."""
+    c = colors.astype(np.uint32) >> 3
+    return c[:, 0] | (c[:, 1] << 5) | (c[:, 2] << 10)
+
+
+def _levels(hist: Histogram, coords: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The histogram at decreasing resolutions, finest first: (points, weights) pairs.
+
+    Level 0 is the histogram itself; then 18-bit bin means when the entries are exact distinct
+    colours, then 15-bit bin means. A level is only added while it is much smaller than the one
+    before and still has several points per cluster.
+    """
+    levels = [(coords, hist.weights)]
+    coarser = []
+    if hist.exact:
+        coarser.append(hist.codes)
+    coarser.append(_coarse_codes(hist.colors))
+    for codes in coarser:
+        size = levels[-1][0].shape[0]
+        if size <= COARSE_MAX:
+            break
+        points, weights = _aggregate(coords, hist.weights, codes)
+        if points.shape[0] > 0.7 * size or points.shape[0] < 4 * k:
+            continue
+        levels.append((points, weights))
+    return levels
+
+
+def _cluster(
+    hist: Histogram, k: int, space: str, seed: int, steps: Steps
+) -> tuple[np.ndarray, np.ndarray]:
+    """Palette for the visible colours of ``hist``, and the entries' working-space coordinates.
+
+    k-means runs to convergence on the coarsest level of :func:`_levels` (a few thousand
+    points, so iterations are cheap, and small palettes can afford several starts), then a few
+    iterations on each finer level settle the centres.
 
     Returns
     -------
     palette : ndarray of uint8, shape (n, 3), n <= k
-    entry_labels : ndarray of intp, shape (m,)
+    coords : ndarray of float64, shape (m, 3)
     """
-    m = hist.colors.shape[0]
-    if hist.exact and m <= k:
-        return hist.colors.copy(), np.arange(m)
     coords = to_space(hist.colors, space)
-    points, weights = coords, hist.weights
-    reduced = m > POINTS_MAX
-    if reduced:
-        # Aggregate distinct colours into their 18-bit bins (weighted means) for the main run.
-        codes, bin_of = np.unique(hist.codes, return_inverse=True)
-        bin_of = bin_of.ravel()
-        weights = np.bincount(bin_of, weights=hist.weights)
-        points = np.stack(
-            [np.bincount(bin_of, weights=hist.weights * coords[:, j]) for j in range(3)], axis=1
-        )
-        points /= weights[:, None]
-        if points.shape[0] <= k:
-            points, weights, reduced = coords, hist.weights, False
+    if hist.exact and hist.colors.shape[0] <= k:
+        return hist.colors.copy(), coords
+    levels = _levels(hist, coords, k)
+    points, weights = levels[-1]
     kk = min(k, points.shape[0])
-    centers = seed_centers(points, weights, kk, seed) if points.shape[0] > kk else points.copy()
-    steps.tick("clustering", 0.1)
-    centers = lloyd(points, weights, centers, steps=steps, stage="clustering")
-    if reduced and hist.exact:
-        centers = lloyd(coords, hist.weights, centers, max_iter=REFINE_ITER, tol=0.0, steps=steps, stage="refining")
-    palette = from_space(centers, space)
-    entry_labels, _ = nearest(coords, to_space(palette, space))
-    return palette, entry_labels
+    if points.shape[0] <= kk:
+        centers = points.copy()
+    else:
+        best = None
+        # Small palettes are cheap and most sensitive to a bad start: keep the best of a few.
+        n_init = N_INIT_SMALL_K if kk <= SMALL_K else 1
+        for i in range(n_init):
+            start = seed_centers(points, weights, kk, (seed + i * 7919) % 2**32)
+            steps.tick("clustering", (i + 0.1) / n_init)
+            cand = lloyd(points, weights, start, tol=TOL, steps=steps, stage="clustering")
+            _, d2 = nearest(points, cand)
+            inertia = float(np.dot(weights, d2))
+            if best is None or inertia < best[0]:
+                best = (inertia, cand)
+        centers = best[1]
+    for points, weights in reversed(levels[:-1]):
+        if points.shape[0] > REFINE_MAX_POINTS:
+            break
+        centers = lloyd(
+            points, weights, centers, max_iter=REFINE_ITER, tol=TOL, steps=steps, stage="refining"
+        )
+    return from_space(centers, space), coords
 
 
 def quantize(
@@ -165,8 +226,9 @@ def quantize(
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
 
-    h, w, c = pixels.shape
-    hist = histogram(pixels, k, steps)
+    # Large palettes on large images are worth mapping every distinct colour exactly; at small
+    # k the 18-bit bins are indistinguishable and twice as fast.
+    hist = histogram(pixels, k, steps, track_colors=dither == "none" and k > FINE_MAP_K)
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
 
@@ -175,10 +237,9 @@ def quantize(
     has_transparent = hist.n_transparent > 0 and hist.colors.shape[0] > 0 and k >= 2
     k_visible = k - 1 if has_transparent else k
     if hist.colors.shape[0] == 0:
-        palette_vis = np.empty((0, 3), dtype=np.uint8)
-        entry_labels = np.empty(0, dtype=np.intp)
+        palette_vis, coords = np.empty((0, 3), dtype=np.uint8), np.empty((0, 3))
     else:
-        palette_vis, entry_labels = _cluster(hist, k_visible, color_space, seed, steps)
+        palette_vis, coords = _cluster(hist, k_visible, color_space, seed, steps)
     t2 = time.perf_counter()
     timings["clustering"] = t2 - t1
     steps.tick("mapping", 0.0)
@@ -190,19 +251,32 @@ def quantize(
         palette = np.vstack([palette_vis, np.array([TRANSPARENT_RGB], dtype=np.uint8)])
     transparent = n_vis if needs_transparent_entry else (0 if hist.n_transparent else -1)
 
-    if dither == "none":
-        # Counts and order are known from the histogram alone, so pixels are labelled once.
+    if dither == "none" and hist.seen is None:
+        # Every histogram entry maps as a whole, so counts and order are known before any
+        # pixel is touched, and pixels are labelled in one pass.
+        if hist.exact and hist.colors.shape[0] <= k_visible:
+            entry_labels = np.arange(n_vis)
+        else:
+            entry_labels, _ = nearest(coords, to_space(palette_vis, color_space))
         counts = np.bincount(entry_labels, weights=hist.counts, minlength=palette.shape[0])
         counts = np.rint(counts).astype(np.int64)
         if transparent >= 0:
             counts[transparent] += hist.n_transparent
         order, rank = _share_order(palette, counts)
         labels = labels_from_histogram(
-            pixels, hist, rank[entry_labels], int(rank[transparent]) if transparent >= 0 else -1, steps
+            pixels,
+            hist,
+            rank[entry_labels],
+            int(rank[transparent]) if transparent >= 0 else -1,
+            steps,
         )
         palette, counts = palette[order], counts[order]
     else:
-        if dither == "ordered":
+        if dither == "none":
+            raw = labels_from_colors(
+                pixels, hist.seen, palette_vis, color_space, transparent, steps
+            )
+        elif dither == "ordered":
             raw = ordered_labels(pixels, palette_vis, color_space, transparent, steps)
         else:
             raw = floyd_steinberg_labels(pixels, palette_vis, transparent, steps)
@@ -244,4 +318,3 @@ def _share_order(palette: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, n
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     return order, rank
-

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .colorspace import to_space
-from .histogram import CHUNK, N_BINS, Histogram, bin_centres, bin_codes, iter_words
+from .colorspace import srgb8_to_linear, to_space
+from .histogram import (
+    CHUNK,
+    N_BINS,
+    Histogram,
+    bin_centres,
+    bin_codes,
+    iter_words,
+    unpack_rgb,
+)
 from .kmeans import nearest
 from .progress import Steps
 
@@ -57,22 +65,105 @@ def labels_from_histogram(
     return labels.reshape(h, w)
 
 
-def full_bin_lut(palette: np.ndarray, space: str) -> np.ndarray:
-    """Nearest palette entry for the centre of every 18-bit bin.
+def labels_from_colors(
+    pixels: np.ndarray,
+    seen: np.ndarray,
+    palette: np.ndarray,
+    space: str,
+    transparent: int,
+    steps: Steps,
+) -> np.ndarray:
+    """Labels of all pixels by the nearest palette entry of each exact colour.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+    seen : ndarray of bool, shape (2**24,)
+        Which packed colours occur in ``pixels``.
+    palette : ndarray of uint8, shape (n, 3)
+        Visible palette entries.
+    space : str
+    transparent : int
+        Palette index for fully transparent pixels, or -1.
+    steps : Steps
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W)
+    """
+    h, w = pixels.shape[:2]
+    n = h * w
+    colors = np.flatnonzero(seen).astype(np.uint32)
+    lut = np.zeros(1 << 24, dtype=np.uint8)
+    pal = to_space(palette, space)
+    step = 1 << 18
+    for s in range(0, colors.shape[0], step):
+        part = colors[s : s + step]
+        lut[part], _ = nearest(to_space(unpack_rgb(part), space), pal)
+        steps.tick("mapping", 0.5 * (s + step) / colors.shape[0])
+    labels = np.empty(n, dtype=np.uint8)
+    has_alpha = pixels.shape[2] == 4
+    for s, words in iter_words(pixels):
+        part = lut[words & np.uint32(0xFFFFFF)]
+        if has_alpha and transparent >= 0:
+            part[(words >> 24) == 0] = transparent
+        labels[s : s + part.shape[0]] = part
+        steps.tick("mapping", 0.5 + 0.5 * (s + CHUNK) / n)
+    return labels.reshape(h, w)
+
+
+def _two_nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the nearest and second-nearest centre of every point, each shape (m,)."""
+    m, k = points.shape[0], centers.shape[0]
+    first = np.empty(m, dtype=np.intp)
+    second = np.empty(m, dtype=np.intp)
+    cc = np.einsum("ij,ij->i", centers, centers)
+    ct = np.ascontiguousarray(centers.T)
+    rows = max(1, (1 << 16) // k)
+    for s in range(0, m, rows):
+        d = points[s : s + rows] @ ct
+        d *= -2.0
+        d += cc
+        a = np.argmin(d, axis=1)
+        first[s : s + rows] = a
+        np.put_along_axis(d, a[:, None], np.inf, axis=1)
+        second[s : s + rows] = np.argmin(d, axis=1)
+    return first, second
+
+
+def mixing_tables(palette: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every 18-bit bin: the two nearest palette entries and how much of the second to mix.
+
+    The mix is measured in linear light, where the eye averages neighbouring pixels, by
+    projecting the bin's colour onto the segment between the two entries.
 
     Parameters
     ----------
     palette : ndarray of uint8, shape (n, 3)
     space : str
-        Working colour space for the distance.
+        Working colour space that decides which entries are nearest.
 
     Returns
     -------
-    ndarray of uint8, shape (2**18,)
+    first, second : ndarray of uint8, shape (2**18,)
+    mix : ndarray of uint8, shape (2**18,)
+        Share of ``second`` in 0..255.
     """
-    centres = to_space(bin_centres(), space)
-    labels, _ = nearest(centres, to_space(palette, space))
-    return labels.astype(np.uint8)
+    centres = bin_centres()
+    first, second = (
+        _two_nearest(to_space(centres, space), to_space(palette, space))
+        if palette.shape[0] > 1
+        else (np.zeros(N_BINS, np.intp), np.zeros(N_BINS, np.intp))
+    )
+    lin_pal = srgb8_to_linear(palette)
+    p1, p2 = lin_pal[first], lin_pal[second]
+    seg = p2 - p1
+    length2 = np.einsum("ij,ij->i", seg, seg)
+    along = np.einsum("ij,ij->i", srgb8_to_linear(centres) - p1, seg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(length2 > 0, along / length2, 0.0)
+    mix = np.rint(np.clip(t, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return first.astype(np.uint8), second.astype(np.uint8), mix
 
 
 def bayer_matrix(order: int = 3) -> np.ndarray:
@@ -88,24 +179,15 @@ def bayer_matrix(order: int = 3) -> np.ndarray:
     return (m + 0.5) / m.size
 
 
-def dither_spread(palette: np.ndarray) -> float:
-    """Amplitude of ordered dithering in 8-bit units: the typical gap between palette colours.
-
-    A fixed amplitude would be invisible at k=256 and far too coarse at k=2; the median
-    nearest-neighbour distance follows the palette.
-    """
-    if palette.shape[0] < 2:
-        return 0.0
-    p = palette.astype(np.float64)
-    d = np.sqrt(((p[:, None, :] - p[None, :, :]) ** 2).sum(-1))
-    np.fill_diagonal(d, np.inf)
-    return float(np.clip(np.median(d.min(axis=1)), 4.0, 96.0))
-
-
 def ordered_labels(
     pixels: np.ndarray, palette: np.ndarray, space: str, transparent: int, steps: Steps
 ) -> np.ndarray:
-    """Ordered dithering with an 8x8 Bayer matrix.
+    """Ordered dithering with an 8x8 Bayer matrix between each colour's two nearest entries.
+
+    Adding a grey threshold offset to each pixel only dithers along the grey axis and leaves
+    bands in coloured gradients. Instead every colour is placed on the segment between its two
+    nearest palette entries (in linear light), and the Bayer threshold picks one of the two in
+    that proportion, so the average over a tile reproduces the colour.
 
     Parameters
     ----------
@@ -122,19 +204,19 @@ def ordered_labels(
     ndarray of uint8, shape (H, W)
     """
     h, w = pixels.shape[:2]
-    lut = full_bin_lut(palette, space)
-    spread = dither_spread(palette)
-    offsets = np.rint((bayer_matrix(3) - 0.5) * spread).astype(np.int16)
-    tile = np.tile(offsets, (1, -(-w // 8)))[:, :w]
+    first, second, mix = mixing_tables(palette, space)
+    threshold = np.rint(bayer_matrix(3) * 255.0).astype(np.uint8)
+    row_tile = np.tile(threshold, (1, -(-w // 8)))[:, :w]
     labels = np.empty((h, w), dtype=np.uint8)
     rows = max(8, (CHUNK // max(w, 1)) // 8 * 8)
     for y in range(0, h, rows):
         block = pixels[y : y + rows]
         bh = block.shape[0]
-        off = np.tile(tile, (-(-bh // 8), 1))[:bh, :, None]
-        rgb = np.clip(block[..., :3].astype(np.int16) + off, 0, 255).astype(np.uint32)
-        codes = (rgb[..., 0] >> 2) | ((rgb[..., 1] >> 2) << 6) | ((rgb[..., 2] >> 2) << 12)
-        part = lut[codes]
+        rgb = block[..., :3].astype(np.uint32) >> 2
+        codes = rgb[..., 0] | (rgb[..., 1] << 6) | (rgb[..., 2] << 12)
+        # y is a multiple of 8, so the tile's phase follows the image's rows.
+        tile = np.tile(row_tile, (-(-bh // 8), 1))[:bh]
+        part = np.where(mix[codes] > tile, second[codes], first[codes])
         if transparent >= 0:
             part[block[..., 3] == 0] = transparent
         labels[y : y + bh] = part

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 
-class Cancelled(Exception):  # noqa: N818 - the public name the API promises
+class Cancelled(Exception):
     """Raised by :func:`kquant_gui.quantize` when its ``cancel`` callable returned true."""
 
 

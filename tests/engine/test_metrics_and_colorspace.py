@@ -1,0 +1,88 @@
+"""CIEDE2000 against published reference pairs; colour-space round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kquant_gui.engine.colorspace import (
+    COLOR_SPACES,
+    compress_chroma,
+    expand_chroma,
+    from_space,
+    srgb8_to_lab,
+    to_space,
+)
+from kquant_gui.engine.metrics import ciede2000, mean_delta_e2000, psnr
+
+# Sharma, Wu and Dalal (2005), Table 1: pairs chosen to exercise every branch, including the
+# hue-angle wrap-around (the last four).
+SHARMA = [
+    ((50.0000, 2.6772, -79.7751), (50.0000, 0.0000, -82.7485), 2.0425),
+    ((50.0000, 3.1571, -77.2803), (50.0000, 0.0000, -82.7485), 2.8615),
+    ((50.0000, 0.0000, 0.0000), (50.0000, -1.0000, 2.0000), 2.3669),
+    ((50.0000, -1.0000, 2.0000), (50.0000, 0.0000, 0.0000), 2.3669),
+    ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+    ((63.0109, -31.0961, -5.8663), (62.8187, -29.7946, -4.0864), 1.2630),
+    ((35.0831, -44.1164, 3.7933), (35.0232, -40.0716, 1.5901), 1.8645),
+    ((22.7233, 20.0904, -46.6940), (23.0331, 14.9730, -42.5619), 2.0373),
+    ((90.9257, -0.5406, -0.9208), (88.6381, -0.8985, -0.7239), 1.5381),
+    ((2.0776, 0.0795, -1.1350), (0.9033, -0.0636, -0.5514), 0.9082),
+    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0009), 7.1792),
+    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0010), 7.1792),
+    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0011), 7.2195),
+    ((50.0000, 2.4900, -0.0010), (50.0000, -2.4900, 0.0012), 7.2195),
+]
+
+
+def test_ciede2000_matches_sharma_reference_pairs():
+    a = np.array([p[0] for p in SHARMA])
+    b = np.array([p[1] for p in SHARMA])
+    expected = np.array([p[2] for p in SHARMA])
+    assert np.allclose(ciede2000(a, b), expected, atol=5e-5)
+    assert np.allclose(ciede2000(b, a), expected, atol=5e-5)
+
+
+def test_lab_of_known_colours():
+    lab = srgb8_to_lab(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], np.uint8))
+    assert np.allclose(lab[0], [100, 0, 0], atol=0.01)
+    assert np.allclose(lab[1], [0, 0, 0], atol=0.01)
+    assert np.allclose(lab[2], [53.24, 80.09, 67.20], atol=0.05)
+
+
+@pytest.mark.parametrize("space", COLOR_SPACES)
+def test_every_8bit_colour_round_trips(space):
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, size=(20000, 3), dtype=np.uint8)
+    rgb[:8] = [[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0],
+               [0, 255, 255], [255, 0, 255]]  # fmt: skip
+    assert np.array_equal(from_space(to_space(rgb, space), space), rgb)
+
+
+def test_out_of_gamut_coordinates_are_clipped():
+    wild = np.array([[150.0, 300.0, -300.0], [-20.0, 0.0, 0.0]])
+    for space in COLOR_SPACES:
+        out = from_space(wild, space)
+        assert out.dtype == np.uint8 and out.shape == (2, 3)
+
+
+def test_chroma_compression_inverts_and_keeps_lightness_and_hue():
+    lab = np.array([[50.0, 60.0, -20.0], [70.0, 0.0, 0.0], [20.0, -5.0, 90.0]])
+    c = compress_chroma(lab)
+    assert np.allclose(expand_chroma(c), lab)
+    assert np.allclose(c[:, 0], lab[:, 0])
+    assert np.allclose(np.arctan2(c[1:, 2], c[1:, 1]) - np.arctan2(lab[1:, 2], lab[1:, 1]), 0)
+    assert np.all(np.hypot(c[:, 1], c[:, 2]) <= np.hypot(lab[:, 1], lab[:, 2]) + 1e-12)
+
+
+def test_mean_delta_e_and_psnr():
+    a = np.zeros((4, 4, 3), np.uint8)
+    assert mean_delta_e2000(a, a) == 0.0
+    assert psnr(a, a) == float("inf")
+    b = a.copy()
+    b[0, 0] = (255, 255, 255)
+    # One pixel in sixteen is white on black: dE2000(black, white) = 100.
+    assert mean_delta_e2000(a, b) == pytest.approx(100 / 16, rel=1e-6)
+    assert psnr(a, b) == pytest.approx(10 * np.log10(255**2 / (255**2 / 16)))
+    sampled = mean_delta_e2000(a, b, max_pixels=8)
+    assert 0.0 <= sampled <= 100 / 8

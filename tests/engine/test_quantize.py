@@ -1,0 +1,285 @@
+"""Behaviour of `kquant_gui.quantize`: bounds, determinism, alpha, dithering, progress, cancel."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from kquant_gui import COLOR_SPACES, DITHERS, Cancelled, quantize
+from kquant_gui.engine import histogram as histogram_module
+from kquant_gui.engine.metrics import mean_delta_e2000
+
+
+def _check_invariants(pixels: np.ndarray, result, k: int) -> None:
+    h, w = pixels.shape[:2]
+    assert result.image.shape == pixels.shape
+    assert result.image.dtype == np.uint8
+    assert result.labels.shape == (h, w)
+    n = result.palette.shape[0]
+    assert 1 <= n <= k
+    assert result.palette.dtype == np.uint8 and result.palette.shape[1] == 3
+    assert result.labels.max() < n
+    assert np.array_equal(result.image[..., :3], result.palette[result.labels])
+    assert int(result.counts.sum()) == h * w
+    assert np.array_equal(result.counts, np.bincount(result.labels.ravel(), minlength=n))
+    assert np.all(np.diff(result.counts) <= 0), "palette must be sorted by share, largest first"
+    assert np.all(result.counts > 0)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 16, 64, 256])
+def test_palette_size_labels_and_image_agree(photo, k):
+    result = quantize(photo, k)
+    _check_invariants(photo, result, k)
+    assert result.n_colors == k  # the photo has thousands of colours: exactly k are used
+    assert result.settings() == {"k": k, "color_space": "lab", "dither": "none", "seed": 0}
+
+
+@pytest.mark.parametrize("space", COLOR_SPACES)
+@pytest.mark.parametrize("dither", DITHERS)
+def test_every_colour_space_and_dither(photo, space, dither):
+    result = quantize(photo, 8, color_space=space, dither=dither)
+    _check_invariants(photo, result, 8)
+    assert result.color_space == space and result.dither == dither
+    # Any sensible 8-colour result is much closer to the photo than a flat grey image.
+    grey = np.full_like(photo, 128)
+    assert mean_delta_e2000(photo, result.image) < 0.6 * mean_delta_e2000(photo, grey)
+
+
+def _blur(image: np.ndarray, size: int = 4) -> np.ndarray:
+    h, w = (image.shape[0] // size) * size, (image.shape[1] // size) * size
+    blocks = image[:h, :w, :3].astype(np.float64).reshape(h // size, size, w // size, size, 3)
+    return blocks.mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("dither", ["floyd-steinberg", "ordered"])
+@pytest.mark.parametrize("space", COLOR_SPACES)
+def test_dithering_reproduces_gradients_seen_from_afar(dither, space):
+    # What dithering is for: seen from a distance (block averages), a smooth gradient with
+    # few colours looks much more like the original than flat bands do.
+    x = np.linspace(0, 1, 256)
+    gradient = np.stack([40 + 180 * x, 60 + 100 * x, 200 - 150 * x], axis=-1)
+    pixels = np.repeat(gradient[None], 64, axis=0).round().astype(np.uint8)
+    flat = quantize(pixels, 4, color_space=space)
+    dithered = quantize(pixels, 4, color_space=space, dither=dither)
+    err_flat = np.abs(_blur(flat.image) - _blur(pixels)).mean()
+    err_dithered = np.abs(_blur(dithered.image) - _blur(pixels)).mean()
+    assert err_dithered < 0.6 * err_flat
+
+
+@pytest.mark.parametrize("dither", DITHERS)
+def test_deterministic_byte_identical(photo, dither):
+    a = quantize(photo, 12, dither=dither, seed=7)
+    b = quantize(photo.copy(), 12, dither=dither, seed=7)
+    assert a.image.tobytes() == b.image.tobytes()
+    assert a.palette.tobytes() == b.palette.tobytes()
+    assert a.labels.tobytes() == b.labels.tobytes()
+
+
+def test_more_colours_means_less_error(photo):
+    errors = [mean_delta_e2000(photo, quantize(photo, k).image) for k in (2, 8, 32, 128)]
+    assert errors == sorted(errors, reverse=True)
+    assert errors[-1] < 3.0
+
+
+@pytest.mark.parametrize("bad", [0, 257, -1, 2.5, "8", None, True])
+def test_k_out_of_range_names_the_range(photo, bad):
+    with pytest.raises(ValueError, match="1 to 256"):
+        quantize(photo, bad)
+
+
+def test_numpy_integer_k_accepted(photo):
+    assert quantize(photo, np.int64(5)).n_colors == 5
+
+
+@pytest.mark.parametrize(
+    ("pixels", "fragment"),
+    [
+        (np.zeros((0, 5, 3), np.uint8), "empty"),
+        (np.zeros((4, 0, 3), np.uint8), "empty"),
+        (np.zeros((4, 4, 3), np.float32), "uint8"),
+        (np.zeros((4, 4, 3), np.uint16), "uint8"),
+        (np.zeros((4, 4), np.uint8), r"\(H, W, 3\)"),
+        (np.zeros((4, 4, 2), np.uint8), r"\(H, W, 3\)"),
+        ([[[1, 2, 3]]], "numpy array"),
+    ],
+)
+def test_bad_pixels_say_what_was_given(pixels, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        quantize(pixels, 4)
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"color_space": "hsv"}, "lab, oklab, rgb"),
+        ({"dither": "atkinson"}, "floyd-steinberg"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_options(photo, options, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        quantize(photo, 4, **options)
+
+
+def test_fewer_colours_than_k_gives_exactly_those(photo):
+    colours = np.array([[255, 0, 0], [0, 128, 255], [10, 10, 10], [250, 250, 240], [1, 2, 3]])
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 5, size=(40, 50))
+    idx[0, :5] = np.arange(5)
+    pixels = colours[idx].astype(np.uint8)
+    result = quantize(pixels, 16)
+    assert result.n_colors == 5
+    assert result.exhausted and result.distinct_colors == 5
+    assert "only 5 colours" in result.summary()
+    assert {tuple(c) for c in result.palette} == {tuple(c) for c in colours}
+    assert np.array_equal(result.image, pixels)
+
+
+def test_fewer_colours_than_k_on_a_large_image(monkeypatch):
+    # Force the streamed large-image path on a small array.
+    monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+    colours = np.array([[255, 0, 0], [254, 1, 0], [0, 0, 255]], dtype=np.uint8)
+    pixels = colours[np.arange(60 * 70).reshape(60, 70) % 3]
+    result = quantize(pixels, 8)
+    assert result.exhausted and result.n_colors == 3
+    assert np.array_equal(result.image, pixels)
+
+
+def test_large_image_path_matches_quality(photo, monkeypatch):
+    exact = quantize(photo, 16)
+    monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+    binned = quantize(photo, 16)
+    _check_invariants(photo, binned, 16)
+    assert binned.distinct_colors is None
+    de_exact = mean_delta_e2000(photo, exact.image)
+    assert mean_delta_e2000(photo, binned.image) < de_exact + 0.5
+    fine = quantize(photo, 64)  # k above FINE_MAP_K maps exact colours on the large path
+    _check_invariants(photo, fine, 64)
+
+
+def test_single_colour_image():
+    pixels = np.full((10, 20, 3), (12, 34, 56), np.uint8)
+    result = quantize(pixels, 8)
+    assert result.n_colors == 1
+    assert result.palette.tolist() == [[12, 34, 56]]
+    assert np.array_equal(result.image, pixels)
+
+
+def test_one_pixel_image():
+    result = quantize(np.array([[[9, 8, 7]]], np.uint8), 256)
+    assert result.palette.tolist() == [[9, 8, 7]] and result.counts.tolist() == [1]
+
+
+def _rgba_photo(photo: np.ndarray) -> np.ndarray:
+    h, w = photo.shape[:2]
+    alpha = np.full((h, w), 255, np.uint8)
+    alpha[:, :20] = 0  # a fully transparent margin
+    alpha[:, 20:30] = np.linspace(1, 254, 10).astype(np.uint8)  # a soft edge
+    rgba = np.dstack([photo, alpha])
+    rgba[:, :20, :3] = 255 - rgba[:, :20, :3]  # garbage colours under alpha 0
+    return rgba
+
+
+@pytest.mark.parametrize("dither", DITHERS)
+def test_alpha_kept_exactly_and_transparent_share_one_entry(photo, dither):
+    rgba = _rgba_photo(photo)
+    result = quantize(rgba, 8, dither=dither)
+    _check_invariants(rgba, result, 8)
+    assert np.array_equal(result.image[..., 3], rgba[..., 3])
+    t = result.transparent_index
+    assert t is not None
+    transparent = rgba[..., 3] == 0
+    assert np.all(result.labels[transparent] == t)
+    assert not np.any(result.labels[~transparent] == t)
+    assert result.counts[t] == transparent.sum()
+
+
+def test_transparent_pixels_do_not_pull_the_palette(photo):
+    rgba = _rgba_photo(photo)
+    other = rgba.copy()
+    other[:, :20, :3] = 0
+    a = quantize(rgba, 6)
+    b = quantize(other, 6)
+    # The colours hidden under alpha 0 differ wildly, yet the palettes are identical.
+    assert np.array_equal(a.palette, b.palette)
+
+
+def test_semi_transparent_pixels_weigh_by_alpha():
+    # Half the pixels are vivid red but almost invisible: with k=1 the single colour should
+    # stay close to the opaque blue.
+    pixels = np.zeros((10, 10, 4), np.uint8)
+    pixels[:, :5] = (255, 0, 0, 5)
+    pixels[:, 5:] = (0, 0, 255, 255)
+    result = quantize(pixels, 1)
+    r, _, b = result.palette[0].astype(int)
+    assert b > 200 and r < 60
+
+
+def test_fully_transparent_image():
+    pixels = np.zeros((8, 8, 4), np.uint8)
+    result = quantize(pixels, 4)
+    assert result.n_colors == 1 and result.transparent_index == 0
+    assert np.array_equal(result.image[..., 3], pixels[..., 3])
+
+
+def test_progress_runs_from_zero_to_one(photo):
+    seen: list[tuple[float, str]] = []
+    quantize(photo, 16, progress=lambda f, stage: seen.append((f, stage)))
+    fractions = [f for f, _ in seen]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions)
+    assert {"histogram", "clustering"} <= {stage for _, stage in seen}
+
+
+@pytest.mark.parametrize("dither", DITHERS)
+def test_cancel_raises_cancelled(photo, dither):
+    calls = {"n": 0}
+
+    def cancel() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    with pytest.raises(Cancelled):
+        quantize(photo, 16, dither=dither, cancel=cancel)
+
+
+def test_cancel_from_another_thread_stops_promptly():
+    # A cancel flag set while the engine works must stop it within a fraction of a second.
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(1500, 1500, 3), dtype=np.uint8)
+    flag = threading.Event()
+    started = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def progress(fraction: float, stage: str) -> None:
+        if stage == "clustering":
+            started.set()
+
+    def work() -> None:
+        try:
+            quantize(pixels, 256, progress=progress, cancel=flag.is_set)
+            outcome["result"] = "finished"
+        except Cancelled:
+            outcome["result"] = "cancelled"
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert started.wait(60)
+    flag.set()
+    thread.join(timeout=0.5)
+    assert not thread.is_alive(), "quantize did not stop within 0.5 s of cancel"
+    assert outcome["result"] == "cancelled"
+
+
+def test_input_is_not_modified(photo):
+    before = photo.copy()
+    quantize(photo, 8, dither="floyd-steinberg")
+    assert np.array_equal(photo, before)
+
+
+def test_non_contiguous_input(photo):
+    view = photo[:, ::2]
+    result = quantize(view, 8)
+    _check_invariants(view, result, 8)
