@@ -1,15 +1,105 @@
-"""Entry point of the ``kquant-gui`` window (minimal until the GUI issue lands)."""
+"""The ``kquant-gui`` command: parse the arguments, set up Qt, show the window."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from kquant_gui import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kquant-gui",
+        description="Reduce a photo to k colours with k-means and compare it with the original.",
+    )
+    parser.add_argument(
+        "image",
+        nargs="?",
+        type=Path,
+        help="image to open (default: the bundled sample photo)",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        help="colour theme for this and later runs (default: the last one chosen)",
+    )
+    parser.add_argument("--version", action="version", version=f"kquant-gui {__version__}")
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="check that the installed app starts, then exit (0 = ok)",
+    )
+    return parser
+
+
+def _show_unexpected(
+    kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    """Last-resort exception hook: print the traceback, tell the user, keep the window open."""
+    traceback.print_exception(kind, exc, tb)
+    if issubclass(kind, KeyboardInterrupt):
+        return
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    if QApplication.instance() is not None:
+        QMessageBox.critical(
+            None,
+            "kquant-gui: unexpected error",
+            f"Something went wrong: {exc}\n\nThe window stays usable; details are printed on "
+            "the terminal.",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the main window."""
-    from PySide6.QtWidgets import QApplication, QLabel
+    """Run the window; returns the exit status.
 
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    label = QLabel("kquant-gui")
-    label.show()
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; defaults to ``sys.argv[1:]``.
+    """
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.smoke_test:
+        from kquant_gui.gui.smoke import run_smoke_test
+
+        return run_smoke_test()
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication, QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from .resources import icon_path, icon_pngs, sample_image_path
+
+    # Exact scale factors (1.25, 1.5) instead of rounding: crisp images on fractional HiDPI.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "kquant-gui"])
+    app.setApplicationName("kquant-gui")
+    app.setOrganizationName("kquant-gui")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("kquant-gui")
+    icon = QIcon()
+    for png in icon_pngs():
+        icon.addFile(str(png))
+    svg = icon_path()
+    if svg is not None:
+        icon.addFile(str(svg))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+    sys.excepthook = _show_unexpected
+
+    from .main_window import MainWindow
+
+    window = MainWindow()
+    if args.theme:
+        window.set_theme(args.theme)
+    window.show()
+    image = args.image if args.image is not None else sample_image_path()
+    if image is not None:
+        window.open_path(image)
     return app.exec()

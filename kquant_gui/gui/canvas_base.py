@@ -1,0 +1,65 @@
+"""What both kinds of canvas share: one axes filling the figure, a message, theme colours."""
+
+from __future__ import annotations
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
+
+from .theme import figure_colors
+
+
+class FullAxesCanvas(FigureCanvasQTAgg):
+    """A matplotlib canvas whose single axes fills it, coloured like the application.
+
+    Subclasses build their artists, then set ``self.ready = True`` and call
+    :meth:`apply_theme`; from then on a palette change (light/dark switch) recolours them.
+
+    Parameters
+    ----------
+    figsize : (float, float)
+        Initial figure size in inches (the layout resizes it at once).
+    parent : QWidget, optional
+    """
+
+    def __init__(self, figsize: tuple[float, float], parent: QWidget | None = None) -> None:
+        self.ready = False
+        super().__init__(Figure(figsize=figsize))
+        self.setParent(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.ax = self.figure.add_axes((0.0, 0.0, 1.0, 1.0))
+        self.ax.set_axis_off()
+        self.message = self.ax.text(
+            0.5, 0.5, "", transform=self.ax.transAxes, ha="center", va="center", fontsize=11
+        )
+
+    def set_message(self, text: str) -> None:
+        """Show ``text`` centred over the canvas (an empty string hides it)."""
+        self.message.set_text(text)
+        self.message.set_visible(bool(text))
+        self.draw_idle()
+
+    def foreground(self) -> str:
+        """Text colour of the current theme, ``#rrggbb``."""
+        return figure_colors(QApplication.palette())[1]
+
+    def apply_theme(self) -> None:
+        """Take background and text colours from the application palette, then redraw."""
+        # The application palette, not the widget's: matplotlib gives its canvas a fixed
+        # white palette of its own.
+        background, foreground, _ = figure_colors(QApplication.palette())
+        self.figure.set_facecolor(background)
+        self.ax.set_facecolor(background)
+        self.message.set_color(foreground)
+        self.theme_changed()
+
+    def theme_changed(self) -> None:
+        """Hook for subclasses to recolour their own artists; the default just redraws."""
+        self.draw_idle()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # matplotlib sets a palette while constructing, before any artist exists.
+        if event.type() == QEvent.Type.PaletteChange and self.ready:
+            self.apply_theme()

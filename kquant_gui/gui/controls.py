@@ -1,0 +1,126 @@
+"""The quantization settings: k (spin box plus a logarithmic slider), colour space, dithering."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QSlider, QSpinBox, QWidget
+
+from kquant_gui.engine import K_MAX, K_MIN
+
+#: Labels of the engine's colour spaces and dithering modes, in menu order.
+COLOR_SPACE_LABELS = {"lab": "CIELAB", "oklab": "OKLab", "rgb": "sRGB"}
+DITHER_LABELS = {
+    "none": "None",
+    "floyd-steinberg": "Floyd–Steinberg",
+    "ordered": "Ordered (Bayer)",
+}
+#: Slider steps; the slider is logarithmic so that k = 2..16, where each step matters most,
+#: gets as much travel as k = 16..256.
+SLIDER_STEPS = 1000
+
+
+def slider_to_k(position: int) -> int:
+    """k for a slider position (0..SLIDER_STEPS), logarithmic from 1 to 256."""
+    return round(K_MAX ** (position / SLIDER_STEPS))
+
+
+def k_to_slider(k: int) -> int:
+    """Slider position showing ``k``."""
+    return round(math.log(max(k, 1)) / math.log(K_MAX) * SLIDER_STEPS)
+
+
+class QuantizeControls(QObject):
+    """Owns the setting widgets and keeps the spin box and slider in step.
+
+    Signals
+    -------
+    changed()
+        Any setting changed by the user or by :meth:`set_values`.
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.k_spin = QSpinBox(parent)
+        self.k_spin.setObjectName("kSpinBox")
+        self.k_spin.setRange(K_MIN, K_MAX)
+        self.k_spin.setValue(8)
+        self.k_spin.setAccelerated(True)
+        self.k_spin.setToolTip("Number of colours k (1–256). Shortcuts: + and −")
+        self.k_spin.setKeyboardTracking(False)  # typing "16" must not run k=1 first
+
+        self.k_slider = QSlider(Qt.Orientation.Horizontal, parent)
+        self.k_slider.setObjectName("kSlider")
+        self.k_slider.setRange(0, SLIDER_STEPS)
+        self.k_slider.setValue(k_to_slider(8))
+        self.k_slider.setMinimumWidth(80)
+        self.k_slider.setMaximumWidth(220)
+        self.k_slider.setToolTip("Number of colours k (logarithmic: fine steps at small k)")
+
+        self.color_space = QComboBox(parent)
+        self.color_space.setObjectName("colorSpaceCombo")
+        for key, label in COLOR_SPACE_LABELS.items():
+            self.color_space.addItem(label, key)
+        self.color_space.setToolTip(
+            "Space in which colour distances are measured: CIELAB and OKLab are perceptual"
+        )
+
+        self.dither = QComboBox(parent)
+        self.dither.setObjectName("ditherCombo")
+        for key, label in DITHER_LABELS.items():
+            self.dither.addItem(label, key)
+        self.dither.setToolTip("Dithering hides banding but makes files larger")
+
+        self.k_spin.valueChanged.connect(self._spin_changed)
+        self.k_slider.valueChanged.connect(self._slider_changed)
+        self.color_space.currentIndexChanged.connect(self.changed)
+        self.dither.currentIndexChanged.connect(self.changed)
+
+    @property
+    def k(self) -> int:
+        """The chosen k."""
+        return int(self.k_spin.value())
+
+    @property
+    def color_space_key(self) -> str:
+        """The chosen colour space, as the engine names it."""
+        return str(self.color_space.currentData())
+
+    @property
+    def dither_key(self) -> str:
+        """The chosen dithering, as the engine names it."""
+        return str(self.dither.currentData())
+
+    def set_values(self, k: int, color_space: str, dither: str) -> None:
+        """Set all three at once, emitting ``changed`` at most once."""
+        widgets = (self.k_spin, self.k_slider, self.color_space, self.dither)
+        before = (self.k, self.color_space_key, self.dither_key)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            self.k_spin.setValue(k)
+            self.k_slider.setValue(k_to_slider(self.k))
+            self.color_space.setCurrentIndex(max(0, self.color_space.findData(color_space)))
+            self.dither.setCurrentIndex(max(0, self.dither.findData(dither)))
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        if (self.k, self.color_space_key, self.dither_key) != before:
+            self.changed.emit()
+
+    def step_k(self, delta: int) -> None:
+        """k + ``delta`` (the + and − keys)."""
+        self.k_spin.setValue(self.k + delta)
+
+    def _spin_changed(self, k: int) -> None:
+        self.k_slider.blockSignals(True)
+        self.k_slider.setValue(k_to_slider(k))
+        self.k_slider.blockSignals(False)
+        self.changed.emit()
+
+    def _slider_changed(self, position: int) -> None:
+        # The spin box owns the value; its valueChanged emits `changed` (only if k moved).
+        self.k_spin.setValue(slider_to_k(position))

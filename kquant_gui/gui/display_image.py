@@ -1,0 +1,187 @@
+"""Display-sized views of an image, so that the screen never receives 24 million pixels.
+
+A :class:`DisplayImage` keeps the full-resolution array and one reduced copy made in the worker
+thread. :meth:`DisplayImage.region` then hands the canvas only what the current view needs: the
+reduced copy while it is detailed enough, else a crop of the full image, subsampled to about the
+screen's resolution. Every piece is cut by slicing, which costs microseconds on the main thread.
+Qt-free and pure numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Longest side of the reduced copy. Larger than most canvases, small enough to draw at once.
+PREVIEW_MAX_SIDE = 1600
+
+
+def reduction_factor(shape: tuple[int, ...], max_side: int = PREVIEW_MAX_SIDE) -> int:
+    """Integer factor that brings the longest side of ``shape`` (H, W, ...) to ``max_side``."""
+    return max(1, math.ceil(max(shape[0], shape[1]) / max_side))
+
+
+def reduce_photo(pixels: np.ndarray, factor: int) -> np.ndarray:
+    """Box-filtered copy of a photo, ``factor`` times smaller on each side.
+
+    Averaging keeps a reduced photo free of aliasing. Not for quantized images: averaging would
+    invent colours that are not in the palette (use :func:`reduce_nearest`).
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+    factor : int
+
+    Returns
+    -------
+    ndarray of uint8, shape (ceil(H / factor), ceil(W / factor), C)
+    """
+    if factor <= 1:
+        return pixels
+    from PIL import Image
+
+    mode = "RGBA" if pixels.shape[2] == 4 else "RGB"
+    # Pillow's reduce() is a box filter in C, several times faster than a numpy reshape-mean.
+    reduced = Image.fromarray(np.ascontiguousarray(pixels), mode).reduce(factor)
+    return np.asarray(reduced)
+
+
+def reduce_nearest(array: np.ndarray, factor: int) -> np.ndarray:
+    """Every ``factor``-th pixel, as a contiguous copy (labels and quantized images).
+
+    Parameters
+    ----------
+    array : ndarray, shape (H, W) or (H, W, C)
+    factor : int
+
+    Returns
+    -------
+    ndarray, shape (ceil(H / factor), ceil(W / factor)[, C])
+    """
+    if factor <= 1:
+        return array
+    return np.ascontiguousarray(array[::factor, ::factor])
+
+
+@dataclass(frozen=True)
+class Region:
+    """Pixels to draw for one view, and where they sit in full-image coordinates.
+
+    Attributes
+    ----------
+    pixels : ndarray of uint8, shape (h, w, C)
+    labels : ndarray of uint8, shape (h, w), or None
+        Palette index of each drawn pixel, for images that have one.
+    extent : (left, right, bottom, top)
+        In full-resolution pixel units, as matplotlib's ``imshow(extent=...)`` wants it for an
+        image whose first row is at the top.
+    step : int
+        Full-resolution pixels per drawn pixel.
+    """
+
+    pixels: np.ndarray
+    labels: np.ndarray | None
+    extent: tuple[float, float, float, float]
+    step: int
+
+
+@dataclass(frozen=True)
+class DisplayImage:
+    """A full-resolution image plus a reduced copy for display.
+
+    Attributes
+    ----------
+    full : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+    preview : ndarray of uint8, shape (ceil(H / factor), ceil(W / factor), C)
+    factor : int
+        Reduction factor of ``preview`` (1 when the image is small enough as it is).
+    labels : ndarray of uint8, shape (H, W), or None
+        Palette indices of a quantized image.
+    preview_labels : ndarray of uint8, or None
+        ``labels`` reduced like ``preview``.
+    smooth : bool
+        True for photos (the reduced copy was averaged), False for quantized images, which must
+        be drawn with nearest-neighbour sampling to show only palette colours.
+    """
+
+    full: np.ndarray
+    preview: np.ndarray
+    factor: int
+    labels: np.ndarray | None = None
+    preview_labels: np.ndarray | None = None
+    smooth: bool = True
+
+    @classmethod
+    def for_photo(cls, pixels: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> DisplayImage:
+        """Build from an original photo (box-filtered preview). Run it off the main thread."""
+        factor = reduction_factor(pixels.shape, max_side)
+        return cls(pixels, reduce_photo(pixels, factor), factor, smooth=True)
+
+    @classmethod
+    def for_quantized(
+        cls, image: np.ndarray, labels: np.ndarray, max_side: int = PREVIEW_MAX_SIDE
+    ) -> DisplayImage:
+        """Build from a quantized image and its labels (nearest preview, palette colours only)."""
+        factor = reduction_factor(image.shape, max_side)
+        return cls(
+            image,
+            reduce_nearest(image, factor),
+            factor,
+            labels=labels,
+            preview_labels=reduce_nearest(labels, factor),
+            smooth=False,
+        )
+
+    @property
+    def width(self) -> int:
+        """Width W of the full image in pixels."""
+        return int(self.full.shape[1])
+
+    @property
+    def height(self) -> int:
+        """Height H of the full image in pixels."""
+        return int(self.full.shape[0])
+
+    def region(
+        self, x0: float, x1: float, y0: float, y1: float, screen_px_per_image_px: float
+    ) -> Region:
+        """The pixels needed to draw the full-image rectangle [x0, x1] x [y0, y1].
+
+        Parameters
+        ----------
+        x0, x1, y0, y1 : float
+            Visible rectangle in full-resolution pixel coordinates (may reach outside the image).
+        screen_px_per_image_px : float
+            Current zoom: device pixels per full-resolution pixel.
+
+        Returns
+        -------
+        Region
+        """
+        wanted_step = max(1, int(1.0 / max(screen_px_per_image_px, 1e-9)))
+        if wanted_step >= self.factor:
+            source, labels, base = self.preview, self.preview_labels, self.factor
+            step = max(1, wanted_step // self.factor)
+        else:
+            source, labels, base = self.full, self.labels, 1
+            step = wanted_step
+        sh, sw = source.shape[:2]
+        # Source indices of the visible rectangle, one pixel of margin against rounding.
+        c0 = min(sw - 1, max(0, math.floor(x0 / base) - 1))
+        c1 = max(c0 + 1, min(sw, math.ceil(x1 / base) + 1))
+        r0 = min(sh - 1, max(0, math.floor(y0 / base) - 1))
+        r1 = max(r0 + 1, min(sh, math.ceil(y1 / base) + 1))
+        # Align to the step so that panning does not make the sampling grid shimmer.
+        c0 -= c0 % step
+        r0 -= r0 % step
+        pixels = source[r0:r1:step, c0:c1:step]
+        cut_labels = None if labels is None else labels[r0:r1:step, c0:c1:step]
+        total = base * step
+        rows, cols = pixels.shape[:2]
+        left = c0 * base
+        top = r0 * base
+        right = min(self.width, left + cols * total)
+        bottom = min(self.height, top + rows * total)
+        return Region(pixels, cut_labels, (left, right, bottom, top), total)

@@ -1,0 +1,243 @@
+"""Image canvases with shared zoom and pan.
+
+Both image canvases follow one :class:`ViewState` (zoom one, the other follows). Each canvas
+creates its matplotlib image artist once and afterwards only calls ``set_data`` with the few
+pixels the current view needs (see :mod:`.display_image`), then ``draw_idle``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backend_bases import MouseButton, MouseEvent
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QWidget
+
+from .canvas_base import FullAxesCanvas
+from .display_image import DisplayImage
+
+#: Zoom limits in device pixels per image pixel; the lower one is relative to "fit".
+MAX_SCALE = 32.0
+MIN_SCALE_OF_FIT = 0.25
+#: Zoom step of one wheel notch or one Zoom In / Zoom Out.
+ZOOM_STEP = 1.25
+#: Mouse travel (device pixels) below which a press-release counts as a click, not a pan.
+CLICK_SLOP = 4.0
+
+
+class ViewState(QObject):
+    """Zoom and pan shared by several canvases.
+
+    ``fit`` means "whole image, as large as the canvas allows" and survives resizing; otherwise
+    the view is a centre (image pixel coordinates) and a scale (device pixels per image pixel).
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.fit = True
+        self.center = (0.0, 0.0)
+        self.scale = 1.0
+        self.image_size = (0, 0)  # (width, height)
+
+    def reset(self, width: int, height: int) -> None:
+        """A new image of ``width`` x ``height``: back to fit."""
+        self.image_size = (width, height)
+        self.fit = True
+        self.changed.emit()
+
+    def set_fit(self) -> None:
+        """Show the whole image."""
+        self.fit = True
+        self.changed.emit()
+
+    def set_view(self, scale: float, center: tuple[float, float], fit_scale: float) -> None:
+        """Leave fit mode for an explicit ``scale`` around ``center``, within the limits."""
+        w, h = self.image_size
+        scale = min(MAX_SCALE, max(fit_scale * MIN_SCALE_OF_FIT, scale))
+        cx = min(max(center[0], 0.0), float(w))
+        cy = min(max(center[1], 0.0), float(h))
+        self.fit, self.scale, self.center = False, scale, (cx, cy)
+        self.changed.emit()
+
+
+class ImageCanvas(FullAxesCanvas):
+    """One image view: a figure with one axes filling it and one image artist.
+
+    Parameters
+    ----------
+    view : ViewState
+        Shared zoom and pan.
+    placeholder : str
+        Shown while there is no image.
+    smooth : bool
+        Smooth resampling for photos; nearest for quantized images, so that only palette
+        colours reach the screen.
+
+    Signals
+    -------
+    clicked(float, float)
+        A click (not a drag) at full-image pixel coordinates.
+    """
+
+    clicked = Signal(float, float)
+
+    def __init__(
+        self, view: ViewState, placeholder: str, *, smooth: bool, parent: QWidget | None = None
+    ) -> None:
+        super().__init__((4.0, 3.0), parent)
+        self.setMinimumSize(120, 90)
+        self.view = view
+        self.display: DisplayImage | None = None
+        self.highlight: int | None = None
+        self._region_key: tuple | None = None
+        self._drag: tuple[float, float, float, float, float] | None = None
+        self._moved = False
+        self.image_artist = self.ax.imshow(
+            np.zeros((1, 1, 3), dtype=np.uint8),
+            extent=(0, 1, 1, 0),
+            interpolation="antialiased" if smooth else "nearest",
+            aspect="auto",
+            visible=False,
+        )
+        self.set_message(placeholder)
+        self.ready = True
+        self.apply_theme()
+        view.changed.connect(self.refresh)
+        self.mpl_connect("scroll_event", self._on_scroll)
+        self.mpl_connect("button_press_event", self._on_press)
+        self.mpl_connect("motion_notify_event", self._on_motion)
+        self.mpl_connect("button_release_event", self._on_release)
+
+    # -- content -------------------------------------------------------------------------
+    def set_image(self, display: DisplayImage | None, message: str | None = None) -> None:
+        """Show ``display`` (None: clear and show ``message``); keeps the shared view."""
+        self.display = display
+        self.highlight = None
+        self._region_key = None
+        self.image_artist.set_visible(display is not None)
+        if message is not None or display is None:
+            self.set_message(message or "")
+        else:
+            self.set_message("")
+        self.refresh()
+
+    def set_highlight(self, index: int | None) -> None:
+        """Dim every pixel whose palette index is not ``index`` (None: no highlight)."""
+        if index != self.highlight:
+            self.highlight = index
+            self._region_key = None
+            self.refresh()
+
+    def displayed_pixels(self) -> np.ndarray:
+        """The array the image artist currently holds, shape (h, w, C) uint8."""
+        return np.asarray(self.image_artist.get_array())
+
+    # -- view ----------------------------------------------------------------------------
+    def device_size(self) -> tuple[float, float]:
+        """Canvas size in device pixels."""
+        bbox = self.figure.bbox
+        return max(1.0, bbox.width), max(1.0, bbox.height)
+
+    def fit_scale(self) -> float:
+        """Scale at which the whole image fits this canvas."""
+        w, h = self.device_size()
+        iw, ih = self.view.image_size
+        if iw <= 0 or ih <= 0:
+            return 1.0
+        return min(w / iw, h / ih)
+
+    def effective_view(self) -> tuple[float, tuple[float, float]]:
+        """(scale, centre) this canvas shows now, resolving fit mode."""
+        if self.view.fit:
+            iw, ih = self.view.image_size
+            return self.fit_scale(), (iw / 2.0, ih / 2.0)
+        return self.view.scale, self.view.center
+
+    def zoom(self, factor: float, anchor: tuple[float, float] | None = None) -> None:
+        """Zoom by ``factor`` keeping ``anchor`` (image coordinates, default centre) in place."""
+        scale, (cx, cy) = self.effective_view()
+        new_scale = scale * factor
+        if anchor is None:
+            anchor = (cx, cy)
+        ratio = scale / new_scale
+        ax_, ay_ = anchor
+        center = (ax_ - (ax_ - cx) * ratio, ay_ - (ay_ - cy) * ratio)
+        self.view.set_view(new_scale, center, self.fit_scale())
+
+    def one_to_one(self) -> None:
+        """One image pixel per device pixel, around the current centre."""
+        _, center = self.effective_view()
+        self.view.set_view(1.0, center, self.fit_scale())
+
+    def refresh(self) -> None:
+        """Recompute limits and the drawn pixels for the current view, then draw when idle."""
+        if self.display is None:
+            self.draw_idle()
+            return
+        w, h = self.device_size()
+        scale, (cx, cy) = self.effective_view()
+        half_w, half_h = w / (2.0 * scale), h / (2.0 * scale)
+        x0, x1, y0, y1 = cx - half_w, cx + half_w, cy - half_h, cy + half_h
+        region = self.display.region(x0, x1, y0, y1, scale)
+        key = (id(self.display), region.extent, region.step, self.highlight)
+        if key != self._region_key:
+            self._region_key = key
+            self.image_artist.set_data(self._compose(region.pixels, region.labels))
+            self.image_artist.set_extent(region.extent)
+        self.ax.set_xlim(x0, x1)
+        self.ax.set_ylim(y1, y0)
+        self.draw_idle()
+
+    def _compose(self, pixels: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        if self.highlight is None or labels is None:
+            return pixels
+        out = np.array(pixels, copy=True)
+        others = labels != self.highlight
+        # Fade the other pixels towards mid-grey so that the chosen colour stands out on both
+        # light and dark colours.
+        out[others, :3] = (out[others, :3] // 4 + 80).astype(np.uint8)
+        return out
+
+    # -- mouse ---------------------------------------------------------------------------
+    def _on_scroll(self, event: MouseEvent) -> None:
+        if self.display is None or event.xdata is None:
+            return
+        self.zoom(ZOOM_STEP ** float(event.step), (event.xdata, event.ydata))
+
+    def _on_press(self, event: MouseEvent) -> None:
+        if self.display is None:
+            return
+        if event.dblclick:
+            self.view.set_fit()
+            return
+        if event.button in (MouseButton.LEFT, MouseButton.MIDDLE):
+            scale, (cx, cy) = self.effective_view()
+            self._drag = (event.x, event.y, cx, cy, scale)
+            self._moved = False
+
+    def _on_motion(self, event: MouseEvent) -> None:
+        if self._drag is None:
+            return
+        x, y, cx, cy, scale = self._drag
+        dx, dy = event.x - x, event.y - y
+        if not self._moved and abs(dx) + abs(dy) < CLICK_SLOP:
+            return
+        self._moved = True
+        self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        # Screen y grows upwards in matplotlib's event coordinates, image rows downwards.
+        self.view.set_view(scale, (cx - dx / scale, cy + dy / scale), self.fit_scale())
+
+    def _on_release(self, event: MouseEvent) -> None:
+        if self._drag is None:
+            return
+        self._drag = None
+        self.unsetCursor()
+        if not self._moved and event.xdata is not None and event.ydata is not None:
+            self.clicked.emit(float(event.xdata), float(event.ydata))
+
+    # -- Qt ------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._region_key = None
+        self.refresh()

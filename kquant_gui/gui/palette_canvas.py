@@ -1,0 +1,272 @@
+"""The palette view: a grid of swatches with hex code and share, readable from k=1 to 256.
+
+Swatches are laid out to fill the canvas (:func:`grid_shape`); each one big enough to hold text
+shows its hex code and share, and every swatch tells both on hover. Clicking one emits its index.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.backend_bases import MouseButton, MouseEvent
+from matplotlib.collections import PatchCollection
+from matplotlib.patches import Rectangle
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QToolTip, QWidget
+
+from .canvas_base import FullAxesCanvas
+
+#: Largest swatch, in logical pixels: a 2-colour palette should not become two huge bars.
+MAX_CELL = (150.0, 64.0)
+#: Smallest cell (logical pixels) that gets two lines of text, and one line.
+TWO_LINES = (60.0, 34.0)
+ONE_LINE = (112.0, 17.0)
+#: Cell size (logical pixels) that :func:`grid_shape` tries to keep, so that text fits.
+TEXT_CELL = (88.0, TWO_LINES[1])
+GAP = 3.0
+
+
+def grid_shape(n: int, width: float, height: float) -> tuple[int, int]:
+    """Columns and rows that make ``n`` cells as large as possible in ``width`` x ``height``.
+
+    The fewest rows whose cells still hold two lines of text win; when no layout has room
+    for text (large k in a small canvas), the cells are made as large as possible, about
+    three times as wide as tall.
+
+    Returns
+    -------
+    (cols, rows) : tuple of int
+    """
+    for rows in range(1, max(n, 1) + 1):
+        cols = math.ceil(n / rows)
+        if width / cols >= TEXT_CELL[0] and height / rows >= TEXT_CELL[1]:
+            return cols, rows
+    best, best_score = (max(n, 1), 1), -1.0
+    for cols in range(1, max(n, 1) + 1):
+        rows = math.ceil(n / cols)
+        cw = min(width / cols, MAX_CELL[0])
+        ch = min(height / rows, MAX_CELL[1])
+        score = min(cw, 3.0 * ch)
+        # Strictly better only: among equal cell sizes the first, with fewest rows, is kept.
+        if score > best_score + 0.5:
+            best, best_score = (cols, rows), score
+    return best
+
+
+def hex_code(rgb: np.ndarray) -> str:
+    """``#rrggbb`` of an (3,) uint8 colour."""
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb[:3]))
+
+
+def text_color(rgb: np.ndarray) -> str:
+    """Black or white, whichever reads better on ``rgb`` (relative luminance)."""
+    r, g, b = (float(c) / 255.0 for c in rgb[:3])
+    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#ffffff"
+
+
+class PaletteCanvas(FullAxesCanvas):
+    """Swatch grid of one quantization.
+
+    Signals
+    -------
+    swatchClicked(int)
+        Palette index of the swatch clicked.
+    """
+
+    swatchClicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__((6.0, 1.2), parent)
+        self.setMinimumHeight(48)
+        self.setMouseTracking(True)
+        self.palette_rgb = np.empty((0, 3), dtype=np.uint8)
+        self.shares = np.empty(0)
+        self.counts = np.empty(0, dtype=np.int64)
+        self.transparent_index: int | None = None
+        self.selected: int | None = None
+        self._cells: np.ndarray = np.empty((0, 4))  # x, y, w, h in device pixels, y down
+        self._texts: list = []
+        self._hover: int | None = None
+        self.swatches = PatchCollection([], linewidths=0)
+        self.ax.add_collection(self.swatches)
+        self.transparent_patch = Rectangle((0, 0), 0, 0, fill=False, hatch="////", visible=False)
+        self.ax.add_patch(self.transparent_patch)
+        self.outline = Rectangle((0, 0), 0, 0, fill=False, linewidth=2.5, visible=False)
+        self.ax.add_patch(self.outline)
+        self.ready = True
+        self.apply_theme()
+        self.mpl_connect("button_press_event", self._on_press)
+        self.mpl_connect("motion_notify_event", self._on_motion)
+
+    # -- content -------------------------------------------------------------------------
+    def set_palette(
+        self, palette: np.ndarray, counts: np.ndarray, transparent_index: int | None = None
+    ) -> None:
+        """Show ``palette`` (n, 3) uint8 with pixel ``counts`` (n,), largest share first."""
+        self.palette_rgb = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+        self.counts = np.asarray(counts, dtype=np.int64)
+        total = int(self.counts.sum())
+        self.shares = self.counts / total if total else np.zeros(len(self.counts))
+        self.transparent_index = transparent_index
+        self.selected = None
+        self.set_message("")
+        self._layout()
+
+    def clear(self, message: str = "") -> None:
+        """Remove every swatch and show ``message``."""
+        self.palette_rgb = np.empty((0, 3), dtype=np.uint8)
+        self.counts = np.empty(0, dtype=np.int64)
+        self.shares = np.empty(0)
+        self.selected = None
+        self.set_message(message)
+        self._layout()
+
+    def set_selected(self, index: int | None) -> None:
+        """Outline swatch ``index`` (None removes the outline)."""
+        self.selected = index
+        self._place_outline()
+        self.draw_idle()
+
+    def describe(self, index: int) -> str:
+        """``#rrggbb · 12.3 % · 45,678 px`` for swatch ``index``."""
+        name = (
+            "transparent" if index == self.transparent_index else hex_code(self.palette_rgb[index])
+        )
+        return f"{name} · {100.0 * self.shares[index]:.1f} % · {int(self.counts[index]):,} px"
+
+    def swatch_at(self, x: float, y_down: float) -> int | None:
+        """Index of the swatch under device pixel (x, y counted from the top), or None."""
+        cells = self._cells
+        if cells.shape[0] == 0:
+            return None
+        inside = (
+            (x >= cells[:, 0])
+            & (x < cells[:, 0] + cells[:, 2])
+            & (y_down >= cells[:, 1])
+            & (y_down < cells[:, 1] + cells[:, 3])
+        )
+        hits = np.flatnonzero(inside)
+        return int(hits[0]) if hits.size else None
+
+    def cell_center(self, index: int) -> tuple[float, float]:
+        """Centre of swatch ``index`` in logical widget pixels (for tests and tooltips)."""
+        x, y, w, h = self._cells[index]
+        ratio = self.device_pixel_ratio
+        return (x + w / 2.0) / ratio, (y + h / 2.0) / ratio
+
+    # -- layout --------------------------------------------------------------------------
+    def _layout(self) -> None:
+        for t in self._texts:
+            t.remove()
+        self._texts = []
+        n = self.palette_rgb.shape[0]
+        width, height = self.figure.bbox.width, self.figure.bbox.height
+        self.ax.set_xlim(0, max(width, 1))
+        self.ax.set_ylim(max(height, 1), 0)
+        ratio = self.device_pixel_ratio
+        if n == 0 or width < 2 or height < 2:
+            self._cells = np.empty((0, 4))
+            self.swatches.set_paths([])
+            self.transparent_patch.set_visible(False)
+            self._place_outline()
+            self.draw_idle()
+            return
+        cols, rows = grid_shape(n, width / ratio, height / ratio)
+        cw = min(width / cols, MAX_CELL[0] * ratio)
+        ch = min(height / rows, MAX_CELL[1] * ratio)
+        gap = GAP * ratio
+        idx = np.arange(n)
+        cells = np.stack(
+            [
+                (idx % cols) * cw + gap / 2,
+                (idx // cols) * ch + gap / 2,
+                np.full(n, cw - gap),
+                np.full(n, ch - gap),
+            ],
+            axis=1,
+        )
+        self._cells = cells
+        self.swatches.set_paths([Rectangle((x, y), w, h) for x, y, w, h in cells])
+        self.swatches.set_facecolor(self.palette_rgb / 255.0)
+        t = self.transparent_index
+        self.transparent_patch.set_visible(t is not None)
+        if t is not None:
+            x, y, w, h = cells[t]
+            self.transparent_patch.set_bounds(x, y, w, h)
+        self._add_labels(cw / ratio, ch / ratio)
+        self._place_outline()
+        self.draw_idle()
+
+    def _add_labels(self, cell_w: float, cell_h: float) -> None:
+        if cell_w >= TWO_LINES[0] and cell_h >= TWO_LINES[1]:
+            template = "{hex}\n{share}"
+        elif cell_w >= ONE_LINE[0] and cell_h >= ONE_LINE[1]:
+            template = "{hex}  {share}"
+        else:
+            return  # too small for text: the tooltip and the status bar tell instead
+        foreground = self.foreground()
+        for i, (x, y, w, h) in enumerate(self._cells):
+            if i == self.transparent_index:
+                label, color = "transparent", foreground
+            else:
+                label, color = hex_code(self.palette_rgb[i]), text_color(self.palette_rgb[i])
+            share = f"{100.0 * self.shares[i]:.1f} %"
+            self._texts.append(
+                self.ax.text(
+                    x + w / 2,
+                    y + h / 2,
+                    template.format(hex=label, share=share),
+                    ha="center",
+                    va="center",
+                    fontsize=8.5,
+                    color=color,
+                    family="monospace",
+                    linespacing=1.25,
+                )
+            )
+
+    def _place_outline(self) -> None:
+        i = self.selected
+        if i is None or i >= self._cells.shape[0]:
+            self.outline.set_visible(False)
+            return
+        x, y, w, h = self._cells[i]
+        self.outline.set_bounds(x, y, w, h)
+        self.outline.set_visible(True)
+
+    # -- events --------------------------------------------------------------------------
+    def _y_down(self, event: MouseEvent) -> float:
+        return self.figure.bbox.height - event.y
+
+    def _on_press(self, event: MouseEvent) -> None:
+        if event.button != MouseButton.LEFT:
+            return
+        index = self.swatch_at(event.x, self._y_down(event))
+        if index is not None:
+            self.swatchClicked.emit(index)
+
+    def _on_motion(self, event: MouseEvent) -> None:
+        index = self.swatch_at(event.x, self._y_down(event))
+        if index == self._hover:
+            return
+        self._hover = index
+        if index is None:
+            QToolTip.hideText()
+        else:
+            QToolTip.showText(QCursor.pos(), self.describe(index), self)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._layout()
+
+    def theme_changed(self) -> None:
+        """Recolour the outline and labels for the new theme."""
+        foreground = self.foreground()
+        self.outline.set_edgecolor(foreground)
+        self.transparent_patch.set_edgecolor(foreground)
+        if self.palette_rgb.shape[0]:
+            self._layout()
+        else:
+            self.draw_idle()

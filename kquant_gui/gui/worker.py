@@ -1,0 +1,141 @@
+"""The background thread: a worker object moved to a QThread, fed with job snapshots.
+
+The window never waits on the worker. It submits a job (a frozen snapshot with an id) through
+a queued signal and later receives an outcome carrying the same id; outcomes whose id is no
+longer the one the window waits for are dropped there. Cancelling sets the job's
+``threading.Event``, which the engine polls through its ``cancel=`` callable: a queued signal
+would only arrive after the work it meant to stop.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from kquant_gui.engine import Cancelled
+
+from . import tasks
+
+#: Minimum time between two progress signals, so the engine's fine-grained ticks do not flood
+#: the main thread's event queue.
+PROGRESS_INTERVAL = 0.05
+
+
+class Worker(QObject):
+    """Runs jobs one after another in its own thread and reports each outcome by a signal."""
+
+    loaded = Signal(object)  # tasks.Loaded
+    quantized = Signal(object)  # tasks.Quantized
+    measured = Signal(object)  # tasks.Measured
+    saved = Signal(object)  # tasks.Saved
+    failed = Signal(object)  # tasks.Failed
+    cancelled = Signal(int)  # job id
+    progress = Signal(int, float, str)  # job id, fraction 0..1, stage
+
+    @Slot(object)
+    def run(self, job: object) -> None:
+        """Run one job; every exception becomes a ``failed`` signal, never a crash."""
+        try:
+            if isinstance(job, tasks.QuantizeJob):
+                self._quantize(job)
+            elif isinstance(job, tasks.LoadJob):
+                self.loaded.emit(tasks.run_load(job))
+            elif isinstance(job, tasks.SaveJob):
+                self.saved.emit(tasks.run_save(job))
+            else:
+                raise TypeError(f"unknown job {job!r}")
+        except Cancelled:
+            self.cancelled.emit(job.job_id)  # type: ignore[attr-defined]
+        except Exception as exc:
+            traceback.print_exc()
+            kind = type(job).__name__.removesuffix("Job").lower()
+            path = getattr(job, "path", None)
+            self.failed.emit(
+                tasks.Failed(job.job_id, kind, tasks.describe_error(exc, path))  # type: ignore[attr-defined]
+            )
+
+    def _quantize(self, job: tasks.QuantizeJob) -> None:
+        if job.cancel.is_set():
+            # Superseded while it waited in the queue: skip without touching the engine.
+            raise Cancelled("superseded")
+        last = 0.0
+
+        def progress(fraction: float, stage: str) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL or fraction >= 1.0:
+                last = now
+                self.progress.emit(job.job_id, fraction, stage)
+
+        done = tasks.run_quantize(job, progress)
+        if job.cancel.is_set():
+            raise Cancelled("superseded")
+        self.quantized.emit(done)
+        if job.cancel.is_set():
+            raise Cancelled("superseded")
+        self.measured.emit(tasks.run_measure(job, done))
+
+
+class BackgroundWorker(QObject):
+    """Owns the worker thread: start, submit, and a clean stop.
+
+    Parameters
+    ----------
+    parent : QObject, optional
+    """
+
+    _submit = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._next_id = 0
+        self._pending: dict[int, tasks.QuantizeJob] = {}
+        self.thread = QThread(self)
+        self.thread.setObjectName("kquant-worker")
+        self.worker = Worker()
+        self.worker.moveToThread(self.thread)
+        self._submit.connect(self.worker.run)
+        self.thread.finished.connect(self.worker.deleteLater)
+        # Forget finished quantize jobs so that their pixels can be freed. Bound slots of this
+        # main-thread object make these queued connections, so _pending is only touched here.
+        self.worker.measured.connect(self._forget_outcome)
+        self.worker.failed.connect(self._forget_outcome)
+        self.worker.cancelled.connect(self._forget)
+        self.thread.start()
+
+    @Slot(object)
+    def _forget_outcome(self, outcome: object) -> None:
+        self._pending.pop(outcome.job_id, None)  # type: ignore[attr-defined]
+
+    @Slot(int)
+    def _forget(self, job_id: int) -> None:
+        self._pending.pop(job_id, None)
+
+    def new_id(self) -> int:
+        """A fresh job id, larger than every earlier one."""
+        self._next_id += 1
+        return self._next_id
+
+    def submit(self, job: object) -> None:
+        """Queue ``job`` for the worker thread."""
+        if isinstance(job, tasks.QuantizeJob):
+            self._pending[job.job_id] = job
+        self._submit.emit(job)
+
+    def cancel_all(self) -> None:
+        """Ask every quantize job not yet finished to stop."""
+        for job in self._pending.values():
+            job.cancel.set()
+
+    def is_running(self) -> bool:
+        """True while the thread's event loop runs."""
+        return self.thread.isRunning()
+
+    def shutdown(self) -> None:
+        """Cancel, quit and wait: the thread is stopped when this returns."""
+        self.cancel_all()
+        if self.thread.isRunning():
+            self.thread.quit()
+            self.thread.wait()
