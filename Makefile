@@ -50,7 +50,7 @@ package: $(STAMP_RUN)
 # (default ~/.local/share). EXEC=/abs/path points it at another kquant-gui, e.g. the packaged
 # dist/kquant-gui/kquant-gui; by default it runs this checkout's venv.
 install-desktop: $(if $(EXEC),,$(STAMP_RUN))
-	$(PYTHON) packaging/desktop_integration.py install --exec "$(abspath $(or $(EXEC),$(VENV)/bin/kquant-gui))"
+	$(PYTHON) packaging/desktop_integration.py install --exec "$(or $(EXEC),$(CURDIR)/$(VENV)/bin/kquant-gui)"
 
 # Removes exactly the files install-desktop recorded in its manifest.
 uninstall-desktop:

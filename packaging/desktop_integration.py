@@ -118,8 +118,7 @@ def install(executable: Path, home: Path) -> list[Path]:
     Re-installing is safe: the new manifest keeps what the previous install recorded (for
     example a directory it created), so uninstall still restores the original state.
     """
-    if not executable.is_absolute():
-        raise SystemExit(f"--exec must be an absolute path, got {executable}")
+    executable = executable.absolute()  # the menu runs it from anywhere
     if not os.access(executable, os.X_OK):
         raise SystemExit(
             f"{executable} is not an executable file; run `make run` once or pass "
@@ -184,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``install --exec PATH`` or ``uninstall``, with optional ``--data-home``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("install", "uninstall"))
-    parser.add_argument("--exec", dest="executable", type=Path, help="absolute kquant-gui path")
+    parser.add_argument("--exec", dest="executable", type=Path, help="the kquant-gui to run")
     parser.add_argument("--data-home", type=Path, help="instead of $XDG_DATA_HOME")
     args = parser.parse_args(argv)
     home = args.data_home or data_home()
@@ -192,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.executable is None:
             parser.error("install needs --exec /abs/path/to/kquant-gui")
         written = install(args.executable, home)
-        print(f"installed {len(written)} files under {home} (Exec={args.executable})")
+        print(f"installed {len(written)} files under {home} (Exec={args.executable.absolute()})")
         print(f"manifest: {home / MANIFEST_NAME}; remove with `make uninstall-desktop`")
     else:
         removed = uninstall(home)
