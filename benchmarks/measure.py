@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -202,7 +203,10 @@ def _child(conn: mp.connection.Connection, image: str, method: str, k: int, repe
         res.delta_e, res.psnr, res.n_colors = quality(pixels, out)  # type: ignore[arg-type]
         conn.send(res.to_dict())
     except BaseException as exc:
-        conn.send({"error": f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"})
+        # Where it failed, in one line: the table cell has no room for a whole traceback.
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+        conn.send({"error": f"{type(exc).__name__}: {exc}{where}"})
     finally:
         conn.close()
 
@@ -232,7 +236,7 @@ def measure_isolated(
         if parent.poll(timeout):
             data = parent.recv()
             if "error" in data and len(data) == 1:
-                res.error = str(data["error"]).strip().splitlines()[0]
+                res.error = str(data["error"])
             else:
                 res = Result(**data)
         else:
