@@ -8,12 +8,13 @@ case, and reports the peak RSS minus the RSS it had before the run.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import statistics
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -169,18 +170,24 @@ def _peak_kb() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def warm_up() -> None:
-    """Import every method's modules and run each once on a tiny image.
+def warm_up(methods: Sequence[str] | None = None) -> None:
+    """Import the methods' modules and run each once on a tiny image.
 
     So first-call costs (imports, lazy tables, thread pools) are neither timed nor counted as
-    the case's memory.
+    the case's memory. A method that fails here is left alone: its own case will report it.
+
+    Parameters
+    ----------
+    methods : sequence of str, optional
+        Keys of `peers.PEERS`; default all.
     """
     from .peers import PEERS
 
     rng = np.random.default_rng(0)
     px = rng.integers(0, 256, size=(40, 40, 3), dtype=np.uint8)  # >= the gallery sample
-    for peer in PEERS.values():
-        peer.run(px, 4)
+    for name in methods or list(PEERS):
+        with contextlib.suppress(Exception):
+            PEERS[name].run(px, 4)
 
 
 def _child(conn: mp.connection.Connection, image: str, method: str, k: int, repeat: int) -> None:
@@ -189,7 +196,7 @@ def _child(conn: mp.connection.Connection, image: str, method: str, k: int, repe
         from .peers import PEERS
 
         pixels = images.load(image)
-        warm_up()
+        warm_up([method])
         peer = PEERS[method]
         runs = 1 if peer.slow else max(1, repeat)
         hwm = _reset_peak()
