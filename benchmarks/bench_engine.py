@@ -122,7 +122,7 @@ def run(plan: Plan, log: Callable[[str], None] | None = None) -> Report:
             what += f", +{r.peak_mb:.0f} MB"
         log(f"[{done}/{n_cases}] {r.image} k={r.k} {r.method}: {what}")
 
-    warm_up()
+    warm_up(plan.small_rows)
     for _role, name in plan.small:
         pixels = images.load(name)
         report.shapes[name] = pixels.shape
