@@ -136,8 +136,6 @@ class Histogram:
         Exact mode: the entry of every pixel (``-1`` for fully transparent ones).
     n_transparent : int
         Fully transparent pixels (alpha 0), which take no part in clustering.
-    seen : ndarray of bool, shape (2**24,) or None
-        Binned mode on request: which packed colours occur, for exact mapping afterwards.
     """
 
     colors: np.ndarray
@@ -147,7 +145,6 @@ class Histogram:
     codes: np.ndarray
     inverse: np.ndarray | None
     n_transparent: int
-    seen: np.ndarray | None = None
 
 
 def _alpha(words: np.ndarray) -> np.ndarray:
@@ -202,9 +199,7 @@ def exact_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram
     )
 
 
-def binned_histogram(
-    pixels: np.ndarray, steps: Steps | None = None, *, track_colors: bool = False
-) -> Histogram:
+def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram:
     """18-bit histogram streamed in chunks; each bin keeps one real member colour.
 
     Parameters
@@ -213,8 +208,6 @@ def binned_histogram(
     steps : Steps, optional
         Progress and cancellation, under the stage ``"histogram"``.
 
-    track_colors : bool
-        Also record which exact colours occur (``Histogram.seen``).
 
     Returns
     -------
@@ -226,7 +219,6 @@ def binned_histogram(
     counts = np.zeros(N_BINS, dtype=np.int64)
     weights = np.zeros(N_BINS, dtype=np.float64) if has_alpha else None
     rep = np.zeros(N_BINS, dtype=np.uint32)
-    seen = np.zeros(1 << 24, dtype=bool) if track_colors else None
     n_transparent = 0
     for s, words in iter_words(pixels):
         if has_alpha:
@@ -241,8 +233,6 @@ def binned_histogram(
             weights += np.bincount(codes, weights=alpha / 255.0, minlength=N_BINS)
         # Last writer wins: any member of the bin will do, and numpy's order is deterministic.
         rep[codes] = words
-        if seen is not None:
-            seen[words & np.uint32(0xFFFFFF)] = True
         steps is not None and steps.tick("histogram", (s + CHUNK) / n)
     occupied = np.flatnonzero(counts).astype(np.uint32)
     bin_counts = counts[occupied]
@@ -254,7 +244,6 @@ def binned_histogram(
         codes=occupied,
         inverse=None,
         n_transparent=n_transparent,
-        seen=seen,
     )
 
 
@@ -271,9 +260,7 @@ def bins_are_single_colour(pixels: np.ndarray, hist: Histogram) -> bool:
     return True
 
 
-def histogram(
-    pixels: np.ndarray, k: int, steps: Steps | None = None, *, track_colors: bool = False
-) -> Histogram:
+def histogram(pixels: np.ndarray, k: int, steps: Steps | None = None) -> Histogram:
     """The histogram ``quantize`` clusters: exact when small or when the image has few colours.
 
     Parameters
@@ -283,8 +270,6 @@ def histogram(
         Requested palette size; an image with at most ``k`` occupied bins is checked for
         having at most ``k`` colours, which are then kept exactly.
     steps : Steps, optional
-    track_colors : bool
-        For large images, record the exact colours too (see :func:`binned_histogram`).
 
     Returns
     -------
@@ -293,11 +278,10 @@ def histogram(
     n = pixels.shape[0] * pixels.shape[1]
     if n <= EXACT_MAX_PIXELS:
         return exact_histogram(pixels, steps)
-    hist = binned_histogram(pixels, steps, track_colors=track_colors)
+    hist = binned_histogram(pixels, steps)
     if hist.colors.shape[0] <= k:
         if bins_are_single_colour(pixels, hist):
             hist.exact = True
-            hist.seen = None
         else:
             return exact_histogram(pixels, steps)
     return hist

@@ -14,13 +14,13 @@ from numbers import Integral
 import numpy as np
 
 from .colorspace import COLOR_SPACES, from_space, to_space
-from .histogram import Histogram, histogram, pack_rgb
+from .histogram import CHUNK, Histogram, histogram, pack_rgb
 from .kmeans import lloyd, nearest, seed_centers
 from .progress import CancelCallback, ProgressCallback, Steps
 from .remap import (
     assemble_image,
     floyd_steinberg_labels,
-    labels_from_colors,
+    labels_fine,
     labels_from_histogram,
     ordered_labels,
 )
@@ -39,7 +39,7 @@ TOL = 0.01
 #: Palettes up to this size are started N_INIT_SMALL_K times, keeping the lowest inertia.
 SMALL_K = 16
 N_INIT_SMALL_K = 3
-#: Above this k, large images map each distinct colour exactly rather than by 18-bit bin.
+#: Above this k, large images map pixels by 21-bit cell rather than by 18-bit bin.
 FINE_MAP_K = 32
 #: Colour of the shared fully transparent entry.
 TRANSPARENT_RGB = (0, 0, 0)
@@ -226,9 +226,7 @@ def quantize(
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
 
-    # Large palettes on large images are worth mapping every distinct colour exactly; at small
-    # k the 18-bit bins are indistinguishable and twice as fast.
-    hist = histogram(pixels, k, steps, track_colors=dither == "none" and k > FINE_MAP_K)
+    hist = histogram(pixels, k, steps)
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
 
@@ -251,7 +249,7 @@ def quantize(
         palette = np.vstack([palette_vis, np.array([TRANSPARENT_RGB], dtype=np.uint8)])
     transparent = n_vis if needs_transparent_entry else (0 if hist.n_transparent else -1)
 
-    if dither == "none" and hist.seen is None:
+    if dither == "none" and (hist.exact or k_visible <= FINE_MAP_K):
         # Every histogram entry maps as a whole, so counts and order are known before any
         # pixel is touched, and pixels are labelled in one pass.
         if hist.exact and hist.colors.shape[0] <= k_visible:
@@ -273,16 +271,16 @@ def quantize(
         palette, counts = palette[order], counts[order]
     else:
         if dither == "none":
-            raw = labels_from_colors(
-                pixels, hist.seen, palette_vis, color_space, transparent, steps
-            )
+            # Large palettes on large images: 18-bit bins are coarse next to the clusters,
+            # so pixels map through 21-bit cells instead.
+            raw = labels_fine(pixels, hist.codes, palette_vis, color_space, transparent, steps)
         elif dither == "ordered":
             raw = ordered_labels(pixels, palette_vis, color_space, transparent, steps)
         else:
             raw = floyd_steinberg_labels(pixels, palette_vis, transparent, steps)
-        counts = np.bincount(raw.ravel(), minlength=palette.shape[0]).astype(np.int64)
+        counts = _count_labels(raw, palette.shape[0])
         order, rank = _share_order(palette, counts)
-        labels = rank.astype(np.uint8)[raw]
+        labels = _relabel(raw, rank.astype(np.uint8))
         palette, counts = palette[order], counts[order]
 
     keep = counts > 0
@@ -310,6 +308,24 @@ def quantize(
         distinct_colors=int(hist.colors.shape[0]) if hist.exact else None,
         timings=timings,
     )
+
+
+def _count_labels(labels: np.ndarray, n: int) -> np.ndarray:
+    """Pixels per label, shape (n,) int64; chunked so the index conversion stays in cache."""
+    flat = labels.reshape(-1)
+    counts = np.zeros(n, dtype=np.int64)
+    for s in range(0, flat.shape[0], CHUNK):
+        counts += np.bincount(flat[s : s + CHUNK], minlength=n)
+    return counts
+
+
+def _relabel(labels: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[labels]`` in place, chunked: a 24 MP gather in one go converts every index to
+    intp first, which costs more than the gather itself."""
+    flat = labels.reshape(-1)
+    for s in range(0, flat.shape[0], CHUNK):
+        flat[s : s + CHUNK] = table[flat[s : s + CHUNK]]
+    return labels
 
 
 def _share_order(palette: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

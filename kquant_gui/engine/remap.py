@@ -16,9 +16,7 @@ from .histogram import (
     bin_centres,
     bin_codes,
     iter_words,
-    unpack_rgb,
 )
-from .kmeans import nearest
 from .progress import Steps
 
 TRANSPARENT_LABEL = -1
@@ -65,21 +63,86 @@ def labels_from_histogram(
     return labels.reshape(h, w)
 
 
-def labels_from_colors(
+#: Candidates kept per 18-bit bin for the fine mapping. A bin spans at most a few dE2000, so
+#: its colours' nearest entry is, in practice, always among the bin centre's nearest few.
+_CANDIDATES = 8
+
+
+def _cell_colors(cells: np.ndarray) -> np.ndarray:
+    """The colour standing for each 21-bit cell: its odd corner, within one level of every
+    member. Shape (m,) uint32 in, (m, 3) uint8 out."""
+    rgb = np.stack([cells & 0x7F, (cells >> 7) & 0x7F, (cells >> 14) & 0x7F], axis=-1)
+    return (rgb * 2 + 1).astype(np.uint8)
+
+
+def fine_codes(words: np.ndarray) -> np.ndarray:
+    """21-bit cell of packed colours ``r | g << 8 | b << 16``: ``r7 | g7 << 7 | b7 << 14``."""
+    return ((words >> 1) & 0x7F) | ((words >> 2) & 0x3F80) | ((words >> 3) & 0x1FC000)
+
+
+def fine_lut(bins: np.ndarray, palette: np.ndarray, space: str) -> np.ndarray:
+    """Nearest palette entry of every 21-bit cell inside the occupied 18-bit ``bins``.
+
+    Parameters
+    ----------
+    bins : ndarray of uint32, shape (m,)
+        Occupied 18-bit bins.
+    palette : ndarray of uint8, shape (n, 3)
+    space : str
+
+    Returns
+    -------
+    ndarray of uint8, shape (2**21,)
+        Zero outside the given bins.
+    """
+    pal = to_space(palette, space)
+    lut = np.zeros(1 << 21, dtype=np.uint8)
+    if palette.shape[0] == 1:
+        return lut
+    r6, g6, b6 = bins & 0x3F, (bins >> 6) & 0x3F, (bins >> 12) & 0x3F
+    base = (r6 << 1) | (g6 << 8) | (b6 << 15)
+    # The eight cells of each bin, as an (8, m) block; cell (1, 1, 1) is nearest the centre.
+    offsets = np.array(
+        [dr | (dg << 7) | (db << 14) for dr in (0, 1) for dg in (0, 1) for db in (0, 1)],
+        dtype=np.uint32,
+    )
+    cells = base[None, :] | offsets[:, None]
+    coords = to_space(_cell_colors(cells.ravel()), space).reshape(8, -1, 3)
+    centres = coords[7]
+    c = min(_CANDIDATES, palette.shape[0])
+    cand = np.empty((bins.shape[0], c), dtype=np.intp)
+    pal_t = np.ascontiguousarray(pal.T)
+    pal_sq = np.einsum("ij,ij->i", pal, pal)
+    rows = max(1, (1 << 16) // palette.shape[0])
+    for s in range(0, bins.shape[0], rows):
+        # |x|^2 is the same for every entry of a row, so it is left out of the ranking.
+        d = centres[s : s + rows] @ pal_t
+        d *= -2.0
+        d += pal_sq
+        cand[s : s + rows] = np.argpartition(d, c - 1, axis=1)[:, :c]
+    cand_coords = pal[cand]  # (m, c, 3)
+    for i in range(8):
+        diff = cand_coords - coords[i][:, None, :]
+        d = np.einsum("mcj,mcj->mc", diff, diff)
+        lut[cells[i]] = np.take_along_axis(cand, np.argmin(d, axis=1)[:, None], 1)[:, 0]
+    return lut
+
+
+def labels_fine(
     pixels: np.ndarray,
-    seen: np.ndarray,
+    bins: np.ndarray,
     palette: np.ndarray,
     space: str,
     transparent: int,
     steps: Steps,
 ) -> np.ndarray:
-    """Labels of all pixels by the nearest palette entry of each exact colour.
+    """Labels of all pixels by the nearest palette entry of their 21-bit cell.
 
     Parameters
     ----------
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
-    seen : ndarray of bool, shape (2**24,)
-        Which packed colours occur in ``pixels``.
+    bins : ndarray of uint32, shape (m,)
+        The occupied 18-bit bins of ``pixels``.
     palette : ndarray of uint8, shape (n, 3)
         Visible palette entries.
     space : str
@@ -93,22 +156,16 @@ def labels_from_colors(
     """
     h, w = pixels.shape[:2]
     n = h * w
-    colors = np.flatnonzero(seen).astype(np.uint32)
-    lut = np.zeros(1 << 24, dtype=np.uint8)
-    pal = to_space(palette, space)
-    step = 1 << 18
-    for s in range(0, colors.shape[0], step):
-        part = colors[s : s + step]
-        lut[part], _ = nearest(to_space(unpack_rgb(part), space), pal)
-        steps.tick("mapping", 0.5 * (s + step) / colors.shape[0])
+    lut = fine_lut(bins, palette, space)
+    steps.tick("mapping", 0.2)
     labels = np.empty(n, dtype=np.uint8)
     has_alpha = pixels.shape[2] == 4
     for s, words in iter_words(pixels):
-        part = lut[words & np.uint32(0xFFFFFF)]
+        part = lut[fine_codes(words)]
         if has_alpha and transparent >= 0:
             part[(words >> 24) == 0] = transparent
         labels[s : s + part.shape[0]] = part
-        steps.tick("mapping", 0.5 + 0.5 * (s + CHUNK) / n)
+        steps.tick("mapping", 0.2 + 0.8 * (s + CHUNK) / n)
     return labels.reshape(h, w)
 
 
