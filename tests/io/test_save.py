@@ -233,13 +233,12 @@ def test_saved_file_gets_ordinary_permissions(tmp_path, photo):
 def test_failure_while_writing_leaves_nothing_and_keeps_the_old_file(tmp_path, photo, monkeypatch):
     target = tmp_path / "q.png"
     target.write_bytes(b"old")
-    original_save = Image.Image.save
 
-    def disk_full(self, fp, *args, **kwargs):
-        original_save(self, fp, *args, **kwargs)  # some bytes reach the temporary file
+    def disk_full(fd):
+        # Reached after every byte went to the temporary file: the disk fills on flushing.
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Image.Image, "save", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(ImageSaveError) as err:
         save_quantized(quantize(photo, 4), target, overwrite=True)
     assert "disk is full" in str(err.value) and "q.png" in str(err.value)
