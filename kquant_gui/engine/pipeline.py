@@ -270,7 +270,10 @@ def quantize(
         )
         palette, counts = palette[order], counts[order]
     else:
-        if dither == "none":
+        if n_vis == 0:
+            # Nothing visible: every pixel is fully transparent and takes the one entry.
+            raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
+        elif dither == "none":
             # Large palettes on large images: 18-bit bins are coarse next to the clusters,
             # so pixels map through 21-bit cells instead.
             raw = labels_fine(pixels, hist.codes, palette_vis, color_space, transparent, steps)
