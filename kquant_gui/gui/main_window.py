@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -673,11 +673,10 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(busy)
         self.action_cancel.setEnabled(True)
         if busy:
+            # Said in the progress bar, not as a status message, so that a note shown just
+            # before (several files dropped, saved as…) stays readable.
             self.progress_bar.setRange(0, 0)  # indeterminate until the first progress report
             self.progress_bar.setFormat(text)
-            self.statusBar().showMessage(text)
-        else:
-            self.statusBar().clearMessage()
 
     def _update_stats(self) -> None:
         parts = []
@@ -715,6 +714,11 @@ class MainWindow(QMainWindow):
         self.prefs.theme = name
         self.theme_actions[name].setChecked(True)
         apply_theme(name)
+        self._recolor_figures()
+
+    def _recolor_figures(self) -> None:
+        for canvas in (self.original_canvas, self.quantized_canvas, self.palette_canvas):
+            canvas.apply_theme()
 
     @Slot()
     def show_about(self) -> None:
@@ -750,6 +754,13 @@ class MainWindow(QMainWindow):
         paths = _local_files(event.mimeData().urls())
         event.acceptProposedAction()
         self.open_paths(paths)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # The desktop switched between light and dark: the figures follow.
+        palette_events = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if event.type() in palette_events and hasattr(self, "palette_canvas"):
+            self._recolor_figures()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()

@@ -129,6 +129,10 @@ class BackgroundWorker(QObject):
         for job in self._pending.values():
             job.cancel.set()
 
+    def idle(self) -> bool:
+        """True when no quantize job is queued, running or still being measured."""
+        return not self._pending
+
     def is_running(self) -> bool:
         """True while the thread's event loop runs."""
         return self.thread.isRunning()

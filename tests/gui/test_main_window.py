@@ -1,0 +1,265 @@
+"""The main window, driven as a user would: open, change k, cancel, close, drop, click."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QSpinBox
+
+from kquant_gui import __version__
+from kquant_gui.gui import MainWindow
+from kquant_gui.gui.palette_canvas import hex_code
+
+TIMEOUT_MS = 20_000
+
+
+def unique_colors(pixels: np.ndarray) -> int:
+    return int(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0).shape[0])
+
+
+def test_window_exposes_the_named_widgets_and_shortcuts(window: MainWindow) -> None:
+    spin = window.findChild(QSpinBox, "kSpinBox")
+    assert (spin.minimum(), spin.maximum(), spin.value()) == (1, 256, 8)
+    for name in ("originalCanvas", "quantizedCanvas", "paletteCanvas"):
+        assert isinstance(window.findChild(FigureCanvasQTAgg, name), FigureCanvasQTAgg), name
+    shortcuts = {a.objectName(): a.shortcut() for a in window.actions()}
+    assert shortcuts["actionOpen"] == QKeySequence("Ctrl+O")
+    assert shortcuts["actionSaveAs"] == QKeySequence("Ctrl+Shift+S")
+    assert shortcuts["actionQuit"] == QKeySequence("Ctrl+Q")
+    assert shortcuts["actionCancel"] == QKeySequence("Esc")
+    assert "actionExportPalette" in shortcuts
+    # Nothing to save before there is a result.
+    assert not window.action_save_as.isEnabled()
+
+
+def test_open_through_the_file_dialog_shows_both_images(
+    qtbot, window: MainWindow, photo_file: Path, photo: np.ndarray, monkeypatch
+) -> None:
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(photo_file), ""))
+    )
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT_MS):
+        window.findChild(type(window.action_open), "actionOpen").trigger()
+    # Small images are drawn from the full-resolution pixels.
+    np.testing.assert_array_equal(window.original_canvas.displayed_pixels(), photo)
+    shown = window.shown.result
+    np.testing.assert_array_equal(window.quantized_canvas.displayed_pixels(), shown.image)
+    assert shown.k == 8 and shown.n_colors <= 8
+    assert "photo.png" in window.windowTitle()
+    assert "128×96" in window.stats_label.text()
+    assert window.action_save_as.isEnabled()
+    assert window.prefs.recent_files()[0] == str(photo_file.resolve())
+
+
+def test_k_change_requantizes_with_at_most_k_colours(qtbot, opened: MainWindow) -> None:
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.k_spin.setValue(3)
+    assert opened.shown.result.k == 3
+    assert unique_colors(opened.quantized_canvas.displayed_pixels()) <= 3
+    assert len(opened.palette_canvas.palette_rgb) == opened.shown.result.n_colors <= 3
+    # The + and - actions step k by one.
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.action_k_up.trigger()
+    assert opened.shown.result.k == 4
+
+
+def test_twenty_quick_k_changes_show_only_the_last_result(qtbot, opened: MainWindow) -> None:
+    shown_k: list[int] = []
+    opened.resultShown.connect(lambda _id: shown_k.append(opened.shown.result.k))
+    for k in range(9, 29):
+        opened.controls.k_spin.setValue(k)
+        QApplication.processEvents()  # let the worker start (and be cancelled) in between
+    qtbot.waitUntil(lambda: bool(shown_k) and opened.worker.idle(), timeout=TIMEOUT_MS)
+    assert shown_k == [28]
+    assert opened.shown.result.k == 28
+
+
+def test_cancel_keeps_the_previous_result(
+    qtbot, opened: MainWindow, noise_file: Path, open_and_wait
+) -> None:
+    open_and_wait(opened, noise_file)
+    before = opened.shown
+    shown: list[int] = []
+    finished: list[int] = []
+    opened.resultShown.connect(shown.append)
+    opened.worker.worker.quantized.connect(lambda outcome: finished.append(outcome.job_id))
+    with qtbot.waitSignal(opened.worker.worker.progress, timeout=TIMEOUT_MS):
+        opened.controls.k_spin.setValue(200)
+    assert opened.is_busy() and opened.cancel_button.isVisibleTo(opened)
+    opened.action_cancel.trigger()  # Esc, while the engine is working
+    assert not opened.is_busy() and not opened.progress_bar.isVisibleTo(opened)
+    qtbot.waitUntil(opened.worker.idle, timeout=TIMEOUT_MS)
+    assert shown == [] and finished == []  # the engine stopped, nothing was shown
+    assert opened.shown is before and opened.shown.result.k == 8
+    assert "Cancelled" in opened.statusBar().currentMessage()
+
+
+def test_closing_while_working_stops_the_thread(qtbot, make_window, noise_file: Path) -> None:
+    window = make_window()
+    with qtbot.waitSignal(window.worker.worker.progress, timeout=TIMEOUT_MS):
+        window.open_path(noise_file)  # opens, then starts quantizing
+    assert window.is_busy()
+    window.close()
+    assert not window.worker.thread.isRunning()
+
+
+def test_bad_file_shows_a_message_and_keeps_the_image(
+    qtbot, opened: MainWindow, bad_file: Path, messages, photo: np.ndarray
+) -> None:
+    with qtbot.waitSignal(opened.errorShown, timeout=TIMEOUT_MS):
+        opened.open_path(bad_file)
+    title, text = messages.warnings[-1]
+    assert title == "Could not open image" and bad_file.name in text
+    assert "Traceback" not in text
+    assert opened.source.path.name == "photo.png"
+    np.testing.assert_array_equal(opened.original_canvas.displayed_pixels(), photo)
+    # Still usable afterwards.
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.k_spin.setValue(5)
+
+
+def test_a_worker_error_becomes_a_message_naming_the_file(
+    qtbot, opened: MainWindow, messages, monkeypatch
+) -> None:
+    from kquant_gui.gui import tasks
+
+    def broken(*args, **kwargs):
+        raise MemoryError("out of memory while clustering")
+
+    monkeypatch.setattr(tasks, "quantize", broken)
+    with qtbot.waitSignal(opened.errorShown, timeout=TIMEOUT_MS):
+        opened.controls.k_spin.setValue(6)
+    title, text = messages.warnings[-1]
+    assert title == "Could not quantize"
+    assert "photo.png" in text and "out of memory" in text
+    assert not opened.is_busy()
+    monkeypatch.undo()
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.k_spin.setValue(7)
+
+
+def _drop(window: MainWindow, paths: list[Path]) -> bool:
+    """Drag ``paths`` onto the window and drop them, as a file manager would.
+
+    Returns whether the window accepted the drag.
+    """
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with warnings.catch_warnings():
+        # PySide marks the QPoint constructor deprecated; it is the one a drag enter has.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(QPoint(50, 50), *args)
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    QApplication.sendEvent(window, QDropEvent(QPointF(50, 50), *args))
+    return True
+
+
+def test_dragging_something_that_is_not_a_file_is_refused(window: MainWindow) -> None:
+    assert not _drop(window, [])
+
+
+def test_dropping_several_files_opens_the_first_and_says_so(
+    qtbot, opened: MainWindow, other_file: Path, photo_file: Path
+) -> None:
+    with qtbot.waitSignal(opened.imageLoaded, timeout=TIMEOUT_MS):
+        assert _drop(opened, [other_file, photo_file])
+    assert "2 files dropped" in opened.statusBar().currentMessage()
+    qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS).wait()
+    assert opened.source.path == other_file
+    assert opened.shown.result.n_colors == 6  # the stripes' own six colours, kept exactly
+    assert opened.stats_label.text().startswith("80×64 px · 6 colours")
+
+
+def test_dropping_a_non_image_keeps_the_current_image(
+    qtbot, opened: MainWindow, tmp_path: Path, messages
+) -> None:
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("hello")
+    with qtbot.waitSignal(opened.errorShown, timeout=TIMEOUT_MS):
+        assert _drop(opened, [text_file])
+    assert "notes.txt" in messages.warnings[-1][1]
+    assert opened.source.path.name == "photo.png"
+
+
+def test_swatch_click_copies_hex_and_highlights_its_pixels(qtbot, opened: MainWindow) -> None:
+    result = opened.shown.result
+    index = 2
+    x, y = opened.palette_canvas.cell_center(index)
+    qtbot.mouseClick(opened.palette_canvas, Qt.MouseButton.LeftButton, pos=QPoint(int(x), int(y)))
+    code = hex_code(result.palette[index])
+    assert QGuiApplication.clipboard().text() == code
+    assert code in opened.statusBar().currentMessage()
+    drawn = opened.quantized_canvas.displayed_pixels()
+    mine = result.labels == index
+    np.testing.assert_array_equal(drawn[mine], result.image[mine])
+    assert (drawn[~mine] != result.image[~mine]).any(axis=1).all()
+    # Esc with nothing running clears the highlight.
+    opened.action_cancel.trigger()
+    np.testing.assert_array_equal(opened.quantized_canvas.displayed_pixels(), result.image)
+
+
+def test_views_share_zoom_and_pan(opened: MainWindow) -> None:
+    orig, quant = opened.original_canvas, opened.quantized_canvas
+    opened.action_zoom_in.trigger()
+    opened.action_zoom_in.trigger()
+    assert orig.ax.get_xlim() == quant.ax.get_xlim()
+    assert orig.ax.get_ylim() == quant.ax.get_ylim()
+    x0, x1 = quant.ax.get_xlim()
+    assert x1 - x0 < quant.device_size()[0] / quant.fit_scale()  # zoomed in
+    opened.action_one_to_one.trigger()
+    x0, x1 = quant.ax.get_xlim()
+    assert abs((x1 - x0) - quant.device_size()[0]) < 1e-6  # one image pixel per screen pixel
+    opened.action_fit.trigger()
+    x0, x1 = quant.ax.get_xlim()
+    y1, y0 = quant.ax.get_ylim()
+    assert x0 <= 0 and x1 >= 128 and y0 <= 0 and y1 >= 96  # the whole image
+
+
+def test_about_names_the_version(opened: MainWindow, messages) -> None:
+    opened.action_about.trigger()
+    assert __version__ in messages.abouts[-1]
+
+
+def test_settings_persist_across_restarts(
+    qtbot, make_window, photo_file: Path, open_and_wait
+) -> None:
+    first = make_window()
+    open_and_wait(first, photo_file)
+    first.controls.set_values(5, "oklab", "ordered")
+    first.resize(700, 520)  # the offscreen screen is 800x600
+    first.close()
+
+    second = make_window(size=None)
+    assert second.controls.k == 5
+    assert second.controls.color_space_key == "oklab"
+    assert second.controls.dither_key == "ordered"
+    assert (second.width(), second.height()) == (700, 520)
+    assert second.prefs.recent_files() == [str(photo_file.resolve())]
+    assert second.prefs.last_folder == str(photo_file.parent.resolve())
+    second._fill_recent_menu()
+    titles = [a.text() for a in second.recent_menu.actions()]
+    assert any("photo.png" in t for t in titles)
+
+
+def test_dark_theme_recolours_the_figures(window: MainWindow) -> None:
+    try:
+        window.set_theme("dark")
+        face = window.quantized_canvas.figure.get_facecolor()
+        assert sum(face[:3]) / 3 < 0.4
+        assert window.prefs.theme == "dark"
+    finally:
+        window.set_theme("light")
+    assert sum(window.quantized_canvas.figure.get_facecolor()[:3]) / 3 > 0.6
