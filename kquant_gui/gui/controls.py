@@ -16,9 +16,9 @@ DITHER_LABELS = {
     "floyd-steinberg": "Floyd–Steinberg",
     "ordered": "Ordered (Bayer)",
 }
-#: Slider steps; the slider is logarithmic so that k = 2..16, where each step matters most,
-#: gets as much travel as k = 16..256.
-SLIDER_STEPS = 1000
+#: Slider steps; the slider is logarithmic so that k = 1..16, where each step matters most,
+#: gets as much travel as k = 16..256. 2000 steps still give every k up to 256 a position.
+SLIDER_STEPS = 2000
 
 
 def slider_to_k(position: int) -> int:

@@ -1,0 +1,59 @@
+"""Display copies: the screen gets about as many pixels as it has, never 24 million."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kquant_gui.gui.display_image import DisplayImage, reduction_factor
+
+
+@pytest.fixture(scope="module")
+def big() -> np.ndarray:
+    """A 3000x4500 image (13.5 MP) with a gradient, so regions can be recognised."""
+    y, x = np.mgrid[0:3000, 0:4500]
+    return np.stack([x % 256, y % 256, (x // 256 + y // 256) % 256], axis=-1).astype(np.uint8)
+
+
+def test_reduced_copy_is_display_sized(big: np.ndarray) -> None:
+    display = DisplayImage.for_photo(big)
+    assert max(display.preview.shape[:2]) <= 1600
+    assert display.factor == reduction_factor(big.shape) == 3
+
+
+def test_fit_view_draws_the_preview_not_the_full_image(big: np.ndarray) -> None:
+    display = DisplayImage.for_photo(big)
+    scale = 1000 / 4500  # a 1000-pixel-wide canvas showing the whole width
+    region = display.region(0, 4500, 0, 3000, scale)
+    assert region.pixels.size <= display.preview.size < big.size / 8
+    assert region.extent == (0, 4500, 3000, 0)
+
+
+def test_one_to_one_draws_full_resolution_pixels_of_the_visible_part(big: np.ndarray) -> None:
+    display = DisplayImage.for_photo(big)
+    region = display.region(1000.5, 1800.5, 2000.25, 2600.25, 1.0)
+    assert region.step == 1
+    left, right, bottom, top = region.extent
+    assert left <= 1000 and right >= 1801 and top <= 2000 and bottom >= 2601
+    assert region.pixels.shape[:2] == (bottom - top, right - left)
+    np.testing.assert_array_equal(region.pixels, big[top:bottom, left:right])
+
+
+def test_quantized_preview_keeps_only_palette_colours_and_labels() -> None:
+    rng = np.random.default_rng(0)
+    palette = np.array([[10, 20, 30], [200, 100, 0], [0, 255, 128]], dtype=np.uint8)
+    labels = rng.integers(0, 3, (2500, 3300), dtype=np.uint8)
+    image = palette[labels]
+    display = DisplayImage.for_quantized(image, labels)
+    region = display.region(0, 3300, 0, 2500, 0.3)
+    colors = np.unique(region.pixels.reshape(-1, 3), axis=0)
+    assert len(colors) <= 3 and set(map(tuple, colors)) <= set(map(tuple, palette))
+    np.testing.assert_array_equal(palette[region.labels], region.pixels)
+
+
+def test_small_images_are_drawn_as_they_are() -> None:
+    img = np.zeros((40, 60, 4), dtype=np.uint8)
+    display = DisplayImage.for_photo(img)
+    assert display.preview is img and display.factor == 1
+    region = display.region(-10, 70, -5, 45, 8.0)
+    assert region.pixels.shape == (40, 60, 4) and region.extent == (0, 60, 40, 0)

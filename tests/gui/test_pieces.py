@@ -1,0 +1,83 @@
+"""Smaller parts of the window: the k slider, the palette grid, stored settings, the command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from kquant_gui import __version__
+from kquant_gui.gui import app
+from kquant_gui.gui.controls import k_to_slider, slider_to_k
+from kquant_gui.gui.palette_canvas import grid_shape, text_color
+from kquant_gui.gui.preferences import Preferences
+from kquant_gui.gui.resources import icon_path, sample_image_path
+
+
+def test_slider_reaches_every_k_and_gives_small_k_room() -> None:
+    assert [slider_to_k(k_to_slider(k)) for k in range(1, 257)] == list(range(1, 257))
+    # k from 1 to 16 takes half of the travel, as much as 16 to 256.
+    assert k_to_slider(16) - k_to_slider(1) == k_to_slider(256) - k_to_slider(16)
+
+
+@pytest.mark.parametrize("n", [1, 2, 8, 16, 64, 256])
+def test_palette_grid_fits_every_swatch(n: int) -> None:
+    cols, rows = grid_shape(n, 1000, 150)
+    assert cols * rows >= n
+    assert (cols - 1) * rows < n or rows == 1  # no empty column
+
+
+def test_small_palettes_get_one_row_with_room_for_text() -> None:
+    assert grid_shape(12, 1400, 150) == (12, 1)
+
+
+def test_swatch_text_contrasts_with_the_swatch() -> None:
+    assert text_color(np.array([250, 250, 240])) == "#000000"
+    assert text_color(np.array([20, 10, 60])) == "#ffffff"
+
+
+def test_bad_stored_settings_fall_back_to_defaults(tmp_path: Path) -> None:
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    store.setValue("k", 900)
+    store.setValue("colorSpace", "hsv")
+    store.setValue("dither", 3)
+    store.setValue("recentFiles", "/only/one.png")
+    prefs = Preferences(store)
+    assert prefs.k == 256
+    assert prefs.color_space == "lab"
+    assert prefs.dither == "none"
+    assert prefs.recent_files() == ["/only/one.png"]
+
+
+def test_bundled_files_are_found() -> None:
+    assert sample_image_path() is not None and sample_image_path().is_file()
+    assert icon_path() is None or icon_path().suffix == ".svg"
+
+
+def test_version_flag(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        app.main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"kquant-gui {__version__}"
+
+
+def test_smoke_test_flag_runs_the_packaged_check(monkeypatch) -> None:
+    import types
+
+    fake = types.ModuleType("kquant_gui.gui.smoke")
+    fake.run_smoke_test = lambda: 7
+    monkeypatch.setitem(sys.modules, "kquant_gui.gui.smoke", fake)
+    assert app.main(["--smoke-test"]) == 7
+
+
+def test_window_module_does_not_import_scikit_learn() -> None:
+    # scikit-learn takes about a second to import; the window must appear without it.
+    code = (
+        "import sys; from kquant_gui.gui.main_window import MainWindow; "
+        "assert 'sklearn' not in sys.modules, 'sklearn imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
