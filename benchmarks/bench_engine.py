@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import images
-from .measure import Result, copy_time, cpu_info, measure, measure_isolated, warm_up
+from .measure import COPY_REPEAT, Result, copy_time, cpu_info, measure, measure_isolated, warm_up
 from .peers import LARGE_ROWS, PEERS, RIVALS, SMALL_ROWS
 
 KS = (4, 16, 64, 256)
@@ -219,7 +219,9 @@ def large_table(report: Report) -> str:
     assert name is not None
     copy_s = report.copy_s or float("nan")
     header = ["method", "time", "× copy", "peak extra memory", "ΔE2000", "PSNR", "runs"]
-    rows = [["`pixels.copy()` (reference)", _fmt_time(copy_s), "1", "—", "—", "—", "7"]]
+    rows = [
+        ["`pixels.copy()` (reference)", _fmt_time(copy_s), "1", "—", "—", "—", str(COPY_REPEAT)]
+    ]
     for m in report.plan.large_rows:
         r = report.get(name, m, LARGE_K)
         if r is None:
