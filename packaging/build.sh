@@ -47,6 +47,9 @@ if [ "$build" = 1 ]; then
   "$PY" -m PyInstaller --noconfirm --log-level WARN \
     --distpath "$ROOT/dist" --workpath "$ROOT/build/pyinstaller" packaging/kquant-gui.spec
   say "PyInstaller took $((SECONDS - start)) s"
+  # PyInstaller adds top-level links to every Qt library it saw, also to the ones the spec
+  # dropped (the eglfs platform's); those links dangle and go.
+  find "$APP_DIR" -xtype l -delete
 
   # The app must carry its own resources and nothing of the repository's tests or benchmarks.
   for needed in sample.jpg icon.svg icons/kquant-gui-256.png; do
@@ -70,8 +73,10 @@ fi
 [ "$smoke" = 1 ] || exit 0
 [ -x "$APP" ] || die "no built app at $APP; run packaging/build.sh first"
 
-# 1. Libraries: Python must come from inside the bundle, never from the build machine.
-libcheck="$(find "$APP_DIR" -type f \( -name '*.so*' -o -path "$APP" \) -exec ldd {} + 2>/dev/null)"
+# 1. Libraries, resolved as at run time (the bootloader puts _internal first on the library
+# path): Python must come from inside the bundle, never from the build machine.
+libcheck="$(find "$APP_DIR" -type f \( -name '*.so*' -o -path "$APP" \) -print0 |
+  LD_LIBRARY_PATH="$APP_DIR/_internal" xargs -0 ldd 2>/dev/null || true)"
 outside_python="$(printf '%s\n' "$libcheck" | grep -E 'libpython[0-9.]*\.so' | grep -v "$APP_DIR" || true)"
 [ -z "$outside_python" ] || die "libpython resolved outside the bundle: $outside_python"
 # Libraries left unresolved: expected only for optional Qt plugins on this machine (the GTK
@@ -89,11 +94,12 @@ hide=()
 for p in "$("$PY" -c 'import sys; print(sys.base_prefix)')" "$ROOT/.venv" "$ROOT/kquant_gui" \
   /usr/lib/python3* /usr/local/lib/python3* /usr/bin/python* /usr/local/bin/python* \
   /usr/lib/*-linux-gnu/libpython3*; do
-  [ -e "$p" ] && hide+=("$p")
+  # Symlinks are skipped: their targets are in the list or hidden with their folder.
+  if [ -e "$p" ] && [ ! -L "$p" ]; then hide+=("$p"); fi
 done
 run_app() {
-  env -i HOME="$scratch/home" PATH="$scratch/bin" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
-    timeout 300 "$APP" "$@"
+  timeout 300 env -i HOME="$scratch/home" PATH="$scratch/bin" LANG=C.UTF-8 \
+    QT_QPA_PLATFORM=offscreen "$APP" "$@"
 }
 isolation="env -i, empty PATH"
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
@@ -104,8 +110,8 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
         if [ -d "$p" ]; then mount -t tmpfs none "$p"; else mount --bind /dev/null "$p"; fi
       done
       shift $(($1 + 1)); exec "$@"' _ "${#hide[@]}" "${hide[@]}" \
-      env -i HOME="$scratch/home" PATH="$scratch/bin" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
-      timeout 300 "$APP" "$@"
+      timeout 300 env -i HOME="$scratch/home" PATH="$scratch/bin" LANG=C.UTF-8 \
+      QT_QPA_PLATFORM=offscreen "$APP" "$@"
   }
 else
   run_isolated() { run_app "$@"; }
