@@ -86,6 +86,41 @@ class Region:
     extent: tuple[float, float, float, float]
     step: int
 
+    def fitted(self, width: int, height: int, *, smooth: bool) -> Region:
+        """This region resampled to at most ``width`` x ``height`` pixels.
+
+        matplotlib's own downsampling costs about ten times more than Pillow's, and a photo
+        larger than the screen gains nothing from being handed over whole. Quantized images
+        are resampled with nearest neighbour, so that only palette colours remain.
+
+        Parameters
+        ----------
+        width, height : int
+            Device pixels the region covers on screen.
+        smooth : bool
+            Box-filter (photos) instead of nearest neighbour (quantized images).
+
+        Returns
+        -------
+        Region
+            ``self`` when it is not larger than the target.
+        """
+        h, w = self.pixels.shape[:2]
+        width, height = max(1, min(w, width)), max(1, min(h, height))
+        if (w, h) == (width, height) or (w <= width * 1.05 and h <= height * 1.05):
+            return self
+        from PIL import Image
+
+        mode = "RGBA" if self.pixels.shape[2] == 4 else "RGB"
+        method = Image.Resampling.BOX if smooth else Image.Resampling.NEAREST
+        image = Image.fromarray(np.ascontiguousarray(self.pixels), mode)
+        pixels = np.asarray(image.resize((width, height), method))
+        labels = None
+        if self.labels is not None:
+            lab = Image.fromarray(np.ascontiguousarray(self.labels), "L")
+            labels = np.asarray(lab.resize((width, height), Image.Resampling.NEAREST))
+        return Region(pixels, labels, self.extent, self.step)
+
 
 @dataclass(frozen=True)
 class DisplayImage:

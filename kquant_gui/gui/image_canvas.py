@@ -7,6 +7,8 @@ pixels the current view needs (see :mod:`.display_image`), then ``draw_idle``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from matplotlib.backend_bases import MouseButton, MouseEvent
 from PySide6.QtCore import QObject, Qt, Signal
@@ -70,9 +72,6 @@ class ImageCanvas(FullAxesCanvas):
         Shared zoom and pan.
     placeholder : str
         Shown while there is no image.
-    smooth : bool
-        Smooth resampling for photos; nearest for quantized images, so that only palette
-        colours reach the screen.
 
     Signals
     -------
@@ -82,9 +81,7 @@ class ImageCanvas(FullAxesCanvas):
 
     clicked = Signal(float, float)
 
-    def __init__(
-        self, view: ViewState, placeholder: str, *, smooth: bool, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, view: ViewState, placeholder: str, parent: QWidget | None = None) -> None:
         super().__init__((4.0, 3.0), parent)
         self.setMinimumSize(120, 90)
         self.view = view
@@ -96,7 +93,9 @@ class ImageCanvas(FullAxesCanvas):
         self.image_artist = self.ax.imshow(
             np.zeros((1, 1, 3), dtype=np.uint8),
             extent=(0, 1, 1, 0),
-            interpolation="antialiased" if smooth else "nearest",
+            # The data handed over is never larger than the screen area (Region.fitted), so
+            # nearest neighbour is exact when zoomed out and shows crisp pixels when zoomed in.
+            interpolation="nearest",
             aspect="auto",
             visible=False,
         )
@@ -180,9 +179,13 @@ class ImageCanvas(FullAxesCanvas):
         half_w, half_h = w / (2.0 * scale), h / (2.0 * scale)
         x0, x1, y0, y1 = cx - half_w, cx + half_w, cy - half_h, cy + half_h
         region = self.display.region(x0, x1, y0, y1, scale)
-        key = (id(self.display), region.extent, region.step, self.highlight)
+        left, right, bottom, top = region.extent
+        on_screen = (math.ceil((right - left) * scale), math.ceil((bottom - top) * scale))
+        key = (id(self.display), region.extent, region.step, on_screen, self.highlight)
         if key != self._region_key:
+            # Panning within the same pixels, or a redraw, reuses what the artist holds.
             self._region_key = key
+            region = region.fitted(*on_screen, smooth=self.display.smooth)
             self.image_artist.set_data(self._compose(region.pixels, region.labels))
             self.image_artist.set_extent(region.extent)
         self.ax.set_xlim(x0, x1)

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.measured: tasks.Measured | None = None
         self._load_id: int | None = None
         self._quantize_id: int | None = None
+        self._measure_id: int | None = None
         self._closed = False
         self._trailing = False
         self._debounce = QTimer(self)
@@ -113,10 +114,10 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         self.view = ViewState(self)
         self.original_canvas = ImageCanvas(
-            self.view, "Drop an image here\nor press Ctrl+O to open one", smooth=True
+            self.view, "Drop an image here\nor press Ctrl+O to open one"
         )
         self.original_canvas.setObjectName("originalCanvas")
-        self.quantized_canvas = ImageCanvas(self.view, "", smooth=False)
+        self.quantized_canvas = ImageCanvas(self.view, "")
         self.quantized_canvas.setObjectName("quantizedCanvas")
         self.palette_canvas = PaletteCanvas()
         self.palette_canvas.setObjectName("paletteCanvas")
@@ -478,10 +479,20 @@ class MainWindow(QMainWindow):
         self._update_stats()
         self._update_actions()
         self.resultShown.emit(outcome.job_id)
+        # Measured only after the views are drawn (draw_idle's timer fires first), so that
+        # the worker does not compete with the drawing for the interpreter.
+        QTimer.singleShot(0, self._start_measure)
+
+    def _start_measure(self) -> None:
+        if self.shown is None or self.source is None or self._quantize_id is not None:
+            return
+        job = tasks.MeasureJob(self.worker.new_id(), self.source.pixels, self.shown.result)
+        self._measure_id = job.job_id
+        self.worker.submit(job)
 
     @Slot(object)
     def _on_measured(self, outcome: tasks.Measured) -> None:
-        if self.shown is not None and outcome.job_id == self.shown.job_id:
+        if outcome.job_id == self._measure_id:
             self.measured = outcome
             self._update_stats()
 
@@ -657,6 +668,9 @@ class MainWindow(QMainWindow):
             self._set_busy(None)
             name = self.source.path.name if self.source else "the image"
             self._error("Could not quantize", f"{name}: {failure.message}")
+        elif failure.kind == "measure":
+            # Only the status-bar figures are missing; the result itself is fine.
+            self.statusBar().showMessage(f"Could not measure the result: {failure.message}")
         else:
             self.statusBar().clearMessage()
             self._error("Could not save", failure.message)

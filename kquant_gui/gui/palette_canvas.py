@@ -12,8 +12,8 @@ import numpy as np
 from matplotlib.backend_bases import MouseButton, MouseEvent
 from matplotlib.collections import PatchCollection
 from matplotlib.patches import Rectangle
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QCursor
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPaintEvent
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from .canvas_base import FullAxesCanvas
@@ -87,7 +87,8 @@ class PaletteCanvas(FullAxesCanvas):
         self.transparent_index: int | None = None
         self.selected: int | None = None
         self._cells: np.ndarray = np.empty((0, 4))  # x, y, w, h in device pixels, y down
-        self._texts: list = []
+        # (x, y, w, h, text, colour) of each swatch label, in device pixels, y down.
+        self._labels: list[tuple[float, float, float, float, str, str]] = []
         self._hover: int | None = None
         self.swatches = PatchCollection([], linewidths=0)
         self.ax.add_collection(self.swatches)
@@ -158,9 +159,7 @@ class PaletteCanvas(FullAxesCanvas):
 
     # -- layout --------------------------------------------------------------------------
     def _layout(self) -> None:
-        for t in self._texts:
-            t.remove()
-        self._texts = []
+        self._labels = []
         n = self.palette_rgb.shape[0]
         width, height = self.figure.bbox.width, self.figure.bbox.height
         self.ax.set_xlim(0, max(width, 1))
@@ -213,19 +212,29 @@ class PaletteCanvas(FullAxesCanvas):
             else:
                 label, color = hex_code(self.palette_rgb[i]), text_color(self.palette_rgb[i])
             share = f"{100.0 * self.shares[i]:.1f} %"
-            self._texts.append(
-                self.ax.text(
-                    x + w / 2,
-                    y + h / 2,
-                    template.format(hex=label, share=share),
-                    ha="center",
-                    va="center",
-                    fontsize=8.5,
-                    color=color,
-                    family="monospace",
-                    linespacing=1.25,
-                )
+            self._labels.append((x, y, w, h, template.format(hex=label, share=share), color))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._labels:
+            return
+        # Labels are painted by Qt over the figure: matplotlib lays out each text in about
+        # 2 ms, which for a big palette would stall the main thread; QPainter takes microseconds
+        # and renders crisply at any device pixel ratio.
+        painter = QPainter(self)
+        font = QFont("monospace")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setPointSizeF(8.5)
+        painter.setFont(font)
+        ratio = self.device_pixel_ratio
+        for x, y, w, h, text, color in self._labels:
+            painter.setPen(QColor(color))
+            painter.drawText(
+                QRectF(x / ratio, y / ratio, w / ratio, h / ratio),
+                int(Qt.AlignmentFlag.AlignCenter),
+                text,
             )
+        painter.end()
 
     def _place_outline(self) -> None:
         i = self.selected

@@ -50,6 +50,16 @@ class QuantizeJob:
 
 
 @dataclass(frozen=True)
+class MeasureJob:
+    """Compute the status-bar figures of a result that is already on screen."""
+
+    job_id: int
+    pixels: np.ndarray
+    result: Quantization
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+
+
+@dataclass(frozen=True)
 class SaveJob:
     """Write the shown result as an image (``kind="image"``) or as a palette file."""
 
@@ -185,14 +195,14 @@ def run_quantize(
     return Quantized(job.job_id, result, display, seconds)
 
 
-def run_measure(job: QuantizeJob, done: Quantized) -> Measured:
+def run_measure(job: MeasureJob) -> Measured:
     """Mean ΔE2000 and the estimated indexed-PNG size of a finished result."""
-    delta_e = mean_delta_e2000(job.pixels, done.result.image, max_pixels=DELTA_E_SAMPLE)
+    delta_e = mean_delta_e2000(job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE)
     png_size: int | None
     try:
         from kquant_gui.image_io import estimate_png_size
 
-        png_size = int(estimate_png_size(done.result))
+        png_size = int(estimate_png_size(job.result))
     except Exception:
         # The estimate is a nicety for the status bar; never let it hide the result.
         png_size = None

@@ -40,6 +40,10 @@ class Worker(QObject):
         try:
             if isinstance(job, tasks.QuantizeJob):
                 self._quantize(job)
+            elif isinstance(job, tasks.MeasureJob):
+                if job.cancel.is_set():
+                    raise Cancelled("superseded")
+                self.measured.emit(tasks.run_measure(job))
             elif isinstance(job, tasks.LoadJob):
                 self.loaded.emit(tasks.run_load(job))
             elif isinstance(job, tasks.SaveJob):
@@ -73,9 +77,6 @@ class Worker(QObject):
         if job.cancel.is_set():
             raise Cancelled("superseded")
         self.quantized.emit(done)
-        if job.cancel.is_set():
-            raise Cancelled("superseded")
-        self.measured.emit(tasks.run_measure(job, done))
 
 
 class BackgroundWorker(QObject):
@@ -91,7 +92,8 @@ class BackgroundWorker(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._next_id = 0
-        self._pending: dict[int, tasks.QuantizeJob] = {}
+        # Cancellable jobs (quantize, measure) not finished yet, by id.
+        self._pending: dict[int, tasks.QuantizeJob | tasks.MeasureJob] = {}
         self.thread = QThread(self)
         self.thread.setObjectName("kquant-worker")
         self.worker = Worker()
@@ -100,6 +102,7 @@ class BackgroundWorker(QObject):
         self.thread.finished.connect(self.worker.deleteLater)
         # Forget finished quantize jobs so that their pixels can be freed. Bound slots of this
         # main-thread object make these queued connections, so _pending is only touched here.
+        self.worker.quantized.connect(self._forget_outcome)
         self.worker.measured.connect(self._forget_outcome)
         self.worker.failed.connect(self._forget_outcome)
         self.worker.cancelled.connect(self._forget)
@@ -120,17 +123,17 @@ class BackgroundWorker(QObject):
 
     def submit(self, job: object) -> None:
         """Queue ``job`` for the worker thread."""
-        if isinstance(job, tasks.QuantizeJob):
+        if isinstance(job, (tasks.QuantizeJob, tasks.MeasureJob)):
             self._pending[job.job_id] = job
         self._submit.emit(job)
 
     def cancel_all(self) -> None:
-        """Ask every quantize job not yet finished to stop."""
+        """Ask every quantize and measure job not yet finished to stop."""
         for job in self._pending.values():
             job.cancel.set()
 
     def idle(self) -> bool:
-        """True when no quantize job is queued, running or still being measured."""
+        """True when no quantize or measure job is queued or running."""
         return not self._pending
 
     def is_running(self) -> bool:
