@@ -1,0 +1,100 @@
+"""Fixtures for the hardening tests: the corpus folders, a window, captured message boxes.
+
+Qt is imported inside the window fixtures only, so the engine, loader and command-line tests
+here run without building any widget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _corpus import Case, bad_files, good_odd_files
+
+#: Generous bound for one small job; tests wait on signals and return as soon as they fire.
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    """Every bad file of the corpus, in a fresh folder of its own."""
+    return bad_files(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.fixture(scope="module")
+def good_odd(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    """Every unusual but valid file of the corpus."""
+    return good_odd_files(tmp_path_factory.mktemp("odd"))
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every entry under ``folder`` with a hash of its content: proves nothing was written."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+        else:
+            out[str(p)] = "link" if p.is_symlink() else "dir"
+    return out
+
+
+class Messages:
+    """Every message box the window would have shown, as (title, text)."""
+
+    def __init__(self) -> None:
+        self.warnings: list[tuple[str, str]] = []
+        self.questions: list[str] = []
+
+
+@pytest.fixture
+def messages(monkeypatch: pytest.MonkeyPatch) -> Messages:
+    """Patch QMessageBox so that no test blocks on a modal dialog; answers questions Yes."""
+    from PySide6.QtWidgets import QMessageBox
+
+    rec = Messages()
+
+    def warning(parent, title, text, *args, **kwargs):
+        rec.warnings.append((title, text))
+        return QMessageBox.StandardButton.Ok
+
+    def question(parent, title, text, *args, **kwargs):
+        rec.questions.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(warning))
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(warning))
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    return rec
+
+
+@pytest.fixture
+def window(qtbot, messages: Messages, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A shown MainWindow with settings in a throw-away INI file; closed afterwards, and the
+    test fails if its worker thread is still running then."""
+    from PySide6.QtCore import QSettings
+
+    from kquant_gui.gui import MainWindow
+
+    ini = tmp_path_factory.mktemp("settings") / "kquant-gui.ini"
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(ini.parent))
+    win = MainWindow(QSettings(str(ini), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.resize(900, 640)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    assert not win.worker.thread.isRunning(), "worker thread left running"
+
+
+@pytest.fixture
+def open_and_wait(qtbot):
+    """``open_and_wait(window, path)``: open and wait until its first result is on screen."""
+
+    def run(win, path: Path) -> None:
+        with qtbot.waitSignal(win.resultShown, timeout=TIMEOUT_MS):
+            win.open_path(path)
+
+    return run

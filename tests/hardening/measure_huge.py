@@ -1,0 +1,68 @@
+"""Quantize a 100-megapixel image with the engine and print its peak RSS and wall time.
+
+Run as a script (``python tests/hardening/measure_huge.py [megapixels] [k]``) so that the peak
+is this process's alone; the ``slow`` test in ``test_huge_images.py`` runs it in a subprocess.
+The image is a small smooth photo-like tile repeated, plus noise, built in place so that
+building it costs no more than the image itself.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+
+
+def build(megapixels: float, seed: int = 0) -> np.ndarray:
+    """A (H, W, 3) uint8 image of about ``megapixels`` MP: tiled gradients + noise."""
+    w = 12_500 if megapixels >= 50 else 5_000
+    h = int(megapixels * 1e6) // w
+    y, x = np.mgrid[0:250, 0:250].astype(np.float32)
+    tile = np.stack(
+        [40 + 180 * x / 249, 30 + 160 * y / 249, 120 + 80 * np.sin(x / 9) * np.cos(y / 13)], -1
+    ).astype(np.uint8)
+    out = np.empty((h, w, 3), np.uint8)
+    rng = np.random.default_rng(seed)
+    band = 250
+    for top in range(0, h, band):
+        rows = min(band, h - top)
+        row = np.tile(tile[:rows], (1, w // 250 + 1, 1))[:, :w]
+        noise = rng.integers(0, 8, size=row.shape, dtype=np.uint8)
+        # Different bands get a different tint, so the histogram is not just one tile's.
+        np.add(row, noise + np.uint8((top // band) % 16), out=out[top : top + rows])
+    return out
+
+
+def main() -> None:
+    megapixels = float(sys.argv[1]) if len(sys.argv) > 1 else 100.0
+    k = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+    from kquant_gui.engine import quantize
+
+    t0 = time.perf_counter()
+    pixels = build(megapixels)
+    built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t1 = time.perf_counter()
+    result = quantize(pixels, k)
+    t2 = time.perf_counter()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    print(
+        json.dumps(
+            {
+                "megapixels": pixels.shape[0] * pixels.shape[1] / 1e6,
+                "k": k,
+                "n_colors": int(result.n_colors),
+                "image_mb": pixels.nbytes / 1e6,
+                "rss_after_build_mb": built / 1e3,
+                "peak_rss_mb": peak_kb / 1e3,
+                "build_s": round(t1 - t0, 2),
+                "quantize_s": round(t2 - t1, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
