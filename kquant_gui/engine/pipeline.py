@@ -9,6 +9,8 @@ entry, optionally dithered.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -19,10 +21,13 @@ from .kmeans import lloyd, nearest, seed_centers
 from .progress import CancelCallback, ProgressCallback, Steps
 from .remap import (
     assemble_image,
+    entry_pairs,
     floyd_steinberg_labels,
     labels_fine,
     labels_from_histogram,
     ordered_labels,
+    pair_table,
+    smooth_ambiguous,
 )
 from .result import Quantization
 
@@ -33,7 +38,7 @@ K_MIN, K_MAX = 1, 256
 COARSE_MAX = 4096
 #: Iterations on each finer level after the coarse run, and the largest level refined.
 REFINE_ITER = 3
-REFINE_MAX_POINTS = 60_000
+REFINE_MAX_POINTS = 200_000
 #: Lloyd stops when no centre moves more than this (working-space units, about dE 0.01).
 TOL = 0.01
 #: Palettes up to this size are started N_INIT_SMALL_K times, keeping the lowest inertia.
@@ -41,6 +46,10 @@ SMALL_K = 16
 N_INIT_SMALL_K = 3
 #: Above this k, large images map pixels by 21-bit cell rather than by 18-bit bin.
 FINE_MAP_K = 32
+#: A pixel whose second-nearest palette entry is less than this much farther than its nearest
+#: (working-space units: about 1 dE for lab and oklab, 8-bit levels for rgb) may follow its
+#: neighbours; see :func:`remap.smooth_ambiguous`.
+AMBIGUITY_MARGIN = {"lab": 1.0, "oklab": 1.0, "rgb": 1.0}
 #: Colour of the shared fully transparent entry.
 TRANSPARENT_RGB = (0, 0, 0)
 
@@ -173,6 +182,26 @@ def _cluster(
     return from_space(centers, space), coords
 
 
+_blas_controller = None
+
+
+@contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Run BLAS on one thread while quantizing.
+
+    Every matrix product here has an inner dimension of 3 and a few thousand rows, far too
+    small for threads to pay off: on two cores OpenBLAS's threading made a 0.3 MP quantize
+    about 40% slower, and worse under load. One thread also fixes the summation order.
+    """
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    with _blas_controller.limit(limits=1, user_api="blas"):
+        yield
+
+
 def quantize(
     pixels: np.ndarray,
     k: int,
@@ -218,7 +247,19 @@ def quantize(
     k = validate_k(k)
     pixels = validate_pixels(pixels)
     _validate_options(color_space, dither, seed)
-    seed = int(seed)
+    with _single_threaded_blas():
+        return _quantize(pixels, k, color_space, dither, int(seed), progress, cancel)
+
+
+def _quantize(
+    pixels: np.ndarray,
+    k: int,
+    color_space: str,
+    dither: str,
+    seed: int,
+    progress: ProgressCallback | None,
+    cancel: CancelCallback | None,
+) -> Quantization:
     steps = Steps(
         progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
     )
@@ -249,42 +290,36 @@ def quantize(
         palette = np.vstack([palette_vis, np.array([TRANSPARENT_RGB], dtype=np.uint8)])
     transparent = n_vis if needs_transparent_entry else (0 if hist.n_transparent else -1)
 
-    if dither == "none" and (hist.exact or k_visible <= FINE_MAP_K):
-        # Every histogram entry maps as a whole, so counts and order are known before any
-        # pixel is touched, and pixels are labelled in one pass.
-        if hist.exact and hist.colors.shape[0] <= k_visible:
-            entry_labels = np.arange(n_vis)
+    if n_vis == 0:
+        # Nothing visible: every pixel is fully transparent and takes the one entry.
+        raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
+    elif dither == "none":
+        margin = AMBIGUITY_MARGIN[color_space]
+        if hist.exact or k_visible <= FINE_MAP_K:
+            # Every histogram entry maps as a whole, so pixels are labelled in one pass.
+            if hist.exact and hist.colors.shape[0] <= k_visible:
+                # The image's own colours: nothing to smooth, every pixel keeps its colour.
+                entries = np.arange(n_vis)
+                pairs = pair_table(entries, entries)
+            else:
+                pairs = entry_pairs(coords, to_space(palette_vis, color_space), margin)
+            raw_pairs = labels_from_histogram(pixels, hist, pairs, transparent, steps)
         else:
-            entry_labels, _ = nearest(coords, to_space(palette_vis, color_space))
-        counts = np.bincount(entry_labels, weights=hist.counts, minlength=palette.shape[0])
-        counts = np.rint(counts).astype(np.int64)
-        if transparent >= 0:
-            counts[transparent] += hist.n_transparent
-        order, rank = _share_order(palette, counts)
-        labels = labels_from_histogram(
-            pixels,
-            hist,
-            rank[entry_labels],
-            int(rank[transparent]) if transparent >= 0 else -1,
-            steps,
-        )
-        palette, counts = palette[order], counts[order]
-    else:
-        if n_vis == 0:
-            # Nothing visible: every pixel is fully transparent and takes the one entry.
-            raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
-        elif dither == "none":
             # Large palettes on large images: 18-bit bins are coarse next to the clusters,
             # so pixels map through 21-bit cells instead.
-            raw = labels_fine(pixels, hist.codes, palette_vis, color_space, transparent, steps)
-        elif dither == "ordered":
-            raw = ordered_labels(pixels, palette_vis, color_space, transparent, steps)
-        else:
-            raw = floyd_steinberg_labels(pixels, palette_vis, transparent, steps)
-        counts = _count_labels(raw, palette.shape[0])
-        order, rank = _share_order(palette, counts)
-        labels = _relabel(raw, rank.astype(np.uint8))
-        palette, counts = palette[order], counts[order]
+            raw_pairs = labels_fine(
+                pixels, hist.codes, palette_vis, color_space, transparent, margin, steps
+            )
+        raw = smooth_ambiguous(raw_pairs, steps)
+        del raw_pairs
+    elif dither == "ordered":
+        raw = ordered_labels(pixels, palette_vis, color_space, transparent, steps)
+    else:
+        raw = floyd_steinberg_labels(pixels, palette_vis, transparent, steps)
+    counts = _count_labels(raw, palette.shape[0])
+    order, rank = _share_order(palette, counts)
+    labels = _relabel(raw, rank.astype(np.uint8))
+    palette, counts = palette[order], counts[order]
 
     keep = counts > 0
     if not keep.all():
