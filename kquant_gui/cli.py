@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -312,7 +313,12 @@ def run_job(job: Job, opts: Options) -> JobResult:
                     return JobResult(
                         job, error=f"{target}: already exists; use --force to overwrite"
                     )
-        src = load_image(job.input, max_pixels=opts.max_pixels)
+        with warnings.catch_warnings():
+            # Pillow warns about damaged metadata on stderr in its own words; the outcome is
+            # already told in one line of ours (the file fails) or not at all (it loads).
+            # Safe here: each job runs alone in its process.
+            warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+            src = load_image(job.input, max_pixels=opts.max_pixels)
         result = quantize(
             src.pixels, opts.k, color_space=opts.color_space, dither=opts.dither, seed=opts.seed
         )

@@ -93,6 +93,19 @@ def png_with_bad_header_crc() -> bytes:
     return bytes(data)
 
 
+def tiff_with_bad_tag() -> bytes:
+    """A TIFF whose ImageDescription points past the end of the file: Pillow warns, then fails."""
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(buf, "TIFF", tiffinfo={270: "d" * 100})
+    data = bytearray(buf.getvalue())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        entry = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", data, entry)[0] == 270:
+            struct.pack_into("<I", data, entry + 8, len(data) + 1000)
+    return bytes(data)
+
+
 def write(folder: Path, name: str, data: bytes) -> Path:
     path = folder / name
     path.write_bytes(data)
@@ -119,6 +132,7 @@ def bad_files(folder: Path) -> list[Case]:
             cases.append(Case(f"truncated-{ext}-{cut}", path, ""))
     cases += [
         Case("png-bad-crc", write(folder, "bad-crc.png", png_with_bad_header_crc()), ""),
+        Case("tiff-bad-tag", write(folder, "bad-tag.tif", tiff_with_bad_tag()), ""),
         Case(
             "png-claims-100000x100000",
             write(folder, "claims-huge.png", png_claiming(100_000, 100_000)),
