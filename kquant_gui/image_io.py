@@ -757,20 +757,28 @@ def write_atomically(
         written; no temporary file is left behind and an existing target is unchanged.
     """
     p = Path(path)
-    if p.is_dir():
-        raise ImageSaveError(p, "is a folder; give a file name")
-    if not overwrite:
-        if protect is not None and _same_file(p, Path(protect)):
-            raise ImageSaveError(
-                p, "this is the input file; refusing to overwrite it unless forced"
-            )
-        if p.exists():
-            raise ImageSaveError(p, "the file already exists; choose overwrite to replace it")
-    folder = p.parent
-    if not folder.is_dir():
-        raise ImageSaveError(p, f"the folder {folder} does not exist")
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".part")
+        # These checks raise, rather than answer False, for a name longer than 255 bytes.
+        if p.is_dir():
+            raise ImageSaveError(p, "is a folder; give a file name")
+        if not overwrite:
+            if protect is not None and _same_file(p, Path(protect)):
+                raise ImageSaveError(
+                    p, "this is the input file; refusing to overwrite it unless forced"
+                )
+            if p.exists():
+                raise ImageSaveError(p, "the file already exists; choose overwrite to replace it")
+        folder = p.parent
+        if not folder.is_dir():
+            raise ImageSaveError(p, f"the folder {folder} does not exist")
+    except OSError as exc:
+        raise ImageSaveError(p, _os_reason(exc)) from None
+    # The temporary name adds about 16 bytes to the target's: a long but valid target name
+    # must not fail for want of room, so then only its start is kept (30 characters are at
+    # most 120 bytes in UTF-8).
+    hint = p.name if len(os.fsencode(p.name)) <= 120 else p.name[:30]
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{hint}.", suffix=".part")
     except OSError as exc:
         raise ImageSaveError(
             p, f"cannot write to the folder {folder}: {_os_reason(exc)}"

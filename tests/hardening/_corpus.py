@@ -7,6 +7,7 @@ so that the corpus is the same on every machine and takes milliseconds to write.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import io
 import os
 import struct
@@ -23,6 +24,9 @@ from PIL import Image
 #: Offsets at which the JPEG and PNG are cut: inside the signature, inside the first header,
 #: just after it, in the middle of the pixel data and a few bytes before the end of the data.
 CUT_FRACTIONS = (0.01, 0.05, 0.15, 0.5, 0.8)
+#: Generous bound for one small job in the window; tests wait on signals and return as soon
+#: as they fire.
+TIMEOUT_MS = 20_000
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,17 @@ def tiff_with_bad_tag() -> bytes:
         if struct.unpack_from("<H", data, entry)[0] == 270:
             struct.pack_into("<I", data, entry + 8, len(data) + 1000)
     return bytes(data)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every entry under ``folder`` with a hash of its content: proves nothing was written."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+        else:
+            out[str(p)] = "link" if p.is_symlink() else "dir"
+    return out
 
 
 def write(folder: Path, name: str, data: bytes) -> Path:

@@ -6,15 +6,11 @@ here run without building any widget.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _corpus import Case, bad_files, good_odd_files
-
-#: Generous bound for one small job; tests wait on signals and return as soon as they fire.
-TIMEOUT_MS = 20_000
+from _corpus import TIMEOUT_MS, Case, bad_files, good_odd_files
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +23,6 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
 def good_odd(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
     """Every unusual but valid file of the corpus."""
     return good_odd_files(tmp_path_factory.mktemp("odd"))
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every entry under ``folder`` with a hash of its content: proves nothing was written."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and not p.is_symlink():
-            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
-        else:
-            out[str(p)] = "link" if p.is_symlink() else "dir"
-    return out
 
 
 class Messages:

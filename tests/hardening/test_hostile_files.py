@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _corpus import Case, encode, small_photo, unreadable
-from conftest import TIMEOUT_MS, snapshot
+from _corpus import TIMEOUT_MS, Case, encode, small_photo, snapshot, unreadable
 from PIL import Image
 
 from kquant_gui.cli import main
