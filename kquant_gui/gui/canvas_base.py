@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 from .theme import figure_colors
+
+if TYPE_CHECKING:
+    from .worker import DrawGate
 
 
 class FullAxesCanvas(FigureCanvasQTAgg):
@@ -25,6 +30,8 @@ class FullAxesCanvas(FigureCanvasQTAgg):
 
     def __init__(self, figsize: tuple[float, float], parent: QWidget | None = None) -> None:
         self.ready = False
+        #: Set by the window: closed while drawing, so the worker thread keeps out of the way.
+        self.draw_gate: DrawGate | None = None
         super().__init__(Figure(figsize=figsize))
         self.setParent(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -33,6 +40,14 @@ class FullAxesCanvas(FigureCanvasQTAgg):
         self.message = self.ax.text(
             0.5, 0.5, "", transform=self.ax.transAxes, ha="center", va="center", fontsize=11
         )
+
+    def draw(self) -> None:
+        """Render the figure, holding the worker thread back meanwhile (see DrawGate)."""
+        if self.draw_gate is None:
+            super().draw()
+            return
+        with self.draw_gate.closed():
+            super().draw()
 
     def set_message(self, text: str) -> None:
         """Show ``text`` centred over the canvas (an empty string hides it)."""

@@ -87,11 +87,12 @@ class Region:
     step: int
 
     def fitted(self, width: int, height: int, *, smooth: bool) -> Region:
-        """This region resampled to at most ``width`` x ``height`` pixels.
+        """This region as RGBA, resampled to at most ``width`` x ``height`` pixels.
 
         matplotlib's own downsampling costs about ten times more than Pillow's, and a photo
         larger than the screen gains nothing from being handed over whole. Quantized images
-        are resampled with nearest neighbour, so that only palette colours remain.
+        are resampled with nearest neighbour, so that only palette colours remain. RGBA,
+        because matplotlib would otherwise add the alpha channel itself on every redraw.
 
         Parameters
         ----------
@@ -103,23 +104,22 @@ class Region:
         Returns
         -------
         Region
-            ``self`` when it is not larger than the target.
+            With ``pixels`` of shape (h, w, 4).
         """
-        h, w = self.pixels.shape[:2]
-        width, height = max(1, min(w, width)), max(1, min(h, height))
-        if (w, h) == (width, height) or (w <= width * 1.05 and h <= height * 1.05):
-            return self
         from PIL import Image
 
+        h, w = self.pixels.shape[:2]
+        width, height = max(1, min(w, width)), max(1, min(h, height))
         mode = "RGBA" if self.pixels.shape[2] == 4 else "RGB"
-        method = Image.Resampling.BOX if smooth else Image.Resampling.NEAREST
         image = Image.fromarray(np.ascontiguousarray(self.pixels), mode)
-        pixels = np.asarray(image.resize((width, height), method))
-        labels = None
-        if self.labels is not None:
-            lab = Image.fromarray(np.ascontiguousarray(self.labels), "L")
-            labels = np.asarray(lab.resize((width, height), Image.Resampling.NEAREST))
-        return Region(pixels, labels, self.extent, self.step)
+        labels = self.labels
+        if w > width * 1.05 or h > height * 1.05:
+            method = Image.Resampling.BOX if smooth else Image.Resampling.NEAREST
+            image = image.resize((width, height), method)
+            if labels is not None:
+                lab = Image.fromarray(np.ascontiguousarray(labels), "L")
+                labels = np.asarray(lab.resize((width, height), Image.Resampling.NEAREST))
+        return Region(np.asarray(image.convert("RGBA")), labels, self.extent, self.step)
 
 
 @dataclass(frozen=True)

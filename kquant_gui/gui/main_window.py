@@ -103,6 +103,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         # Started last: if building the widgets failed, no thread would be left running.
         self.worker = BackgroundWorker(self)
+        for canvas in (self.original_canvas, self.quantized_canvas, self.palette_canvas):
+            canvas.draw_gate = self.worker.gate
         self._connect_worker()
         self._restore()
         self._update_actions()

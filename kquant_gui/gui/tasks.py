@@ -177,9 +177,21 @@ def run_load(job: LoadJob) -> Loaded:
 
 
 def run_quantize(
-    job: QuantizeJob, progress: Callable[[float, str], None] | None = None
+    job: QuantizeJob,
+    progress: Callable[[float, str], None] | None = None,
+    pause: Callable[[], object] | None = None,
 ) -> Quantized:
-    """Quantize with the job's settings; raises :class:`kquant_gui.Cancelled` when cancelled."""
+    """Quantize with the job's settings; raises :class:`kquant_gui.Cancelled` when cancelled.
+
+    ``pause``, if given, is called wherever the engine polls for cancellation and may block
+    for a moment (the window holds the worker back while it draws).
+    """
+
+    def cancelled() -> bool:
+        if pause is not None:
+            pause()
+        return job.cancel.is_set()
+
     start = time.perf_counter()
     result = quantize(
         job.pixels,
@@ -188,7 +200,7 @@ def run_quantize(
         dither=job.dither,
         seed=job.seed,
         progress=progress,
-        cancel=job.cancel.is_set,
+        cancel=cancelled,
     )
     seconds = time.perf_counter() - start
     display = DisplayImage.for_quantized(result.image, result.labels)

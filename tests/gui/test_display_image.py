@@ -52,6 +52,7 @@ def test_quantized_preview_keeps_only_palette_colours_and_labels() -> None:
     image = palette[labels]
     display = DisplayImage.for_quantized(image, labels)
     region = display.region(0, 3300, 0, 2500, 0.3)
+
     def packed(rgb: np.ndarray) -> np.ndarray:
         return rgb.reshape(-1, 3).astype(np.uint32) @ np.array([1 << 16, 1 << 8, 1], np.uint32)
 
@@ -62,7 +63,7 @@ def test_quantized_preview_keeps_only_palette_colours_and_labels() -> None:
 def test_regions_larger_than_the_screen_are_fitted_to_it(big: np.ndarray) -> None:
     display = DisplayImage.for_photo(big)
     region = display.region(0, 4500, 0, 3000, 0.1).fitted(450, 300, smooth=True)
-    assert region.pixels.shape == (300, 450, 3)
+    assert region.pixels.shape == (300, 450, 4)
     # Box filtering averages: the red ramp stays a ramp (no aliasing to random values).
     assert np.all(np.diff(region.pixels[0, :20, 0].astype(int)) >= 0)
 

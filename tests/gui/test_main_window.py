@@ -263,3 +263,22 @@ def test_dark_theme_recolours_the_figures(window: MainWindow) -> None:
     finally:
         window.set_theme("light")
     assert sum(window.quantized_canvas.figure.get_facecolor()[:3]) / 3 > 0.6
+
+
+def test_results_reach_the_views_on_the_main_thread(
+    qtbot, window: MainWindow, photo_file: Path, open_and_wait, monkeypatch
+) -> None:
+    import threading
+
+    from kquant_gui.gui.image_canvas import ImageCanvas
+
+    threads: list[bool] = []
+    original = ImageCanvas.set_image
+
+    def spy(self, *args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImageCanvas, "set_image", spy)
+    open_and_wait(window, photo_file)
+    assert threads and all(threads)
