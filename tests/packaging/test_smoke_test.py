@@ -53,12 +53,11 @@ def test_missing_sample_fails(
 def test_a_saver_that_does_not_write_an_indexed_png_fails(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    class Saved:
-        size = 0
+    from kquant_gui.image_io import SavedImage
 
     def save_as_rgb(result, path, **_options):
         Image.fromarray(result.image).save(path)
-        return Saved()
+        return SavedImage(path=Path(path), size=Path(path).stat().st_size, format="PNG")
 
     monkeypatch.setattr("kquant_gui.image_io.save_quantized", save_as_rgb)
     assert run_smoke_test() == 1
