@@ -151,6 +151,27 @@ def _alpha(words: np.ndarray) -> np.ndarray:
     return (words >> 24).astype(np.uint8)
 
 
+def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted distinct values, the index of each value among them, and their counts.
+
+    ``np.unique(..., return_inverse=True)`` with a stable (radix) sort, which for 32-bit keys
+    is about twice as fast as the comparison sort numpy picks.
+    """
+    if values.size == 0:
+        empty = np.empty(0, dtype=np.intp)
+        return values[:0], empty, empty
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.empty(ordered.size, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(ordered.size, dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, ordered.size))
+    return ordered[first], inverse, counts
+
+
 def exact_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram:
     """Exact histogram of the distinct visible colours.
 
@@ -171,21 +192,19 @@ def exact_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram
         if steps is not None:
             steps.tick("histogram", 0.3 * (s + part.shape[0]) / n)
     has_alpha = pixels.shape[2] == 4
-    inverse_all = None
     if has_alpha:
         alpha = _alpha(words)
         visible = alpha > 0
         n_transparent = int(n - np.count_nonzero(visible))
         rgb = words & np.uint32(0xFFFFFF)
-        uniq, inv, counts = np.unique(rgb[visible], return_inverse=True, return_counts=True)
+        uniq, inv, counts = _unique(rgb[visible])
         weights = np.bincount(inv, weights=alpha[visible] / 255.0, minlength=uniq.shape[0])
         inverse_all = np.full(n, -1, dtype=np.intp)
-        inverse_all[visible] = inv.ravel()
+        inverse_all[visible] = inv
     else:
         n_transparent = 0
-        uniq, inv, counts = np.unique(words, return_inverse=True, return_counts=True)
+        uniq, inverse_all, counts = _unique(words)
         weights = counts.astype(np.float64)
-        inverse_all = inv.ravel().astype(np.intp, copy=False)
     if steps is not None:
         steps.tick("histogram", 1.0)
     return Histogram(

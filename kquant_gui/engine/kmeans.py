@@ -17,6 +17,13 @@ from .progress import Steps
 _BLOCK_ELEMENTS = 1 << 16
 
 
+def _as_f32(a: np.ndarray) -> np.ndarray:
+    # Distances run in float32: half the memory traffic of float64 and 1.5-2x faster, while a
+    # squared distance in these spaces (<= ~4e4) keeps an error far below any colour step.
+    # Means and sums stay float64.
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
 def nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre of every point under squared Euclidean distance.
 
@@ -35,6 +42,7 @@ def nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.nda
     m, k = points.shape[0], centers.shape[0]
     labels = np.empty(m, dtype=np.intp)
     dist2 = np.empty(m, dtype=np.float64)
+    points, centers = _as_f32(points), _as_f32(centers)
     cc = np.einsum("ij,ij->i", centers, centers)
     ct = np.ascontiguousarray(centers.T)
     rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
@@ -71,6 +79,7 @@ def two_nearest(
     second = np.empty(m, dtype=np.intp)
     d1 = np.empty(m, dtype=np.float64)
     d2 = np.empty(m, dtype=np.float64)
+    points, centers = _as_f32(points), _as_f32(centers)
     cc = np.einsum("ij,ij->i", centers, centers)
     ct = np.ascontiguousarray(centers.T)
     rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
@@ -174,10 +183,11 @@ def lloyd(
     """
     centers = centers.copy()
     k = centers.shape[0]
+    points32 = _as_f32(points)
     for it in range(max_iter):
         if steps is not None:
             steps.tick(stage, it / max_iter)
-        labels, dist2 = nearest(points, centers)
+        labels, dist2 = nearest(points32, centers)
         means, mass = weighted_means(points, weights, labels, k)
         empty = np.flatnonzero(mass == 0)
         if empty.size:

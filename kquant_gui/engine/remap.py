@@ -54,6 +54,38 @@ def entry_pairs(coords: np.ndarray, palette_coords: np.ndarray, margin: float) -
     return pair_table(first, np.where(d2 - d1 < margin, second, first))
 
 
+def _candidates(centres: np.ndarray, palette_coords: np.ndarray, c: int) -> np.ndarray:
+    """The ``c`` palette entries nearest each centre, shape (g, c), in no particular order."""
+    c = min(c, palette_coords.shape[0])
+    cand = np.empty((centres.shape[0], c), dtype=np.intp)
+    pal = palette_coords.astype(np.float32)
+    pal_t = np.ascontiguousarray(pal.T)
+    pal_sq = np.einsum("ij,ij->i", pal, pal)
+    rows = max(1, (1 << 16) // palette_coords.shape[0])
+    cen = centres.astype(np.float32)
+    for s in range(0, centres.shape[0], rows):
+        # |x|^2 is the same for every entry of a row, so it is left out of the ranking.
+        d = cen[s : s + rows] @ pal_t
+        d *= -2.0
+        d += pal_sq
+        cand[s : s + rows] = np.argpartition(d, c - 1, axis=1)[:, :c]
+    return cand
+
+
+def _best_two_of(
+    coords: np.ndarray, palette_coords: np.ndarray, cand: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest two of each point's candidates: indices (m,) x2 and distances (m,) x2."""
+    diff = palette_coords[cand] - coords[:, None, :]
+    d = np.einsum("mcj,mcj->mc", diff, diff)
+    two = np.argpartition(d, 1, axis=1)[:, :2]
+    d_two = np.sqrt(np.take_along_axis(d, two, 1))
+    # argpartition leaves the nearest in column 0.
+    first = np.take_along_axis(cand, two[:, :1], 1)[:, 0]
+    second = np.take_along_axis(cand, two[:, 1:], 1)[:, 0]
+    return first, second, d_two[:, 0], d_two[:, 1]
+
+
 def labels_from_histogram(
     pixels: np.ndarray, hist: Histogram, pairs: np.ndarray, transparent: int, steps: Steps
 ) -> np.ndarray:
@@ -198,28 +230,10 @@ def fine_lut(bins: np.ndarray, palette: np.ndarray, space: str, margin: float) -
     cells = base[None, :] | offsets[:, None]
     coords = to_space(_cell_colors(cells.ravel()), space).reshape(8, -1, 3)
     centres = coords[7]
-    c = min(_CANDIDATES + 1, palette.shape[0])
-    cand = np.empty((bins.shape[0], c), dtype=np.intp)
-    pal_t = np.ascontiguousarray(pal.T)
-    pal_sq = np.einsum("ij,ij->i", pal, pal)
-    rows = max(1, (1 << 16) // palette.shape[0])
-    for s in range(0, bins.shape[0], rows):
-        # |x|^2 is the same for every entry of a row, so it is left out of the ranking.
-        d = centres[s : s + rows] @ pal_t
-        d *= -2.0
-        d += pal_sq
-        cand[s : s + rows] = np.argpartition(d, c - 1, axis=1)[:, :c]
-    cand_coords = pal[cand]  # (m, c, 3)
+    cand = _candidates(centres, pal, _CANDIDATES + 1)
     for i in range(8):
-        diff = cand_coords - coords[i][:, None, :]
-        d = np.einsum("mcj,mcj->mc", diff, diff)
-        two = np.argpartition(d, 1, axis=1)[:, :2]
-        d_two = np.sqrt(np.take_along_axis(d, two, 1))
-        # argpartition leaves the nearest in column 0.
-        best = np.take_along_axis(cand, two[:, :1], 1)[:, 0]
-        second = np.take_along_axis(cand, two[:, 1:], 1)[:, 0]
-        alt = np.where(d_two[:, 1] - d_two[:, 0] < margin, second, best)
-        lut[cells[i]] = pair_table(best, alt)
+        best, second, d1, d2 = _best_two_of(coords[i], pal, cand)
+        lut[cells[i]] = pair_table(best, np.where(d2 - d1 < margin, second, best))
     return lut
 
 
