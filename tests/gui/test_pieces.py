@@ -81,3 +81,17 @@ def test_window_module_does_not_import_scikit_learn() -> None:
         "assert 'sklearn' not in sys.modules, 'sklearn imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_many_void_qt_calls_do_not_abort_the_interpreter() -> None:
+    # PySide6 6.12.0 drops a reference to None on each void call; on Python 3.11 that aborts
+    # the process after a few thousand calls unless qt_compat.keep_none_alive ran.
+    code = (
+        "from kquant_gui.gui.qt_compat import keep_none_alive; keep_none_alive()\n"
+        "from PySide6.QtCore import QObject\n"
+        "o = QObject()\n"
+        "for _ in range(200_000): o.setObjectName('x')\n"
+        "print('alive')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "alive" in run.stdout, run.stderr
