@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,10 +21,19 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools reuses the checkout's build/lib, where a stale file (one
+    # since deleted from the package) would slip into the wheel.
+    source = out / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", ".*cache"),
+    )
     # build's isolated environment fetches setuptools like any user's build would; the pip
     # configuration (index, find-links, cache) is inherited.
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(source)],
         check=True,
         capture_output=True,
     )
