@@ -552,9 +552,10 @@ class MainWindow(QMainWindow):
             return
         code = hex_code(result.palette[index])
         QGuiApplication.clipboard().setText(code)
+        share = 100.0 * float(result.shares[index])
         self.statusBar().showMessage(
-            f"Copied {code} — {self.palette_canvas.describe(index)}; its pixels are highlighted "
-            "(Esc clears)",
+            f"Copied {code} — its {int(result.counts[index]):,} pixels ({share:.1f} %) are "
+            "highlighted (Esc clears)",
             MESSAGE_MS,
         )
 
