@@ -48,13 +48,18 @@ def test_an_image_past_the_limit_is_refused_before_decoding(tmp_path: Path):
     # In a fresh process, so the peak is this refusal's alone: the 900 MB of pixels were
     # never allocated.
     code = (
-        "import resource, sys\n"
+        "import sys\n"
+        "from measure_huge import peak_rss_mb\n"
         "from kquant_gui.image_io import ImageLoadError, load_image\n"
         "try:\n    load_image(sys.argv[1])\nexcept ImageLoadError:\n    pass\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1000)"
+        "print(round(peak_rss_mb()))"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent,
     )
     assert int(proc.stdout) < 300, f"peak {proc.stdout.strip()} MB"
 
