@@ -11,6 +11,7 @@ import math
 import numpy as np
 from matplotlib.backend_bases import MouseButton, MouseEvent
 from matplotlib.collections import PatchCollection
+from matplotlib.colors import to_rgb
 from matplotlib.patches import Rectangle
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPaintEvent
@@ -92,7 +93,7 @@ class PaletteCanvas(FullAxesCanvas):
         self._hover: int | None = None
         self.swatches = PatchCollection([], linewidths=0)
         self.ax.add_collection(self.swatches)
-        self.transparent_patch = Rectangle((0, 0), 0, 0, fill=False, hatch="////", visible=False)
+        self.transparent_patch = Rectangle((0, 0), 0, 0, fill=False, hatch="//", visible=False)
         self.ax.add_patch(self.transparent_patch)
         self.outline = Rectangle((0, 0), 0, 0, fill=False, linewidth=2.5, visible=False)
         self.ax.add_patch(self.outline)
@@ -188,8 +189,11 @@ class PaletteCanvas(FullAxesCanvas):
         )
         self._cells = cells
         self.swatches.set_paths([Rectangle((x, y), w, h) for x, y, w, h in cells])
-        self.swatches.set_facecolor(self.palette_rgb / 255.0)
+        faces = np.column_stack([self.palette_rgb / 255.0, np.ones(n)])
         t = self.transparent_index
+        if t is not None:
+            faces[t, 3] = 0.0  # the hatched outline says "transparent", not its stored black
+        self.swatches.set_facecolor(faces)
         self.transparent_patch.set_visible(t is not None)
         if t is not None:
             x, y, w, h = cells[t]
@@ -274,7 +278,8 @@ class PaletteCanvas(FullAxesCanvas):
         """Recolour the outline and labels for the new theme."""
         foreground = self.foreground()
         self.outline.set_edgecolor(foreground)
-        self.transparent_patch.set_edgecolor(foreground)
+        # Faint hatching, so that the "transparent" label on top stays readable.
+        self.transparent_patch.set_edgecolor((*to_rgb(foreground), 0.35))
         if self.palette_rgb.shape[0]:
             self._layout()
         else:

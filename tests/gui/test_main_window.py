@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QSpinBox
@@ -282,3 +283,33 @@ def test_results_reach_the_views_on_the_main_thread(
     monkeypatch.setattr(ImageCanvas, "set_image", spy)
     open_and_wait(window, photo_file)
     assert threads and all(threads)
+
+
+def test_transparent_pixels_get_their_own_swatch_and_no_colour_difference(
+    qtbot, window: MainWindow, tmp_path: Path, open_and_wait
+) -> None:
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (40, 60, 4), dtype=np.uint8)
+    img[..., 3] = 0  # invisible noise: its colours must not count
+    colors = np.array([[200, 30, 30], [30, 200, 30], [30, 30, 200], [240, 240, 240]], np.uint8)
+    img[10:30, 10:50, :3] = colors[(np.arange(40) // 10)][None, :, :]
+    img[10:30, 10:50, 3] = 255
+    path = tmp_path / "sticker.png"
+    Image.fromarray(img).save(path)
+    open_and_wait(window, path)
+    result = window.shown.result
+    assert result.transparent_index is not None
+    assert window.palette_canvas.describe(result.transparent_index).startswith("transparent")
+    qtbot.waitUntil(lambda: window.measured is not None, timeout=TIMEOUT_MS)
+    assert window.measured.mean_delta_e == 0.0  # the four visible colours are kept exactly
+    assert "mean ΔE2000 0.00" in window.stats_label.text()
+
+
+def test_an_unexpected_exception_becomes_a_message(messages) -> None:
+    from kquant_gui.gui.app import _show_unexpected
+
+    try:
+        raise RuntimeError("something odd")
+    except RuntimeError as exc:
+        _show_unexpected(type(exc), exc, exc.__traceback__)
+    assert "something odd" in messages.warnings[-1][1]
