@@ -251,8 +251,11 @@ def test_settings_persist_across_restarts(
     assert second.prefs.recent_files() == [str(photo_file.resolve())]
     assert second.prefs.last_folder == str(photo_file.parent.resolve())
     second._fill_recent_menu()
-    titles = [a.text() for a in second.recent_menu.actions()]
-    assert any("photo.png" in t for t in titles)
+    entry = next(a for a in second.recent_menu.actions() if "photo.png" in a.text())
+    with qtbot.waitSignal(second.resultShown, timeout=TIMEOUT_MS):
+        entry.trigger()  # File > Open Recent > photo.png
+    assert second.source.path == photo_file.resolve()
+    assert second.shown.result.k == 5  # opened with the remembered settings
 
 
 def test_dark_theme_recolours_the_figures(window: MainWindow) -> None:
