@@ -71,49 +71,52 @@ def bin_centres() -> np.ndarray:
     return (np.stack([r, g, b], axis=-1) + 2).astype(np.uint8)
 
 
-def iter_words(pixels: np.ndarray, chunk: int = CHUNK) -> Iterator[tuple[int, np.ndarray]]:
-    """Stream an image as packed colour words, ``chunk`` pixels at a time.
+def words_range(pixels: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Packed colour words of the flattened pixels ``start:stop``.
 
     Parameters
     ----------
-    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4), C-contiguous
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+    start, stop : int
+        Range in the flattened image, ``0 <= start < stop <= H * W``.
+
+    Returns
+    -------
+    ndarray of uint32, shape (stop - start,)
+        ``r | g << 8 | b << 16 | a << 24`` (a = 0 for RGB input).
+    """
+    h, w, c = pixels.shape
+    n = h * w
+    if not _LITTLE or not pixels.flags.c_contiguous:
+        part = pixels.reshape(n, c)[start:stop]
+        words = pack_rgb(part)
+        if c == 4:
+            words |= part[:, 3].astype(np.uint32) << 24
+        return words
+    if c == 4:
+        return pixels.reshape(-1).view(np.uint32)[start:stop]
+    # RGB: read 4 bytes at a stride of 3. Each word holds one pixel plus the next pixel's red
+    # byte, which the mask drops; the last pixel has no next byte and is packed by hand.
+    view = np.ndarray((n - 1,), dtype="<u4", buffer=pixels, strides=(3,))
+    words = view[start : min(stop, n - 1)] & np.uint32(0xFFFFFF)
+    if stop == n:
+        last = pixels.reshape(n, 3)[-1]
+        words = np.append(words, np.uint32(int(last[0]) | int(last[1]) << 8 | int(last[2]) << 16))
+    return words
+
+
+def iter_words(pixels: np.ndarray, chunk: int = CHUNK) -> Iterator[tuple[int, np.ndarray]]:
+    """Stream an image as packed colour words (see :func:`words_range`), ``chunk`` at a time.
 
     Yields
     ------
     start : int
         Index of the first pixel of the chunk in the flattened image.
     words : ndarray of uint32, shape (n,)
-        ``r | g << 8 | b << 16 | a << 24`` (a = 0 for RGB input).
     """
-    h, w, c = pixels.shape
-    n = h * w
-    if n == 0:
-        return
-    if not _LITTLE or not pixels.flags.c_contiguous:
-        flat = pixels.reshape(n, c)
-        for s in range(0, n, chunk):
-            part = flat[s : s + chunk]
-            words = pack_rgb(part)
-            if c == 4:
-                words |= part[:, 3].astype(np.uint32) << 24
-            yield s, words
-        return
-    if c == 4:
-        view = pixels.reshape(-1).view(np.uint32)
-        for s in range(0, n, chunk):
-            yield s, view[s : s + chunk]
-        return
-    # RGB: read 4 bytes at a stride of 3. Each word holds one pixel plus the next pixel's red
-    # byte, which the mask drops; the last pixel has no next byte and is packed by hand.
-    view = np.ndarray((n - 1,), dtype="<u4", buffer=pixels, strides=(3,))
-    last = pixels.reshape(n, 3)[-1]
-    last_word = np.uint32(int(last[0]) | int(last[1]) << 8 | int(last[2]) << 16)
+    n = pixels.shape[0] * pixels.shape[1]
     for s in range(0, n, chunk):
-        e = min(s + chunk, n)
-        words = view[s : min(e, n - 1)] & np.uint32(0xFFFFFF)
-        if e == n:
-            words = np.append(words, last_word)
-        yield s, words
+        yield s, words_range(pixels, s, min(s + chunk, n))
 
 
 @dataclass

@@ -21,13 +21,16 @@ from .kmeans import lloyd, nearest, seed_centers
 from .progress import CancelCallback, ProgressCallback, Steps
 from .remap import (
     assemble_image,
+    bin_centre_cells,
     entry_pairs,
+    fine_lut,
+    fine_pairs,
     floyd_steinberg_labels,
-    labels_fine,
-    labels_from_histogram,
+    histogram_pairs,
     ordered_labels,
     pair_table,
-    smooth_ambiguous,
+    rank_pairs,
+    stream_labels,
 )
 from .result import Quantization
 
@@ -301,36 +304,58 @@ def _quantize(
         palette = np.vstack([palette_vis, np.array([TRANSPARENT_RGB], dtype=np.uint8)])
     transparent = n_vis if needs_transparent_entry else (0 if hist.n_transparent else -1)
 
-    if n_vis == 0:
-        # Nothing visible: every pixel is fully transparent and takes the one entry.
-        raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
-    elif dither == "none":
+    if dither == "none" and n_vis > 0:
         margin = AMBIGUITY_MARGIN[color_space]
         if hist.exact or k_visible <= FINE_MAP_K:
-            # Every histogram entry maps as a whole, so pixels are labelled in one pass.
+            # Every histogram entry maps as a whole.
             if hist.exact and hist.colors.shape[0] <= k_visible:
                 # The image's own colours: nothing to smooth, every pixel keeps its colour.
                 entries = np.arange(n_vis)
                 pairs = pair_table(entries, entries)
             else:
                 pairs = entry_pairs(coords, to_space(palette_vis, color_space), margin)
-            raw_pairs = labels_from_histogram(pixels, hist, pairs, transparent, steps)
+            estimate = np.bincount(pairs & 0xFF, weights=hist.counts, minlength=palette.shape[0])
         else:
             # Large palettes on large images: 18-bit bins are coarse next to the clusters,
             # so pixels map through 21-bit cells instead.
-            raw_pairs = labels_fine(
-                pixels, hist.codes, palette_vis, color_space, transparent, margin, steps
-            )
-        raw = smooth_ambiguous(raw_pairs, steps)
-        del raw_pairs
-    elif dither == "ordered":
-        raw = ordered_labels(pixels, palette_vis, color_space, transparent, steps)
+            lut = fine_lut(hist.codes, palette_vis, color_space, margin)
+            centre_labels = lut[bin_centre_cells(hist.codes)] & 0xFF
+            estimate = np.bincount(centre_labels, weights=hist.counts, minlength=palette.shape[0])
+        if transparent >= 0:
+            estimate[transparent] += hist.n_transparent
+        # Number the palette by the expected shares before labelling, so that the labels come
+        # out in their final order; smoothing moves a few pixels, and in the rare case that
+        # reorders two entries the labels are renumbered once more below.
+        order, rank = _share_order(palette, np.rint(estimate).astype(np.int64))
+        if hist.exact or k_visible <= FINE_MAP_K:
+            source = histogram_pairs(pixels, hist, rank_pairs(pairs, rank), _at(rank, transparent))
+        else:
+            source = fine_pairs(pixels, rank_pairs(lut, rank), _at(rank, transparent))
+        palette = palette[order]
+        labels, counts, image = stream_labels(pixels, source, palette, steps)
+        if transparent >= 0:
+            transparent = int(rank[transparent])
+        order, rank = _share_order(palette, counts)
+        if not np.array_equal(order, np.arange(order.size)):
+            labels = _relabel(labels, rank.astype(np.uint8))
+            palette, counts = palette[order], counts[order]
+            if transparent >= 0:
+                transparent = int(rank[transparent])
     else:
-        raw = floyd_steinberg_labels(pixels, palette_vis, transparent, steps)
-    counts = _count_labels(raw, palette.shape[0])
-    order, rank = _share_order(palette, counts)
-    labels = _relabel(raw, rank.astype(np.uint8))
-    palette, counts = palette[order], counts[order]
+        if n_vis == 0:
+            # Nothing visible: every pixel is fully transparent and takes the one entry.
+            raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
+        elif dither == "ordered":
+            raw = ordered_labels(pixels, palette_vis, color_space, transparent, steps)
+        else:
+            raw = floyd_steinberg_labels(pixels, palette_vis, transparent, steps)
+        counts = _count_labels(raw, palette.shape[0])
+        order, rank = _share_order(palette, counts)
+        labels = _relabel(raw, rank.astype(np.uint8))
+        palette, counts = palette[order], counts[order]
+        if transparent >= 0:
+            transparent = int(rank[transparent])
+        image = None
 
     keep = counts > 0
     if not keep.all():
@@ -340,8 +365,9 @@ def _quantize(
     t3 = time.perf_counter()
     timings["mapping"] = t3 - t2
 
-    transparent_index = int(rank[transparent]) if needs_transparent_entry else None
-    image = assemble_image(pixels, palette, labels, steps)
+    transparent_index = transparent if needs_transparent_entry else None
+    if image is None:
+        image = assemble_image(pixels, palette, labels, steps)
     timings["image"] = time.perf_counter() - t3
     steps.done()
     return Quantization(
@@ -375,6 +401,11 @@ def _relabel(labels: np.ndarray, table: np.ndarray) -> np.ndarray:
     for s in range(0, flat.shape[0], CHUNK):
         flat[s : s + CHUNK] = table[flat[s : s + CHUNK]]
     return labels
+
+
+def _at(rank: np.ndarray, index: int) -> int:
+    """``rank[index]``, or -1 for the "no such entry" index -1."""
+    return int(rank[index]) if index >= 0 else -1
 
 
 def _share_order(palette: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
