@@ -10,10 +10,11 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QSpinBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QSlider, QSpinBox
 
 from kquant_gui import __version__
 from kquant_gui.gui import MainWindow
+from kquant_gui.gui.controls import k_to_slider
 from kquant_gui.gui.palette_canvas import hex_code
 
 TIMEOUT_MS = 20_000
@@ -36,6 +37,10 @@ def test_window_exposes_the_named_widgets_and_shortcuts(window: MainWindow) -> N
     assert "actionExportPalette" in shortcuts
     # Nothing to save before there is a result.
     assert not window.action_save_as.isEnabled()
+    # The slider beside the spin box drives the same k.
+    slider = window.findChild(QSlider, "kSlider")
+    slider.setValue(k_to_slider(20))
+    assert spin.value() == 20
 
 
 def test_open_through_the_file_dialog_shows_both_images(
