@@ -72,10 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
-    from .qt_compat import keep_none_alive
     from .resources import icon_path, icon_pngs, sample_image_path
-
-    keep_none_alive()
 
     # Exact scale factors (1.25, 1.5) instead of rounding: crisp images on fractional HiDPI.
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(

@@ -41,7 +41,6 @@ from .controls import COLOR_SPACE_LABELS, DITHER_LABELS, QuantizeControls
 from .image_canvas import ZOOM_STEP, ImageCanvas, ViewState
 from .palette_canvas import PaletteCanvas, hex_code
 from .preferences import Preferences
-from .qt_compat import keep_none_alive
 from .status_text import image_summary, result_summary
 from .theme import THEMES, apply_theme
 from .worker import BackgroundWorker
@@ -78,7 +77,6 @@ class MainWindow(QMainWindow):
     saved = Signal(str)
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
-        keep_none_alive()  # before any Qt call that could leak (see qt_compat)
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.setWindowTitle("kquant-gui")
@@ -619,7 +617,12 @@ class MainWindow(QMainWindow):
             self._error("Cannot save", problem)
             return False
         overwrite = False
-        if path.exists():
+        try:
+            exists = path.exists()
+        except OSError:
+            # E.g. a name too long for the file system: the save itself then says why.
+            exists = False
+        if exists:
             is_source = _same_file(path, self.source.path)
             if is_source:
                 question = (

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from kquant_gui.engine import Cancelled
+from kquant_gui.image_io import ImageIOError
 
 from . import tasks
 
@@ -89,7 +90,10 @@ class Worker(QObject):
         except Cancelled:
             self.cancelled.emit(job.job_id)  # type: ignore[attr-defined]
         except Exception as exc:
-            traceback.print_exc()
+            # A file that cannot be read or written is the user's everyday business, said in
+            # a message box; only an unexpected failure (a bug) leaves a traceback behind.
+            if not isinstance(exc, ImageIOError):
+                traceback.print_exc()
             kind = type(job).__name__.removesuffix("Job").lower()
             path = getattr(job, "path", None)
             self.failed.emit(

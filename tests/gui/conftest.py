@@ -12,10 +12,6 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from kquant_gui.gui.main_window import MainWindow
-from kquant_gui.gui.qt_compat import keep_none_alive
-
-# Before pytest-qt makes any Qt call: see qt_compat (PySide6 6.12.0 on Python 3.11).
-keep_none_alive()
 
 #: Generous bound for one small job; tests wait on signals and return as soon as they fire.
 TIMEOUT_MS = 20_000
