@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -54,6 +55,33 @@ def _show_unexpected(
         )
 
 
+def install_file_open_handler(app: object, open_path: Callable[[Path], object]) -> object:
+    """Route ``QFileOpenEvent`` to ``open_path``.
+
+    On macOS, an image opened from Finder or dropped on the Dock icon reaches a running app as
+    a file-open event, not as a command-line argument.
+
+    Returns
+    -------
+    QObject
+        The event filter; keep a reference to it for as long as it should work.
+    """
+    from PySide6.QtCore import QEvent, QObject
+
+    class FileOpenFilter(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.FileOpen:
+                name = event.file()  # type: ignore[attr-defined]
+                if name:
+                    open_path(Path(name))
+                    return True
+            return super().eventFilter(watched, event)
+
+    handler = FileOpenFilter(app)  # parented to the app, so Qt keeps it alive too
+    app.installEventFilter(handler)  # type: ignore[attr-defined]
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the window; returns the exit status.
 
@@ -96,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     window = MainWindow()
+    install_file_open_handler(app, window.open_path)
     if args.theme:
         window.set_theme(args.theme)
     window.show()
