@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .parallel import run_parts
 from .progress import Steps
 
-#: Pixels per chunk in the streaming passes; 256 Ki words keep the temporaries in L2 cache.
-CHUNK = 1 << 18
+#: Pixels per chunk in the streaming passes: 1 Mi words amortise numpy's per-call overhead and
+#: let the worker threads run long stretches without the GIL (measured fastest of 64 Ki-1 Mi).
+CHUNK = 1 << 20
 #: Images with at most this many pixels get an exact histogram of their distinct colours.
 EXACT_MAX_PIXELS = 2_000_000
 BIN_BITS = 6
@@ -238,24 +240,42 @@ def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogra
     """
     n = pixels.shape[0] * pixels.shape[1]
     has_alpha = pixels.shape[2] == 4
-    counts = np.zeros(N_BINS, dtype=np.int64)
-    weights = np.zeros(N_BINS, dtype=np.float64) if has_alpha else None
-    rep = np.zeros(N_BINS, dtype=np.uint32)
-    n_transparent = 0
-    for s, words in iter_words(pixels):
-        if has_alpha:
-            alpha = _alpha(words)
-            visible = alpha > 0
-            n_transparent += int(words.shape[0] - np.count_nonzero(visible))
-            words = words[visible]
-            alpha = alpha[visible]
-        codes = bin_codes(words)
-        counts += np.bincount(codes, minlength=N_BINS)
+
+    def part(index: int, start: int, stop: int):
+        counts = np.zeros(N_BINS, dtype=np.int64)
+        weights = np.zeros(N_BINS, dtype=np.float64) if has_alpha else None
+        rep = np.zeros(N_BINS, dtype=np.uint32)
+        n_transparent = 0
+        for s in range(start, stop, CHUNK):
+            words = words_range(pixels, s, min(s + CHUNK, stop))
+            if has_alpha:
+                alpha = _alpha(words)
+                visible = alpha > 0
+                n_transparent += int(words.shape[0] - np.count_nonzero(visible))
+                words = words[visible]
+                alpha = alpha[visible]
+            codes = bin_codes(words)
+            counts += np.bincount(codes, minlength=N_BINS)
+            if weights is not None:
+                weights += np.bincount(codes, weights=alpha / 255.0, minlength=N_BINS)
+            # Last writer wins: any member of the bin will do, and the order is fixed.
+            rep[codes] = words
+            if steps is not None:
+                if index == 0:
+                    steps.tick("histogram", (s + CHUNK - start) / (stop - start))
+                else:
+                    steps.check()
+        return counts, weights, rep, n_transparent
+
+    parts = run_parts(part, n, min_size=4 * CHUNK, align=CHUNK)
+    counts, weights, rep, n_transparent = parts[0]
+    for more_counts, more_weights, more_rep, more_transparent in parts[1:]:
+        counts += more_counts
         if weights is not None:
-            weights += np.bincount(codes, weights=alpha / 255.0, minlength=N_BINS)
-        # Last writer wins: any member of the bin will do, and numpy's order is deterministic.
-        rep[codes] = words
-        steps is not None and steps.tick("histogram", (s + CHUNK) / n)
+            weights += more_weights
+        # As in one sequential pass, a later part's member replaces an earlier one's.
+        rep = np.where(more_counts > 0, more_rep, rep)
+        n_transparent += more_transparent
     occupied = np.flatnonzero(counts).astype(np.uint32)
     bin_counts = counts[occupied]
     return Histogram(

@@ -20,6 +20,7 @@ from .histogram import (
     words_range,
 )
 from .kmeans import two_nearest
+from .parallel import run_parts
 from .progress import Steps
 
 TRANSPARENT_LABEL = -1
@@ -175,40 +176,53 @@ def stream_labels(
     n = palette.shape[0]
     labels = np.empty((h, w), dtype=np.uint8)
     image = np.empty((h, w, c), dtype=np.uint8)
-    counts = np.zeros(n, dtype=np.int64)
     rows = max(1, CHUNK // max(w, 1))
-    above = None  # unsmoothed labels of the row above the current block
-    for y0 in range(0, h, rows):
-        y1 = min(h, y0 + rows)
-        ye = min(h, y1 + 1)
-        pairs = source(y0 * w, ye * w).reshape(ye - y0, w)
-        best_all = (pairs & 0xFF).astype(np.uint8)
-        b = best_all[: y1 - y0]
-        a = (pairs[: y1 - y0] >> 8).astype(np.uint8)
-        out = b.copy()
-        amb = a != b
-        if amb.any():
-            score = np.zeros(b.shape, dtype=np.int8)
-            score[:, 1:] += b[:, :-1] == a[:, 1:]
-            score[:, 1:] -= b[:, :-1] == b[:, 1:]
-            score[:, :-1] += b[:, 1:] == a[:, :-1]
-            score[:, :-1] -= b[:, 1:] == b[:, :-1]
-            up = b[:-1] if above is None else np.concatenate([above[None], b[:-1]])
-            lo = b.shape[0] - up.shape[0]
-            score[lo:] += up == a[lo:]
-            score[lo:] -= up == b[lo:]
-            down = best_all[1:]
-            score[: down.shape[0]] += down == a[: down.shape[0]]
-            score[: down.shape[0]] -= down == b[: down.shape[0]]
-            flip = amb & (score > 0)
-            out[flip] = a[flip]
-        above = b[-1]
-        labels[y0:y1] = out
-        counts += np.bincount(out.ravel(), minlength=n)
-        image[y0:y1, :, :3] = np.take(palette, out, axis=0)
-        if c == 4:
-            image[y0:y1, :, 3] = pixels[y0:y1, :, 3]
-        steps.tick("mapping", 0.2 + 0.8 * y1 / h)
+
+    def part(index: int, first_row: int, end_row: int) -> np.ndarray:
+        counts = np.zeros(n, dtype=np.int64)
+        # Unsmoothed labels of the row above the current block.
+        above = (
+            (source((first_row - 1) * w, first_row * w) & 0xFF).astype(np.uint8)
+            if first_row
+            else None
+        )
+        for y0 in range(first_row, end_row, rows):
+            y1 = min(end_row, y0 + rows)
+            ye = min(h, y1 + 1)
+            pairs = source(y0 * w, ye * w).reshape(ye - y0, w)
+            best_all = (pairs & 0xFF).astype(np.uint8)
+            b = best_all[: y1 - y0]
+            a = (pairs[: y1 - y0] >> 8).astype(np.uint8)
+            out = b.copy()
+            amb = a != b
+            if amb.any():
+                score = np.zeros(b.shape, dtype=np.int8)
+                score[:, 1:] += b[:, :-1] == a[:, 1:]
+                score[:, 1:] -= b[:, :-1] == b[:, 1:]
+                score[:, :-1] += b[:, 1:] == a[:, :-1]
+                score[:, :-1] -= b[:, 1:] == b[:, :-1]
+                up = b[:-1] if above is None else np.concatenate([above[None], b[:-1]])
+                lo = b.shape[0] - up.shape[0]
+                score[lo:] += up == a[lo:]
+                score[lo:] -= up == b[lo:]
+                down = best_all[1:]
+                score[: down.shape[0]] += down == a[: down.shape[0]]
+                score[: down.shape[0]] -= down == b[: down.shape[0]]
+                flip = amb & (score > 0)
+                out[flip] = a[flip]
+            above = b[-1]
+            labels[y0:y1] = out
+            counts += np.bincount(out.ravel(), minlength=n)
+            image[y0:y1, :, :3] = np.take(palette, out, axis=0)
+            if c == 4:
+                image[y0:y1, :, 3] = pixels[y0:y1, :, 3]
+            if index == 0:
+                steps.tick("mapping", 0.2 + 0.8 * (y1 - first_row) / (end_row - first_row))
+            else:
+                steps.check()
+        return counts
+
+    counts = np.sum(run_parts(part, h, min_size=4 * rows, align=rows), axis=0)
     return labels, counts, image
 
 
