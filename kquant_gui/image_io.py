@@ -494,7 +494,7 @@ def _png_chunk(tag: bytes, data: bytes) -> bytes:
 
 
 def _write_indexed_png(fp: IO[bytes], plan: _PngPlan, meta: dict[str, Any]) -> None:
-    """Write an indexed PNG: smallest bit depth, no row filter, zlib level 9.
+    """Write an indexed PNG: smallest bit depth, no row filter, zlib level 9 (6 at 8 bits).
 
     Written here rather than by Pillow, whose encoder filters palette rows adaptively: on
     quantized photos that makes files about a quarter larger, and takes twice as long.
@@ -518,7 +518,9 @@ def _write_indexed_png(fp: IO[bytes], plan: _PngPlan, meta: dict[str, Any]) -> N
     raw = np.empty((h, rows.shape[1] + 1), np.uint8)
     raw[:, 0] = 0
     raw[:, 1:] = rows
-    packer = zlib.compressobj(9, zlib.DEFLATED, 15, 9)
+    # At 8 bits per pixel level 9 takes 2.5x as long as level 6 (2.6 s against 1.1 s for
+    # 24 MP) for files under 1% smaller; packed 1-4 bit rows gain ~7% from it.
+    packer = zlib.compressobj(9 if bits < 8 else 6, zlib.DEFLATED, 15, 9)
     idat = packer.compress(raw.data) + packer.flush()
     del raw, rows
 

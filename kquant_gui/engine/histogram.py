@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .parallel import run_parts
+from .parallel import part_progress, run_parts
 from .progress import Steps
 
 #: Pixels per chunk in the streaming passes: 1 Mi words amortise numpy's per-call overhead and
@@ -261,10 +261,8 @@ def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogra
             # Last writer wins: any member of the bin will do, and the order is fixed.
             rep[codes] = words
             if steps is not None:
-                if index == 0:
-                    steps.tick("histogram", (s + CHUNK - start) / (stop - start))
-                else:
-                    steps.check()
+                done = part_progress(index, start, stop, s + CHUNK, n)
+                steps.check() if done is None else steps.tick("histogram", done)
         return counts, weights, rep, n_transparent
 
     parts = run_parts(part, n, min_size=4 * CHUNK, align=CHUNK)

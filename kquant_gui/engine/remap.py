@@ -20,7 +20,7 @@ from .histogram import (
     words_range,
 )
 from .kmeans import two_nearest
-from .parallel import run_parts
+from .parallel import part_progress, run_parts
 from .progress import Steps
 
 TRANSPARENT_LABEL = -1
@@ -216,10 +216,8 @@ def stream_labels(
             image[y0:y1, :, :3] = np.take(palette, out, axis=0)
             if c == 4:
                 image[y0:y1, :, 3] = pixels[y0:y1, :, 3]
-            if index == 0:
-                steps.tick("mapping", 0.2 + 0.8 * (y1 - first_row) / (end_row - first_row))
-            else:
-                steps.check()
+            done = part_progress(index, first_row, end_row, y1, h)
+            steps.check() if done is None else steps.tick("mapping", 0.2 + 0.8 * done)
         return counts
 
     counts = np.sum(run_parts(part, h, min_size=4 * rows, align=rows), axis=0)

@@ -283,3 +283,50 @@ def test_non_contiguous_input(photo):
     view = photo[:, ::2]
     result = quantize(view, 8)
     _check_invariants(view, result, 8)
+
+
+@pytest.mark.parametrize("dither", DITHERS)
+def test_threads_do_not_change_the_result(photo, monkeypatch, dither):
+    # Small chunks and the large-image path, so the work really is split into parts.
+    from kquant_gui.engine import parallel, remap
+
+    monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+    monkeypatch.setattr(histogram_module, "CHUNK", 1024)
+    monkeypatch.setattr(remap, "CHUNK", 1024)
+    big = np.tile(photo, (3, 3, 1))
+    seen: list[float] = []
+    before = parallel.max_threads()
+    try:
+        parallel.set_max_threads(2)
+        threaded = quantize(big, 48, dither=dither)
+        parallel.set_max_threads(1)
+        single = quantize(big, 48, dither=dither, progress=lambda f, s: seen.append(f))
+    finally:
+        parallel.set_max_threads(before)
+    assert single.image.tobytes() == threaded.image.tobytes()
+    assert single.labels.tobytes() == threaded.labels.tobytes()
+    assert np.array_equal(single.counts, threaded.counts)
+    # Run one after another, the parts still report steady progress up to 1.
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
+
+
+def _quantize_large_in_child(pixels: np.ndarray) -> int:
+    histogram_module.EXACT_MAX_PIXELS = 100
+    histogram_module.CHUNK = 1024
+    return quantize(pixels, 8).n_colors
+
+
+def test_engine_threads_survive_fork(photo):
+    # The command line forks worker processes after the parent may have started the engine's
+    # thread pool; the children must not wait on threads that did not come along.
+    import multiprocessing
+
+    big = np.tile(photo, (3, 3, 1))
+    saved = histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK
+    try:
+        histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK = 100, 1024
+        quantize(big, 8)  # starts the pool in this process
+    finally:
+        histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK = saved
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_quantize_large_in_child, (big,)).get(timeout=60) == 8
