@@ -8,6 +8,8 @@ from run to run whatever the thread count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .parallel import run_parts
@@ -27,6 +29,34 @@ def _as_f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def _distance_blocks(
+    points: np.ndarray,
+    centers: np.ndarray,
+    use: Callable[[int, int, np.ndarray, np.ndarray], None],
+) -> None:
+    """Call ``use(start, stop, d, xx)`` for blocks of rows of the squared-distance matrix.
+
+    ``d`` holds ``|c|^2 - 2 x.c`` for the rows ``start:stop`` (add ``xx = |x|^2`` for the
+    squared distance; ``use`` may overwrite ``d``). Blocks are spread over the engine's threads.
+    """
+    k = centers.shape[0]
+    points, centers = _as_f32(points), _as_f32(centers)
+    cc = np.einsum("ij,ij->i", centers, centers)
+    ct = np.ascontiguousarray(centers.T)
+    rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
+
+    def part(_: int, start: int, stop: int) -> None:
+        for s in range(start, stop, rows):
+            e = min(s + rows, stop)
+            x = points[s:e]
+            d = x @ ct
+            d *= -2.0
+            d += cc
+            use(s, e, d, np.einsum("ij,ij->i", x, x))
+
+    run_parts(part, points.shape[0], min_size=_PARALLEL_ELEMENTS // max(k, 1))
+
+
 def nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest centre of every point under squared Euclidean distance.
 
@@ -42,27 +72,16 @@ def nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.nda
     dist2 : ndarray of float64, shape (m,)
         Squared distance to that centre.
     """
-    m, k = points.shape[0], centers.shape[0]
+    m = points.shape[0]
     labels = np.empty(m, dtype=np.intp)
     dist2 = np.empty(m, dtype=np.float64)
-    points, centers = _as_f32(points), _as_f32(centers)
-    cc = np.einsum("ij,ij->i", centers, centers)
-    ct = np.ascontiguousarray(centers.T)
-    rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
 
-    def part(_: int, start: int, stop: int) -> None:
-        for s in range(start, stop, rows):
-            e = min(s + rows, stop)
-            x = points[s:e]
-            d = x @ ct
-            d *= -2.0
-            d += cc
-            lab = np.argmin(d, axis=1)
-            labels[s:e] = lab
-            xx = np.einsum("ij,ij->i", x, x)
-            dist2[s:e] = np.maximum(np.take_along_axis(d, lab[:, None], 1)[:, 0] + xx, 0.0)
+    def use(s: int, e: int, d: np.ndarray, xx: np.ndarray) -> None:
+        lab = np.argmin(d, axis=1)
+        labels[s:e] = lab
+        dist2[s:e] = np.maximum(np.take_along_axis(d, lab[:, None], 1)[:, 0] + xx, 0.0)
 
-    run_parts(part, m, min_size=_PARALLEL_ELEMENTS // max(k, 1))
+    _distance_blocks(points, centers, use)
     return labels, dist2
 
 
@@ -82,33 +101,22 @@ def two_nearest(
     dist_first, dist_second : ndarray of float64, shape (m,)
         Euclidean distances to those centres.
     """
-    m, k = points.shape[0], centers.shape[0]
+    m = points.shape[0]
     first = np.empty(m, dtype=np.intp)
     second = np.empty(m, dtype=np.intp)
     d1 = np.empty(m, dtype=np.float64)
     d2 = np.empty(m, dtype=np.float64)
-    points, centers = _as_f32(points), _as_f32(centers)
-    cc = np.einsum("ij,ij->i", centers, centers)
-    ct = np.ascontiguousarray(centers.T)
-    rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
 
-    def part(_: int, start: int, stop: int) -> None:
-        for s in range(start, stop, rows):
-            e = min(s + rows, stop)
-            x = points[s:e]
-            d = x @ ct
-            d *= -2.0
-            d += cc
-            xx = np.einsum("ij,ij->i", x, x)
-            a = np.argmin(d, axis=1)[:, None]
-            first[s:e] = a[:, 0]
-            d1[s:e] = np.take_along_axis(d, a, 1)[:, 0] + xx
-            np.put_along_axis(d, a, np.inf, axis=1)
-            b = np.argmin(d, axis=1)[:, None]
-            second[s:e] = b[:, 0]
-            d2[s:e] = np.take_along_axis(d, b, 1)[:, 0] + xx
+    def use(s: int, e: int, d: np.ndarray, xx: np.ndarray) -> None:
+        a = np.argmin(d, axis=1)[:, None]
+        first[s:e] = a[:, 0]
+        d1[s:e] = np.take_along_axis(d, a, 1)[:, 0] + xx
+        np.put_along_axis(d, a, np.inf, axis=1)
+        b = np.argmin(d, axis=1)[:, None]
+        second[s:e] = b[:, 0]
+        d2[s:e] = np.take_along_axis(d, b, 1)[:, 0] + xx
 
-    run_parts(part, m, min_size=_PARALLEL_ELEMENTS // max(k, 1))
+    _distance_blocks(points, centers, use)
     return first, second, np.sqrt(np.maximum(d1, 0.0)), np.sqrt(np.maximum(d2, 0.0))
 
 

@@ -386,6 +386,9 @@ def ordered_labels(
 #: Rows of context run before each Floyd–Steinberg strip, then thrown away, so that the error
 #: carried into the strip is already established and no seam shows between strips.
 _FS_WARMUP = 16
+#: Pixels per Floyd–Steinberg strip: one strip takes ~30 ms here, well inside the 200 ms in
+#: which a cancel must be honoured.
+_FS_STRIP_PIXELS = 1 << 21
 
 
 def floyd_steinberg_labels(
@@ -420,7 +423,7 @@ def floyd_steinberg_labels(
     pal_img.putpalette(full.tobytes())
     rgb = pixels[..., :3]
     labels = np.empty((h, w), dtype=np.uint8)
-    rows = max(1, (2 * CHUNK * 4) // max(w, 1))
+    rows = max(1, _FS_STRIP_PIXELS // max(w, 1))
     for y in range(0, h, rows):
         y0 = max(0, y - _FS_WARMUP)
         y1 = min(h, y + rows)
