@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QKeySequence,
+    QScreen,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -319,7 +320,7 @@ class MainWindow(QMainWindow):
             apply_theme(p.theme)
         geometry = p.bytes("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1200, 800)
+            self.resize(_first_run_size(self.screen()))
         for key, splitter in (
             ("mainSplitter", self.main_splitter),
             ("imagesSplitter", self.images_splitter),
@@ -818,3 +819,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve() or a.samefile(b)
     except OSError:
         return False
+
+
+def _first_run_size(screen: QScreen | None) -> QSize:
+    """1200x800, or 90% of the screen where that is smaller (an 800x600 or 1024x768 display).
+
+    Without this the first window overhangs a small screen and hides the quantized view, the
+    palette and the status bar behind the screen's edge.
+    """
+    size = QSize(1200, 800)
+    if screen is not None:
+        available = screen.availableGeometry().size()
+        size = size.boundedTo(QSize(int(available.width() * 0.9), int(available.height() * 0.9)))
+    return size
