@@ -25,6 +25,8 @@ from .progress import Steps
 #: Pixels per chunk in the streaming passes: 1 Mi words amortise numpy's per-call overhead and
 #: let the worker threads run long stretches without the GIL (measured fastest of 64 Ki-1 Mi).
 CHUNK = 1 << 20
+#: Large images with at most this many occupied 18-bit bins keep a real member colour per bin.
+MEMBER_BINS_MAX = 4096
 #: Images with at most this many pixels get an exact histogram of their distinct colours.
 EXACT_MAX_PIXELS = 2_000_000
 BIN_BITS = 6
@@ -224,14 +226,18 @@ def exact_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram
 
 
 def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram:
-    """18-bit histogram streamed in chunks; each bin keeps one real member colour.
+    """18-bit histogram streamed in chunks.
+
+    An image with few occupied bins (a poster, a logo, pixel art) keeps one real member colour
+    per bin, so colours that fall in bins of their own stay exact; a photo's tens of thousands
+    of bins stand for their centres, which measured the same mean dE2000 on the 24 MP
+    benchmark image and saves the pass that finds members (a quarter of the histogram's time).
 
     Parameters
     ----------
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4), C-contiguous
     steps : Steps, optional
         Progress and cancellation, under the stage ``"histogram"``.
-
 
     Returns
     -------
@@ -241,43 +247,52 @@ def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogra
     n = pixels.shape[0] * pixels.shape[1]
     has_alpha = pixels.shape[2] == 4
 
-    def part(index: int, start: int, stop: int):
+    def visible_words(s: int, e: int) -> tuple[np.ndarray, np.ndarray | None, int]:
+        words = words_range(pixels, s, e)
+        if not has_alpha:
+            return words, None, 0
+        alpha = _alpha(words)
+        visible = alpha > 0
+        return words[visible], alpha[visible], int(words.shape[0] - np.count_nonzero(visible))
+
+    def count(index: int, start: int, stop: int):
         counts = np.zeros(N_BINS, dtype=np.int64)
         weights = np.zeros(N_BINS, dtype=np.float64) if has_alpha else None
-        rep = np.zeros(N_BINS, dtype=np.uint32)
         n_transparent = 0
         for s in range(start, stop, CHUNK):
-            words = words_range(pixels, s, min(s + CHUNK, stop))
-            if has_alpha:
-                alpha = _alpha(words)
-                visible = alpha > 0
-                n_transparent += int(words.shape[0] - np.count_nonzero(visible))
-                words = words[visible]
-                alpha = alpha[visible]
+            words, alpha, hidden = visible_words(s, min(s + CHUNK, stop))
+            n_transparent += hidden
             codes = bin_codes(words)
             counts += np.bincount(codes, minlength=N_BINS)
             if weights is not None:
                 weights += np.bincount(codes, weights=alpha / 255.0, minlength=N_BINS)
-            # Last writer wins: any member of the bin will do, and the order is fixed.
-            rep[codes] = words
             if steps is not None:
                 done = part_progress(index, start, stop, s + CHUNK, n)
                 steps.check() if done is None else steps.tick("histogram", done)
-        return counts, weights, rep, n_transparent
+        return counts, weights, n_transparent
 
-    parts = run_parts(part, n, min_size=4 * CHUNK, align=CHUNK)
-    counts, weights, rep, n_transparent = parts[0]
-    for more_counts, more_weights, more_rep, more_transparent in parts[1:]:
+    parts = run_parts(count, n, min_size=4 * CHUNK, align=CHUNK)
+    counts, weights, n_transparent = parts[0]
+    for more_counts, more_weights, more_transparent in parts[1:]:
         counts += more_counts
         if weights is not None:
             weights += more_weights
-        # As in one sequential pass, a later part's member replaces an earlier one's.
-        rep = np.where(more_counts > 0, more_rep, rep)
         n_transparent += more_transparent
     occupied = np.flatnonzero(counts).astype(np.uint32)
+    if occupied.size <= MEMBER_BINS_MAX:
+        members = np.zeros(N_BINS, dtype=np.uint32)
+        for s in range(0, n, CHUNK):
+            words, _, _ = visible_words(s, min(s + CHUNK, n))
+            # Last writer wins: any member of the bin will do, and the order is fixed.
+            members[bin_codes(words)] = words
+            if steps is not None:
+                steps.check()
+        colors = unpack_rgb(members[occupied])
+    else:
+        colors = bin_centres()[occupied]
     bin_counts = counts[occupied]
     return Histogram(
-        colors=unpack_rgb(rep[occupied]),
+        colors=colors,
         counts=bin_counts,
         weights=weights[occupied] if weights is not None else bin_counts.astype(np.float64),
         exact=False,

@@ -16,7 +16,6 @@ from .histogram import (
     N_BINS,
     Histogram,
     bin_centres,
-    bin_codes,
     words_range,
 )
 from .kmeans import two_nearest
@@ -121,9 +120,18 @@ def histogram_pairs(
         table = np.append(pairs, t_pair)
         inverse = hist.inverse
         return lambda start, stop: table[inverse[start:stop]]
-    lut = np.zeros(N_BINS, dtype=np.uint16)
-    lut[hist.codes] = pairs
-    return _lut_source(pixels, lut, bin_codes, t_pair)
+    # Indexed by the 22-bit "sparse" bin (r6 | g6 << 8 | b6 << 16), which takes two
+    # operations per pixel to form instead of eight for the packed 18-bit code.
+    lut = np.zeros(1 << 22, dtype=np.uint16)
+    codes = hist.codes
+    lut[(codes & 0x3F) | ((codes & 0xFC0) << 2) | ((codes & 0x3F000) << 4)] = pairs
+    return _lut_source(pixels, lut, _sparse_bin_codes, t_pair)
+
+
+def _sparse_bin_codes(words: np.ndarray) -> np.ndarray:
+    """The top 6 bits of each channel of packed colours, left in place: ``r6 | g6 << 8 | b6 <<
+    16`` (alpha dropped)."""
+    return (words >> 2) & np.uint32(0x3F3F3F)
 
 
 def _lut_source(pixels: np.ndarray, lut: np.ndarray, codes_of, t_pair: np.uint16) -> PairSource:
@@ -131,7 +139,7 @@ def _lut_source(pixels: np.ndarray, lut: np.ndarray, codes_of, t_pair: np.uint16
 
     def source(start: int, stop: int) -> np.ndarray:
         words = words_range(pixels, start, stop)
-        part = lut[codes_of(words & np.uint32(0xFFFFFF))]
+        part = lut[codes_of(words)]  # the code functions ignore the alpha byte
         if has_alpha:
             part[(words >> 24) == 0] = t_pair
         return part
