@@ -198,7 +198,7 @@ def stream_labels(
             y1 = min(end_row, y0 + rows)
             ye = min(h, y1 + 1)
             pairs = source(y0 * w, ye * w).reshape(ye - y0, w)
-            best_all = (pairs & 0xFF).astype(np.uint8)
+            best_all = pairs.astype(np.uint8)  # the cast keeps the low byte: ``best``
             b = best_all[: y1 - y0]
             a = (pairs[: y1 - y0] >> 8).astype(np.uint8)
             out = b.copy()
@@ -216,14 +216,15 @@ def stream_labels(
                 down = best_all[1:]
                 score[: down.shape[0]] += down == a[: down.shape[0]]
                 score[: down.shape[0]] -= down == b[: down.shape[0]]
-                flip = amb & (score > 0)
-                out[flip] = a[flip]
+                np.copyto(out, a, where=amb & (score > 0))
             above = b[-1]
             labels[y0:y1] = out
             counts += np.bincount(out.ravel(), minlength=n)
-            image[y0:y1, :, :3] = np.take(palette, out, axis=0)
             if c == 4:
+                image[y0:y1, :, :3] = np.take(palette, out, axis=0)
                 image[y0:y1, :, 3] = pixels[y0:y1, :, 3]
+            else:
+                np.take(palette, out, axis=0, out=image[y0:y1])
             done = part_progress(index, first_row, end_row, y1, h)
             steps.check() if done is None else steps.tick("mapping", 0.2 + 0.8 * done)
         return counts
