@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
+from qt_support import Messages, patch_message_boxes
 
 from kquant_gui.gui.main_window import MainWindow
 
@@ -71,36 +72,10 @@ def bad_file(tmp_path: Path) -> Path:
     return path
 
 
-class Messages:
-    """Records every message box the window would have shown, answering questions as told."""
-
-    def __init__(self) -> None:
-        self.warnings: list[tuple[str, str]] = []
-        self.questions: list[str] = []
-        self.abouts: list[str] = []
-        self.answer = QMessageBox.StandardButton.Yes
-
-
 @pytest.fixture
 def messages(monkeypatch: pytest.MonkeyPatch) -> Messages:
     """Patch QMessageBox so that no test ever blocks on a modal dialog."""
-    rec = Messages()
-
-    def warning(parent, title, text, *args, **kwargs):
-        rec.warnings.append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    def question(parent, title, text, *args, **kwargs):
-        rec.questions.append(text)
-        return rec.answer
-
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(warning))
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(warning))
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
-    monkeypatch.setattr(
-        QMessageBox, "about", staticmethod(lambda parent, title, text: rec.abouts.append(text))
-    )
-    return rec
+    return patch_message_boxes(monkeypatch)
 
 
 @pytest.fixture

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QSlider, QSpinBox
+from qt_support import drop_files
 
 from kquant_gui import __version__
 from kquant_gui.gui import MainWindow
@@ -157,39 +157,15 @@ def test_a_worker_error_becomes_a_message_naming_the_file(
         opened.controls.k_spin.setValue(7)
 
 
-def _drop(window: MainWindow, paths: list[Path]) -> bool:
-    """Drag ``paths`` onto the window and drop them, as a file manager would.
-
-    Returns whether the window accepted the drag.
-    """
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    args = (
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    with warnings.catch_warnings():
-        # PySide marks the QPoint constructor deprecated; it is the one a drag enter has.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(QPoint(50, 50), *args)
-    QApplication.sendEvent(window, enter)
-    if not enter.isAccepted():
-        return False
-    QApplication.sendEvent(window, QDropEvent(QPointF(50, 50), *args))
-    return True
-
-
 def test_dragging_something_that_is_not_a_file_is_refused(window: MainWindow) -> None:
-    assert not _drop(window, [])
+    assert not drop_files(window, [])
 
 
 def test_dropping_several_files_opens_the_first_and_says_so(
     qtbot, opened: MainWindow, other_file: Path, photo_file: Path
 ) -> None:
     with qtbot.waitSignal(opened.imageLoaded, timeout=TIMEOUT_MS):
-        assert _drop(opened, [other_file, photo_file])
+        assert drop_files(opened, [other_file, photo_file])
     assert "2 files dropped" in opened.statusBar().currentMessage()
     qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS).wait()
     assert opened.source.path == other_file
@@ -203,7 +179,7 @@ def test_dropping_a_non_image_keeps_the_current_image(
     text_file = tmp_path / "notes.txt"
     text_file.write_text("hello")
     with qtbot.waitSignal(opened.errorShown, timeout=TIMEOUT_MS):
-        assert _drop(opened, [text_file])
+        assert drop_files(opened, [text_file])
     assert "notes.txt" in messages.warnings[-1][1]
     assert opened.source.path.name == "photo.png"
 

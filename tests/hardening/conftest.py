@@ -25,37 +25,16 @@ def good_odd(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
     return good_odd_files(tmp_path_factory.mktemp("odd"))
 
 
-class Messages:
-    """Every message box the window would have shown, as (title, text)."""
-
-    def __init__(self) -> None:
-        self.warnings: list[tuple[str, str]] = []
-        self.questions: list[str] = []
-
-
 @pytest.fixture
-def messages(monkeypatch: pytest.MonkeyPatch) -> Messages:
+def messages(monkeypatch: pytest.MonkeyPatch):
     """Patch QMessageBox so that no test blocks on a modal dialog; answers questions Yes."""
-    from PySide6.QtWidgets import QMessageBox
+    from qt_support import patch_message_boxes
 
-    rec = Messages()
-
-    def warning(parent, title, text, *args, **kwargs):
-        rec.warnings.append((title, text))
-        return QMessageBox.StandardButton.Ok
-
-    def question(parent, title, text, *args, **kwargs):
-        rec.questions.append(text)
-        return QMessageBox.StandardButton.Yes
-
-    monkeypatch.setattr(QMessageBox, "warning", staticmethod(warning))
-    monkeypatch.setattr(QMessageBox, "critical", staticmethod(warning))
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
-    return rec
+    return patch_message_boxes(monkeypatch)
 
 
 @pytest.fixture
-def window(qtbot, messages: Messages, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+def window(qtbot, messages, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     """A shown MainWindow with settings in a throw-away INI file; closed afterwards, and the
     test fails if its worker thread is still running then."""
     from PySide6.QtCore import QSettings

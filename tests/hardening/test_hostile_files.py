@@ -211,33 +211,14 @@ def test_window_keeps_its_image_through_every_bad_file(
 def test_window_dropping_a_bad_file_keeps_the_image(
     qtbot, window, messages, open_and_wait, tmp_path: Path, bad: list[Case]
 ):
-    import warnings
-
-    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-    from PySide6.QtWidgets import QApplication
+    from qt_support import drop_files
 
     photo = tmp_path / "photo.png"
     Image.fromarray(small_photo(2)).save(photo)
     open_and_wait(window, photo)
     (case,) = [c for c in bad if c.name == "truncated-jpg-157"]
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(case.path))])
-    args = (
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    with warnings.catch_warnings():
-        # PySide marks this QPoint constructor deprecated; it is the one a drag enter has.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(QPoint(40, 40), *args)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(QPointF(40, 40), *args)
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS):
-        QApplication.sendEvent(window, drop)
+        assert drop_files(window, [case.path], at=(40, 40))
     assert case.path.name in messages.warnings[-1][1]
     assert "truncated" in messages.warnings[-1][1]
     assert window.source.path == photo and window.shown is not None
