@@ -312,7 +312,8 @@ def _quantize(
         margin = (SMALL_PALETTE_MARGIN if k_visible <= SMALL_PALETTE_K else AMBIGUITY_MARGIN)[
             color_space
         ]
-        if hist.exact or k_visible <= FINE_MAP_K:
+        by_entry = hist.exact or k_visible <= FINE_MAP_K
+        if by_entry:
             # Every histogram entry maps as a whole.
             if hist.exact and hist.colors.shape[0] <= k_visible:
                 # The image's own colours: nothing to smooth, every pixel keeps its colour.
@@ -333,7 +334,7 @@ def _quantize(
         # out in their final order; smoothing moves a few pixels, and in the rare case that
         # reorders two entries the labels are renumbered once more below.
         order, rank = _share_order(palette, np.rint(estimate).astype(np.int64))
-        if hist.exact or k_visible <= FINE_MAP_K:
+        if by_entry:
             source = histogram_pairs(pixels, hist, rank_pairs(pairs, rank), _at(rank, transparent))
         else:
             source = fine_pairs(pixels, rank_pairs(lut, rank), _at(rank, transparent))
