@@ -52,10 +52,6 @@ _EPS = (6.0 / 29.0) ** 3
 _KAPPA = 1.0 / (3.0 * (6.0 / 29.0) ** 2)
 
 
-def _lab_f(t: np.ndarray) -> np.ndarray:
-    return np.where(t > _EPS, np.cbrt(t), t * _KAPPA + 4.0 / 29.0)
-
-
 def _lab_f_inv(t: np.ndarray) -> np.ndarray:
     return np.where(t > 6.0 / 29.0, t**3, (t - 4.0 / 29.0) / _KAPPA)
 

@@ -102,8 +102,7 @@ def mean_delta_e2000(
     # Only distinct (original, quantized) pairs need the expensive formula.
     pairs = np.ascontiguousarray(np.concatenate([a, b], axis=1))
     keys = pairs.view(np.dtype((np.void, 6))).ravel()
-    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    del inverse
+    uniq, counts = np.unique(keys, return_counts=True)
     uniq_pairs = uniq.view(np.uint8).reshape(-1, 6)
     total = 0.0
     step = 1 << 20

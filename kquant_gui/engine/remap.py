@@ -22,8 +22,6 @@ from .kmeans import two_nearest
 from .parallel import part_progress, run_parts
 from .progress import Steps
 
-TRANSPARENT_LABEL = -1
-
 
 def pair_table(best: np.ndarray, alt: np.ndarray) -> np.ndarray:
     """Pack label pairs as ``best | alt << 8`` (uint16), the form the mapping passes carry."""
