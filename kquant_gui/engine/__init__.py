@@ -2,7 +2,8 @@
 
 One module per stage: ``colorspace`` (sRGB, CIELAB, OKLab), ``histogram`` (weighted distinct
 colours), ``kmeans`` (seeding and Lloyd), ``remap`` (nearest colour and dithering), ``metrics``
-(CIEDE2000, PSNR) and ``pipeline`` (the whole of `quantize`).
+(CIEDE2000, PSNR), ``parallel`` (row-independent work on a small thread pool) and
+``pipeline`` (the whole of `quantize`).
 """
 
 from .colorspace import COLOR_SPACES

@@ -130,7 +130,8 @@ class Histogram:
     Attributes
     ----------
     colors : ndarray of uint8, shape (m, 3)
-        Distinct visible colours (``exact``) or one member colour per occupied 18-bit bin.
+        Distinct visible colours (``exact``), or per occupied 18-bit bin a member colour (few
+        bins) or the bin's centre (see :func:`binned_histogram`).
     counts : ndarray of int64, shape (m,)
         Pixels per entry.
     weights : ndarray of float64, shape (m,)

@@ -36,8 +36,8 @@ from .result import Quantization
 
 DITHERS = ("none", "floyd-steinberg", "ordered")
 K_MIN, K_MAX = 1, 256
-#: Above this many histogram entries, k-means first runs on 15-bit bin means and only its last
-#: few iterations see every entry.
+#: Above this many histogram entries, k-means first runs on coarser bin means (see _levels) and
+#: only its last few iterations see finer levels.
 COARSE_MAX = 1024
 #: A coarser level is only used while it keeps this many points per cluster.
 COARSE_POINTS_PER_CLUSTER = 16
@@ -54,7 +54,7 @@ N_INIT_SMALL_K = 3
 FINE_MAP_K = 32
 #: A pixel whose second-nearest palette entry is less than this much farther than its nearest
 #: (working-space units: about 1 dE for lab and oklab, 8-bit levels for rgb) may follow its
-#: neighbours; see :func:`remap.smooth_ambiguous`.
+#: neighbours; see :func:`remap.stream_labels`.
 AMBIGUITY_MARGIN = {"lab": 1.0, "oklab": 1.0, "rgb": 1.0}
 #: Small perceptual palettes have entries far apart, so a wider margin costs next to nothing
 #: (+0.01-0.02 mean dE2000 on china/flower at k <= 32) and shrinks a noisy photo's PNG by ~7%.
@@ -135,8 +135,8 @@ def _levels(hist: Histogram, coords: np.ndarray, k: int) -> list[tuple[np.ndarra
     """The histogram at decreasing resolutions, finest first: (points, weights) pairs.
 
     Level 0 is the histogram itself; then 18-bit bin means when the entries are exact distinct
-    colours, then 15-bit bin means. A level is only added while it is much smaller than the one
-    before and still has several points per cluster.
+    colours, then 15-bit and 12-bit bin means. A level is only added while it is much smaller
+    than the one before and still has COARSE_POINTS_PER_CLUSTER points per cluster.
     """
     levels = [(coords, hist.weights)]
     coarser = []

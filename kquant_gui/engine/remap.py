@@ -38,7 +38,7 @@ def entry_pairs(coords: np.ndarray, palette_coords: np.ndarray, margin: float) -
     palette_coords : ndarray of float64, shape (n, 3)
     margin : float
         A point whose second-nearest entry is at most this much farther than its nearest one is
-        ambiguous: :func:`smooth_ambiguous` may give it the second one to follow its neighbours.
+        ambiguous: :func:`stream_labels` may give it the second one to follow its neighbours.
 
     Returns
     -------
