@@ -16,6 +16,7 @@ from .histogram import (
     CHUNK,
     N_BINS,
     Histogram,
+    Scratch,
     bin_centres,
     words_range,
 )
@@ -85,7 +86,9 @@ def _best_two_of(
     return first, second, d_two[:, 0], d_two[:, 1]
 
 
-PairSource = Callable[[int, int], np.ndarray]
+#: ``source(start, stop, scratch)``: label pairs ``best | alt << 8`` (uint16) of the flattened
+#: pixels ``start:stop``, computed in (and possibly returned as part of) ``scratch``'s buffers.
+PairSource = Callable[[int, int, Scratch], np.ndarray]
 
 
 def rank_pairs(table: np.ndarray, rank: np.ndarray) -> np.ndarray:
@@ -110,7 +113,7 @@ def histogram_pairs(
 
     Returns
     -------
-    callable(start, stop) -> ndarray of uint16, shape (stop - start,)
+    PairSource
     """
     t = max(transparent, 0)
     t_pair = np.uint16(t | t << 8)
@@ -118,7 +121,11 @@ def histogram_pairs(
         # inverse is -1 for transparent pixels, which indexes the last table entry.
         table = np.append(pairs, t_pair)
         inverse = hist.inverse
-        return lambda start, stop: table.take(inverse[start:stop])
+
+        def by_inverse(start: int, stop: int, scratch: Scratch) -> np.ndarray:
+            return np.take(table, inverse[start:stop], out=scratch.pairs[: stop - start])
+
+        return by_inverse
     # Indexed by the 22-bit "sparse" bin (r6 | g6 << 8 | b6 << 16), which takes two
     # operations per pixel to form instead of eight for the packed 18-bit code.
     lut = np.zeros(1 << 22, dtype=np.uint16)
@@ -127,21 +134,38 @@ def histogram_pairs(
     return _lut_source(pixels, lut, _sparse_bin_codes, t_pair)
 
 
-def _sparse_bin_codes(words: np.ndarray) -> np.ndarray:
+def _sparse_bin_codes(words: np.ndarray, scratch: Scratch) -> np.ndarray:
     """The top 6 bits of each channel of packed colours, left in place: ``r6 | g6 << 8 | b6 <<
-    16`` (alpha dropped)."""
-    return (words >> 2) & np.uint32(0x3F3F3F)
+    16`` (alpha dropped); computed in ``scratch.codes``."""
+    codes = scratch.codes[: words.shape[0]]
+    np.right_shift(words, 2, out=codes)
+    codes &= 0x3F3F3F
+    return codes
 
 
-def _lut_source(pixels: np.ndarray, lut: np.ndarray, codes_of, t_pair: np.uint16) -> PairSource:
+def _lut_source(
+    pixels: np.ndarray,
+    lut: np.ndarray,
+    codes_of: Callable[[np.ndarray, Scratch], np.ndarray],
+    t_pair: np.uint16,
+) -> PairSource:
     has_alpha = pixels.shape[2] == 4
 
-    def source(start: int, stop: int) -> np.ndarray:
-        words = words_range(pixels, start, stop)
-        # take() rather than lut[...]: a third faster for a 4 Mi-entry table.
-        part = lut.take(codes_of(words))  # the code functions ignore the alpha byte
+    def source(start: int, stop: int, scratch: Scratch) -> np.ndarray:
+        m = stop - start
+        words = words_range(pixels, start, stop, scratch.words)
+        index = scratch.index[:m]
+        index[...] = codes_of(words, scratch)  # the code functions ignore the alpha byte
+        part = np.take(lut, index, out=scratch.pairs[:m])
         if has_alpha:
-            part[(words >> 24) == 0] = t_pair
+            hidden = words.view(np.uint8)[3::4] == 0
+            if hidden.any():
+                # part = where(hidden, t_pair, part), without numpy's slow masked loops.
+                mask = hidden.view(np.uint8).astype(np.uint16)
+                np.negative(mask, out=mask)
+                diff = part ^ t_pair
+                diff &= mask
+                part ^= diff
         return part
 
     return source
@@ -190,15 +214,16 @@ def stream_labels(
     def part(index: int, first_row: int, end_row: int) -> np.ndarray:
         counts = np.zeros(n, dtype=np.int64)
         # Unsmoothed labels of the row above the current block.
+        scratch = Scratch((min(rows, end_row - first_row) + 1) * w)
         above = (
-            (source((first_row - 1) * w, first_row * w) & 0xFF).astype(np.uint8)
+            source((first_row - 1) * w, first_row * w, scratch).astype(np.uint8)
             if first_row
             else None
         )
         for y0 in range(first_row, end_row, rows):
             y1 = min(end_row, y0 + rows)
             ye = min(h, y1 + 1)
-            pairs = source(y0 * w, ye * w).reshape(ye - y0, w)
+            pairs = source(y0 * w, ye * w, scratch).reshape(ye - y0, w)
             best_all = pairs.astype(np.uint8)  # the cast keeps the low byte: ``best``
             b = best_all[: y1 - y0]
             a = (pairs[: y1 - y0] >> 8).astype(np.uint8)
@@ -206,7 +231,7 @@ def stream_labels(
             out = _follow_neighbours(b, a, above, best_all[1:]) if amb else b
             above = b[-1]
             labels[y0:y1] = out
-            counts += count_labels(out, n)
+            counts += count_labels(out, n, scratch.index)
             paint(y0, y1, out)
             done = part_progress(index, first_row, end_row, y1, h)
             steps.check() if done is None else steps.tick("mapping", 0.2 + 0.8 * done)
@@ -257,7 +282,7 @@ def _follow_neighbours(
     return out
 
 
-def count_labels(labels: np.ndarray, n: int) -> np.ndarray:
+def count_labels(labels: np.ndarray, n: int, index: np.ndarray | None = None) -> np.ndarray:
     """Pixels per label, shape (n,) int64.
 
     Counting the labels two at a time as 16-bit words halves the work of ``np.bincount``
@@ -268,10 +293,17 @@ def count_labels(labels: np.ndarray, n: int) -> np.ndarray:
     labels : ndarray of uint8, any shape, C-contiguous
     n : int
         Number of labels, at most 256.
+    index : ndarray of intp, shape (>= labels.size // 2,), optional
+        Buffer for the widened words (see :class:`Scratch`).
     """
     flat = labels.reshape(-1)
     even = flat.shape[0] & ~1
-    pairs = np.bincount(flat[:even].view(np.uint16), minlength=1 << 16).reshape(256, 256)
+    words = flat[:even].view(np.uint16)
+    if index is not None:
+        index = index[: words.shape[0]]
+        index[...] = words
+        words = index
+    pairs = np.bincount(words, minlength=1 << 16).reshape(256, 256)
     counts = pairs.sum(axis=0) + pairs.sum(axis=1)
     if even < flat.shape[0]:
         counts[flat[-1]] += 1
@@ -333,9 +365,22 @@ def _cell_colors(cells: np.ndarray) -> np.ndarray:
     return (rgb * 2 + 1).astype(np.uint8)
 
 
-def fine_codes(words: np.ndarray) -> np.ndarray:
-    """21-bit cell of packed colours ``r | g << 8 | b << 16``: ``r7 | g7 << 7 | b7 << 14``."""
-    return ((words >> 1) & 0x7F) | ((words >> 2) & 0x3F80) | ((words >> 3) & 0x1FC000)
+def fine_codes(words: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
+    """21-bit cell of packed colours ``r | g << 8 | b << 16``: ``r7 | g7 << 7 | b7 << 14``
+    (computed in ``scratch.codes`` when given)."""
+    if scratch is None:
+        return ((words >> 1) & 0x7F) | ((words >> 2) & 0x3F80) | ((words >> 3) & 0x1FC000)
+    n = words.shape[0]
+    codes, tmp = scratch.codes[:n], scratch.tmp[:n]
+    np.right_shift(words, 1, out=codes)
+    codes &= 0x7F
+    np.right_shift(words, 2, out=tmp)
+    tmp &= 0x3F80
+    codes |= tmp
+    np.right_shift(words, 3, out=tmp)
+    tmp &= 0x1FC000
+    codes |= tmp
+    return codes
 
 
 def fine_lut(bins: np.ndarray, palette: np.ndarray, space: str, margin: float) -> np.ndarray:
