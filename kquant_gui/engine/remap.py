@@ -123,7 +123,8 @@ def histogram_pairs(
         inverse = hist.inverse
 
         def by_inverse(start: int, stop: int, scratch: Scratch) -> np.ndarray:
-            return np.take(table, inverse[start:stop], out=scratch.pairs[: stop - start])
+            part = scratch.pairs[: stop - start]
+            return np.take(table, inverse[start:stop], out=part, mode="wrap")
 
         return by_inverse
     # Indexed by the 22-bit "sparse" bin (r6 | g6 << 8 | b6 << 16), which takes two
@@ -156,7 +157,8 @@ def _lut_source(
         words = words_range(pixels, start, stop, scratch.words)
         index = scratch.index[:m]
         index[...] = codes_of(words, scratch)  # the code functions ignore the alpha byte
-        part = np.take(lut, index, out=scratch.pairs[:m])
+        # mode="clip" skips the bounds check (the codes are always in range): 1.6x faster.
+        part = np.take(lut, index, out=scratch.pairs[:m], mode="clip")
         if has_alpha:
             hidden = words.view(np.uint8)[3::4] == 0
             if hidden.any():
@@ -231,8 +233,7 @@ def stream_labels(
             out = _follow_neighbours(b, a, above, best_all[1:]) if amb else b
             above = b[-1]
             labels[y0:y1] = out
-            counts += count_labels(out, n, scratch.index)
-            paint(y0, y1, out)
+            counts += paint(y0, y1, out, scratch)
             done = part_progress(index, first_row, end_row, y1, h)
             steps.check() if done is None else steps.tick("mapping", 0.2 + 0.8 * done)
         return counts
@@ -260,18 +261,20 @@ def _follow_neighbours(
     ndarray of uint8, shape (r, w)
     """
     # score > 0: more of the four neighbours' nearest labels are ``a`` than ``b``.
-    score = np.zeros(b.shape, dtype=np.int8)
-    score[:, 1:] += b[:, :-1] == a[:, 1:]
-    score[:, 1:] -= b[:, :-1] == b[:, 1:]
-    score[:, :-1] += b[:, 1:] == a[:, :-1]
-    score[:, :-1] -= b[:, 1:] == b[:, :-1]
+    # Comparisons are added as int8 views of their bools, which skips a casting loop.
+    i8 = np.int8
+    score = np.zeros(b.shape, dtype=i8)
+    score[:, 1:] += (b[:, :-1] == a[:, 1:]).view(i8)
+    score[:, 1:] -= (b[:, :-1] == b[:, 1:]).view(i8)
+    score[:, :-1] += (b[:, 1:] == a[:, :-1]).view(i8)
+    score[:, :-1] -= (b[:, 1:] == b[:, :-1]).view(i8)
     up = b[:-1] if above is None else np.concatenate([above[None], b[:-1]])
     lo = b.shape[0] - up.shape[0]
-    score[lo:] += up == a[lo:]
-    score[lo:] -= up == b[lo:]
+    score[lo:] += (up == a[lo:]).view(i8)
+    score[lo:] -= (up == b[lo:]).view(i8)
     r = below.shape[0]
-    score[:r] += below == a[:r]
-    score[:r] -= below == b[:r]
+    score[:r] += (below == a[:r]).view(i8)
+    score[:r] -= (below == b[:r]).view(i8)
     # Select without a mask: where a == b either choice is right, and a masked copy
     # (np.copyto with where=, np.where) costs 30x the bitwise select on a 1 Mpx block.
     take_a = np.greater(score, 0).view(np.uint8)
@@ -312,41 +315,53 @@ def count_labels(labels: np.ndarray, n: int, index: np.ndarray | None = None) ->
 
 def _painter(
     pixels: np.ndarray, palette: np.ndarray, image: np.ndarray
-) -> Callable[[int, int, np.ndarray], None]:
-    """``paint(y0, y1, labels)`` writes ``palette[labels]`` (and the input's alpha) into rows
-    ``y0:y1`` of ``image``.
+) -> Callable[[int, int, np.ndarray, Scratch], np.ndarray]:
+    """``paint(y0, y1, labels, scratch)`` writes ``palette[labels]`` (and the input's alpha)
+    into rows ``y0:y1`` of ``image`` and returns the count of each label, shape (n,) int64.
 
-    Pillow expands a palette image in C about three times as fast as ``np.take`` over
-    3-byte rows, and releases the interpreter lock while it does.
+    Pillow expands a palette image in C about three times as fast as ``np.take`` over 3-byte
+    rows, and counts its indices in half the time of ``np.bincount``; it releases the
+    interpreter lock for both.
     """
     from PIL import Image
 
     w, c = pixels.shape[1:]
+    n = palette.shape[0]
     pal_bytes = np.ascontiguousarray(palette, dtype=np.uint8).tobytes()
     little = sys.byteorder == "little"
 
-    def expand(out: np.ndarray, mode: str) -> np.ndarray:
+    def as_image(out: np.ndarray) -> Image.Image:
         p = Image.frombuffer("P", (w, out.shape[0]), out, "raw", "P", 0, 1)
         p.putpalette(pal_bytes)
-        return np.frombuffer(p.convert(mode).tobytes(), dtype=np.uint8)
+        return p
 
-    def paint_rgb(y0: int, y1: int, out: np.ndarray) -> None:
-        image[y0:y1] = expand(out, "RGB").reshape(y1 - y0, w, 3)
+    def count(p: Image.Image) -> np.ndarray:
+        return np.array(p.histogram()[:n], dtype=np.int64)
 
-    def paint_rgba(y0: int, y1: int, out: np.ndarray) -> None:
+    def paint_rgb(y0: int, y1: int, out: np.ndarray, scratch: Scratch) -> np.ndarray:
+        p = as_image(out)
+        rgb = np.frombuffer(p.convert("RGB").tobytes(), dtype=np.uint8)
+        image[y0:y1] = rgb.reshape(y1 - y0, w, 3)
+        return count(p)
+
+    def paint_rgba(y0: int, y1: int, out: np.ndarray, scratch: Scratch) -> np.ndarray:
         # Colour from the palette, alpha from the input, merged as 32-bit words.
-        rgbx = expand(out, "RGBA").view(np.uint32)
+        p = as_image(out)
+        rgbx = np.frombuffer(p.convert("RGBA").tobytes(), dtype=np.uint32)
         dst = image[y0:y1].reshape(-1).view(np.uint32)
         src = pixels[y0:y1].reshape(-1).view(np.uint32)
         np.bitwise_and(rgbx, np.uint32(0x00FFFFFF), out=dst)
-        dst |= src & np.uint32(0xFF000000)
+        alpha = np.bitwise_and(src, np.uint32(0xFF000000), out=scratch.words[: src.shape[0]])
+        dst |= alpha
+        return count(p)
 
-    def paint_numpy(y0: int, y1: int, out: np.ndarray) -> None:
+    def paint_numpy(y0: int, y1: int, out: np.ndarray, scratch: Scratch) -> np.ndarray:
         image[y0:y1, :, :3] = np.take(palette, out, axis=0)
         if c == 4:
             image[y0:y1, :, 3] = pixels[y0:y1, :, 3]
+        return count_labels(out, n, scratch.index)
 
-    if palette.shape[0] == 0:
+    if n == 0:
         return paint_numpy
     if c == 3:
         return paint_rgb
