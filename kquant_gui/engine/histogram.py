@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -110,13 +111,16 @@ class Scratch:
         self.pairs = np.empty(size, dtype=np.uint16)
 
 
+@cache
 def bin_centres() -> np.ndarray:
-    """The sRGB colour at the centre of every 18-bit bin, shape (2**18, 3) uint8."""
+    """The sRGB colour at the centre of every 18-bit bin, shape (2**18, 3) uint8, read-only."""
     codes = np.arange(N_BINS, dtype=np.uint32)
     r = (codes & 0x3F) << 2
     g = ((codes >> 6) & 0x3F) << 2
     b = ((codes >> 12) & 0x3F) << 2
-    return (np.stack([r, g, b], axis=-1) + 2).astype(np.uint8)
+    centres = (np.stack([r, g, b], axis=-1) + 2).astype(np.uint8)
+    centres.flags.writeable = False  # shared between calls
+    return centres
 
 
 def words_range(

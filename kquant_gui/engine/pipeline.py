@@ -47,6 +47,10 @@ REFINE_MAX_POINTS = 200_000
 REFINE_FINEST_MIN_K = 65
 #: Lloyd stops when no centre moves more than this (working-space units, about dE 0.05).
 TOL = 0.05
+#: The same, for a coarse level that finer levels will refine: they move the centres by about
+#: 0.5-1 anyway, so converging further there was half of all clustering time for nothing
+#: (china k=64: mean dE2000 3.237 -> 3.240, 31 -> 13 iterations).
+COARSE_TOL = 0.5
 #: Palettes up to this size are started N_INIT_SMALL_K times, keeping the lowest inertia.
 SMALL_K = 16
 N_INIT_SMALL_K = 3
@@ -116,6 +120,14 @@ def _aggregate(
     means : ndarray of float64, shape (p, 3)
     mass : ndarray of float64, shape (p,)
     """
+    if n_codes > codes.shape[0]:
+        # Few points in a large code space: number the occupied codes first, so that the four
+        # sums fill short arrays instead of zeroing and scanning n_codes entries each.
+        present = np.zeros(n_codes, dtype=np.intp)
+        present[codes] = 1
+        dense = np.cumsum(present)
+        dense -= 1
+        codes, n_codes = dense[codes], int(dense[-1]) + 1
     mass = np.bincount(codes, weights=weights, minlength=n_codes)
     occupied = np.flatnonzero(mass)
     sums = [
@@ -172,6 +184,16 @@ def _cluster(
     if hist.exact and hist.colors.shape[0] <= k:
         return hist.colors.copy(), coords
     levels = _levels(hist, coords, k)
+    refine = []
+    for level in reversed(range(len(levels) - 1)):
+        # The finest level is worth its cost at large k, where clusters are small next to a
+        # bin; at k <= 64 it changes mean dE by ~0.03 and would double the time.
+        if levels[level][0].shape[0] > REFINE_MAX_POINTS or (
+            level == 0 and k <= REFINE_FINEST_MIN_K
+        ):
+            break
+        refine.append(levels[level])
+    tol = COARSE_TOL if refine else TOL
     points, weights = levels[-1]
     kk = min(k, points.shape[0])
     if points.shape[0] <= kk:
@@ -183,17 +205,13 @@ def _cluster(
         for i in range(n_init):
             start = seed_centers(points, weights, kk, (seed + i * 7919) % 2**32)
             steps.tick("clustering", (i + 0.1) / n_init)
-            cand = lloyd(points, weights, start, tol=TOL, steps=steps, stage="clustering")
+            cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering")
             _, d2 = nearest(points, cand)
             inertia = float(np.dot(weights, d2))
             if best is None or inertia < best[0]:
                 best = (inertia, cand)
         centers = best[1]
-    for level, (points, weights) in reversed(list(enumerate(levels[:-1]))):
-        # The finest level is worth its cost at large k, where clusters are small next to a
-        # bin; at k <= 64 it changes mean dE by ~0.03 and would double the time.
-        if points.shape[0] > REFINE_MAX_POINTS or (level == 0 and k <= REFINE_FINEST_MIN_K):
-            break
+    for points, weights in refine:
         centers = lloyd(
             points, weights, centers, max_iter=REFINE_ITER, tol=TOL, steps=steps, stage="refining"
         )
