@@ -42,7 +42,9 @@ def _distance_blocks(
     k = centers.shape[0]
     points, centers = _as_f32(points), _as_f32(centers)
     cc = np.einsum("ij,ij->i", centers, centers)
-    ct = np.ascontiguousarray(centers.T)
+    # -2 folded into the centres: scaling by a power of two is exact, so this is the same
+    # as scaling every product afterwards, one pass over the block cheaper.
+    ct = np.ascontiguousarray(centers.T) * np.float32(-2.0)
     rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
 
     def part(_: int, start: int, stop: int) -> None:
@@ -50,7 +52,6 @@ def _distance_blocks(
             e = min(s + rows, stop)
             x = points[s:e]
             d = x @ ct
-            d *= -2.0
             d += cc
             use(s, e, d, np.einsum("ij,ij->i", x, x))
 
