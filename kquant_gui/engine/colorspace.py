@@ -49,6 +49,8 @@ _OK_M2_INV = np.linalg.inv(_OK_M2)
 _OK_SCALE = 100.0
 
 _EPS = (6.0 / 29.0) ** 3
+# (fx, fy, fz) -> (L* + 16, a*, b*) as a row-vector product.
+_F_TO_LAB = np.array([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]]).T
 _KAPPA = 1.0 / (3.0 * (6.0 / 29.0) ** 2)
 
 
@@ -105,11 +107,11 @@ def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
     f = np.cbrt(xyz)
     dark = xyz <= _EPS
     if dark.any():
-        f[dark] = xyz[dark] * _KAPPA + 4.0 / 29.0
-    lab = np.empty_like(f)
-    lab[:, 0] = 116.0 * f[:, 1] - 16.0
-    lab[:, 1] = 500.0 * (f[:, 0] - f[:, 1])
-    lab[:, 2] = 200.0 * (f[:, 1] - f[:, 2])
+        np.copyto(f, xyz * _KAPPA + 4.0 / 29.0, where=dark)
+    # L, a, b as one product: column-by-column arithmetic on (m, 3) rows took three times as
+    # long as the whole conversion otherwise.
+    lab = f @ _F_TO_LAB
+    lab[:, 0] -= 16.0
     return lab.reshape(shape)
 
 
@@ -170,10 +172,16 @@ _SC = 0.045
 
 def _rescale_chroma(coords: np.ndarray, new_chroma) -> np.ndarray:
     """Scale (a, b) so that chroma c becomes ``new_chroma(c)``; lightness and hue stay."""
-    c = np.hypot(coords[..., 1], coords[..., 2])
+    a, b = coords[..., 1], coords[..., 2]
+    c = np.sqrt(a * a + b * b)  # np.hypot is three times slower and no more useful here
     safe = np.maximum(c, 1e-12)
-    g = np.where(c > 1e-12, new_chroma(safe) / safe, 1.0)
-    return np.stack([coords[..., 0], coords[..., 1] * g, coords[..., 2] * g], axis=-1)
+    g = new_chroma(safe)
+    g /= safe
+    g[c <= 1e-12] = 1.0
+    out = np.array(coords, dtype=np.float64)
+    out[..., 1] *= g
+    out[..., 2] *= g
+    return out
 
 
 def compress_chroma(lab: np.ndarray) -> np.ndarray:
