@@ -11,11 +11,13 @@ import math
 
 import numpy as np
 from matplotlib.backend_bases import MouseButton, MouseEvent
+from matplotlib.patches import Rectangle
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from .canvas_base import FullAxesCanvas
 from .display_image import DisplayImage
+from .theme import is_dark
 
 #: Zoom limits in device pixels per image pixel; the lower one is relative to "fit".
 MAX_SCALE = 32.0
@@ -24,6 +26,12 @@ MIN_SCALE_OF_FIT = 0.25
 ZOOM_STEP = 1.25
 #: Mouse travel (device pixels) below which a press-release counts as a click, not a pan.
 CLICK_SLOP = 4.0
+#: Side of one square of the checkerboard behind transparent pixels, in device pixels: fixed
+#: on screen whatever the zoom, as in image editors.
+CHECKER_CELL = 8
+#: Checkerboard greys (light, dark) for light and dark themes.
+CHECKER_LIGHT_THEME = ((255, 255, 255), (204, 204, 204))
+CHECKER_DARK_THEME = ((92, 92, 92), (64, 64, 64))
 
 
 class ViewState(QObject):
@@ -99,6 +107,17 @@ class ImageCanvas(FullAxesCanvas):
             interpolation="none",
             aspect="auto",
             visible=False,
+            zorder=1,
+        )
+        # Behind images with an alpha channel, so that transparent pixels read as transparent
+        # rather than as the window's background colour.
+        self.checker_artist = self.ax.imshow(
+            np.zeros((1, 1, 3), dtype=np.uint8),
+            extent=(0, 1, 1, 0),
+            interpolation="none",
+            aspect="auto",
+            visible=False,
+            zorder=0,
         )
         self.set_message(placeholder)
         self.ready = True
@@ -116,6 +135,7 @@ class ImageCanvas(FullAxesCanvas):
         self.highlight = None
         self._region_key = None
         self.image_artist.set_visible(display is not None)
+        self.checker_artist.set_visible(False)
         if message is not None or display is None:
             self.set_message(message or "")
         else:
@@ -191,9 +211,41 @@ class ImageCanvas(FullAxesCanvas):
             region = region.fitted(*on_screen, smooth=self.display.smooth)
             self.image_artist.set_data(self._compose(region.pixels, region.labels))
             self.image_artist.set_extent(region.extent)
+            self._place_checker(region.extent, scale)
         self.ax.set_xlim(x0, x1)
         self.ax.set_ylim(y1, y0)
         self.draw_idle()
+
+    def _place_checker(self, extent: tuple[float, float, float, float], scale: float) -> None:
+        """Lay the checkerboard under the drawn part of an image with alpha.
+
+        Squares are CHECKER_CELL device pixels at any zoom and are anchored at the image's
+        corner, so they move with the image when it is panned.
+        """
+        has_alpha = self.display is not None and self.display.full.shape[2] == 4
+        self.checker_artist.set_visible(has_alpha)
+        if not has_alpha:
+            return
+        left, right, bottom, top = extent
+        cell = CHECKER_CELL / scale  # image pixels per square
+        i0, i1 = math.floor(left / cell), math.ceil(right / cell)
+        j0, j1 = math.floor(top / cell), math.ceil(bottom / cell)
+        parity = np.add.outer(np.arange(j0, j1), np.arange(i0, i1)) & 1
+        light, dark = (
+            CHECKER_DARK_THEME if is_dark(QApplication.palette()) else CHECKER_LIGHT_THEME
+        )
+        colors = np.array([light, dark], dtype=np.uint8)
+        self.checker_artist.set_data(colors[parity])
+        self.checker_artist.set_extent((i0 * cell, i1 * cell, j1 * cell, j0 * cell))
+        # The outer squares overhang the image; clip them to it.
+        self.checker_artist.set_clip_path(
+            Rectangle((left, top), right - left, bottom - top, transform=self.ax.transData)
+        )
+
+    def theme_changed(self) -> None:
+        # The checkerboard's greys follow the theme.
+        self._region_key = None
+        self.refresh()
 
     def _compose(self, pixels: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         if self.highlight is None or labels is None:

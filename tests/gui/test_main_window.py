@@ -15,6 +15,7 @@ from qt_support import drop_files
 from kquant_gui import __version__
 from kquant_gui.gui import MainWindow
 from kquant_gui.gui.controls import k_to_slider
+from kquant_gui.gui.image_canvas import CHECKER_LIGHT_THEME
 from kquant_gui.gui.palette_canvas import hex_code
 
 TIMEOUT_MS = 20_000
@@ -295,6 +296,31 @@ def test_transparent_pixels_get_their_own_swatch_and_no_colour_difference(
     qtbot.waitUntil(lambda: window.measured is not None, timeout=TIMEOUT_MS)
     assert window.measured.mean_delta_e == 0.0  # the four visible colours are kept exactly
     assert "mean ΔE2000 0.00" in window.stats_label.text()
+
+
+def test_transparent_pixels_show_a_checkerboard_not_the_background(
+    window: MainWindow, tmp_path: Path, open_and_wait
+) -> None:
+    img = np.zeros((60, 80, 4), dtype=np.uint8)
+    img[:, 40:] = (220, 20, 20, 255)  # left half fully transparent, right half opaque red
+    path = tmp_path / "half.png"
+    Image.fromarray(img).save(path)
+    open_and_wait(window, path)
+    light, dark = CHECKER_LIGHT_THEME
+    for canvas in (window.original_canvas, window.quantized_canvas):
+        assert canvas.checker_artist.get_visible()
+        canvas.draw()
+        buffer = np.asarray(canvas.buffer_rgba())[..., :3]
+        height = buffer.shape[0]
+
+        def drawn(x: float, y: float, canvas=canvas, buffer=buffer, height=height):
+            # Image coordinates -> device pixels; matplotlib's y axis points up.
+            dx, dy = canvas.ax.transData.transform((x, y))
+            return tuple(int(v) for v in buffer[height - 1 - int(dy), int(dx)])
+
+        seen = {drawn(x + 0.5, y + 0.5) for x in range(2, 38, 2) for y in range(2, 58, 2)}
+        assert seen == {light, dark}, seen
+        assert drawn(60.5, 30.5) == (220, 20, 20)
 
 
 def test_an_unexpected_exception_becomes_a_message(messages) -> None:
