@@ -7,8 +7,10 @@ back by signal and are applied here, on the main thread, only if their id is sti
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
+from PySide6 import QtGui
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
@@ -45,6 +47,19 @@ from .preferences import Preferences
 from .status_text import image_summary, result_summary
 from .theme import THEMES, apply_theme
 from .worker import BackgroundWorker
+
+
+def shown_literally(text: str) -> str:
+    """``text`` for a message box, so that it appears exactly as written.
+
+    Qt renders message-box text as HTML when it looks like HTML, so a file named
+    ``<b>x</b>.png`` would appear as a bold "x.png". Such text is escaped into HTML that
+    shows the original characters; anything else is left alone.
+    """
+    if not QtGui.Qt.mightBeRichText(text):  # Qt's own guess, in the QtGui namespace
+        return text
+    return "<p>" + html.escape(text, quote=False).replace("\n", "<br>") + "</p>"
+
 
 #: Quiet time after the last settings change before the trailing re-quantization starts.
 DEBOUNCE_MS = 150
@@ -635,7 +650,7 @@ class MainWindow(QMainWindow):
             answer = QMessageBox.question(
                 self,
                 "Replace file?",
-                question,
+                shown_literally(question),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel,
             )
@@ -686,7 +701,7 @@ class MainWindow(QMainWindow):
 
     def _error(self, title: str, message: str) -> None:
         self.statusBar().showMessage(message.splitlines()[0], MESSAGE_MS)
-        QMessageBox.warning(self, title, message)
+        QMessageBox.warning(self, title, shown_literally(message))
         self.errorShown.emit(message)
 
     # == status ===============================================================================

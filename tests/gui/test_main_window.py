@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from PIL import Image
+from PySide6 import QtGui
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtGui import QGuiApplication, QKeySequence, QTextDocument
 from PySide6.QtWidgets import QApplication, QFileDialog, QSlider, QSpinBox
 from qt_support import drop_files
 
@@ -136,6 +137,21 @@ def test_bad_file_shows_a_message_and_keeps_the_image(
     # Still usable afterwards.
     with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
         opened.controls.k_spin.setValue(5)
+
+
+def test_a_file_name_that_looks_like_html_is_shown_as_written(
+    qtbot, window: MainWindow, tmp_path: Path, messages
+) -> None:
+    path = tmp_path / "<b>x.png"
+    path.write_bytes(b"not an image")
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS):
+        window.open_path(path)
+    _, text = messages.warnings[-1]
+    # Qt takes this text for HTML (as it would the bare name); rendered, it reads as written.
+    assert QtGui.Qt.mightBeRichText(text)
+    doc = QTextDocument()
+    doc.setHtml(text)
+    assert "<b>x.png" in doc.toPlainText()
 
 
 def test_a_worker_error_becomes_a_message_naming_the_file(
