@@ -81,7 +81,8 @@ def mean_delta_e2000(
     Parameters
     ----------
     original, quantized : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
-        Only the colour channels are compared.
+        Only the colour channels are compared, and only where the original is visible: a
+        fully transparent pixel (alpha 0) shows no colour, so its colour cannot be wrong.
     max_pixels : int, optional
         Estimate from this many pixels drawn with a fixed seed instead of all of them; the GUI
         uses it to keep the figure cheap on very large photos.
@@ -91,11 +92,19 @@ def mean_delta_e2000(
     Returns
     -------
     float
+        0.0 when no pixel is visible.
     """
     if original.shape != quantized.shape:
         raise ValueError(f"shapes differ: {original.shape} and {quantized.shape}")
-    a = original.reshape(-1, original.shape[-1])[:, :3]
-    b = quantized.reshape(-1, quantized.shape[-1])[:, :3]
+    a = original.reshape(-1, original.shape[-1])
+    b = quantized.reshape(-1, quantized.shape[-1])
+    if a.shape[1] == 4:
+        visible = a[:, 3] > 0
+        if not visible.all():
+            a, b = a[visible], b[visible]
+    a, b = a[:, :3], b[:, :3]
+    if a.shape[0] == 0:
+        return 0.0
     if max_pixels is not None and a.shape[0] > max_pixels:
         pick = np.random.default_rng(seed).choice(a.shape[0], max_pixels, replace=False)
         a, b = a[pick], b[pick]
@@ -119,13 +128,19 @@ def psnr(original: np.ndarray, quantized: np.ndarray) -> float:
     Parameters
     ----------
     original, quantized : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        As for :func:`mean_delta_e2000`, fully transparent pixels of the original are left out.
 
     Returns
     -------
     float
-        ``inf`` for identical images.
+        ``inf`` for identical images (or no visible pixel).
     """
-    a = original[..., :3].astype(np.float64)
-    b = quantized[..., :3].astype(np.float64)
+    a, b = original[..., :3], quantized[..., :3]
+    if original.shape[-1] == 4:
+        visible = original[..., 3] > 0
+        a, b = a[visible], b[visible]
+    if a.size == 0:
+        return float("inf")
+    a, b = a.astype(np.float64), b.astype(np.float64)
     mse = float(np.mean((a - b) ** 2))
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)

@@ -209,16 +209,7 @@ def run_quantize(
 
 def run_measure(job: MeasureJob) -> Measured:
     """Mean ΔE2000 over the visible pixels, and the estimated indexed-PNG size of a result."""
-    original, quantized = job.pixels, job.result.image
-    if original.shape[2] == 4:
-        # Fully transparent pixels keep whatever colour they had, which nobody sees: leave
-        # them out, as (n, 1, C) "images" of the visible pixels only.
-        visible = original[..., 3] > 0
-        original, quantized = original[visible][:, None, :], quantized[visible][:, None, :]
-    if original.size:
-        delta_e = mean_delta_e2000(original, quantized, max_pixels=DELTA_E_SAMPLE)
-    else:
-        delta_e = 0.0
+    delta_e = mean_delta_e2000(job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE)
     png_size: int | None
     try:
         from kquant_gui.image_io import estimate_png_size

@@ -86,3 +86,29 @@ def test_mean_delta_e_and_psnr():
     assert psnr(a, b) == pytest.approx(10 * np.log10(255**2 / (255**2 / 16)))
     sampled = mean_delta_e2000(a, b, max_pixels=8)
     assert 0.0 <= sampled <= 100 / 8
+
+
+def test_mean_delta_e_leaves_out_fully_transparent_pixels():
+    original = np.zeros((4, 5, 4), dtype=np.uint8)
+    original[..., :3] = (200, 40, 40)
+    original[:, :2, 3] = 255  # two visible columns; the rest is invisible
+    quantized = original.copy()
+    quantized[:, 2:, :3] = (0, 0, 255)  # wrong colour, but nobody sees it
+    assert mean_delta_e2000(original, quantized) == 0.0
+    quantized[0, 0, :3] = (0, 0, 255)  # one visible pixel of eight is wrong
+    one = float(
+        ciede2000(srgb8_to_lab(np.array([200, 40, 40])), srgb8_to_lab(np.array([0, 0, 255])))
+    )
+    assert mean_delta_e2000(original, quantized) == pytest.approx(one / 8)
+    original[..., 3] = 0
+    assert mean_delta_e2000(original, quantized) == 0.0  # nothing visible at all
+
+
+def test_psnr_leaves_out_fully_transparent_pixels():
+    original = np.full((2, 2, 4), 100, dtype=np.uint8)
+    original[0, :, 3] = 0
+    quantized = original.copy()
+    quantized[0, :, :3] = 0  # invisible row
+    assert psnr(original, quantized) == float("inf")
+    quantized[1, 0, :3] = 110
+    assert psnr(original, quantized) == pytest.approx(10 * np.log10(255**2 / 50))
