@@ -85,9 +85,13 @@ class ImageCanvas(FullAxesCanvas):
     -------
     clicked(float, float)
         A click (not a drag) at full-image pixel coordinates.
+    hovered(float, float)
+        The pointer moved to these full-image coordinates; NaN, NaN when it left the image
+        (or the canvas).
     """
 
     clicked = Signal(float, float)
+    hovered = Signal(float, float)
 
     def __init__(self, view: ViewState, placeholder: str, parent: QWidget | None = None) -> None:
         super().__init__((4.0, 3.0), parent)
@@ -127,6 +131,7 @@ class ImageCanvas(FullAxesCanvas):
         self.mpl_connect("button_press_event", self._on_press)
         self.mpl_connect("motion_notify_event", self._on_motion)
         self.mpl_connect("button_release_event", self._on_release)
+        self.mpl_connect("figure_leave_event", lambda _event: self._hover(None, None))
 
     # -- content -------------------------------------------------------------------------
     def set_image(self, display: DisplayImage | None, message: str | None = None) -> None:
@@ -274,8 +279,19 @@ class ImageCanvas(FullAxesCanvas):
             self._drag = (event.x, event.y, cx, cy, scale)
             self._moved = False
 
+    def _hover(self, x: float | None, y: float | None) -> None:
+        inside = False
+        if self.display is not None and x is not None and y is not None:
+            w, h = self.view.image_size
+            inside = 0.0 <= x < w and 0.0 <= y < h
+        if inside:
+            self.hovered.emit(float(x), float(y))
+        else:
+            self.hovered.emit(math.nan, math.nan)
+
     def _on_motion(self, event: MouseEvent) -> None:
         if self._drag is None:
+            self._hover(event.xdata, event.ydata)
             return
         x, y, cx, cy, scale = self._drag
         dx, dy = event.x - x, event.y - y

@@ -8,6 +8,7 @@ back by signal and are applied here, on the main thread, only if their id is sti
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 from PySide6 import QtGui
@@ -41,10 +42,11 @@ from kquant_gui import __version__
 
 from . import file_formats, tasks
 from .controls import COLOR_SPACE_LABELS, DITHER_LABELS, QuantizeControls
+from .elided_label import ElidedLabel
 from .image_canvas import ZOOM_STEP, ImageCanvas, ViewState
 from .palette_canvas import PaletteCanvas, hex_code
 from .preferences import Preferences
-from .status_text import image_summary, result_summary
+from .status_text import image_summary, pixel_summary, result_summary
 from .theme import THEMES, apply_theme
 from .worker import BackgroundWorker
 
@@ -139,11 +141,10 @@ class MainWindow(QMainWindow):
         self.quantized_canvas.setObjectName("quantizedCanvas")
         self.palette_canvas = PaletteCanvas()
         self.palette_canvas.setObjectName("paletteCanvas")
-        self.original_title = QLabel("Original")
-        self.quantized_title = QLabel("Quantized")
-        self.palette_title = QLabel("Palette")
+        self.original_title = ElidedLabel("Original")
+        self.quantized_title = ElidedLabel("Quantized")
+        self.palette_title = ElidedLabel("Palette")
         for label in (self.original_title, self.quantized_title, self.palette_title):
-            label.setTextFormat(Qt.TextFormat.PlainText)
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self.images_splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -161,6 +162,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.main_splitter)
 
         self.quantized_canvas.clicked.connect(self._quantized_clicked)
+        self.original_canvas.hovered.connect(self._hovered)
+        self.quantized_canvas.hovered.connect(self._hovered)
         self.palette_canvas.swatchClicked.connect(self.select_swatch)
         self.palette_canvas.clear("The palette appears here")
 
@@ -300,10 +303,15 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        self.stats_label = QLabel("")
+        self.stats_label = ElidedLabel("")
         self.stats_label.setObjectName("statsLabel")
-        self.stats_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         status.addWidget(self.stats_label, 1)
+        # The colour under the pointer, while it is over an image.
+        self.pixel_label = QLabel("")
+        self.pixel_label.setObjectName("pixelLabel")
+        self.pixel_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.pixel_label.setVisible(False)
+        status.addPermanentWidget(self.pixel_label)
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("progressBar")
         self.progress_bar.setRange(0, 1000)
@@ -574,6 +582,14 @@ class MainWindow(QMainWindow):
         )
 
     @Slot(float, float)
+    @Slot(float, float)
+    def _hovered(self, x: float, y: float) -> None:
+        text = None
+        if self.source is not None and not (math.isnan(x) or math.isnan(y)):
+            text = pixel_summary(self.source, self.shown, x, y)
+        self.pixel_label.setText(text or "")
+        self.pixel_label.setVisible(text is not None)
+
     def _quantized_clicked(self, x: float, y: float) -> None:
         if self.shown is None:
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import tasks
 from .file_formats import human_size
 
@@ -35,4 +37,39 @@ def result_summary(
         change = 100.0 * (measured.png_size - original_size) / original_size
         sign = "−" if change < 0 else "+"
         text += f" (original {human_size(original_size)}, {sign}{abs(change):.0f} %)"
+    return text
+
+
+def _color_text(pixel: np.ndarray) -> str:
+    rgb = "#" + "".join(f"{int(v):02x}" for v in pixel[:3])
+    if pixel.shape[0] == 4:
+        alpha = int(pixel[3])
+        if alpha == 0:
+            return "transparent"
+        if alpha < 255:
+            return f"{rgb} α{alpha}"
+    return rgb
+
+
+def pixel_summary(
+    source: tasks.Loaded, shown: tasks.Quantized | None, x: float, y: float
+) -> str | None:
+    """``x 812 y 455 · #7c3db3 → #84cfb4 (entry 3 of 16)`` for the pixel at image coordinates
+    (x, y), or None outside the image.
+
+    The quantized part is left out while the result shown belongs to another image size.
+    """
+    pixels = source.pixels
+    col, row = int(x), int(y)
+    if not (0 <= row < pixels.shape[0] and 0 <= col < pixels.shape[1]):
+        return None
+    text = f"x {col} y {row} · {_color_text(pixels[row, col])}"
+    if shown is not None and shown.result.labels.shape == pixels.shape[:2]:
+        result = shown.result
+        entry = int(result.labels[row, col])
+        if entry == result.transparent_index:
+            quantized = "transparent"
+        else:
+            quantized = _color_text(result.image[row, col])
+        text += f" → {quantized} (entry {entry + 1} of {result.n_colors})"
     return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.backend_bases import MouseEvent
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from PIL import Image
 from PySide6 import QtGui
@@ -337,6 +338,26 @@ def test_transparent_pixels_show_a_checkerboard_not_the_background(
         seen = {drawn(x + 0.5, y + 0.5) for x in range(2, 38, 2) for y in range(2, 58, 2)}
         assert seen == {light, dark}, seen
         assert drawn(60.5, 30.5) == (220, 20, 20)
+
+
+def test_hovering_shows_the_pixel_under_the_pointer(opened: MainWindow, photo: np.ndarray) -> None:
+    canvas = opened.quantized_canvas
+    canvas.draw()
+    result = opened.shown.result
+
+    def move_to(x: float, y: float) -> None:
+        # Image coordinates -> device pixels, then a real matplotlib motion event.
+        dx, dy = canvas.ax.transData.transform((x, y))
+        MouseEvent("motion_notify_event", canvas, dx, dy)._process()
+
+    move_to(10.5, 20.5)
+    text = opened.pixel_label.text()
+    assert opened.pixel_label.isVisibleTo(opened)
+    entry = int(result.labels[20, 10])
+    assert text.startswith("x 10 y 20 · " + hex_code(photo[20, 10]))
+    assert f"→ {hex_code(result.palette[entry])} (entry {entry + 1} of {result.n_colors})" in text
+    move_to(-5.0, 20.5)  # beside the image
+    assert not opened.pixel_label.isVisibleTo(opened)
 
 
 def test_an_unexpected_exception_becomes_a_message(messages) -> None:
