@@ -8,6 +8,8 @@ from run to run whatever the thread count.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -189,6 +191,33 @@ def weighted_means(
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / mass[:, None]
     return means, mass
+
+
+def preload() -> None:
+    """Import scikit-learn's seeding now rather than in the first :func:`seed_centers`.
+
+    The import takes about a second (it brings SciPy along). The window runs this as its
+    worker thread's first task and the command line on a thread beside its first decode, so
+    the first result does not wait for it.
+    """
+    from sklearn.cluster import kmeans_plusplus  # noqa: F401
+
+
+def preload_in_background() -> threading.Thread:
+    """Run :func:`preload` on a daemon thread and return the thread.
+
+    An import error is left for the first quantization to raise where it can be reported.
+    Not for a process that is about to fork: a child forked mid-import would inherit the
+    import lock held.
+    """
+
+    def run() -> None:
+        with contextlib.suppress(Exception):  # the first quantize reports it instead
+            preload()
+
+    thread = threading.Thread(target=run, name="kquant-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def seed_centers(points: np.ndarray, weights: np.ndarray, k: int, seed: int) -> np.ndarray:
