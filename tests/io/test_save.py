@@ -7,6 +7,7 @@ import io
 import os
 import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,9 @@ from _images import encode, swapped_profile
 from PIL import Image, ImageCms
 
 from kquant_gui import quantize
+from kquant_gui.engine.parallel import max_threads, set_max_threads
 from kquant_gui.image_io import (
+    PARALLEL_DEFLATE_BYTES,
     SUPPORTED_SAVE_FORMATS,
     ImageSaveError,
     estimate_png_size,
@@ -32,6 +35,20 @@ def png_chunks(data: bytes) -> dict[bytes, bytes]:
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         tag = data[pos + 4 : pos + 8]
         chunks.setdefault(tag, data[pos + 8 : pos + 8 + length])
+        pos += 12 + length
+    return chunks
+
+
+def all_png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """Every chunk of a PNG file, in order, after checking its CRC."""
+    chunks = []
+    pos = 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        body = data[pos + 4 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert zlib.crc32(body) == crc
+        chunks.append((body[:4], body[4:]))
         pos += 12 + length
     return chunks
 
@@ -56,6 +73,30 @@ def test_png_is_indexed_with_the_exact_palette_and_smallest_depth(tmp_path, phot
     with Image.open(saved.path) as im:
         np.testing.assert_array_equal(np.asarray(im), result.labels)
     assert saved.size == len(data) and saved.format == "PNG" and saved.notes == ()
+
+
+@pytest.mark.parametrize("k, h", [(64, 1400), (16, 2800)])
+def test_large_png_is_deflated_in_parts_into_one_valid_stream(tmp_path, k, h):
+    # Over 4 MiB of scanlines (8 bits per pixel at k=64, 4 at k=16): split into parts.
+    rng = np.random.default_rng(5)
+    w = 3200
+    assert h * w * (8 if k > 16 else 4) // 8 > PARALLEL_DEFLATE_BYTES
+    img = np.repeat(rng.integers(0, 256, (h, w // 16, 3), dtype=np.uint8), 16, axis=1)
+    result = quantize(img, k)
+    with_threads = save_quantized(result, tmp_path / "a.png").path.read_bytes()
+    threads = max_threads()
+    set_max_threads(1)
+    try:
+        one_thread = save_quantized(result, tmp_path / "b.png").path.read_bytes()
+    finally:
+        set_max_threads(threads)
+    assert with_threads == one_thread  # the same bytes whatever the thread count
+    idat = b"".join(data for tag, data in all_png_chunks(with_threads) if tag == b"IDAT")
+    raw = zlib.decompress(idat)  # checks the zlib header and the Adler-32 of the whole
+    width_bytes = w if k > 16 else w // 2
+    assert len(raw) == h * (1 + width_bytes)
+    with Image.open(tmp_path / "a.png") as im:
+        np.testing.assert_array_equal(np.asarray(im), result.labels)
 
 
 def test_png_full_transparency_round_trips(tmp_path, rgba_binary):
