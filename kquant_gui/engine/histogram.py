@@ -394,7 +394,9 @@ def bins_are_single_colour(pixels: np.ndarray, hist: Histogram) -> bool:
     return True
 
 
-def histogram(pixels: np.ndarray, k: int, steps: Steps | None = None) -> Histogram:
+def histogram(
+    pixels: np.ndarray, k: int, steps: Steps | None = None, *, exact_max_pixels: int | None = None
+) -> Histogram:
     """The histogram ``quantize`` clusters: exact when small or when the image has few colours.
 
     Parameters
@@ -404,13 +406,18 @@ def histogram(pixels: np.ndarray, k: int, steps: Steps | None = None) -> Histogr
         Requested palette size; an image with at most ``k`` occupied bins is checked for
         having at most ``k`` colours, which are then kept exactly.
     steps : Steps, optional
+    exact_max_pixels : int, optional
+        A lower size limit for the exact histogram than EXACT_MAX_PIXELS.
 
     Returns
     -------
     Histogram
     """
     n = pixels.shape[0] * pixels.shape[1]
-    if n <= EXACT_MAX_PIXELS:
+    limit = (
+        EXACT_MAX_PIXELS if exact_max_pixels is None else min(exact_max_pixels, EXACT_MAX_PIXELS)
+    )
+    if n <= limit:
         return exact_histogram(pixels, steps)
     hist = binned_histogram(pixels, steps)
     if hist.colors.shape[0] <= k:

@@ -58,6 +58,12 @@ SMALL_K = 16
 N_INIT_SMALL_K = 3
 #: Above this k, large images map pixels by 21-bit cell rather than by 18-bit bin.
 FINE_MAP_K = 32
+#: Up to FINE_MAP_K, images above this size take the binned histogram rather than the exact
+#: one (which otherwise serves up to histogram.EXACT_MAX_PIXELS): sorting a megapixel or two
+#: and mapping its half a million colours one by one took 4x as long (1.9 MP at k=16: 254 ms
+#: against 59 ms) for the same mean dE2000 (5.65 against 5.62). Above FINE_MAP_K the binned
+#: path maps by cell and is no faster, so the exact one stays.
+BINNED_MIN_PIXELS = 600_000
 #: A pixel whose second-nearest palette entry is less than this much farther than its nearest
 #: (working-space units: about 1 dE for lab and oklab, 8-bit levels for rgb) may follow its
 #: neighbours; see :func:`remap.stream_labels`.
@@ -306,7 +312,9 @@ def _quantize(
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
 
-    hist = histogram(pixels, k, steps)
+    hist = histogram(
+        pixels, k, steps, exact_max_pixels=BINNED_MIN_PIXELS if k <= FINE_MAP_K else None
+    )
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
 
