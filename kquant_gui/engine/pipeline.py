@@ -20,7 +20,6 @@ from .histogram import CHUNK, Histogram, histogram, pack_rgb
 from .kmeans import lloyd, nearest, seed_centers
 from .progress import CancelCallback, ProgressCallback, Steps
 from .remap import (
-    assemble_image,
     bin_centre_cells,
     entry_pairs,
     fine_lut,
@@ -28,6 +27,7 @@ from .remap import (
     floyd_steinberg_labels,
     histogram_pairs,
     ordered_labels,
+    paint_labels,
     pair_table,
     rank_pairs,
     stream_labels,
@@ -386,13 +386,13 @@ def _quantize(
             raw = ordered_labels(pixels, palette_vis, color_space, transparent, steps)
         else:
             raw = floyd_steinberg_labels(pixels, palette_vis, transparent, steps)
-        counts = _count_labels(raw, palette.shape[0])
+        # Painted from the labels as they come: the colours do not depend on the numbering.
+        image, counts = paint_labels(pixels, palette, raw, steps)
         order, rank = _share_order(palette, counts)
         labels = _relabel(raw, rank.astype(np.uint8))
         palette, counts = palette[order], counts[order]
         if transparent >= 0:
             transparent = int(rank[transparent])
-        image = None
 
     keep = counts > 0
     if not keep.all():
@@ -403,9 +403,6 @@ def _quantize(
     timings["mapping"] = t3 - t2
 
     transparent_index = transparent if needs_transparent_entry else None
-    if image is None:
-        image = assemble_image(pixels, palette, labels, steps)
-    timings["image"] = time.perf_counter() - t3
     steps.done()
     return Quantization(
         image=image,
@@ -420,15 +417,6 @@ def _quantize(
         distinct_colors=int(hist.colors.shape[0]) if hist.exact else None,
         timings=timings,
     )
-
-
-def _count_labels(labels: np.ndarray, n: int) -> np.ndarray:
-    """Pixels per label, shape (n,) int64; chunked so the index conversion stays in cache."""
-    flat = labels.reshape(-1)
-    counts = np.zeros(n, dtype=np.int64)
-    for s in range(0, flat.shape[0], CHUNK):
-        counts += np.bincount(flat[s : s + CHUNK], minlength=n)
-    return counts
 
 
 def _relabel(labels: np.ndarray, table: np.ndarray) -> np.ndarray:

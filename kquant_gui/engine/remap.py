@@ -18,6 +18,7 @@ from .histogram import (
     Histogram,
     Scratch,
     bin_centres,
+    bin_codes,
     words_range,
 )
 from .kmeans import two_nearest
@@ -482,22 +483,45 @@ def ordered_labels(
     """
     h, w = pixels.shape[:2]
     first, second, mix = mixing_tables(palette, space)
+    pairs = pair_table(first, second)
     threshold = np.rint(bayer_matrix(3) * 255.0).astype(np.uint8)
-    row_tile = np.tile(threshold, (1, -(-w // 8)))[:, :w]
-    labels = np.empty((h, w), dtype=np.uint8)
     rows = max(8, (CHUNK // max(w, 1)) // 8 * 8)
-    for y in range(0, h, rows):
-        block = pixels[y : y + rows]
-        bh = block.shape[0]
-        rgb = block[..., :3].astype(np.uint32) >> 2
-        codes = rgb[..., 0] | (rgb[..., 1] << 6) | (rgb[..., 2] << 12)
-        # y is a multiple of 8, so the tile's phase follows the image's rows.
-        tile = np.tile(row_tile, (-(-bh // 8), 1))[:bh]
-        part = np.where(mix[codes] > tile, second[codes], first[codes])
-        if transparent >= 0:
-            part[block[..., 3] == 0] = transparent
-        labels[y : y + bh] = part
-        steps.tick("mapping", (y + bh) / h)
+    # Blocks start on multiples of 8 rows, so one tile of thresholds fits every block.
+    tile = np.tile(threshold, (rows // 8, -(-w // 8)))[:, :w]
+    labels = np.empty((h, w), dtype=np.uint8)
+    t_label = np.uint8(max(transparent, 0))
+
+    def part(index: int, first_row: int, end_row: int) -> None:
+        scratch = Scratch(min(rows, end_row - first_row) * w)
+        for y0 in range(first_row, end_row, rows):
+            y1 = min(end_row, y0 + rows)
+            m = (y1 - y0) * w
+            words = words_range(pixels, y0 * w, y1 * w, scratch.words)
+            idx = scratch.index[:m]
+            idx[...] = bin_codes(words, scratch.codes, scratch.tmp)
+            both = np.take(pairs, idx, out=scratch.pairs[:m], mode="clip").view(np.uint8)
+            best, alt = both[0::2], both[1::2]  # little-endian halves of best | alt << 8
+            if sys.byteorder != "little":
+                best, alt = alt, best
+            # The second entry where its share beats the threshold; a bitwise select, as in
+            # _follow_neighbours.
+            use_alt = np.greater(np.take(mix, idx, mode="clip"), tile[: y1 - y0].reshape(-1))
+            mask = use_alt.view(np.uint8)
+            np.negative(mask, out=mask)
+            out = np.bitwise_xor(best, alt)
+            out &= mask
+            out ^= best
+            if transparent >= 0:
+                hidden = (words.view(np.uint8)[3::4] == 0).view(np.uint8)
+                np.negative(hidden, out=hidden)
+                diff = out ^ t_label
+                diff &= hidden
+                out ^= diff
+            labels[y0:y1] = out.reshape(y1 - y0, w)
+            done = part_progress(index, first_row, end_row, y1, h)
+            steps.check() if done is None else steps.tick("mapping", done)
+
+    run_parts(part, h, min_size=4 * rows, align=rows)
     return labels
 
 
@@ -542,48 +566,60 @@ def floyd_steinberg_labels(
     rgb = pixels[..., :3]
     labels = np.empty((h, w), dtype=np.uint8)
     rows = max(1, _FS_STRIP_PIXELS // max(w, 1))
-    for y in range(0, h, rows):
-        y0 = max(0, y - _FS_WARMUP)
-        y1 = min(h, y + rows)
-        strip = Image.fromarray(np.ascontiguousarray(rgb[y0:y1]), "RGB")
-        out = np.asarray(strip.quantize(palette=pal_img, dither=Image.Dither.FLOYDSTEINBERG))
-        labels[y:y1] = out[y - y0 :]
-        steps.tick("mapping", y1 / h)
+
+    def part(index: int, first_row: int, end_row: int) -> None:
+        # Strips are cut the same way whatever the thread count, so the result is too.
+        for y in range(first_row, end_row, rows):
+            y0 = max(0, y - _FS_WARMUP)
+            y1 = min(end_row, y + rows)
+            strip = Image.fromarray(np.ascontiguousarray(rgb[y0:y1]), "RGB")
+            out = strip.quantize(palette=pal_img, dither=Image.Dither.FLOYDSTEINBERG)
+            labels[y:y1] = np.asarray(out)[y - y0 :]
+            done = part_progress(index, first_row, end_row, y1, h)
+            steps.check() if done is None else steps.tick("mapping", done)
+
+    # Pillow releases the interpreter lock while it diffuses, so strips run side by side.
+    run_parts(part, h, min_size=2 * rows, align=rows)
     labels[labels >= n] = 0
     if transparent >= 0:
         labels[pixels[..., 3] == 0] = transparent
     return labels
 
 
-def assemble_image(
+def paint_labels(
     pixels: np.ndarray, palette: np.ndarray, labels: np.ndarray, steps: Steps | None = None
-) -> np.ndarray:
-    """Rebuild the image from palette and labels, keeping the input's alpha exactly.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rebuild the image from palette and labels, keeping the input's alpha exactly, and count
+    the labels on the way.
 
     Parameters
     ----------
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
         The input, for its shape and alpha.
     palette : ndarray of uint8, shape (n, 3)
-    labels : ndarray of uint8, shape (H, W)
+    labels : ndarray of uint8, shape (H, W), values below n
+    steps : Steps, optional
+        Polled for cancellation between blocks.
 
     Returns
     -------
-    ndarray of uint8, same shape as ``pixels``
+    image : ndarray of uint8, same shape as ``pixels``
+    counts : ndarray of int64, shape (n,)
     """
     h, w, c = pixels.shape
-    n = h * w
-    out = np.empty((h, w, c), dtype=np.uint8)
-    flat_out = out.reshape(n, c)
-    flat_lab = labels.reshape(n)
-    if c == 4:
-        flat_in = pixels.reshape(n, 4)
-        for s in range(0, n, CHUNK):
-            flat_out[s : s + CHUNK, :3] = np.take(palette, flat_lab[s : s + CHUNK], axis=0)
-            flat_out[s : s + CHUNK, 3] = flat_in[s : s + CHUNK, 3]
-    else:
-        for s in range(0, n, CHUNK):
-            flat_out[s : s + CHUNK] = np.take(palette, flat_lab[s : s + CHUNK], axis=0)
+    image = np.empty((h, w, c), dtype=np.uint8)
+    paint = _painter(pixels, palette, image)
+    rows = max(1, CHUNK // max(w, 1))
+
+    def part(_: int, first_row: int, end_row: int) -> np.ndarray:
+        counts = np.zeros(palette.shape[0], dtype=np.int64)
+        scratch = Scratch(min(rows, end_row - first_row) * w)
+        for y0 in range(first_row, end_row, rows):
+            y1 = min(end_row, y0 + rows)
+            counts += paint(y0, y1, np.ascontiguousarray(labels[y0:y1]), scratch)
             if steps is not None:
                 steps.check()
-    return out
+        return counts
+
+    counts = np.sum(run_parts(part, h, min_size=4 * rows, align=rows), axis=0)
+    return image, counts
