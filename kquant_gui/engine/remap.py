@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 
@@ -67,7 +68,11 @@ def rank_pairs(table: np.ndarray, rank: np.ndarray) -> np.ndarray:
 
 
 def histogram_pairs(
-    pixels: np.ndarray, hist: Histogram, pairs: np.ndarray, transparent: int
+    pixels: np.ndarray,
+    hist: Histogram,
+    pairs: np.ndarray,
+    transparent: int,
+    bin_pairs: np.ndarray | None = None,
 ) -> PairSource:
     """Pair source for a mapping in which each histogram entry maps as a whole.
 
@@ -79,6 +84,10 @@ def histogram_pairs(
         Label pair of every histogram entry (see :func:`entry_pairs`).
     transparent : int
         Label of fully transparent pixels, or -1.
+    bin_pairs : ndarray of uint16, shape (2**18,), optional
+        For a sampled histogram, which may have missed some occupied bins: the label pair of
+        every 18-bit bin's centre (see :func:`bin_centre_coords`), used where the histogram
+        has no entry.
 
     Returns
     -------
@@ -99,9 +108,15 @@ def histogram_pairs(
     # Indexed by the 22-bit "sparse" bin (r6 | g6 << 8 | b6 << 16), which takes two
     # operations per pixel to form instead of eight for the packed 18-bit code.
     lut = np.zeros(1 << 22, dtype=np.uint16)
-    codes = hist.codes
-    lut[(codes & 0x3F) | ((codes & 0xFC0) << 2) | ((codes & 0x3F000) << 4)] = pairs
+    if bin_pairs is not None:
+        lut[_sparse_of_bins(np.arange(N_BINS, dtype=np.uint32))] = bin_pairs
+    lut[_sparse_of_bins(hist.codes)] = pairs
     return _lut_source(pixels, lut, _sparse_bin_codes, t_pair)
+
+
+def _sparse_of_bins(bins: np.ndarray) -> np.ndarray:
+    """18-bit bins ``r6 | g6 << 6 | b6 << 12`` to sparse codes ``r6 | g6 << 8 | b6 << 16``."""
+    return (bins & 0x3F) | ((bins & 0xFC0) << 2) | ((bins & 0x3F000) << 4)
 
 
 def _sparse_bin_codes(words: np.ndarray, scratch: Scratch) -> np.ndarray:
@@ -410,6 +425,17 @@ def fine_pairs(pixels: np.ndarray, lut: np.ndarray, transparent: int) -> PairSou
     return _lut_source(pixels, lut, fine_codes, np.uint16(t | t << 8))
 
 
+@cache
+def bin_centre_coords(space: str) -> np.ndarray:
+    """Working-space coordinates of every 18-bit bin's centre, shape (2**18, 3), read-only.
+
+    The same for every image, so worked out once per colour space (6 MB each).
+    """
+    coords = to_space(bin_centres(), space)
+    coords.flags.writeable = False
+    return coords
+
+
 def mixing_tables(palette: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every 18-bit bin: the two nearest palette entries and how much of the second to mix.
 
@@ -430,7 +456,7 @@ def mixing_tables(palette: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarr
     """
     centres = bin_centres()
     if palette.shape[0] > 1:
-        first, second, _, _ = two_nearest(to_space(centres, space), to_space(palette, space))
+        first, second, _, _ = two_nearest(bin_centre_coords(space), to_space(palette, space))
     else:
         first = second = np.zeros(N_BINS, np.intp)
     lin_pal = srgb8_to_linear(palette)

@@ -9,6 +9,8 @@ import pytest
 
 from kquant_gui import COLOR_SPACES, DITHERS, Cancelled, quantize
 from kquant_gui.engine import histogram as histogram_module
+from kquant_gui.engine import pipeline as pipeline_module
+from kquant_gui.engine.colorspace import srgb8_to_lab
 from kquant_gui.engine.metrics import mean_delta_e2000
 
 
@@ -145,6 +147,49 @@ def test_fewer_colours_than_k_on_a_large_image(monkeypatch):
     result = quantize(pixels, 8)
     assert result.exhausted and result.n_colors == 3
     assert np.array_equal(result.image, pixels)
+
+
+@pytest.fixture
+def sampled(monkeypatch):
+    """Force the large-image path with a histogram of every other pixel of every other row."""
+    monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+    monkeypatch.setattr(pipeline_module, "SAMPLE_MIN_PIXELS", 100)
+
+
+def test_colours_the_sample_never_saw_still_map_to_their_nearest_entry(photo, sampled):
+    pixels = photo.copy()
+    # Pure green dots at odd rows and columns only: the sampled histogram never sees them.
+    pixels[1::8, 1::8] = (0, 255, 0)
+    result = quantize(pixels, 16)
+    _check_invariants(pixels, result, 16)
+    dots = result.image[1::8, 1::8].reshape(-1, 3).astype(int)
+    # Each dot took the palette's colour nearest pure green, not some arbitrary entry.
+    lab = srgb8_to_lab(result.palette)
+    nearest = result.palette[np.argmin(((lab - srgb8_to_lab(np.array([0, 255, 0]))) ** 2).sum(1))]
+    assert (dots == nearest).all()
+
+
+def test_a_colour_only_outside_the_sample_is_still_kept_exactly(sampled):
+    colours = np.array([[200, 0, 0], [0, 0, 200], [0, 0, 0]], dtype=np.uint8)
+    # 2x2 blocks of red and blue, so that the sample (even rows and columns) sees both.
+    pixels = colours[np.add.outer(np.arange(40) // 2, np.arange(50) // 2) % 2]
+    # Odd row and column: outside the sample. Black packs to 0, the value an empty slot of a
+    # lookup table would hold, so only a real "not seen" mark tells it apart.
+    pixels[3, 5] = colours[2]
+    result = quantize(pixels, 8)
+    assert result.exhausted and result.n_colors == 3
+    assert np.array_equal(result.image, pixels)
+
+
+def test_sampled_histogram_keeps_the_quality(photo, monkeypatch):
+    monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+    whole = {k: quantize(photo, k) for k in (4, 16)}
+    monkeypatch.setattr(pipeline_module, "SAMPLE_MIN_PIXELS", 100)
+    for k, reference in whole.items():
+        result = quantize(photo, k)
+        _check_invariants(photo, result, k)
+        de = mean_delta_e2000(photo, result.image)
+        assert de < mean_delta_e2000(photo, reference.image) + 0.3
 
 
 def test_large_image_path_matches_quality(photo, monkeypatch):
