@@ -587,13 +587,15 @@ def floyd_steinberg_labels(
     # padding slot equivalent to entry 0, which the fix-up below restores.
     full = np.repeat(palette[:1], 256, axis=0)
     full[:n] = palette
-    pal_img = Image.new("P", (1, 1))
-    pal_img.putpalette(full.tobytes())
+    pal_bytes = full.tobytes()
     rgb = pixels[..., :3]
     labels = np.empty((h, w), dtype=np.uint8)
     rows = max(1, _FS_STRIP_PIXELS // max(w, 1))
 
     def part(index: int, first_row: int, end_row: int) -> None:
+        # A palette image of its own per thread: Pillow objects are not shared across threads.
+        pal_img = Image.new("P", (1, 1))
+        pal_img.putpalette(pal_bytes)
         # Strips are cut the same way whatever the thread count, so the result is too.
         for y in range(first_row, end_row, rows):
             y0 = max(0, y - _FS_WARMUP)
