@@ -62,6 +62,42 @@ def unpack_rgb(words: np.ndarray) -> np.ndarray:
     )
 
 
+def gather_fields(
+    words: np.ndarray,
+    fields: tuple[tuple[int, int], ...],
+    out: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+) -> np.ndarray:
+    """``OR`` of ``(words >> shift) & mask`` over ``fields``: bit fields moved side by side.
+
+    Parameters
+    ----------
+    words : ndarray of uint32, shape (n,)
+    fields : tuple of (shift, mask)
+    out, scratch : ndarray of uint32, shape (>= n,), optional
+        Buffers to compute in (see :class:`Scratch`); the result is ``out[:n]``.
+    """
+    if out is None or scratch is None:
+        result = np.zeros(words.shape, dtype=np.uint32)
+        for shift, mask in fields:
+            result |= (words >> shift) & mask
+        return result
+    n = words.shape[0]
+    out, tmp = out[:n], scratch[:n]
+    (shift, mask), rest = fields[0], fields[1:]
+    np.right_shift(words, shift, out=out)
+    out &= mask
+    for shift, mask in rest:
+        np.right_shift(words, shift, out=tmp)
+        tmp &= mask
+        out |= tmp
+    return out
+
+
+#: The top 6 bits of each channel of ``r | g << 8 | b << 16``, as ``r6 | g6 << 6 | b6 << 12``.
+BIN_FIELDS = ((2, 0x3F), (4, 0xFC0), (6, 0x3F000))
+
+
 def bin_codes(
     words: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None
 ) -> np.ndarray:
@@ -73,19 +109,7 @@ def bin_codes(
     out, scratch : ndarray of uint32, shape (>= n,), optional
         Buffers to compute in (see :class:`Scratch`); the result is ``out[:n]``.
     """
-    if out is None or scratch is None:
-        return ((words >> 2) & 0x3F) | ((words >> 4) & 0xFC0) | ((words >> 6) & 0x3F000)
-    n = words.shape[0]
-    out, tmp = out[:n], scratch[:n]
-    np.right_shift(words, 2, out=out)
-    out &= 0x3F
-    np.right_shift(words, 4, out=tmp)
-    tmp &= 0xFC0
-    out |= tmp
-    np.right_shift(words, 6, out=tmp)
-    tmp &= 0x3F000
-    out |= tmp
-    return out
+    return gather_fields(words, BIN_FIELDS, out, scratch)
 
 
 class Scratch:

@@ -20,6 +20,7 @@ from .histogram import (
     Scratch,
     bin_centres,
     bin_codes,
+    gather_fields,
     words_range,
 )
 from .kmeans import two_nearest
@@ -359,22 +360,16 @@ def _cell_colors(cells: np.ndarray) -> np.ndarray:
     return (rgb * 2 + 1).astype(np.uint8)
 
 
+#: The top 7 bits of each channel of ``r | g << 8 | b << 16``, as ``r7 | g7 << 7 | b7 << 14``.
+FINE_FIELDS = ((1, 0x7F), (2, 0x3F80), (3, 0x1FC000))
+
+
 def fine_codes(words: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
     """21-bit cell of packed colours ``r | g << 8 | b << 16``: ``r7 | g7 << 7 | b7 << 14``
     (computed in ``scratch.codes`` when given)."""
     if scratch is None:
-        return ((words >> 1) & 0x7F) | ((words >> 2) & 0x3F80) | ((words >> 3) & 0x1FC000)
-    n = words.shape[0]
-    codes, tmp = scratch.codes[:n], scratch.tmp[:n]
-    np.right_shift(words, 1, out=codes)
-    codes &= 0x7F
-    np.right_shift(words, 2, out=tmp)
-    tmp &= 0x3F80
-    codes |= tmp
-    np.right_shift(words, 3, out=tmp)
-    tmp &= 0x1FC000
-    codes |= tmp
-    return codes
+        return gather_fields(words, FINE_FIELDS)
+    return gather_fields(words, FINE_FIELDS, scratch.codes, scratch.tmp)
 
 
 def fine_lut(bins: np.ndarray, palette: np.ndarray, space: str, margin: float) -> np.ndarray:

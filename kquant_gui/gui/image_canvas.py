@@ -102,27 +102,10 @@ class ImageCanvas(FullAxesCanvas):
         self._region_key: tuple | None = None
         self._drag: tuple[float, float, float, float, float] | None = None
         self._moved = False
-        self.image_artist = self.ax.imshow(
-            np.zeros((1, 1, 3), dtype=np.uint8),
-            extent=(0, 1, 1, 0),
-            # The data handed over is never larger than the screen area (Region.fitted), so
-            # no smoothing is needed when zoomed out, and pixels stay crisp when zoomed in;
-            # "none" skips matplotlib's own filtering (nearest on Agg) and draws fastest.
-            interpolation="none",
-            aspect="auto",
-            visible=False,
-            zorder=1,
-        )
+        self.image_artist = self._new_artist(zorder=1)
         # Behind images with an alpha channel, so that transparent pixels read as transparent
         # rather than as the window's background colour.
-        self.checker_artist = self.ax.imshow(
-            np.zeros((1, 1, 3), dtype=np.uint8),
-            extent=(0, 1, 1, 0),
-            interpolation="none",
-            aspect="auto",
-            visible=False,
-            zorder=0,
-        )
+        self.checker_artist = self._new_artist(zorder=0)
         self.set_message(placeholder)
         self.ready = True
         self.apply_theme()
@@ -132,6 +115,20 @@ class ImageCanvas(FullAxesCanvas):
         self.mpl_connect("motion_notify_event", self._on_motion)
         self.mpl_connect("button_release_event", self._on_release)
         self.mpl_connect("figure_leave_event", lambda _event: self._hover(None, None))
+
+    def _new_artist(self, zorder: int):
+        """A hidden image artist, created once and later fed with ``set_data``."""
+        return self.ax.imshow(
+            np.zeros((1, 1, 3), dtype=np.uint8),
+            extent=(0, 1, 1, 0),
+            # The data handed over is never larger than the screen area (Region.fitted), so
+            # no smoothing is needed when zoomed out, and pixels stay crisp when zoomed in;
+            # "none" skips matplotlib's own filtering (nearest on Agg) and draws fastest.
+            interpolation="none",
+            aspect="auto",
+            visible=False,
+            zorder=zorder,
+        )
 
     # -- content -------------------------------------------------------------------------
     def set_image(self, display: DisplayImage | None, message: str | None = None) -> None:
