@@ -32,6 +32,10 @@ CHECKER_CELL = 8
 #: Checkerboard greys (light, dark) for light and dark themes.
 CHECKER_LIGHT_THEME = ((255, 255, 255), (204, 204, 204))
 CHECKER_DARK_THEME = ((92, 92, 92), (64, 64, 64))
+#: What transparent pixels are shown over: a checkerboard, or a plain colour to judge soft
+#: edges against a light or a dark page.
+BACKGROUNDS = ("checkerboard", "white", "black")
+_PLAIN = {"white": (255, 255, 255), "black": (0, 0, 0)}
 
 
 class ViewState(QObject):
@@ -99,6 +103,7 @@ class ImageCanvas(FullAxesCanvas):
         self.view = view
         self.display: DisplayImage | None = None
         self.highlight: int | None = None
+        self.background = "checkerboard"
         self._region_key: tuple | None = None
         self._drag: tuple[float, float, float, float, float] | None = None
         self._moved = False
@@ -143,6 +148,15 @@ class ImageCanvas(FullAxesCanvas):
         else:
             self.set_message("")
         self.refresh()
+
+    def set_background(self, name: str) -> None:
+        """Show transparent pixels over ``name``, one of :data:`BACKGROUNDS`."""
+        if name not in BACKGROUNDS:
+            raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}, got {name!r}")
+        if name != self.background:
+            self.background = name
+            self._region_key = None
+            self.refresh()
 
     def set_highlight(self, index: int | None) -> None:
         """Dim every pixel whose palette index is not ``index`` (None: no highlight)."""
@@ -219,7 +233,8 @@ class ImageCanvas(FullAxesCanvas):
         self.draw_idle()
 
     def _place_checker(self, extent: tuple[float, float, float, float], scale: float) -> None:
-        """Lay the checkerboard under the drawn part of an image with alpha.
+        """Lay the checkerboard (or plain background) under the drawn part of an image with
+        alpha.
 
         Squares are CHECKER_CELL device pixels at any zoom and are anchored at the image's
         corner, so they move with the image when it is panned.
@@ -233,10 +248,13 @@ class ImageCanvas(FullAxesCanvas):
         i0, i1 = math.floor(left / cell), math.ceil(right / cell)
         j0, j1 = math.floor(top / cell), math.ceil(bottom / cell)
         parity = np.add.outer(np.arange(j0, j1), np.arange(i0, i1)) & 1
-        light, dark = (
-            CHECKER_DARK_THEME if is_dark(QApplication.palette()) else CHECKER_LIGHT_THEME
-        )
-        colors = np.array([light, dark], dtype=np.uint8)
+        if self.background in _PLAIN:
+            greys = (_PLAIN[self.background],) * 2
+        elif is_dark(QApplication.palette()):
+            greys = CHECKER_DARK_THEME
+        else:
+            greys = CHECKER_LIGHT_THEME
+        colors = np.array(greys, dtype=np.uint8)
         self.checker_artist.set_data(colors[parity])
         self.checker_artist.set_extent((i0 * cell, i1 * cell, j1 * cell, j0 * cell))
         # The outer squares overhang the image; clip them to it.

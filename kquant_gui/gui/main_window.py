@@ -43,7 +43,7 @@ from kquant_gui import __version__
 from . import file_formats, tasks
 from .controls import COLOR_SPACE_LABELS, DITHER_LABELS, QuantizeControls
 from .elided_label import ElidedLabel
-from .image_canvas import ZOOM_STEP, ImageCanvas, ViewState
+from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
 from .palette_canvas import PaletteCanvas, hex_code
 from .preferences import Preferences
 from .status_text import image_summary, pixel_summary, result_summary
@@ -233,6 +233,14 @@ class MainWindow(QMainWindow):
         )
         self.action_about = self._action("&About kquant-gui", self.show_about, None, "actionAbout")
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.background_group = QActionGroup(self)
+        self.background_actions: dict[str, QAction] = {}
+        for name in BACKGROUNDS:
+            action = QAction(name.capitalize(), self, checkable=True)
+            action.setObjectName(f"actionBackground{name.capitalize()}")
+            action.triggered.connect(lambda _=False, n=name: self.set_background(n))
+            self.background_group.addAction(action)
+            self.background_actions[name] = action
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
         for name in THEMES:
@@ -269,6 +277,9 @@ class MainWindow(QMainWindow):
         ):
             view_menu.addAction(action)
         view_menu.addSeparator()
+        background_menu = view_menu.addMenu("Transparency &Background")
+        for action in self.background_actions.values():
+            background_menu.addAction(action)
         theme_menu = view_menu.addMenu("&Theme")
         for action in self.theme_actions.values():
             theme_menu.addAction(action)
@@ -341,6 +352,7 @@ class MainWindow(QMainWindow):
         self.theme_actions[p.theme].setChecked(True)
         if p.theme != "system":
             apply_theme(p.theme)
+        self.set_background(p.background)
         geometry = p.bytes("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(_first_run_size(self.screen()))
@@ -769,6 +781,13 @@ class MainWindow(QMainWindow):
         self.theme_actions[name].setChecked(True)
         apply_theme(name)
         self._recolor_figures()
+
+    def set_background(self, name: str) -> None:
+        """Show transparent pixels over a checkerboard, white or black, and remember it."""
+        self.prefs.background = name
+        self.background_actions[name].setChecked(True)
+        for canvas in (self.original_canvas, self.quantized_canvas):
+            canvas.set_background(name)
 
     def _recolor_figures(self) -> None:
         for canvas in (self.original_canvas, self.quantized_canvas, self.palette_canvas):

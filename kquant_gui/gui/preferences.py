@@ -12,6 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from kquant_gui.engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN
 
+from .image_canvas import BACKGROUNDS
 from .theme import THEMES
 
 ORGANIZATION = "kquant-gui"
@@ -83,6 +84,15 @@ class Preferences:
     @theme.setter
     def theme(self, value: str) -> None:
         self.store.setValue("theme", value)
+
+    @property
+    def background(self) -> str:
+        """What transparent pixels are shown over: one of :data:`.image_canvas.BACKGROUNDS`."""
+        return self._str("background", BACKGROUNDS[0], BACKGROUNDS)
+
+    @background.setter
+    def background(self, value: str) -> None:
+        self.store.setValue("background", value)
 
     @property
     def last_folder(self) -> str:

@@ -10,7 +10,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from PIL import Image
 from PySide6 import QtGui
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence, QTextDocument
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QTextDocument
 from PySide6.QtWidgets import QApplication, QFileDialog, QSlider, QSpinBox
 from qt_support import drop_files
 
@@ -338,6 +338,29 @@ def test_transparent_pixels_show_a_checkerboard_not_the_background(
         seen = {drawn(x + 0.5, y + 0.5) for x in range(2, 38, 2) for y in range(2, 58, 2)}
         assert seen == {light, dark}, seen
         assert drawn(60.5, 30.5) == (220, 20, 20)
+
+
+def test_transparency_background_can_be_white_or_black_and_is_remembered(
+    make_window, tmp_path: Path, open_and_wait
+) -> None:
+    img = np.zeros((60, 80, 4), dtype=np.uint8)
+    img[:, 40:] = (220, 20, 20, 255)
+    path = tmp_path / "half.png"
+    Image.fromarray(img).save(path)
+    window = make_window()
+    open_and_wait(window, path)
+    canvas = window.quantized_canvas
+    for name, rgb in (("black", (0, 0, 0)), ("white", (255, 255, 255))):
+        window.findChild(QAction, f"actionBackground{name.capitalize()}").trigger()
+        canvas.draw()
+        buffer = np.asarray(canvas.buffer_rgba())[..., :3]
+        dx, dy = canvas.ax.transData.transform((10.5, 30.5))
+        assert tuple(int(v) for v in buffer[buffer.shape[0] - 1 - int(dy), int(dx)]) == rgb
+    window.close()
+    again = make_window()
+    assert again.prefs.background == "white"
+    assert again.quantized_canvas.background == "white"
+    assert again.background_actions["white"].isChecked()
 
 
 def test_hovering_shows_the_pixel_under_the_pointer(opened: MainWindow, photo: np.ndarray) -> None:
