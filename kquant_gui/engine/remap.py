@@ -583,6 +583,7 @@ def floyd_steinberg_labels(
     full = np.repeat(palette[:1], 256, axis=0)
     full[:n] = palette
     pal_bytes = full.tobytes()
+    t_label = np.uint8(max(transparent, 0))
     rgb = pixels[..., :3]
     labels = np.empty((h, w), dtype=np.uint8)
     rows = max(1, _FS_STRIP_PIXELS // max(w, 1))
@@ -597,15 +598,22 @@ def floyd_steinberg_labels(
             y1 = min(end_row, y + rows)
             strip = Image.fromarray(np.ascontiguousarray(rgb[y0:y1]), "RGB")
             out = strip.quantize(palette=pal_img, dither=Image.Dither.FLOYDSTEINBERG)
-            labels[y:y1] = np.asarray(out)[y - y0 :]
+            lab = labels[y:y1]
+            lab[...] = np.asarray(out)[y - y0 :]
+            # A match on a padding slot means entry 0 (multiplying by the bool clears it);
+            # fully transparent pixels take their entry (a bitwise select): no masked passes.
+            np.multiply(lab, lab < n, out=lab)
+            if transparent >= 0:
+                hidden = (pixels[y:y1, :, 3] == 0).view(np.uint8)
+                np.negative(hidden, out=hidden)
+                diff = lab ^ t_label
+                diff &= hidden
+                lab ^= diff
             done = part_progress(index, first_row, end_row, y1, h)
             steps.check() if done is None else steps.tick("mapping", done)
 
     # Pillow releases the interpreter lock while it diffuses, so strips run side by side.
     run_parts(part, h, min_size=2 * rows, align=rows)
-    labels[labels >= n] = 0
-    if transparent >= 0:
-        labels[pixels[..., 3] == 0] = transparent
     return labels
 
 
