@@ -433,12 +433,16 @@ class MainWindow(QMainWindow):
         self.prefs.add_recent_file(outcome.path)
         self.prefs.last_folder = outcome.path.resolve().parent
         self.setWindowTitle(f"{outcome.path.name} — kquant-gui")
+        # Old images out first, then the new view: resetting the view redraws every canvas,
+        # and with the old pictures still in, that meant resampling them once more for nothing
+        # on the main thread.
+        self.quantized_canvas.set_image(None, "Quantizing…")
+        self.original_canvas.set_image(None)
         self.view.reset(outcome.display.width, outcome.display.height)
         self.original_canvas.set_image(outcome.display)
         self.original_title.setText(
             f"Original · {outcome.path.name} · {outcome.display.width}×{outcome.display.height}"
         )
-        self.quantized_canvas.set_image(None, "Quantizing…")
         self.quantized_title.setText("Quantized")
         self.palette_canvas.clear("")
         self.palette_title.setText("Palette")
