@@ -255,6 +255,9 @@ class Histogram:
         True when the bins were counted on a quarter of the pixels (see
         :func:`binned_histogram`): some rare occupied bins may be missing, and counts are
         estimates scaled to the whole image.
+    centres : bool
+        True when ``colors`` are the bins' centres (a binned photo), whose working-space
+        coordinates are tabulated once per colour space.
     """
 
     colors: np.ndarray
@@ -265,6 +268,7 @@ class Histogram:
     inverse: np.ndarray | None
     n_transparent: int
     sampled: bool = False
+    centres: bool = False
 
 
 def _alpha(words: np.ndarray) -> np.ndarray:
@@ -433,6 +437,7 @@ def binned_histogram(
         codes=occupied,
         inverse=None,
         n_transparent=n_transparent,
+        centres=occupied.size > MEMBER_BINS_MAX,
     )
 
 
@@ -471,6 +476,7 @@ def _sampled_histogram(pixels: np.ndarray, steps: Steps | None) -> Histogram:
         inverse=None,
         n_transparent=0,
         sampled=True,
+        centres=occupied.size > MEMBER_BINS_MAX,
     )
 
 

@@ -193,7 +193,9 @@ def _cluster(
     palette : ndarray of uint8, shape (n, 3), n <= k
     coords : ndarray of float64, shape (m, 3)
     """
-    coords = to_space(hist.colors, space)
+    # A binned photo's entries are bin centres, whose coordinates are tabulated once.
+    centres = bin_centre_coords(space)[hist.codes] if hist.centres else None
+    coords = to_space(hist.colors, space) if centres is None else centres
     if hist.exact and hist.colors.shape[0] <= k:
         return hist.colors.copy(), coords
     levels = _levels(hist, coords, k)
