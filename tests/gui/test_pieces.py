@@ -95,3 +95,25 @@ def test_many_void_qt_calls_do_not_abort_the_interpreter() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "alive" in run.stdout, run.stderr
+
+
+def test_pixel_readout_names_colours_alpha_and_entry() -> None:
+    from types import SimpleNamespace
+
+    from kquant_gui import quantize
+    from kquant_gui.gui.status_text import pixel_summary
+
+    pixels = np.zeros((2, 3, 4), dtype=np.uint8)
+    pixels[0] = [(200, 30, 30, 255), (200, 30, 30, 128), (0, 0, 0, 0)]
+    pixels[1] = [(30, 30, 200, 255), (30, 30, 200, 255), (0, 0, 0, 0)]
+    result = quantize(pixels, 4)
+    source = SimpleNamespace(pixels=pixels)
+    shown = SimpleNamespace(result=result)
+    entry = int(result.labels[0, 0]) + 1
+    assert pixel_summary(source, shown, 0.2, 0.7) == (
+        f"x 0 y 0 · #c81e1e → #c81e1e (entry {entry} of {result.n_colors})"
+    )
+    assert "#c81e1e α128 → #c81e1e α128" in pixel_summary(source, shown, 1.5, 0.5)
+    assert pixel_summary(source, shown, 2.5, 1.5).startswith("x 2 y 1 · transparent → transparent")
+    assert pixel_summary(source, None, 1.0, 1.0) == "x 1 y 1 · #1e1ec8"  # no result yet
+    assert pixel_summary(source, shown, 3.2, 0.0) is None  # beside the image
