@@ -233,22 +233,20 @@ class MainWindow(QMainWindow):
         )
         self.action_about = self._action("&About kquant-gui", self.show_about, None, "actionAbout")
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
-        self.background_group = QActionGroup(self)
-        self.background_actions: dict[str, QAction] = {}
-        for name in BACKGROUNDS:
+        self.background_actions = self._choices("Background", BACKGROUNDS, self.set_background)
+        self.theme_actions = self._choices("Theme", THEMES, self.set_theme)
+
+    def _choices(self, kind: str, names: tuple[str, ...], choose) -> dict[str, QAction]:
+        """One checkable action per name, exclusive within their group (``actionThemeDark``)."""
+        group = QActionGroup(self)
+        actions: dict[str, QAction] = {}
+        for name in names:
             action = QAction(name.capitalize(), self, checkable=True)
-            action.setObjectName(f"actionBackground{name.capitalize()}")
-            action.triggered.connect(lambda _=False, n=name: self.set_background(n))
-            self.background_group.addAction(action)
-            self.background_actions[name] = action
-        self.theme_group = QActionGroup(self)
-        self.theme_actions: dict[str, QAction] = {}
-        for name in THEMES:
-            action = QAction(name.capitalize(), self, checkable=True)
-            action.setObjectName(f"actionTheme{name.capitalize()}")
-            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
-            self.theme_group.addAction(action)
-            self.theme_actions[name] = action
+            action.setObjectName(f"action{kind}{name.capitalize()}")
+            action.triggered.connect(lambda _=False, n=name: choose(n))
+            group.addAction(action)
+            actions[name] = action
+        return actions
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
