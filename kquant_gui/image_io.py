@@ -503,17 +503,23 @@ def _deflate_rows(raw: np.ndarray, level: int) -> bytes:
     while it works, so on two cores a 24 MP save spends about half as long compressing, and
     the file differs from a single-stream one by a few bytes. The parts depend only on the
     image size, so the bytes are the same on every machine and thread count.
+
+    The parts run on threads of their own, not the engine's pool: the window limits that to
+    one thread so as not to fight its main thread for the interpreter lock, which compressing
+    does not hold.
     """
     data = raw.reshape(-1)
     if data.nbytes < PARALLEL_DEFLATE_BYTES:
         packer = zlib.compressobj(level, zlib.DEFLATED, 15, 9)
         return packer.compress(raw.data) + packer.flush()
-    from kquant_gui.engine.parallel import run_parts
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kquant_gui.engine.parallel import split
 
     row_bytes = raw.shape[1]
 
-    def part(index: int, start: int, stop: int) -> bytes:
-        begin, end = start * row_bytes, stop * row_bytes
+    def part(rows: tuple[int, int]) -> bytes:
+        begin, end = rows[0] * row_bytes, rows[1] * row_bytes
         primed = data[max(0, begin - _DEFLATE_WINDOW) : begin].tobytes()
         extra = {"zdict": primed} if primed else {}
         packer = zlib.compressobj(level, zlib.DEFLATED, -15, 9, **extra)
@@ -521,11 +527,13 @@ def _deflate_rows(raw: np.ndarray, level: int) -> bytes:
         body = packer.compress(data[begin:end].data)
         return body + packer.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
-    parts = run_parts(part, raw.shape[0], min_size=0)
+    ranges = split(raw.shape[0])
+    with ThreadPoolExecutor(max_workers=min(len(ranges), os.cpu_count() or 1)) as pool:
+        parts = list(pool.map(part, ranges))
     # CMF 0x78: deflate with a 32 KiB window; FLG: the level class, made a multiple of 31.
     level_class = 3 if level >= 7 else 2 if level == 6 else 1 if level >= 2 else 0
     header = 0x7800 | level_class << 6
-    header += 31 - header % 31
+    header += (31 - header % 31) % 31
     adler = zlib.adler32(data.data)
     return b"".join([struct.pack(">H", header), *parts, struct.pack(">I", adler)])
 
