@@ -24,7 +24,6 @@ from PIL import Image
 
 from ._version import __version__
 from .engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN, quantize
-from .engine.kmeans import preload_in_background
 from .image_io import (
     DEFAULT_MAX_PIXELS,
     JPEG_NOTE,
@@ -385,19 +384,13 @@ def run_jobs(
 ) -> list[JobResult]:
     """Run every job, in worker processes when ``n_workers > 1``; results in job order."""
     if n_workers <= 1 or len(jobs) <= 1:
-        # scikit-learn's import (~1 s) overlaps the first decode, which releases the GIL.
-        preload_in_background()
         results = []
         for job in jobs:
             results.append(run_job(job, opts))
             progress.step()
         return results
     slots: list[JobResult | None] = [None] * len(jobs)
-    # Each worker process preloads on a thread of its own; the parent starts no thread
-    # before forking them.
-    with ProcessPoolExecutor(
-        max_workers=min(n_workers, len(jobs)), initializer=preload_in_background
-    ) as pool:
+    with ProcessPoolExecutor(max_workers=min(n_workers, len(jobs))) as pool:
         futures = {pool.submit(run_job, job, opts): i for i, job in enumerate(jobs)}
         try:
             for fut in as_completed(futures):

@@ -13,8 +13,10 @@ import kquant_gui
 from kquant_gui import display_color_palette, quantize, quantize_image
 
 
-def test_engine_cli_and_io_never_import_qt():
-    # A fresh interpreter, so nothing the test session imported can hide an import.
+def test_engine_cli_and_io_never_import_qt_nor_the_reference_engine():
+    # A fresh interpreter, so nothing the test session imported can hide an import. The
+    # default engine seeds k-means itself: scikit-learn and SciPy (a second to import) stay
+    # out, for small and large palettes, with and without alpha.
     code = (
         "import sys\n"
         "import kquant_gui, kquant_gui.engine, kquant_gui.image_io, kquant_gui.cli\n"
@@ -22,15 +24,20 @@ def test_engine_cli_and_io_never_import_qt():
         "import numpy as np\n"
         "r = kquant_gui.quantize(np.zeros((4, 4, 3), np.uint8), 2)\n"
         "kquant_gui.display_color_palette(r.palette, 1)\n"
+        "rng = np.random.default_rng(0)\n"
+        "for shape in ((60, 80, 3), (40, 50, 4)):\n"
+        "    for k in (3, 40):\n"
+        "        kquant_gui.quantize(rng.integers(0, 256, shape, dtype=np.uint8), k)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6'))\n"
         "bad += [m for m in ('matplotlib.pyplot', 'matplotlib.backends.backend_qtagg')\n"
         "        if m in sys.modules]\n"
+        "bad += [m for m in ('sklearn', 'scipy') if m in sys.modules]\n"
         "print(','.join(bad))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    assert out.stdout.strip() == "", f"Qt or pyplot imported: {out.stdout.strip()}"
+    assert out.stdout.strip() == "", f"imported: {out.stdout.strip()}"
 
 
 def test_version_is_exposed():

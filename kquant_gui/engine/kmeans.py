@@ -1,21 +1,20 @@
 """Weighted k-means (Lloyd's algorithm) over histogram entries.
 
-Seeding is scikit-learn's weighted k-means++ (`sklearn.cluster.kmeans_plusplus`). The Lloyd loop
-is our own rather than `sklearn.cluster.KMeans` because it must poll a cancel flag between
-iterations, and because its sums are reduced in a fixed order: the result is byte-identical
-from run to run whatever the thread count.
+Seeding is weighted greedy k-means++ (:mod:`seeding`). The Lloyd loop is our own rather than
+`sklearn.cluster.KMeans` because it must poll a cancel flag between iterations, and because its
+sums are reduced in a fixed order: the result is byte-identical from run to run whatever the
+thread count. Neither imports scikit-learn.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable
 
 import numpy as np
 
 from .parallel import run_parts
 from .progress import Steps
+from .seeding import kmeans_plusplus
 
 #: Distance-matrix elements computed at once (1 MB of float32): large enough that numpy's
 #: per-call overhead is amortised, small enough to stay in cache.
@@ -193,33 +192,6 @@ def weighted_means(
     return means, mass
 
 
-def preload() -> None:
-    """Import scikit-learn's seeding now rather than in the first :func:`seed_centers`.
-
-    The import takes about a second (it brings SciPy along). The window runs this as its
-    worker thread's first task and the command line on a thread beside its first decode, so
-    the first result does not wait for it.
-    """
-    from sklearn.cluster import kmeans_plusplus  # noqa: F401
-
-
-def preload_in_background() -> threading.Thread:
-    """Run :func:`preload` on a daemon thread and return the thread.
-
-    An import error is left for the first quantization to raise where it can be reported.
-    Not for a process that is about to fork: a child forked mid-import would inherit the
-    import lock held.
-    """
-
-    def run() -> None:
-        with contextlib.suppress(Exception):  # the first quantize reports it instead
-            preload()
-
-    thread = threading.Thread(target=run, name="kquant-preload", daemon=True)
-    thread.start()
-    return thread
-
-
 def seed_centers(points: np.ndarray, weights: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Weighted k-means++ seeding.
 
@@ -234,12 +206,7 @@ def seed_centers(points: np.ndarray, weights: np.ndarray, k: int, seed: int) -> 
     -------
     ndarray of float64, shape (k, d)
     """
-    # Imported here: scikit-learn takes about a second to import and the GUI should not pay
-    # for it at start-up.
-    from sklearn.cluster import kmeans_plusplus
-
-    centers, _ = kmeans_plusplus(points, k, sample_weight=weights, random_state=seed)
-    return np.asarray(centers, dtype=np.float64)
+    return kmeans_plusplus(points, weights, k, seed)
 
 
 def lloyd(
@@ -298,4 +265,52 @@ def lloyd(
         centers = means
         if shift <= tol and not empty.size:
             break
+    return centers
+
+
+def weiszfeld(
+    points: np.ndarray,
+    weights: np.ndarray,
+    centers: np.ndarray,
+    *,
+    n_iter: int,
+    floor: float = 0.5,
+    steps: Steps | None = None,
+    stage: str = "refining",
+) -> np.ndarray:
+    """Move centres towards their clusters' weighted geometric medians (Weiszfeld steps).
+
+    Lloyd minimises the sum of *squared* distances; a palette is judged by the *mean*
+    distance (mean CIEDE2000, which Euclidean distance in the perceptual working spaces
+    follows). Each step reassigns points to their nearest centre and replaces every centre by
+    the mean of its points weighted by ``weight / distance``, which lowers the mean distance
+    (Weiszfeld's iteration for the geometric median): far outliers pull less, the crowd
+    inside a cluster more.
+
+    Parameters
+    ----------
+    points : ndarray of float64, shape (m, d)
+    weights : ndarray of float64, shape (m,)
+    centers : ndarray of float64, shape (k, d)
+    n_iter : int
+    floor : float
+        Distance ``d`` counts as ``sqrt(d**2 + floor**2)``, so a point sitting on a centre
+        does not take all of its weight (working-space units, about half a dE).
+    steps : Steps, optional
+    stage : str
+
+    Returns
+    -------
+    ndarray of float64, shape (k, d)
+    """
+    k = centers.shape[0]
+    for it in range(n_iter):
+        if steps is not None:
+            steps.tick(stage, it / max(n_iter, 1))
+        labels, dist2 = nearest(points, centers)
+        pull = weights / np.sqrt(dist2 + floor * floor)
+        means, _ = weighted_means(points, pull, labels, k)
+        empty = np.isnan(means[:, 0])
+        means[empty] = centers[empty]
+        centers = means
     return centers

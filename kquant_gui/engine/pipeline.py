@@ -17,7 +17,7 @@ import numpy as np
 
 from .colorspace import COLOR_SPACES, from_space, to_space
 from .histogram import CHUNK, Histogram, histogram, pack_rgb
-from .kmeans import lloyd, nearest, seed_centers
+from .kmeans import lloyd, nearest, seed_centers, weiszfeld
 from .progress import CancelCallback, ProgressCallback, Steps
 from .remap import (
     bin_centre_cells,
@@ -54,6 +54,8 @@ TOL = 0.05
 #: (k <= SMALL_K) converge fully: picking the best by inertia needs it (24 MP k=16: 5.83 -> 5.96
 #: with the loose tolerance).
 COARSE_TOL = 0.5
+#: Colour spaces in which Euclidean distance follows the dE2000 a result is judged by.
+PERCEPTUAL_SPACES = ("lab", "oklab")
 #: Palettes up to this size are started N_INIT_SMALL_K times, keeping the lowest inertia.
 SMALL_K = 16
 N_INIT_SMALL_K = 3
@@ -227,10 +229,25 @@ def _cluster(
             if best is None or inertia < best[0]:
                 best = (inertia, cand)
         centers = best[1]
-    for points, weights in refine:
-        centers = lloyd(
-            points, weights, centers, max_iter=REFINE_ITER, tol=TOL, steps=steps, stage="refining"
-        )
+    # The perceptual spaces are judged by mean distance (mean dE2000), which Lloyd does not
+    # minimise; the last level's iterations are Weiszfeld steps, which do (china k=16: mean
+    # dE2000 5.31 -> 5.25 at the same cost). sRGB keeps plain k-means, the original recipe.
+    polish = space in PERCEPTUAL_SPACES
+    for i, (points, weights) in enumerate(refine):
+        if polish and i == len(refine) - 1:
+            centers = weiszfeld(points, weights, centers, n_iter=REFINE_ITER, steps=steps)
+        else:
+            centers = lloyd(
+                points,
+                weights,
+                centers,
+                max_iter=REFINE_ITER,
+                tol=TOL,
+                steps=steps,
+                stage="refining",
+            )
+    if polish and not refine:
+        centers = weiszfeld(*levels[-1], centers, n_iter=REFINE_ITER, steps=steps)
     return from_space(centers, space), coords
 
 

@@ -8,7 +8,6 @@ window and never runs on the main thread.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kquant_gui.engine import Quantization, count_distinct_colors, mean_delta_e2000, quantize
-from kquant_gui.engine.kmeans import preload
 
 from .display_image import DisplayImage
 
@@ -28,13 +26,6 @@ if TYPE_CHECKING:
 
 #: Pixels sampled for the mean colour difference: a stable estimate in well under 0.1 s.
 DELTA_E_SAMPLE = 200_000
-
-
-@dataclass(frozen=True)
-class WarmUpJob:
-    """Import what the first quantization needs (scikit-learn, ~1 s) before it is asked for."""
-
-    job_id: int
 
 
 @dataclass(frozen=True)
@@ -159,13 +150,6 @@ def describe_error(exc: BaseException, path: Path | None) -> str:
     if path is None or path.name in reason:
         return reason
     return f"{path.name}: {reason}"
-
-
-def run_warm_up() -> None:
-    """Import scikit-learn ahead of the first quantization; a failure is left for that
-    quantization to report, with the file it was working on."""
-    with contextlib.suppress(Exception):
-        preload()
 
 
 def run_load(job: LoadJob) -> Loaded:

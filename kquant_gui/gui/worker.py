@@ -86,8 +86,6 @@ class Worker(QObject):
                 self.loaded.emit(tasks.run_load(job))
             elif isinstance(job, tasks.SaveJob):
                 self.saved.emit(tasks.run_save(job))
-            elif isinstance(job, tasks.WarmUpJob):
-                tasks.run_warm_up()
             else:
                 raise TypeError(f"unknown job {job!r}")
         except Cancelled:
@@ -154,9 +152,6 @@ class BackgroundWorker(QObject):
         self.worker.failed.connect(self._forget_outcome)
         self.worker.cancelled.connect(self._forget)
         self.thread.start()
-        # First in the queue: while the window is being built and shown, the worker imports
-        # what the first quantization needs, and that result then reports its own time only.
-        self.submit(tasks.WarmUpJob(self.new_id()))
 
     @Slot(object)
     def _forget_outcome(self, outcome: object) -> None:

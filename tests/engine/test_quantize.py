@@ -10,7 +10,7 @@ import pytest
 from kquant_gui import COLOR_SPACES, DITHERS, Cancelled, quantize
 from kquant_gui.engine import histogram as histogram_module
 from kquant_gui.engine import pipeline as pipeline_module
-from kquant_gui.engine.colorspace import srgb8_to_lab
+from kquant_gui.engine.colorspace import to_space
 from kquant_gui.engine.metrics import mean_delta_e2000
 
 
@@ -162,11 +162,13 @@ def test_colours_the_sample_never_saw_still_map_to_their_nearest_entry(photo, sa
     pixels[1::8, 1::8] = (0, 255, 0)
     result = quantize(pixels, 16)
     _check_invariants(pixels, result, 16)
-    dots = result.image[1::8, 1::8].reshape(-1, 3).astype(int)
-    # Each dot took the palette's colour nearest pure green, not some arbitrary entry.
-    lab = srgb8_to_lab(result.palette)
-    nearest = result.palette[np.argmin(((lab - srgb8_to_lab(np.array([0, 255, 0]))) ** 2).sum(1))]
-    assert (dots == nearest).all()
+    dots = result.labels[1::8, 1::8].ravel()
+    # Each dot took the palette's colour nearest pure green, not some arbitrary entry; where
+    # two entries are about as near (within the ambiguity margin, in the engine's space), a
+    # dot may follow its neighbours to either.
+    green = to_space(np.array([[0, 255, 0]], dtype=np.uint8), "lab")
+    dist = np.sqrt(((to_space(result.palette, "lab") - green) ** 2).sum(1))
+    assert (dist[dots] <= dist.min() + pipeline_module.SMALL_PALETTE_MARGIN["lab"]).all()
 
 
 def test_a_colour_only_outside_the_sample_is_still_kept_exactly(sampled):

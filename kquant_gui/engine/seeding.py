@@ -1,0 +1,104 @@
+"""Where k-means starts: weighted greedy k-means++ in plain numpy.
+
+Arthur and Vassilvitskii's k-means++ picks each new centre with probability proportional to a
+point's weight times its squared distance to the nearest centre so far. The greedy variant
+(the one scikit-learn ships) draws ``2 + ln k`` candidates per centre and keeps the one that
+lowers the total cost most, which gives noticeably better starts for a few more distance
+passes. Written here rather than imported so that the default engine does not load
+scikit-learn and SciPy (about a second at start-up) for forty lines of arithmetic.
+
+Every step is a single-threaded numpy operation on float64 in a fixed order, and the random
+draws come from ``numpy.random.default_rng(seed)``: the same points, weights and seed give the
+same centres on every run and with any number of engine threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _squared_distances(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance of every point to each of a few centres.
+
+    Computed from the differences rather than ``|x|^2 - 2 x.c + |c|^2``: with three
+    coordinates it costs about the same, and a point that is a centre gets exactly 0, so it
+    can never be drawn again.
+
+    Parameters
+    ----------
+    points : ndarray of float64, shape (m, d)
+    centers : ndarray of float64, shape (t, d)
+
+    Returns
+    -------
+    ndarray of float64, shape (t, m)
+    """
+    out = np.zeros((centers.shape[0], points.shape[0]), dtype=np.float64)
+    diff = np.empty_like(out)
+    for j in range(points.shape[1]):
+        np.subtract(points[None, :, j], centers[:, j, None], out=diff)
+        diff *= diff
+        out += diff
+    return out
+
+
+def kmeans_plusplus(
+    points: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    seed: int,
+    *,
+    n_trials: int | None = None,
+) -> np.ndarray:
+    """Greedy weighted k-means++ seeding.
+
+    Parameters
+    ----------
+    points : ndarray of float, shape (m, d), with m >= k >= 1
+    weights : ndarray of float, shape (m,), non-negative, with a positive sum
+        How many pixels each point stands for.
+    k : int
+        Number of centres.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+    n_trials : int, optional
+        Candidates drawn per centre after the first; default ``2 + int(ln k)``.
+
+    Returns
+    -------
+    ndarray of float64, shape (k, d)
+        Centres, each one of the points. When fewer than k points carry weight, the centres
+        past them repeat an earlier one (Lloyd re-seeds such empty clusters).
+    """
+    x = np.asarray(points, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    m = x.shape[0]
+    if not 1 <= k <= m:
+        raise ValueError(f"k-means++ needs 1 <= k <= {m} points, got k={k}")
+    rng = np.random.default_rng(seed)
+    trials = n_trials if n_trials is not None else 2 + int(np.log(k))
+    chosen = np.empty(k, dtype=np.intp)
+
+    # The first centre: a point drawn by weight alone. side="right" skips zero-weight points.
+    cumulative = np.cumsum(w)
+    chosen[0] = min(
+        int(np.searchsorted(cumulative, rng.random() * cumulative[-1], "right")), m - 1
+    )
+    closest = _squared_distances(x, x[chosen[:1]])[0]
+    for c in range(1, k):
+        cumulative = np.cumsum(w * closest)
+        total = cumulative[-1]
+        if not total > 0:
+            # Every weighted point already is a centre: nothing left to spread to.
+            chosen[c:] = chosen[0]
+            break
+        draws = rng.random(trials) * total
+        candidates = np.minimum(np.searchsorted(cumulative, draws, "right"), m - 1)
+        dist = _squared_distances(x, x[candidates])
+        np.minimum(dist, closest[None, :], out=dist)
+        # einsum's own loop rather than BLAS: the same sums in the same order on any machine
+        # setting.
+        best = int(np.argmin(np.einsum("tm,m->t", dist, w)))
+        chosen[c] = candidates[best]
+        closest = dist[best]
+    return x[chosen].copy()
