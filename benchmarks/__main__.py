@@ -1,4 +1,4 @@
-"""``python -m benchmarks`` (= ``make bench``): engine, CLI, start-up and GUI benches as Markdown.
+"""``python -m benchmarks`` (= ``make bench``): engine, quality, CLI, start-up and GUI benches.
 
 The engine bench runs in this process (it is Qt-free); the CLI and GUI benches, owned by their
 modules ``bench_cli`` and ``bench_gui``, each run in a subprocess so Qt never loads next to the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .images import OUT_DIR
 
-SECTIONS = ("engine", "cli", "startup", "gui")
+SECTIONS = ("engine", "quality", "cli", "startup", "gui")
 #: Run inside the subprocess: call ``main`` with the arguments if it takes any, else via argv.
 _RUNNER = """
 import inspect, sys

@@ -72,6 +72,24 @@ def libimagequant(pixels: np.ndarray, k: int) -> np.ndarray:
     return palette[np.frombuffer(idx, dtype=np.uint8)].reshape(h, w, 3)
 
 
+def pngquant(pixels: np.ndarray, k: int) -> np.ndarray:
+    """The ``pngquant`` command (``--nofs``: no dithering) on a PNG written to a temporary
+    folder; the time includes its start-up and the file round trip."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="peer-pngquant-") as tmp:
+        src, out = Path(tmp) / "in.png", Path(tmp) / "out.png"
+        Image.fromarray(pixels).save(src, compress_level=1)
+        cmd = ["pngquant", "--nofs", "--force", "--output", str(out), str(k), str(src)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        with Image.open(out) as im:
+            return np.asarray(im.convert("RGB"))
+
+
 def _ours(**options: str) -> Method:
     def run(pixels: np.ndarray, k: int) -> np.ndarray:
         from kquant_gui import quantize
@@ -112,6 +130,7 @@ PEERS: dict[str, Peer] = {
         Peer("gallery", "sklearn gallery (fit on 1,000 px)", gallery_recipe),
         Peer("pillow", "Pillow median cut", pillow_median_cut),
         Peer("imagequant", "libimagequant", libimagequant),
+        Peer("pngquant", "pngquant --nofs (CLI)", pngquant),
         Peer("ours", "**kquant-gui (lab, default)**", _ours(), ours=True),
         Peer("ours-rgb", "kquant-gui (rgb)", _ours(color_space="rgb"), ours=True),
         Peer(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from benchmarks import bench_engine, images
 from benchmarks.measure import measure_isolated
 
@@ -44,3 +46,39 @@ def test_24mp_recipe_is_deterministic_and_noisy() -> None:
     assert a.shape == (40, 60, 3)
     assert (a == b).all()
     assert images.count_colors(a) > 1000
+
+
+def test_every_image_class_is_built_deterministically() -> None:
+    from benchmarks import image_classes
+
+    for name in image_classes.CLASSES:
+        a = image_classes.load_class(name)
+        assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3, name
+        assert not a.flags.writeable
+    # Built again from scratch, the same pixels.
+    assert np.array_equal(image_classes.logo(), image_classes.load_class("logo"))
+    assert images.count_colors(image_classes.load_class("pixelart")) <= 64
+
+
+def test_quality_bench_renders_a_table_per_class() -> None:
+    from benchmarks import bench_quality
+
+    cases, facts = bench_quality.run(
+        ["pixelart"], [4, 16], ("pillow", "ours"), quick=True, log=lambda _line: None
+    )
+    assert all(math.isfinite(c.delta_e) for c in cases)
+    md = bench_quality.render(cases, facts, quick=True)
+    assert "#### pixelart (256x192" in md
+    assert "| pixelart | 16 |" in md
+    assert "of 2 (class, k) cases" in md
+
+
+def test_startup_bench_times_whole_processes(tmp_path) -> None:
+    from benchmarks import bench_startup
+
+    photo = bench_startup.small_photo(tmp_path)
+    cmds = [c for c in bench_startup.commands(photo, tmp_path) if "pngquant" not in c.label]
+    times = bench_startup.run(cmds, rounds=1)
+    assert set(times) == {c.label for c in cmds}
+    assert all(len(t) == 1 and t[0] > 0 for t in times.values())
+    assert (tmp_path / "kquant.png").stat().st_size > 0
