@@ -15,25 +15,26 @@ from numbers import Integral
 
 import numpy as np
 
+from . import packing
 from .colorspace import COLOR_SPACES, from_space, to_space
-from .histogram import CHUNK, Histogram, histogram, pack_rgb
+from .dither import floyd_steinberg_labels, ordered_labels
+from .histogram import Histogram, histogram
 from .kmeans import lloyd, nearest, seed_centers
-from .progress import CancelCallback, ProgressCallback, Steps
-from .remap import (
-    bin_centre_cells,
-    bin_centre_coords,
+from .lut import (
+    bin_center_cells,
+    bin_center_coords,
     entry_pairs,
     fine_lut,
     fine_pairs,
-    floyd_steinberg_labels,
     histogram_pairs,
-    ordered_labels,
-    paint_labels,
     pair_table,
     rank_pairs,
-    stream_labels,
 )
+from .packing import pack_rgb
+from .paint import paint_labels
+from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
+from .smooth import stream_labels
 
 DITHERS = ("none", "floyd-steinberg", "ordered")
 K_MIN, K_MAX = 1, 256
@@ -68,7 +69,7 @@ FINE_MAP_K = 32
 BINNED_MIN_PIXELS = 600_000
 #: A pixel whose second-nearest palette entry is less than this much farther than its nearest
 #: (working-space units: about 1 dE for lab and oklab, 8-bit levels for rgb) may follow its
-#: neighbours; see :func:`remap.stream_labels`.
+#: neighbours; see :func:`smooth.stream_labels`.
 AMBIGUITY_MARGIN = {"lab": 1.0, "oklab": 1.0, "rgb": 1.0}
 #: Small perceptual palettes have entries far apart, so a wider margin costs next to nothing
 #: (+0.01-0.02 mean dE2000 on china/flower at k <= 32) and shrinks a noisy photo's PNG by ~7%.
@@ -194,8 +195,8 @@ def _cluster(
     coords : ndarray of float64, shape (m, 3)
     """
     # A binned photo's entries are bin centres, whose coordinates are tabulated once.
-    centres = bin_centre_coords(space)[hist.codes] if hist.centres else None
-    coords = to_space(hist.colors, space) if centres is None else centres
+    centers = bin_center_coords(space)[hist.codes] if hist.centers else None
+    coords = to_space(hist.colors, space) if centers is None else centers
     if hist.exact and hist.colors.shape[0] <= k:
         return hist.colors.copy(), coords
     levels = _levels(hist, coords, k)
@@ -369,8 +370,8 @@ def _quantize(
             # Large palettes on large images: 18-bit bins are coarse next to the clusters,
             # so pixels map through 21-bit cells instead.
             lut = fine_lut(hist.codes, palette_vis, color_space, margin)
-            centre_labels = lut[bin_centre_cells(hist.codes)] & 0xFF
-            estimate = np.bincount(centre_labels, weights=hist.counts, minlength=palette.shape[0])
+            center_labels = lut[bin_center_cells(hist.codes)] & 0xFF
+            estimate = np.bincount(center_labels, weights=hist.counts, minlength=palette.shape[0])
         if transparent >= 0:
             estimate[transparent] += hist.n_transparent
         # Number the palette by the expected shares before labelling, so that the labels come
@@ -383,7 +384,7 @@ def _quantize(
                 # Bins the sample missed (0.1% of the pixels of a noisy 24 MP photo) follow
                 # their centre, like the bins it saw.
                 every_bin = entry_pairs(
-                    bin_centre_coords(color_space), to_space(palette_vis, color_space), margin
+                    bin_center_coords(color_space), to_space(palette_vis, color_space), margin
                 )
                 bin_pairs = rank_pairs(every_bin, rank)
             source = histogram_pairs(
@@ -446,8 +447,9 @@ def _relabel(labels: np.ndarray, table: np.ndarray) -> np.ndarray:
     """``table[labels]`` in place, chunked: a 24 MP gather in one go converts every index to
     intp first, which costs more than the gather itself."""
     flat = labels.reshape(-1)
-    for s in range(0, flat.shape[0], CHUNK):
-        flat[s : s + CHUNK] = table[flat[s : s + CHUNK]]
+    chunk = packing.CHUNK
+    for s in range(0, flat.shape[0], chunk):
+        flat[s : s + chunk] = table[flat[s : s + chunk]]
     return labels
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from kquant_gui import COLOR_SPACES, DITHERS, Cancelled, quantize
 from kquant_gui.engine import histogram as histogram_module
+from kquant_gui.engine import packing
 from kquant_gui.engine import pipeline as pipeline_module
 from kquant_gui.engine.colorspace import srgb8_to_lab
 from kquant_gui.engine.metrics import mean_delta_e2000
@@ -333,11 +334,10 @@ def test_non_contiguous_input(photo):
 @pytest.mark.parametrize("dither", DITHERS)
 def test_threads_do_not_change_the_result(photo, monkeypatch, dither):
     # Small chunks and the large-image path, so the work really is split into parts.
-    from kquant_gui.engine import parallel, remap
+    from kquant_gui.engine import parallel
 
     monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
-    monkeypatch.setattr(histogram_module, "CHUNK", 1024)
-    monkeypatch.setattr(remap, "CHUNK", 1024)
+    monkeypatch.setattr(packing, "CHUNK", 1024)
     big = np.tile(photo, (3, 3, 1))
     seen: list[float] = []
     before = parallel.max_threads()
@@ -357,7 +357,7 @@ def test_threads_do_not_change_the_result(photo, monkeypatch, dither):
 
 def _quantize_large_in_child(pixels: np.ndarray) -> int:
     histogram_module.EXACT_MAX_PIXELS = 100
-    histogram_module.CHUNK = 1024
+    packing.CHUNK = 1024
     return quantize(pixels, 8).n_colors
 
 
@@ -367,11 +367,11 @@ def test_engine_threads_survive_fork(photo):
     import multiprocessing
 
     big = np.tile(photo, (3, 3, 1))
-    saved = histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK
+    saved = histogram_module.EXACT_MAX_PIXELS, packing.CHUNK
     try:
-        histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK = 100, 1024
+        histogram_module.EXACT_MAX_PIXELS, packing.CHUNK = 100, 1024
         quantize(big, 8)  # starts the pool in this process
     finally:
-        histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK = saved
+        histogram_module.EXACT_MAX_PIXELS, packing.CHUNK = saved
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply_async(_quantize_large_in_child, (big,)).get(timeout=60) == 8
