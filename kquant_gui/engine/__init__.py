@@ -12,6 +12,7 @@ Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE
 from .colorspace import COLOR_SPACES
 from .histogram import count_distinct_colors
 from .metrics import ciede2000, mean_delta_e2000, psnr
+from .parallel import engine_threads
 from .pipeline import DITHERS, K_MAX, K_MIN, quantize
 from .result import Cancelled, Quantization
 
@@ -24,6 +25,7 @@ __all__ = [
     "Quantization",
     "ciede2000",
     "count_distinct_colors",
+    "engine_threads",
     "mean_delta_e2000",
     "psnr",
     "quantize",

@@ -9,8 +9,6 @@ entry, optionally dithered.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from numbers import Integral
 from typing import NamedTuple
 
@@ -33,6 +31,7 @@ from .lut import (
 )
 from .packing import pack_rgb
 from .paint import paint_labels
+from .parallel import engine_threads, single_threaded_blas
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
 from .smooth import stream_labels
@@ -105,26 +104,6 @@ def _validate_options(color_space: object, dither: object, seed: object) -> None
         raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
 
 
-_blas_controller = None
-
-
-@contextmanager
-def _single_threaded_blas() -> Iterator[None]:
-    """Run BLAS on one thread while quantizing.
-
-    Every matrix product here has an inner dimension of 3 and a few thousand rows, far too
-    small for threads to pay off: on two cores OpenBLAS's threading made a 0.3 MP quantize
-    about 40% slower, and worse under load. One thread also fixes the summation order.
-    """
-    global _blas_controller
-    if _blas_controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas_controller = ThreadpoolController()
-    with _blas_controller.limit(limits=1, user_api="blas"):
-        yield
-
-
 def quantize(
     pixels: np.ndarray,
     k: int,
@@ -134,6 +113,7 @@ def quantize(
     seed: int = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
+    threads: int | None = None,
 ) -> Quantization:
     """Reduce an image to at most ``k`` colours with k-means clustering.
 
@@ -155,6 +135,10 @@ def quantize(
     cancel : callable() -> bool, optional
         Polled between stages and inside long loops; when it returns true, :class:`Cancelled`
         is raised.
+    threads : int, optional
+        Use at most this many threads for this call; by default the limit of the enclosing
+        :func:`kquant_gui.engine.parallel.engine_threads` block, else one per core (at most
+        4). The result is byte-identical whatever the number.
 
     Returns
     -------
@@ -170,7 +154,7 @@ def quantize(
     k = validate_k(k)
     pixels = validate_pixels(pixels)
     _validate_options(color_space, dither, seed)
-    with _single_threaded_blas():
+    with engine_threads(threads), single_threaded_blas():
         return _quantize(pixels, k, color_space, dither, int(seed), progress, cancel)
 
 

@@ -334,23 +334,17 @@ def test_non_contiguous_input(photo):
 @pytest.mark.parametrize("dither", DITHERS)
 def test_threads_do_not_change_the_result(photo, monkeypatch, dither):
     # Small chunks and the large-image path, so the work really is split into parts.
-    from kquant_gui.engine import parallel
-
     monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
     monkeypatch.setattr(packing, "CHUNK", 1024)
     big = np.tile(photo, (3, 3, 1))
     seen: list[float] = []
-    before = parallel.max_threads()
-    try:
-        parallel.set_max_threads(2)
-        threaded = quantize(big, 48, dither=dither)
-        parallel.set_max_threads(1)
-        single = quantize(big, 48, dither=dither, progress=lambda f, s: seen.append(f))
-    finally:
-        parallel.set_max_threads(before)
-    assert single.image.tobytes() == threaded.image.tobytes()
-    assert single.labels.tobytes() == threaded.labels.tobytes()
-    assert np.array_equal(single.counts, threaded.counts)
+    single = quantize(big, 48, dither=dither, progress=lambda f, s: seen.append(f), threads=1)
+    for threads in (2, 4):
+        threaded = quantize(big, 48, dither=dither, threads=threads)
+        assert single.image.tobytes() == threaded.image.tobytes()
+        assert single.labels.tobytes() == threaded.labels.tobytes()
+        assert single.palette.tobytes() == threaded.palette.tobytes()
+        assert np.array_equal(single.counts, threaded.counts)
     # Run one after another, the parts still report steady progress up to 1.
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
 
