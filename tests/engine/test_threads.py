@@ -18,19 +18,22 @@ def split_work(monkeypatch):
     monkeypatch.setattr(packing, "CHUNK", 1024)
 
 
-def _threads_used(n_parts: int = parallel.PARTS) -> set[str]:
-    """Names of the threads that ran the parts of one :func:`parallel.run_parts` job."""
+def _threads_used(together: int = 1) -> set[str]:
+    """Names of the threads that ran the parts of one :func:`parallel.run_parts` job.
+
+    With ``together`` > 1 every part waits until that many parts run at once, so the job
+    fails (a broken barrier) unless it really runs on that many threads.
+    """
     names: list[str] = []
-    gate = threading.Barrier(1)
+    barrier = threading.Barrier(together) if together > 1 else None
 
     def part(index: int, start: int, stop: int) -> int:
-        gate.wait()
         names.append(threading.current_thread().name)
-        # Long enough for the pool's threads to pick up parts of their own.
-        threading.Event().wait(0.02)
+        if barrier is not None:
+            barrier.wait(timeout=10)
         return index
 
-    assert parallel.run_parts(part, n_parts, min_size=1) == list(range(n_parts))
+    assert parallel.run_parts(part, parallel.PARTS, min_size=1) == list(range(parallel.PARTS))
     return set(names)
 
 
@@ -57,9 +60,9 @@ def test_one_thread_runs_every_part_on_the_caller():
 
 def test_the_limit_caps_the_threads_a_job_uses():
     with engine_threads(2):
-        used = _threads_used()
+        used = _threads_used(together=2)
     assert threading.current_thread().name in used
-    assert 1 <= len(used) <= 2
+    assert len(used) == 2
 
 
 def test_two_threads_keep_their_own_limits():
