@@ -13,15 +13,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .engine import COLOR_SPACES, DITHERS, Cancelled, Quantization, quantize
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .engine import COLOR_SPACES, DITHERS, ENGINES, Cancelled, Quantization, quantize
+
+#: Names served from the engine on first use (PEP 562): ``import kquant_gui`` alone, as every
+#: ``kquant`` start does, then costs no numpy import, and ``kquant --help`` answers at once.
+_FROM_ENGINE = ("COLOR_SPACES", "DITHERS", "ENGINES", "Cancelled", "Quantization", "quantize")
+
 __all__ = [
     "COLOR_SPACES",
     "DITHERS",
+    "ENGINES",
     "Cancelled",
     "Quantization",
     "__version__",
@@ -29,6 +35,20 @@ __all__ = [
     "quantize",
     "quantize_image",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_ENGINE:
+        from . import engine
+
+        value = getattr(engine, name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def quantize_image(image_path: Any, num_clusters: int, **options: Any) -> Quantization:
@@ -44,12 +64,13 @@ def quantize_image(image_path: Any, num_clusters: int, **options: Any) -> Quanti
         k, from 1 to 256.
     **options
         Keyword options of :func:`quantize` (``color_space``, ``dither``, ``seed``,
-        ``progress``, ``cancel``).
+        ``progress``, ``cancel``, ``threads``, ``engine``).
 
     Returns
     -------
     Quantization
     """
+    from .engine import quantize
     from .image_io import load_image
 
     return quantize(load_image(image_path).pixels, num_clusters, **options)

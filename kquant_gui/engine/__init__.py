@@ -1,12 +1,13 @@
-"""The quantization engine: pure numpy and scikit-learn, never Qt or pyplot.
+"""The quantization engine: numpy (scikit-learn only as the reference), never Qt or pyplot.
 
 One module per stage, in the order data flows: ``colorspace`` (sRGB, CIELAB, OKLab),
 ``packing`` (pixels as packed words, streamed in chunks), ``histogram`` (weighted distinct
-colours), ``kmeans`` (seeding and Lloyd), ``lut`` (colour-to-entry lookup tables), ``smooth``
-(nearest-colour mapping with near ties following their neighbours), ``dither`` (ordered and
-Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE2000, PSNR),
-``parallel`` (row-independent work on a small thread pool; thread limits) and ``pipeline``
-(the whole of `quantize`).
+colours), ``seeding`` (k-means++), ``kmeans`` (Lloyd and Weiszfeld steps), ``cluster``
+(k-means over histogram levels), ``reference`` (scikit-learn's KMeans, when asked for),
+``lut`` (colour-to-entry lookup tables), ``smooth`` (nearest-colour mapping with near ties
+following their neighbours), ``dither`` (ordered and Floyd–Steinberg), ``paint`` (image and
+counts from labels), ``metrics`` (CIEDE2000, PSNR), ``parallel`` (row-independent work on a
+small thread pool; thread limits) and ``pipeline`` (the whole of `quantize`).
 """
 
 from .colorspace import COLOR_SPACES
@@ -14,11 +15,13 @@ from .histogram import count_distinct_colors
 from .metrics import ciede2000, mean_delta_e2000, psnr
 from .parallel import engine_threads
 from .pipeline import DITHERS, K_MAX, K_MIN, quantize
+from .reference import ENGINES
 from .result import Cancelled, Quantization
 
 __all__ = [
     "COLOR_SPACES",
     "DITHERS",
+    "ENGINES",
     "K_MAX",
     "K_MIN",
     "Cancelled",

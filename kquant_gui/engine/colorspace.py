@@ -64,11 +64,17 @@ def srgb8_to_linear(rgb: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     rgb : ndarray of uint8, shape (..., 3)
+        Or float values on the same 0-255 scale (the mean colour of a histogram bin), decoded
+        with the transfer function itself rather than the table.
 
     Returns
     -------
     ndarray of float64, shape (..., 3), values in [0, 1]
     """
+    rgb = np.asarray(rgb)
+    if rgb.dtype.kind == "f":
+        c = np.clip(rgb / 255.0, 0.0, 1.0)
+        return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
     return SRGB_TO_LINEAR[rgb]
 
 
@@ -94,6 +100,7 @@ def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     rgb : ndarray of uint8, shape (..., 3)
+        Or float values on the same scale (see :func:`srgb8_to_linear`).
 
     Returns
     -------
@@ -103,7 +110,21 @@ def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
     shape = rgb.shape
     # Flat (m, 3) rows and one matrix with the white point folded in: four times faster than
     # broadcasting over arbitrary leading axes, which matters for 100k-colour histograms.
-    xyz = SRGB_TO_LINEAR[rgb.reshape(-1, 3)] @ _RGB_TO_XYZ_WHITE.T
+    return linear_to_lab(srgb8_to_linear(rgb.reshape(-1, 3))).reshape(shape)
+
+
+def linear_to_lab(linear: np.ndarray) -> np.ndarray:
+    """Linear-light sRGB to CIELAB (D65).
+
+    Parameters
+    ----------
+    linear : ndarray of float, shape (m, 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (m, 3)
+    """
+    xyz = linear @ _RGB_TO_XYZ_WHITE.T
     f = np.cbrt(xyz)
     dark = xyz <= _EPS
     if dark.any():
@@ -112,7 +133,7 @@ def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
     # long as the whole conversion otherwise.
     lab = f @ _F_TO_LAB
     lab[:, 0] -= 16.0
-    return lab.reshape(shape)
+    return lab
 
 
 def lab_to_linear(lab: np.ndarray) -> np.ndarray:
@@ -139,6 +160,7 @@ def srgb8_to_oklab(rgb: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     rgb : ndarray of uint8, shape (..., 3)
+        Or float values on the same scale (see :func:`srgb8_to_linear`).
 
     Returns
     -------
@@ -221,6 +243,7 @@ def to_space(rgb: np.ndarray, space: str) -> np.ndarray:
     Parameters
     ----------
     rgb : ndarray of uint8, shape (..., 3)
+        Or float values on the same 0-255 scale (see :func:`srgb8_to_linear`).
     space : {"lab", "oklab", "rgb"}
 
     Returns
@@ -251,3 +274,24 @@ def from_space(coords: np.ndarray, space: str) -> np.ndarray:
     if space == "oklab":
         return linear_to_srgb8(oklab_to_linear(coords))
     return np.clip(np.rint(coords), 0, 255).astype(np.uint8)
+
+
+def working_to_lab(coords: np.ndarray, space: str) -> np.ndarray:
+    """Working-space coordinates to CIELAB (D65), unclipped: what CIEDE2000 is computed on.
+
+    Parameters
+    ----------
+    coords : ndarray of float, shape (m, 3)
+    space : {"lab", "oklab", "rgb"}
+
+    Returns
+    -------
+    ndarray of float64, shape (m, 3)
+    """
+    if space == "lab":
+        return expand_chroma(coords)
+    if space == "oklab":
+        linear = oklab_to_linear(coords)
+    else:
+        linear = srgb8_to_linear(np.asarray(coords, dtype=np.float64))
+    return linear_to_lab(linear)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from numbers import Integral
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from .packing import pack_rgb
 from .paint import paint_labels
 from .parallel import engine_threads, single_threaded_blas
 from .progress import CancelCallback, ProgressCallback, Steps
+from .reference import ENGINES
 from .result import Quantization
 from .smooth import stream_labels
 
@@ -93,7 +94,9 @@ def validate_pixels(pixels: object) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
-def _validate_options(color_space: object, dither: object, seed: object) -> None:
+def _validate_options(color_space: object, dither: object, seed: object, engine: object) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     if color_space not in COLOR_SPACES:
         raise ValueError(
             f"color_space must be one of {', '.join(COLOR_SPACES)}; got {color_space!r}"
@@ -114,6 +117,7 @@ def quantize(
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
     threads: int | None = None,
+    engine: str = "numpy",
 ) -> Quantization:
     """Reduce an image to at most ``k`` colours with k-means clustering.
 
@@ -139,6 +143,12 @@ def quantize(
         Use at most this many threads for this call; by default the limit of the enclosing
         :func:`kquant_gui.engine.parallel.engine_threads` block, else one per core (at most
         4). The result is byte-identical whatever the number.
+    engine : {"numpy", "sklearn"}
+        Who clusters the histogram: our numpy k-means (default; coarse-to-fine Lloyd with a
+        numpy k-means++ start and a polish towards the lowest mean colour difference), or
+        the reference, scikit-learn's ``KMeans`` on the same weighted histogram in the same
+        colour space (imported only when chosen, about a second; slower, and ``cancel`` is
+        not polled while it runs). Everything else is shared.
 
     Returns
     -------
@@ -153,9 +163,9 @@ def quantize(
     """
     k = validate_k(k)
     pixels = validate_pixels(pixels)
-    _validate_options(color_space, dither, seed)
+    _validate_options(color_space, dither, seed, engine)
     with engine_threads(threads), single_threaded_blas():
-        return _quantize(pixels, k, color_space, dither, int(seed), progress, cancel)
+        return _quantize(pixels, k, color_space, dither, int(seed), engine, progress, cancel)
 
 
 def _quantize(
@@ -164,6 +174,7 @@ def _quantize(
     color_space: str,
     dither: str,
     seed: int,
+    engine: str,
     progress: ProgressCallback | None,
     cancel: CancelCallback | None,
 ) -> Quantization:
@@ -184,7 +195,7 @@ def _quantize(
     if hist.colors.shape[0] == 0:
         palette_vis, coords = np.empty((0, 3), dtype=np.uint8), np.empty((0, 3))
     else:
-        palette_vis, coords = cluster(hist, k_visible, color_space, seed, steps)
+        palette_vis, coords = cluster(hist, k_visible, color_space, seed, steps, engine=engine)
     t2 = time.perf_counter()
     timings["clustering"] = t2 - t1
 
@@ -200,7 +211,14 @@ def _quantize(
         mapped = _map_dithered(pixels, entries, dither, color_space, steps)
     timings["mapping"] = time.perf_counter() - t2
     steps.done()
-    return _assemble(mapped, entries, hist, k, color_space, dither, seed, timings)
+    settings = {
+        "k": k,
+        "color_space": color_space,
+        "dither": dither,
+        "seed": seed,
+        "engine": engine,
+    }
+    return _assemble(mapped, entries, hist, settings, timings)
 
 
 def _histogram(pixels: np.ndarray, k: int, dither: str, steps: Steps) -> Histogram:
@@ -338,10 +356,7 @@ def _assemble(
     mapped: _Mapped,
     entries: _Entries,
     hist: Histogram,
-    k: int,
-    color_space: str,
-    dither: str,
-    seed: int,
+    settings: dict[str, Any],
     timings: dict[str, float],
 ) -> Quantization:
     """The result: palette in share order, unused entries dropped."""
@@ -361,10 +376,7 @@ def _assemble(
         labels=mapped.labels,
         counts=counts,
         transparent_index=transparent_index,
-        k=k,
-        color_space=color_space,
-        dither=dither,
-        seed=seed,
+        **settings,
         distinct_colors=int(hist.colors.shape[0]) if hist.exact else None,
         timings=timings,
     )

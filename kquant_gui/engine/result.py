@@ -29,7 +29,7 @@ class Quantization:
         Pixels per palette entry; sums to ``H * W``.
     transparent_index : int or None
         The palette entry shared by all fully transparent pixels, if there are any and k > 1.
-    k, color_space, dither, seed
+    k, color_space, dither, seed, engine
         The settings that produced this result.
     distinct_colors : int or None
         Distinct visible colours of the input when the engine counted them exactly (it does so
@@ -45,6 +45,7 @@ class Quantization:
     color_space: str
     dither: str
     seed: int
+    engine: str = "numpy"
     distinct_colors: int | None = None
     timings: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -70,13 +71,20 @@ class Quantization:
         return self.image.ndim == 3 and self.image.shape[2] == 4
 
     def settings(self) -> dict[str, Any]:
-        """The options that reproduce this result with :func:`kquant_gui.quantize`."""
-        return {
+        """The options that reproduce this result with :func:`kquant_gui.quantize`.
+
+        ``engine`` is named only when it is not the default, so recipes written before the
+        option existed still read the same.
+        """
+        settings: dict[str, Any] = {
             "k": self.k,
             "color_space": self.color_space,
             "dither": self.dither,
             "seed": self.seed,
         }
+        if self.engine != "numpy":
+            settings["engine"] = self.engine
+        return settings
 
     def summary(self) -> str:
         """One human sentence about the palette, e.g. for a status line."""
