@@ -134,9 +134,12 @@ def cluster(
     palette : ndarray of uint8, shape (n, 3), n <= k
     coords : ndarray of float64, shape (m, 3)
     """
-    # A binned photo's entries are bin centres, whose coordinates are tabulated once.
-    centers = bin_center_coords(space)[hist.codes] if hist.centers else None
-    coords = to_space(hist.colors, space) if centers is None else centers
+    # A binned photo's entries are bin centres, whose coordinates are tabulated once; other
+    # bins stand for the unrounded mean of their colours.
+    if hist.centers:
+        coords = bin_center_coords(space)[hist.codes]
+    else:
+        coords = to_space(hist.colors if hist.means is None else hist.means, space)
     if hist.exact and hist.colors.shape[0] <= k:
         return hist.colors.copy(), coords
     if engine == "sklearn":
