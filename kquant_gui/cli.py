@@ -496,7 +496,8 @@ def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> st
     ratio = f" ({after / before:.0%})" if before else ""
     if len(done) == 1 and not n_failed:
         r = done[0]
-        head = f"{r.job.input} -> {r.job.output}, {r.n_colors} colours (k={k})"
+        colours = "colour" if r.n_colors == 1 else "colours"
+        head = f"{r.job.input} -> {r.job.output}, {r.n_colors} {colours} (k={k})"
     else:
         head = f"{len(done)} file{'s' if len(done) != 1 else ''} written (k={k})"
     sizes = f"{_human_bytes(before)} -> {_human_bytes(after)}{ratio}"

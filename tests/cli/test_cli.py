@@ -211,10 +211,13 @@ def test_jpeg_output_warns_once(capsys, tmp_path, inputs):
 def test_notes_reach_the_user(capsys, tmp_path):
     frames = [Image.new("RGB", (8, 8), c) for c in ((200, 0, 0), (0, 200, 0))]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
-    code, _, err = run(capsys, tmp_path / "anim.gif", "-k", 8)
+    code, out, err = run(capsys, tmp_path / "anim.gif", "-k", 8)
     assert code == 0
     assert "first frame of an animated GIF (2 frames)" in err
-    assert "only 1 colours" in err or "only 1 colour" in err
+    # The first frame is one flat colour: the count and its noun agree, in the note and summary.
+    assert "the image has only 1 colour; it is kept exactly (k=8)" in err
+    assert "anim-k8.png, 1 colour (k=8)" in out
+    assert "1 colours" not in err + out
 
 
 def test_installed_command_has_no_traceback_on_user_errors(tmp_path):
