@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import digest, run
 from PIL import Image
 
 from kquant_gui import __version__, quantize
-from kquant_gui.cli import main
 from kquant_gui.image_io import load_image
-
-
-def make_photo(seed: int, size: tuple[int, int] = (40, 30)) -> np.ndarray:
-    """A small smooth image with noise: many colours, different for every seed."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    y, x = np.mgrid[0:h, 0:w]
-    base = np.stack([x * 255 // w, y * 255 // h, (x + y) * 127 // (w + h) + seed * 17 % 128], 2)
-    return np.clip(base + rng.integers(-12, 13, base.shape), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture
-def inputs(tmp_path: Path) -> list[Path]:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    paths = []
-    for i, ext in enumerate(["png", "jpg", "webp"]):
-        p = folder / f"img{i}.{ext}"
-        Image.fromarray(make_photo(i)).save(p)
-        paths.append(p)
-    return paths
-
-
-def digest(paths: list[Path]) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
-
-
-def run(capsys, *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_single_input_with_output(capsys, tmp_path, inputs):
