@@ -151,10 +151,11 @@ def test_usage_errors_exit_2_with_a_message(capsys, tmp_path, inputs, args, word
 def test_help_explains_every_option_with_examples(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for option in ("-k", "-o", "--out-dir", "--space", "--dither", "--seed", "--palette",
-                   "--format", "--jobs", "--force", "--quiet", "--version"):  # fmt: skip
+    options = "-k -o --out-dir --space --dither --seed --palette --format --jobs --force --quiet"
+    for option in [*options.split(), "--debug", "--version"]:
         assert option in out
     assert "examples:" in out and "exit status" in out
+    assert "3 internal error" in out and "KQUANT_LOG=debug" in out
 
 
 def test_version(capsys):
@@ -208,3 +209,13 @@ def test_cli_and_io_never_import_qt():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_python_m_kquant_gui_is_the_command_line(capsys, monkeypatch):
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["kquant", "--version"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("kquant_gui", run_name="__main__")
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"kquant {__version__}"
