@@ -135,6 +135,8 @@ def test_two_inputs_with_the_same_output_name(capsys, tmp_path, inputs):
         (["-k", "4", "IN", "IN2", "--palette", "p.gpl"], "single input"),
         (["-k", "4", "IN", "--space", "hsv"], "invalid choice"),
         (["-k", "4", "IN", "--jobs", "0"], "at least 1"),
+        (["-k", "4", "IN", "--seed", "one"], "whole number, got 'one'"),
+        (["-k", "4", "IN", "--seed", "-1"], "from 0 to 4294967295"),
         (["-k", "4", "IN", "-o", "a.png", "--out-dir", "d"], "not allowed with"),
     ],
 )

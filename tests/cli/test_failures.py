@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from concurrent.futures import Future
@@ -159,3 +160,57 @@ def test_log_level_names(monkeypatch, level):
     monkeypatch.setenv("KQUANT_LOG", level)
     assert level_from_env() == logging.getLevelName(level.strip().upper())
     assert level_from_env(debug=True) == logging.DEBUG
+
+
+def test_an_image_too_big_for_memory_is_a_user_error(capsys, monkeypatch, tmp_path, inputs):
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(jobs, "quantize", out_of_memory)
+    code, _, err = run(capsys, inputs[0], "-k", 4, "-o", tmp_path / "a.png")
+    assert code == EXIT_FAILED
+    assert err == f"kquant: error: {inputs[0]}: not enough memory for this image\n"
+
+
+def test_an_empty_folder_is_named_and_the_rest_is_done(capsys, tmp_path, inputs):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    code, out, err = run(capsys, empty, inputs[0], "-k", 4, "--out-dir", tmp_path / "o")
+    assert code == EXIT_FAILED
+    assert err == f"kquant: error: {empty}: the folder holds no image files\n"
+    assert "1 file written (k=4)" in out and "1 failed" in out
+
+
+def test_an_out_dir_that_cannot_be_created(capsys, tmp_path, inputs):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run(capsys, inputs[0], "-k", 4, "--out-dir", blocker / "sub")
+    assert code == EXIT_FAILED
+    assert err.startswith(f"kquant: error: cannot create {blocker / 'sub'}: ")
+    assert len(err.splitlines()) == 1
+    code, _, err = run(capsys, inputs[0], "-k", 4, "--out-dir", blocker)
+    assert code == 2 and f"--out-dir {blocker} is a file, not a folder" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_is_drawn_and_wiped() -> None:
+    stream = _Terminal()
+    bar = jobs.Progress(4, stream, enabled=True)
+    bar.step()
+    assert stream.getvalue() == "\rkquant [#######-----------------------] 1/4 files"
+    for _ in range(3):
+        bar.step()
+    assert stream.getvalue().endswith("\rkquant [##############################] 4/4 files")
+    bar.close()
+    assert stream.getvalue().endswith("\r" + " " * 60 + "\r")
+    quiet = _Terminal()
+    for enabled, total in ((False, 4), (True, 1)):  # --quiet, or a single file: no bar
+        off = jobs.Progress(total, quiet, enabled=enabled)
+        off.step()
+        off.close()
+    assert quiet.getvalue() == ""
