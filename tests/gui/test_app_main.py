@@ -1,0 +1,79 @@
+"""`kquant-gui IMAGE --theme T`: the entry point sets up the app, shows the window, opens IMAGE."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from kquant_gui import __version__
+from kquant_gui.gui import app as app_module
+from kquant_gui.gui.main_window import MainWindow
+
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture
+def restored_app(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Iterator[QApplication]:
+    """The application as main() leaves it, put back afterwards: style, palette, icon, hook."""
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    style, palette, icon = qapp.style().name(), qapp.palette(), qapp.windowIcon()
+    names = qapp.applicationName(), qapp.organizationName(), qapp.desktopFileName()
+    yield qapp
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    qapp.setWindowIcon(icon)
+    qapp.setApplicationName(names[0])
+    qapp.setOrganizationName(names[1])
+    qapp.setDesktopFileName(names[2])
+
+
+def _run_until_shown(app: QApplication, argv: list[str]) -> tuple[int, dict[str, object]]:
+    """Run main(argv) and quit its event loop once the window shows a result."""
+    seen: dict[str, object] = {}
+
+    def poll() -> None:
+        windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow)]
+        shown = [w for w in windows if w.isVisible() and w.shown is not None]
+        if shown:
+            window = shown[0]
+            seen.update(
+                source=window.source.path if window.source is not None else None,
+                k=window.shown.result.k,
+                theme=window.prefs.theme,
+                hook=sys.excepthook,
+            )
+            timer.stop()
+            window.close()
+            window.deleteLater()
+            app.quit()
+
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(poll)
+    timer.start()
+    QTimer.singleShot(TIMEOUT_MS, app.quit)  # a hung start fails the asserts below, not the run
+    code = app_module.main(argv)
+    timer.stop()
+    return code, seen
+
+
+def test_main_shows_the_window_on_the_image_with_the_theme(restored_app, photo_file: Path):
+    code, seen = _run_until_shown(restored_app, [str(photo_file), "--theme", "dark"])
+    assert code == 0
+    assert seen["source"] == photo_file
+    assert seen["theme"] == "dark" and restored_app.style().name().lower() == "fusion"
+    assert seen["hook"] is app_module._show_unexpected
+    assert restored_app.applicationVersion() == __version__
+    assert not restored_app.windowIcon().isNull()
+
+
+def test_main_without_an_image_opens_the_bundled_sample(restored_app):
+    from kquant_gui.gui.resources import sample_image_path
+
+    code, seen = _run_until_shown(restored_app, [])
+    assert code == 0 and seen["source"] == sample_image_path()
