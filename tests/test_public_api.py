@@ -79,11 +79,30 @@ def test_display_color_palette_into_given_axes():
 
 @pytest.mark.parametrize(
     ("centroids", "n"),
-    [(np.zeros((3, 3)), 0), (np.zeros((3, 3)), 4), (np.zeros((3,)), 1), ([[np.nan, 0, 0]], 1)],
+    [
+        (np.zeros((3, 3)), 0),
+        (np.zeros((3, 3)), 4),
+        (np.zeros((3,)), 1),
+        ([[np.nan, 0, 0]], 1),
+        ([["red", "green", "blue"]], 1),
+        (np.zeros((3, 3)), 2.0),
+        (np.zeros((3, 3)), True),
+    ],
 )
 def test_display_color_palette_rejects_bad_input(centroids, n):
     with pytest.raises(ValueError):
         display_color_palette(centroids, n)
+
+
+def test_palette_colours_out_of_range_are_clipped_and_unit_floats_kept():
+    from kquant_gui.palette_view import normalize_colors
+
+    clipped = normalize_colors(np.array([[0, 0, 0], [300, -5, 51]]))
+    assert np.allclose(clipped, [[0, 0, 0], [1, 0, 0.2]])
+    unit = np.array([[0.0, 0.5, 1.0]])
+    assert np.array_equal(normalize_colors(unit), unit)
+    # RGBA centroids: the alpha column is not drawn.
+    assert np.allclose(normalize_colors(np.array([[255, 0, 0, 7]])), [[1, 0, 0]])
 
 
 @pytest.mark.parametrize(
