@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
+from qt_support import Messages
 
 from kquant_gui import __version__
 from kquant_gui.gui import app as app_module
@@ -18,12 +19,19 @@ TIMEOUT_MS = 20_000
 
 
 @pytest.fixture
-def restored_app(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Iterator[QApplication]:
-    """The application as main() leaves it, put back afterwards: style, palette, icon, hook."""
+def restored_app(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch, messages: Messages
+) -> Iterator[QApplication]:
+    """The application as main() leaves it, put back afterwards: style, palette, icon, hook.
+
+    Message boxes are recorded, not shown: main() installs a hook that reports an unexpected
+    error in a modal box, which would block the test's event loop.
+    """
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
     style, palette, icon = qapp.style().name(), qapp.palette(), qapp.windowIcon()
     names = qapp.applicationName(), qapp.organizationName(), qapp.desktopFileName()
     yield qapp
+    assert messages.warnings == []
     qapp.setStyle(style)
     qapp.setPalette(palette)
     qapp.setWindowIcon(icon)
@@ -33,12 +41,13 @@ def restored_app(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def _run_until_shown(app: QApplication, argv: list[str]) -> tuple[int, dict[str, object]]:
-    """Run main(argv) and quit its event loop once the window shows a result."""
+    """Run main(argv) and quit its event loop once the window shows a measured result."""
     seen: dict[str, object] = {}
 
     def poll() -> None:
         windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow)]
-        shown = [w for w in windows if w.isVisible() and w.shown is not None]
+        # Closed only once measured too: nothing is left queued for a closed window.
+        shown = [w for w in windows if w.isVisible() and w.measured is not None]
         if shown:
             window = shown[0]
             seen.update(
@@ -56,8 +65,12 @@ def _run_until_shown(app: QApplication, argv: list[str]) -> tuple[int, dict[str,
     timer.setInterval(20)
     timer.timeout.connect(poll)
     timer.start()
-    QTimer.singleShot(TIMEOUT_MS, app.quit)  # a hung start fails the asserts below, not the run
+    guard = QTimer()  # a start that never shows a result fails the asserts, never hangs
+    guard.setSingleShot(True)
+    guard.timeout.connect(app.quit)
+    guard.start(TIMEOUT_MS)
     code = app_module.main(argv)
+    guard.stop()
     timer.stop()
     return code, seen
 
