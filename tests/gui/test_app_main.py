@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from qt_support import Messages
 
@@ -40,43 +39,44 @@ def restored_app(
     qapp.setDesktopFileName(names[2])
 
 
-def _run_until_shown(app: QApplication, argv: list[str]) -> tuple[int, dict[str, object]]:
-    """Run main(argv) and quit its event loop once the window shows a measured result."""
+def _run_until_measured(
+    app: QApplication, qtbot: object, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> tuple[int, dict[str, object]]:
+    """Run main(argv); its event loop is qtbot's, left once the window shows a measured result.
+
+    A real ``app.exec()`` ended by ``quit()`` would emit ``aboutToQuit`` for the whole session.
+    """
     seen: dict[str, object] = {}
 
-    def poll() -> None:
-        windows = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow)]
+    def measured_windows() -> list[MainWindow]:
+        return [
+            w
+            for w in app.topLevelWidgets()
+            if isinstance(w, MainWindow) and w.isVisible() and w.measured is not None
+        ]
+
+    def exec_until_measured(_app: QApplication) -> int:
         # Closed only once measured too: nothing is left queued for a closed window.
-        shown = [w for w in windows if w.isVisible() and w.measured is not None]
-        if shown:
-            window = shown[0]
-            seen.update(
-                source=window.source.path if window.source is not None else None,
-                k=window.shown.result.k,
-                theme=window.prefs.theme,
-                hook=sys.excepthook,
-            )
-            timer.stop()
-            window.close()
-            window.deleteLater()
-            app.quit()
+        qtbot.waitUntil(lambda: bool(measured_windows()), timeout=TIMEOUT_MS)
+        window = measured_windows()[0]
+        seen.update(
+            source=window.source.path if window.source is not None else None,
+            theme=window.prefs.theme,
+            hook=sys.excepthook,
+        )
+        window.close()
+        window.deleteLater()
+        return 0
 
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(poll)
-    timer.start()
-    guard = QTimer()  # a start that never shows a result fails the asserts, never hangs
-    guard.setSingleShot(True)
-    guard.timeout.connect(app.quit)
-    guard.start(TIMEOUT_MS)
-    code = app_module.main(argv)
-    guard.stop()
-    timer.stop()
-    return code, seen
+    monkeypatch.setattr(type(app), "exec", exec_until_measured)
+    return app_module.main(argv), seen
 
 
-def test_main_shows_the_window_on_the_image_with_the_theme(restored_app, photo_file: Path):
-    code, seen = _run_until_shown(restored_app, [str(photo_file), "--theme", "dark"])
+def test_main_shows_the_window_on_the_image_with_the_theme(
+    restored_app, qtbot, monkeypatch, photo_file: Path
+):
+    argv = [str(photo_file), "--theme", "dark"]
+    code, seen = _run_until_measured(restored_app, qtbot, monkeypatch, argv)
     assert code == 0
     assert seen["source"] == photo_file
     assert seen["theme"] == "dark" and restored_app.style().name().lower() == "fusion"
@@ -85,8 +85,8 @@ def test_main_shows_the_window_on_the_image_with_the_theme(restored_app, photo_f
     assert not restored_app.windowIcon().isNull()
 
 
-def test_main_without_an_image_opens_the_bundled_sample(restored_app):
+def test_main_without_an_image_opens_the_bundled_sample(restored_app, qtbot, monkeypatch):
     from kquant_gui.gui.resources import sample_image_path
 
-    code, seen = _run_until_shown(restored_app, [])
+    code, seen = _run_until_measured(restored_app, qtbot, monkeypatch, [])
     assert code == 0 and seen["source"] == sample_image_path()
