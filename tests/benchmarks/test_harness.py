@@ -8,11 +8,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from benchmarks import bench_engine, images
 from benchmarks.measure import measure_isolated
 
 
+@pytest.mark.slow
 def test_engine_bench_renders_tables_on_a_tiny_image() -> None:
     plan = bench_engine.Plan(
         small=[("china", "tiny")],
@@ -33,6 +35,7 @@ def test_engine_bench_renders_tables_on_a_tiny_image() -> None:
     assert "not measured" in md
 
 
+@pytest.mark.slow  # a child process of its own
 def test_isolated_case_reports_memory() -> None:
     r = measure_isolated("tiny", "pillow", 4, 1, timeout=60)
     assert r.error is None, r.error
@@ -73,6 +76,7 @@ def test_quality_bench_renders_a_table_per_class() -> None:
     assert "of 2 (class, k) cases" in md
 
 
+@pytest.mark.slow  # starts kquant as processes
 def test_startup_bench_times_whole_processes(tmp_path) -> None:
     from benchmarks import bench_startup
 
