@@ -16,9 +16,9 @@ import logging
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..image_io import JPEG_NOTE
 from .args import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -29,10 +29,17 @@ from .args import (
     UsageError,
     build_parser,
 )
-from .jobs import Job, JobResult, Options, Progress, plan_jobs, run_job, run_jobs
 from .logs import LOG_ENV, level_from_env, logging_to_stderr
 
+if TYPE_CHECKING:
+    from .jobs import Job, JobResult, Options, Progress, plan_jobs, run_job, run_jobs
+
 log = logging.getLogger(__name__)
+
+#: What running files needs: numpy, Pillow and the engine behind them. Imported once the
+#: arguments are understood (PEP 562 for callers), so ``--help``, ``--version`` and usage
+#: errors answer without them.
+_FROM_JOBS = ("Job", "JobResult", "Options", "Progress", "plan_jobs", "run_job", "run_jobs")
 
 __all__ = [
     "Job",
@@ -45,6 +52,21 @@ __all__ = [
     "run_job",
     "run_jobs",
 ]
+
+
+def _load_jobs() -> None:
+    """Bind the names of :mod:`.jobs` here, keeping any already set (a test's stand-in)."""
+    from . import jobs
+
+    for name in _FROM_JOBS:
+        globals().setdefault(name, getattr(jobs, name))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_JOBS:
+        _load_jobs()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _human_bytes(n: float) -> str:
@@ -98,6 +120,9 @@ def _ask_for_report(tracebacks: list[str], debug: bool) -> None:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from ..image_io import JPEG_NOTE
+
+    _load_jobs()
     out, err = sys.stdout, sys.stderr
     try:
         if args.out_dir is not None:
@@ -118,6 +143,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         color_space=args.space,
         dither=args.dither,
         seed=args.seed,
+        engine=args.engine,
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,

@@ -8,11 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .._version import __version__
-from ..engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN
-from ..image_io import DEFAULT_MAX_PIXELS
-from ..palettes import PALETTE_FORMATS
+from ..engine.options import COLOR_SPACES, DITHERS, ENGINES, K_MAX, K_MIN
 
 PROG = "kquant"
+#: ``image_io.DEFAULT_MAX_PIXELS`` and the extensions of ``palettes.PALETTE_FORMATS``, named
+#: again here so that building the parser (and ``kquant --help``) needs neither numpy nor
+#: Pillow: together they take longer to import than the 0.2 s ``--help`` may take. A test
+#: checks that both copies agree.
+DEFAULT_MAX_PIXELS = 200_000_000
+PALETTE_EXTENSIONS = (".gpl", ".ase", ".json", ".css", ".txt", ".png")
 #: ``--format`` choices and the extension each writes.
 FORMAT_EXT = {
     "png": ".png",
@@ -41,7 +45,7 @@ Loading: everything Pillow reads (JPEG, PNG 8/16-bit, TIFF incl. 16-bit and CMYK
 GIF: first frame, ...); EXIF orientation applied, an embedded ICC profile converted to sRGB.
 Saving: PNG (true indexed, palette exactly the result's, transparency kept), GIF (indexed,
 binary transparency), WebP (lossless), TIFF, BMP (indexed), JPEG (lossy: adds colours back).
-Palette files: {", ".join(PALETTE_FORMATS)}.
+Palette files: {", ".join(PALETTE_EXTENSIONS)}.
 
 exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error,
 3 internal error (a bug in kquant: please report it, with the output of --debug).
@@ -114,13 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="dithering of the final mapping (default: none; ordered = 8x8 Bayer)",
     )  # fmt: skip
     parser.add_argument(
+        "--engine", choices=ENGINES, default="numpy",
+        help="who clusters: numpy (default, ours) or sklearn (scikit-learn's KMeans on the same "
+        "histogram: the textbook reference, slower; needs scikit-learn)",
+    )  # fmt: skip
+    parser.add_argument(
         "--seed", type=_int_at_least(0, 2**32 - 1), default=0, metavar="N",
         help="seed of the k-means start (default 0); same seed, same output",
     )  # fmt: skip
     parser.add_argument(
         "--palette", metavar="FILE",
         help="also write the palette: a file name (one input) or just a format "
-        f"({', '.join(e[1:] for e in PALETTE_FORMATS)}) for one file per output",
+        f"({', '.join(e[1:] for e in PALETTE_EXTENSIONS)}) for one file per output",
     )  # fmt: skip
     parser.add_argument(
         "--format", choices=FORMAT_EXT, default=None,

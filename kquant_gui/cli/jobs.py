@@ -33,6 +33,7 @@ class Options:
     color_space: str
     dither: str
     seed: int
+    engine: str
     force: bool
     strip_metadata: bool
     max_pixels: int
@@ -179,7 +180,12 @@ def run_job(job: Job, opts: Options) -> JobResult:
             src = load_image(job.input, max_pixels=opts.max_pixels)
         t1 = time.perf_counter()
         result = quantize(
-            src.pixels, opts.k, color_space=opts.color_space, dither=opts.dither, seed=opts.seed
+            src.pixels,
+            opts.k,
+            color_space=opts.color_space,
+            dither=opts.dither,
+            seed=opts.seed,
+            engine=opts.engine,
         )
         t2 = time.perf_counter()
         saved = save_quantized(

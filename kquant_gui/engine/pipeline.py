@@ -16,7 +16,7 @@ import numpy as np
 
 from . import packing
 from .cluster import cluster
-from .colorspace import COLOR_SPACES, to_space
+from .colorspace import to_space
 from .dither import floyd_steinberg_labels, ordered_labels
 from .histogram import Histogram, histogram
 from .lut import (
@@ -29,16 +29,14 @@ from .lut import (
     pair_table,
     rank_pairs,
 )
+from .options import COLOR_SPACES, DITHERS, ENGINES, K_MAX, K_MIN
 from .packing import pack_rgb
 from .paint import paint_labels
 from .parallel import engine_threads, single_threaded_blas
 from .progress import CancelCallback, ProgressCallback, Steps
-from .reference import ENGINES
 from .result import Quantization
 from .smooth import stream_labels
 
-DITHERS = ("none", "floyd-steinberg", "ordered")
-K_MIN, K_MAX = 1, 256
 #: Above this k, large images map pixels by 21-bit cell rather than by 18-bit bin.
 FINE_MAP_K = 32
 #: Up to FINE_MAP_K, images above this size take the binned histogram rather than the exact

@@ -17,9 +17,6 @@ import numpy as np
 
 from .progress import Steps
 
-#: The clustering engines ``quantize`` offers: our numpy k-means, or scikit-learn's.
-ENGINES = ("numpy", "sklearn")
-
 
 def sklearn_centers(
     points: np.ndarray, weights: np.ndarray, k: int, seed: int, steps: Steps | None = None
