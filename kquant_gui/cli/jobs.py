@@ -8,8 +8,7 @@ import os
 import time
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -276,6 +275,11 @@ def run_jobs(
             progress.step()
         return results
     slots: list[JobResult | None] = [None] * len(jobs)
+    # Imported here: the process pool brings multiprocessing along (~30 ms), which one file
+    # or --jobs 1 never needs.
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     with ProcessPoolExecutor(
         max_workers=min(n_workers, len(jobs)),
         initializer=_init_worker,
