@@ -12,15 +12,13 @@ from PySide6 import QtGui
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QTextDocument
 from PySide6.QtWidgets import QApplication, QFileDialog, QSlider, QSpinBox
-from qt_support import drop_files
+from qt_support import TIMEOUT_MS, drop_files
 
 from kquant_gui import __version__
 from kquant_gui.gui import MainWindow
 from kquant_gui.gui.controls import k_to_slider
 from kquant_gui.gui.image_canvas import CHECKER_LIGHT_THEME
 from kquant_gui.gui.palette_canvas import hex_code
-
-TIMEOUT_MS = 20_000
 
 
 def unique_colors(pixels: np.ndarray) -> int:
