@@ -173,6 +173,28 @@ def test_a_worker_error_becomes_a_message_naming_the_file(
         opened.controls.k_spin.setValue(7)
 
 
+def test_a_bug_in_the_worker_is_an_internal_error_naming_the_task(
+    qtbot, opened: MainWindow, messages, monkeypatch, caplog
+) -> None:
+    from kquant_gui.gui import tasks
+
+    def broken(*args, **kwargs):
+        raise IndexError("index 9 is out of bounds")
+
+    monkeypatch.setattr(tasks, "quantize", broken)
+    with (
+        caplog.at_level("ERROR", logger="kquant_gui.gui.worker"),
+        qtbot.waitSignal(opened.errorShown, timeout=TIMEOUT_MS),
+    ):
+        opened.controls.k_spin.setValue(6)
+    title, text = messages.warnings[-1]
+    assert title == "Internal error"
+    assert "while quantizing to k=6" in text and "IndexError" in text and "bug" in text
+    assert "Traceback" not in text and not opened.is_busy()
+    assert [r.exc_info[0] for r in caplog.records] == [IndexError]  # the traceback is logged
+    assert opened.shown.result.k == 8  # the result before is still shown
+
+
 def test_dragging_something_that_is_not_a_file_is_refused(window: MainWindow) -> None:
     assert not drop_files(window, [])
 
