@@ -22,8 +22,7 @@ class StrayJob:
 
 
 @pytest.fixture
-def background(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setattr(tasks, "run_warm_up", lambda: None)  # scikit-learn is beside the point
+def background() -> Any:
     worker = BackgroundWorker()
     yield worker
     worker.shutdown()

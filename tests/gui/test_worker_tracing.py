@@ -35,12 +35,9 @@ def recorded_calls() -> Iterator[list[tuple[int, str]]]:
 
 def test_jobs_on_the_worker_thread_are_traced(
     qtbot: Any,
-    monkeypatch: pytest.MonkeyPatch,
     photo_file: Path,
     recorded_calls: list[tuple[int, str]],
 ) -> None:
-    # The warm-up imports scikit-learn: slow under a Python trace function, and beside the point.
-    monkeypatch.setattr(tasks, "run_warm_up", lambda: None)
     background = BackgroundWorker()
     try:
         with qtbot.waitSignal(background.worker.loaded, timeout=TIMEOUT_MS) as blocker:
