@@ -454,7 +454,7 @@ def _png_plan(result: Quantization) -> _PngPlan:
     palette while they fit in 256, else the image has to stay RGBA.
     """
     labels = result.labels
-    palette = result.palette
+    palette = result.palette[:, :3]
     n = palette.shape[0]
     if not result.has_alpha:
         return _PngPlan(labels, palette, None)
@@ -610,7 +610,7 @@ def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | Non
     GIF has one fully transparent index and no partial alpha: alpha below 128 becomes
     transparent, the rest opaque.
     """
-    labels, palette = result.labels, result.palette
+    labels, palette = result.labels, result.palette[:, :3]
     if not result.has_alpha:
         return _p_image(labels, palette), None, None
     alpha = result.image[..., 3]

@@ -110,7 +110,7 @@ def _space_to_srgb(coords: np.ndarray, space: str) -> np.ndarray:
     return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1.0 / 2.4) - 0.055) * 255.0
 
 
-def _closed_form(black: np.ndarray, white: np.ndarray, min_alpha: int) -> np.ndarray:
+def _closed_form(black: np.ndarray, white: np.ndarray, min_alpha: np.ndarray) -> np.ndarray:
     """The RGBA whose composites come nearest ``black`` and ``white`` in sRGB values.
 
     Over black ``p = a c``, over white ``p + (1 - a) 255``: the least-squares alpha makes
@@ -138,7 +138,9 @@ _STEPS = np.array(
 _POLISH_ROUNDS = 3
 
 
-def from_alpha_space(coords: np.ndarray, space: str, *, min_alpha: int = 1) -> np.ndarray:
+def from_alpha_space(
+    coords: np.ndarray, space: str, *, min_alpha: int | np.ndarray = 1
+) -> np.ndarray:
     """RGBA colours nearest to working-space points (see the module docstring).
 
     Parameters
@@ -146,9 +148,9 @@ def from_alpha_space(coords: np.ndarray, space: str, *, min_alpha: int = 1) -> n
     coords : ndarray of float, shape (n, 6)
         Points of the space :func:`to_alpha_space` maps to, e.g. cluster means.
     space : {"lab", "oklab", "rgb"}
-    min_alpha : int
-        Lowest alpha to return: 1 keeps every entry visible, so that only the shared
-        transparent entry has alpha 0.
+    min_alpha : int or ndarray of int, shape (n,)
+        Lowest alpha to return (per point, or for all): 1 keeps every entry visible, so that
+        only the shared transparent entry has alpha 0; 255 asks for an opaque colour.
 
     Returns
     -------
@@ -161,12 +163,13 @@ def from_alpha_space(coords: np.ndarray, space: str, *, min_alpha: int = 1) -> n
         return np.empty((0, 4), dtype=np.uint8)
     black = _space_to_srgb(coords[:, :3] / _SCALE, space)
     white = _space_to_srgb(coords[:, 3:] / _SCALE, space)
+    min_alpha = np.broadcast_to(np.asarray(min_alpha, dtype=np.int16), (n,))
     best = _closed_form(black, white, min_alpha)
     best_d = np.sum((to_alpha_space(best, space) - coords) ** 2, axis=1)
     for _ in range(_POLISH_ROUNDS):
         cand = best.astype(np.int16)[:, None, :] + _STEPS[None, :, :]
         cand[..., :3] = np.clip(cand[..., :3], 0, 255)
-        cand[..., 3] = np.clip(cand[..., 3], min_alpha, 255)
+        cand[..., 3] = np.clip(cand[..., 3], min_alpha[:, None], 255)
         cand8 = cand.astype(np.uint8).reshape(-1, 4)
         d = np.sum(
             (to_alpha_space(cand8, space).reshape(n, -1, ALPHA_DIMS) - coords[:, None]) ** 2,

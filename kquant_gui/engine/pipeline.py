@@ -15,9 +15,10 @@ from numbers import Integral
 
 import numpy as np
 
+from .alpha_pipeline import has_soft_alpha, quantize_soft
 from .colorspace import COLOR_SPACES, from_space, to_space
 from .histogram import CHUNK, Histogram, histogram, pack_rgb
-from .kmeans import lloyd, nearest, seed_centers
+from .kmeans import best_of_starts, lloyd
 from .progress import CancelCallback, ProgressCallback, Steps
 from .remap import (
     bin_centre_cells,
@@ -77,6 +78,8 @@ SMALL_PALETTE_MARGIN = {"lab": 2.0, "oklab": 2.0, "rgb": 1.0}
 #: From this size up, RGB images count their histogram on every other pixel of every other
 #: row (see histogram.binned_histogram): 24 MP at k=16 in ~25% less time, same mean dE2000.
 SAMPLE_MIN_PIXELS = 4_000_000
+#: The stages of a quantization and their share of the progress bar.
+STAGES = {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
 #: Colour of the shared fully transparent entry.
 TRANSPARENT_RGB = (0, 0, 0)
 
@@ -213,20 +216,11 @@ def _cluster(
     if points.shape[0] <= kk:
         centers = points.copy()
     else:
-        best = None
         # Small palettes are cheap and most sensitive to a bad start: keep the best of a few.
         n_init = N_INIT_SMALL_K if kk <= SMALL_K else 1
         # Several starts are compared by inertia, which needs each run converged.
         tol = COARSE_TOL if refine and n_init == 1 else TOL
-        for i in range(n_init):
-            start = seed_centers(points, weights, kk, (seed + i * 7919) % 2**32)
-            steps.tick("clustering", (i + 0.1) / n_init)
-            cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering")
-            _, d2 = nearest(points, cand)
-            inertia = float(np.dot(weights, d2))
-            if best is None or inertia < best[0]:
-                best = (inertia, cand)
-        centers = best[1]
+        centers = best_of_starts(points, weights, kk, seed, n_init=n_init, tol=tol, steps=steps)
     for points, weights in refine:
         centers = lloyd(
             points, weights, centers, max_iter=REFINE_ITER, tol=TOL, steps=steps, stage="refining"
@@ -300,7 +294,39 @@ def quantize(
     pixels = validate_pixels(pixels)
     _validate_options(color_space, dither, seed)
     with _single_threaded_blas():
+        if has_soft_alpha(pixels):
+            return _quantize_soft(pixels, k, color_space, dither, int(seed), progress, cancel)
         return _quantize(pixels, k, color_space, dither, int(seed), progress, cancel)
+
+
+def _quantize_soft(
+    pixels: np.ndarray,
+    k: int,
+    color_space: str,
+    dither: str,
+    seed: int,
+    progress: ProgressCallback | None,
+    cancel: CancelCallback | None,
+) -> Quantization:
+    steps = Steps(progress, cancel, STAGES)
+    t0 = time.perf_counter()
+    image, palette, labels, counts, transparent, distinct = quantize_soft(
+        pixels, k, color_space, dither, seed, steps
+    )
+    steps.done()
+    return Quantization(
+        image=image,
+        palette=palette,
+        labels=labels,
+        counts=counts,
+        transparent_index=transparent,
+        k=k,
+        color_space=color_space,
+        dither=dither,
+        seed=seed,
+        distinct_colors=distinct,
+        timings={"total": time.perf_counter() - t0},
+    )
 
 
 def _quantize(
@@ -312,9 +338,7 @@ def _quantize(
     progress: ProgressCallback | None,
     cancel: CancelCallback | None,
 ) -> Quantization:
-    steps = Steps(
-        progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
-    )
+    steps = Steps(progress, cancel, STAGES)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)

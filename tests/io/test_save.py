@@ -113,28 +113,30 @@ def test_png_full_transparency_round_trips(tmp_path, rgba_binary):
     np.testing.assert_array_equal(read_back(saved.path, "RGBA"), result.image)
 
 
-def test_png_soft_edges_get_extra_entries_after_the_palette(tmp_path, rgba_soft):
+def test_png_soft_edges_are_a_true_palette_with_trns(tmp_path, rgba_soft):
     result = quantize(rgba_soft, 6)
+    assert result.palette.shape == (result.n_colors, 4)
     saved = save_quantized(result, tmp_path / "soft.png")
     assert saved.notes == ()
     chunks = png_chunks(saved.path.read_bytes())
     assert chunks[b"IHDR"][9] == 3
     plte = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
-    n = result.n_colors
-    assert len(plte) > n
-    np.testing.assert_array_equal(plte[:n], result.palette)
-    # Every extra entry repeats a palette colour (with another alpha): no new colours.
-    assert {tuple(c) for c in plte[n:]} <= {tuple(c) for c in result.palette}
+    # The palette is the result's, in the same order, and no more.
+    np.testing.assert_array_equal(plte, result.palette[:, :3])
+    trns = np.frombuffer(chunks[b"tRNS"], np.uint8)
+    alpha = result.palette[:, 3]
+    np.testing.assert_array_equal(trns, alpha[: trns.size])
+    assert (alpha[trns.size :] == 255).all()
     np.testing.assert_array_equal(read_back(saved.path, "RGBA"), result.image)
 
 
-def test_png_with_too_many_colour_alpha_pairs_falls_back_to_rgba(tmp_path, photo):
+def test_png_with_an_alpha_ramp_stays_indexed(tmp_path, photo):
     ramp = np.tile(np.linspace(1, 254, photo.shape[1]).astype(np.uint8), (photo.shape[0], 1))
     result = quantize(np.dstack([photo, ramp]), 16)
     saved = save_quantized(result, tmp_path / "ramp.png")
-    assert len(saved.notes) == 1 and "RGBA" in saved.notes[0]
+    assert saved.notes == ()
     with Image.open(saved.path) as im:
-        assert im.mode == "RGBA"
+        assert im.mode == "P" and "transparency" in im.info
     np.testing.assert_array_equal(read_back(saved.path, "RGBA"), result.image)
 
 
