@@ -41,7 +41,7 @@ from .colorspace import (
     expand_chroma,
     lab_to_linear,
     oklab_to_linear,
-    to_space,
+    srgb_to_space,
 )
 
 #: Working-space dimensions of an RGBA colour: a colour over black, then over white.
@@ -91,9 +91,13 @@ def to_alpha_space(rgba: np.ndarray, space: str) -> np.ndarray:
         ``[space(over black), space(over white)] / sqrt(2)``.
     """
     rgba = np.asarray(rgba, dtype=np.uint8).reshape(-1, 4)
-    both = np.concatenate([composite(rgba, 0), composite(rgba, 255)], axis=0)
-    coords = to_space(both, space)
     m = rgba.shape[0]
+    # Unrounded composites: rounding them to 8 bits would make the borders between palette
+    # entries in a smooth gradient of alpha ragged (and the PNG larger).
+    a = rgba[:, 3:4] / 255.0
+    over_black = rgba[:, :3] * a
+    both = np.concatenate([over_black, over_black + 255.0 * (1.0 - a)], axis=0)
+    coords = srgb_to_space(both, space)
     out = np.empty((m, ALPHA_DIMS), dtype=np.float64)
     out[:, :3] = coords[:m]
     out[:, 3:] = coords[m:]
