@@ -95,12 +95,19 @@ class RgbaHistogram:
 def pixel_keys(words: np.ndarray, scratch: Scratch) -> np.ndarray:
     """Binned key of packed RGBA words (see :data:`OPAQUE_KEYS`), in ``scratch.index``."""
     n = words.shape[0]
-    alpha = words >> 24
-    opaque = bin_codes(words, scratch.codes, scratch.tmp).astype(np.intp)
-    semi = gather_fields(words, SEMI_FIELDS).astype(np.intp)
-    semi += OPAQUE_KEYS
     keys = scratch.index[:n]
-    keys[...] = np.where(alpha == 255, opaque, np.where(alpha == 0, TRANSPARENT_KEY, semi))
+    keys[...] = bin_codes(words, scratch.codes, scratch.tmp)
+    alpha = np.right_shift(words, 24, out=scratch.tmp[:n])
+    # Most pixels of a cut-out are opaque or fully transparent: only the others get a key of
+    # their own kind, computed for them alone. (alpha - 1 wraps 0 to the top, so
+    # "alpha - 1 < 254" is "0 < alpha < 255".)
+    alpha -= 1
+    semi = np.flatnonzero(alpha < 254)
+    if semi.size:
+        keys[semi] = gather_fields(words[semi], SEMI_FIELDS).astype(np.intp) + OPAQUE_KEYS
+    hidden = np.flatnonzero(alpha == 0xFFFFFFFF)
+    if hidden.size:
+        keys[hidden] = TRANSPARENT_KEY
     return keys
 
 
@@ -376,37 +383,58 @@ def _entry_table(hist: RgbaHistogram, per_entry: np.ndarray, transparent_value) 
     return table
 
 
-def _labels_without_dither(
-    pixels: np.ndarray,
+def _pairs(
     hist: RgbaHistogram,
     points: np.ndarray,
     palette: np.ndarray,
     transparent: int | None,
     k: int,
     space: str,
-    steps: Steps,
 ) -> np.ndarray:
-    """Nearest entry of every pixel, smoothed where two entries are nearly as close."""
-    from .remap import entry_pairs, pair_table, stream_labels
+    """Label pair (nearest, and a second choice where nearly as near) of every histogram
+    entry; see :func:`remap.entry_pairs`."""
+    from .remap import entry_pairs, pair_table
 
     n = palette.shape[0]
     if hist.exact and hist.colors.shape[0] == n - (transparent is not None):
         # The image's own colours: every pixel keeps its colour.
         own = np.arange(hist.colors.shape[0])
-        pairs = pair_table(own, own)
-    else:
-        pairs = entry_pairs(points, to_alpha_space(palette, space), _margin(k, space))
+        return pair_table(own, own)
+    return entry_pairs(points, to_alpha_space(palette, space), _margin(k, space))
+
+
+def _map_without_dither(
+    pixels: np.ndarray,
+    hist: RgbaHistogram,
+    pairs: np.ndarray,
+    palette: np.ndarray,
+    transparent: int | None,
+    steps: Steps,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Label, smooth, count and paint every pixel (see :func:`remap.stream_labels`).
+
+    Returns labels (H, W), counts (n,) and the image (H, W, 4) painted from ``palette``.
+    """
+    from .remap import stream_labels
+
     t = transparent if transparent is not None else 0
     table = _entry_table(hist, pairs, np.uint16(t | t << 8))
     index = _pixel_index_source(hist, pixels)
 
     def source(start: int, stop: int, scratch: Scratch) -> np.ndarray:
-        return np.take(
-            table, index(start, stop, scratch), out=scratch.pairs[: stop - start], mode="wrap"
-        )
+        out = scratch.pairs[: stop - start]
+        return np.take(table, index(start, stop, scratch), out=out, mode="wrap")
 
-    labels, _, _ = stream_labels(pixels, source, palette[:, :3], steps)
-    return labels
+    return stream_labels(pixels, source, palette, steps)
+
+
+def _share_order(palette: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order by share, largest first, ties by colour and alpha; and the rank of every index."""
+    packed = palette.astype(np.uint64) << np.array([0, 8, 16, 24], np.uint64)
+    order = np.lexsort((packed.sum(axis=1), -counts))
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return order, rank
 
 
 def _labels_ordered(
@@ -468,18 +496,6 @@ def _labels_ordered(
     return labels.reshape(h, w)
 
 
-def _paint(palette: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``palette[labels]`` as an (H, W, 4) image, and the count of every entry."""
-    from PIL import Image
-
-    h, w = labels.shape
-    p = Image.frombuffer("P", (w, h), np.ascontiguousarray(labels), "raw", "P", 0, 1)
-    p.putpalette(np.ascontiguousarray(palette, dtype=np.uint8).tobytes(), rawmode="RGBA")
-    counts = np.array(p.histogram()[: palette.shape[0]], dtype=np.int64)
-    image = np.frombuffer(p.convert("RGBA").tobytes(), dtype=np.uint8).reshape(h, w, 4)
-    return image.copy(), counts
-
-
 def quantize_soft(
     pixels: np.ndarray, k: int, space: str, dither: str, seed: int, steps: Steps
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:
@@ -516,34 +532,46 @@ def quantize_soft(
     else:
         palette, points, transparent = cluster_rgba(hist, k, space, seed, steps)
     steps.tick("mapping", 0.0)
-    if palette.shape[0] == 1:
-        labels = np.zeros(pixels.shape[:2], np.uint8)
-    elif dither == "ordered":
-        labels = _labels_ordered(pixels, hist, points, palette, transparent, space, steps)
-    else:
-        labels = _labels_without_dither(
-            pixels, hist, points, palette, transparent, k, space, steps
+    n = palette.shape[0]
+    t = transparent
+    if n > 1 and dither == "none":
+        from .remap import rank_pairs
+
+        pairs = _pairs(hist, points, palette, transparent, k, space)
+        # Number the palette by the expected shares first, so that the labels come out in
+        # their final order (smoothing moves a few pixels; a reorder that causes is redone
+        # below).
+        estimate = np.bincount(pairs & 0xFF, weights=hist.counts, minlength=n)
+        if t is not None:
+            estimate[t] += hist.n_transparent
+        order, rank = _share_order(palette, estimate)
+        palette = palette[order]
+        t = int(rank[t]) if t is not None else None
+        labels, counts, image = _map_without_dither(
+            pixels, hist, rank_pairs(pairs, rank), palette, t, steps
         )
-    # Number the entries by share, largest first, ties by colour.
-    counts = np.bincount(labels.reshape(-1), minlength=palette.shape[0])
-    packed = palette.astype(np.uint32) << np.array([0, 8, 16, 24], np.uint32)
-    order = np.lexsort((packed.sum(axis=1), -counts))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    labels = rank.astype(np.uint8)[labels]
-    palette, counts = palette[order], counts[order]
-    if transparent is not None:
-        transparent = int(rank[transparent])
+    else:
+        from .remap import paint_labels
+
+        if n == 1:
+            labels = np.zeros(pixels.shape[:2], np.uint8)
+        else:
+            labels = _labels_ordered(pixels, hist, points, palette, t, space, steps)
+        image, counts = paint_labels(pixels, palette, labels, steps)
+    order, rank = _share_order(palette, counts)
+    if not np.array_equal(order, np.arange(n)):
+        labels = rank.astype(np.uint8)[labels]
+        palette, counts = palette[order], counts[order]
+        t = int(rank[t]) if t is not None else None
     keep = counts > 0
-    palette, counts = palette[keep], counts[keep]
+    if not keep.all():
+        # Unused entries sort last: dropping them renumbers nothing.
+        palette, counts = palette[keep], counts[keep]
+        if t is not None and t >= palette.shape[0]:
+            t = None
     if k == 1 and hist.n_transparent and hist.colors.shape[0]:
         # One entry for everything: it is the visible one, and fully transparent pixels keep
         # alpha 0 in the image (an indexed file then needs a second entry for them).
-        image, _ = _paint(palette, labels)
         image[pixels[..., 3] == 0, 3] = 0
-    else:
-        image, _ = _paint(palette, labels)
-    if transparent is not None and not keep[transparent]:
-        transparent = None
     distinct = hist.colors.shape[0] if hist.exact else None
-    return image, palette, labels, counts, transparent, distinct
+    return image, palette, labels, counts, t, distinct
