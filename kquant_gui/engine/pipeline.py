@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
@@ -265,7 +266,9 @@ def quantize(
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
         sRGB image, optionally with straight (non-premultiplied) alpha.
     k : int
-        Palette size, 1 to 256. An image with fewer distinct colours keeps exactly those.
+        Palette size, 1 to 256, counting every entry, the shared fully transparent one
+        included. An image with at most k distinct colours (RGBA values, with alpha) keeps
+        exactly those.
     color_space : {"lab", "oklab", "rgb"}
         Space in which colour distances are measured: CIELAB (default) or OKLab, both from
         linearised sRGB, or plain sRGB values.
@@ -282,6 +285,12 @@ def quantize(
     Returns
     -------
     Quantization
+        Its ``palette`` has shape (n, 3) for RGB input and (n, 4), RGBA, for input with
+        alpha. Semi-transparent pixels are quantized in colour and alpha together (see
+        :mod:`.alpha`): ``image`` is then exactly ``palette[labels]``, alpha included, as an
+        indexed PNG with a tRNS chunk holds it. Fully transparent pixels share one entry,
+        ``(0, 0, 0, 0)``. An image whose alpha is only 0 or 255 keeps it exactly, and its
+        colours are those an RGB image would get.
 
     Raises
     ------
@@ -296,7 +305,15 @@ def quantize(
     with _single_threaded_blas():
         if has_soft_alpha(pixels):
             return _quantize_soft(pixels, k, color_space, dither, int(seed), progress, cancel)
-        return _quantize(pixels, k, color_space, dither, int(seed), progress, cancel)
+        result = _quantize(pixels, k, color_space, dither, int(seed), progress, cancel)
+    if pixels.shape[2] == 4:
+        # Alpha only 0 or 255: the opaque path's result, byte for byte, with its palette
+        # written as RGBA (the transparent entry at alpha 0) like every input with alpha.
+        alpha = np.full(result.n_colors, 255, np.uint8)
+        if result.transparent_index is not None:
+            alpha[result.transparent_index] = 0
+        result = replace(result, palette=np.column_stack([result.palette, alpha]))
+    return result
 
 
 def _quantize_soft(

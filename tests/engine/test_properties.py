@@ -38,6 +38,8 @@ def test_invariants_hold_for_any_image_and_options(pixels, k, space, dither, see
     h, w = pixels.shape[:2]
     n = result.palette.shape[0]
     assert 1 <= n <= k
+    # RGBA palette exactly when the input has alpha.
+    assert result.palette.shape == (n, pixels.shape[2])
     assert result.labels.shape == (h, w) and result.labels.max() < n
     assert result.image.shape == pixels.shape
     assert int(result.counts.sum()) == h * w

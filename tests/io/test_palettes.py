@@ -28,7 +28,7 @@ def transparent_result(rgba_binary):
 
 
 def hexes(palette: np.ndarray) -> list[str]:
-    return ["#" + bytes(int(v) for v in c).hex() for c in palette]
+    return ["#" + bytes(int(v) for v in c[:3]).hex() for c in palette]
 
 
 def parse_ase(data: bytes) -> tuple[list[str], list[tuple[str, str, tuple[float, ...], int]]]:

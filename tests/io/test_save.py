@@ -102,11 +102,12 @@ def test_large_png_is_deflated_in_parts_into_one_valid_stream(tmp_path, k, h):
 def test_png_full_transparency_round_trips(tmp_path, rgba_binary):
     result = quantize(rgba_binary, 8)
     assert result.transparent_index is not None
+    assert tuple(result.palette[result.transparent_index]) == (0, 0, 0, 0)
     saved = save_quantized(result, tmp_path / "t.png")
     chunks = png_chunks(saved.path.read_bytes())
     assert chunks[b"IHDR"][9] == 3
     plte = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
-    np.testing.assert_array_equal(plte, result.palette)
+    np.testing.assert_array_equal(plte, result.palette[:, :3])
     trns = chunks[b"tRNS"]
     assert trns[result.transparent_index] == 0
     assert all(a == 255 for i, a in enumerate(trns) if i != result.transparent_index)
