@@ -33,7 +33,9 @@ def pair_table(best: np.ndarray, alt: np.ndarray) -> np.ndarray:
     return (best.astype(np.uint16) | (alt.astype(np.uint16) << 8)).astype(np.uint16)
 
 
-def entry_pairs(coords: np.ndarray, palette_coords: np.ndarray, margin: float) -> np.ndarray:
+def entry_pairs(
+    coords: np.ndarray, palette_coords: np.ndarray, margin: float | np.ndarray
+) -> np.ndarray:
     """Nearest palette entry of every point, and a second choice where it is nearly as close.
 
     Parameters
@@ -41,7 +43,7 @@ def entry_pairs(coords: np.ndarray, palette_coords: np.ndarray, margin: float) -
     coords : ndarray of float64, shape (m, 3)
         Working-space coordinates of histogram entries, bins or cells.
     palette_coords : ndarray of float64, shape (n, 3)
-    margin : float
+    margin : float or ndarray of float, shape (m,)
         A point whose second-nearest entry is at most this much farther than its nearest one is
         ambiguous: :func:`stream_labels` may give it the second one to follow its neighbours.
 
