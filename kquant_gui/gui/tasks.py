@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kquant_gui.engine import Quantization, count_distinct_colors, mean_delta_e2000, quantize
-from kquant_gui.engine.alpha_pipeline import has_soft_alpha
+from kquant_gui.engine.alpha_histogram import has_soft_alpha
 from kquant_gui.engine.kmeans import preload
 from kquant_gui.engine.metrics import composite_delta_e2000
 
@@ -224,6 +224,9 @@ def run_quantize(
         seed=job.seed,
         progress=progress,
         cancel=cancelled,
+        # One engine thread: more would compete with the main thread for the interpreter lock
+        # and make the window stutter (the engine's results are the same either way).
+        threads=1,
     )
     seconds = time.perf_counter() - start
     display = DisplayImage.for_quantized(result.image, result.labels)
