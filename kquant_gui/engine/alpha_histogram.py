@@ -151,18 +151,38 @@ def rgba_histogram(pixels: np.ndarray, steps: Steps | None = None) -> RgbaHistog
             n_transparent=n_transparent,
         )
 
-    def count(index: int, start: int, stop: int) -> np.ndarray:
-        total = np.zeros(N_KEYS, dtype=np.int64)
+    def count(index: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, int]:
+        # Opaque pixels into a table of 18-bit bins (the others into one extra slot); the
+        # semi-transparent ones, a few percent of a cut-out, by key into a list, counted once
+        # at the end: a 2-million-slot table per chunk cost more than everything else.
+        opaque = np.zeros(OPAQUE_KEYS + 1, dtype=np.int64)
+        semi_keys = []
+        hidden = 0
         scratch = Scratch(min(CHUNK, stop - start))
         for s in range(start, stop, CHUNK):
             e = min(s + CHUNK, stop)
-            total += np.bincount(pixel_keys(words[s:e], scratch), minlength=N_KEYS)
+            part = words[s:e]
+            codes = bin_codes(part, scratch.codes, scratch.tmp)
+            alpha = np.right_shift(part, 24, out=scratch.tmp[: e - s])
+            codes[alpha != 255] = OPAQUE_KEYS
+            opaque += np.bincount(codes, minlength=OPAQUE_KEYS + 1)
+            hidden += int(np.count_nonzero(alpha == 0))
+            alpha -= 1  # wraps 0 to the top: "0 < alpha < 255" is "alpha - 1 < 254"
+            semi = np.flatnonzero(alpha < 254)
+            if semi.size:
+                semi_keys.append(gather_fields(part[semi], SEMI_FIELDS))
             if steps is not None:
                 done = part_progress(index, start, stop, e, n)
                 steps.check() if done is None else steps.tick("histogram", done)
-        return total
+        keys = np.concatenate(semi_keys) if semi_keys else np.empty(0, np.uint32)
+        return opaque[:OPAQUE_KEYS], np.bincount(keys, minlength=SEMI_KEYS), hidden
 
-    totals = np.sum(run_parts(count, n, min_size=4 * CHUNK, align=CHUNK), axis=0)
+    parts = run_parts(count, n, min_size=4 * CHUNK, align=CHUNK)
+    totals = np.zeros(N_KEYS, dtype=np.int64)
+    for opaque, semi, hidden in parts:
+        totals[:OPAQUE_KEYS] += opaque
+        totals[OPAQUE_KEYS:TRANSPARENT_KEY] += semi
+        totals[TRANSPARENT_KEY] += hidden
     n_transparent = int(totals[TRANSPARENT_KEY])
     keys = np.flatnonzero(totals[:TRANSPARENT_KEY])
     return RgbaHistogram(
