@@ -632,6 +632,14 @@ def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | Non
     ):
         return _p_image(labels, palette), ti, note
     n = palette.shape[0]
+    entry_clear = result.palette[:, 3] < 128 if result.palette.shape[1] == 4 else None
+    if entry_clear is not None and bool(np.array_equal(entry_clear[labels], clear)):
+        # An RGBA palette (soft edges): its faint entries all become the one transparent
+        # index (the shared transparent entry where there is one), with no entry added.
+        t = ti if ti is not None else int(np.flatnonzero(entry_clear)[0])
+        table = np.arange(n, dtype=np.uint8)
+        table[entry_clear] = t
+        return _p_image(table[labels], palette), t, note
     if n >= 256:
         msg = "GIF transparency lost: all 256 entries hold colours; save as PNG to keep it"
         return _p_image(labels, palette), None, msg
