@@ -18,13 +18,13 @@ from PIL import Image, ImageCms
 from kquant_gui import quantize
 from kquant_gui.engine.parallel import max_threads, set_max_threads
 from kquant_gui.image_io import (
-    PARALLEL_DEFLATE_BYTES,
     SUPPORTED_SAVE_FORMATS,
     ImageSaveError,
     estimate_png_size,
     load_image,
     save_quantized,
 )
+from kquant_gui.image_io.png import PARALLEL_DEFLATE_BYTES
 
 
 def png_chunks(data: bytes) -> dict[bytes, bytes]:
