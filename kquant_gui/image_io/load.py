@@ -8,7 +8,9 @@ a worker thread.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,10 +26,9 @@ from .srgb import SRGB_PROFILE, to_srgb, to_uint8
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["DEFAULT_MAX_PIXELS", "LoadedImage", "load_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "LoadedImage", "load_image", "pillow_pixel_limit"]
 
-# Pillow's own bomb guard is a process-wide setting; it is swapped for ours under this lock.
-_PILLOW_LIMIT_LOCK = threading.Lock()
+_log = logging.getLogger(__name__)
 
 #: Default pixel limit of :func:`load_image` (200 megapixels).
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -87,20 +88,122 @@ class LoadedImage:
         return self.pixels.shape[2] == 4
 
 
-@contextmanager
-def _pillow_limit_off() -> Iterator[None]:
-    """Switch off Pillow's bomb guard, which our own ``max_pixels`` check replaces.
+class _PillowLimit:
+    """Pillow's bomb guard set to the limit of the loads under way, and restored after them.
 
-    Pillow warns above ~89 MP and refuses above ~179 MP whatever the caller allows, and its
-    warning would be printed; ours is configurable and refuses before decoding.
+    ``Image.MAX_IMAGE_PIXELS`` is one process-wide setting that Pillow also checks inside
+    ``Image.open`` for the images embedded in containers (ICO, ICNS), for GIF frames and TIFF
+    tiles, so it has to hold our limit while a file is opened and decoded. It refuses above twice
+    its value: half our limit makes it refuse exactly what we refuse, and nothing over the limit
+    is decoded, wherever it sits in the file. Loads with the same limit run side by side (the
+    guard holds the same value for all of them); a load with another limit waits until they are
+    done. When the last one finishes the value found before is put back, so other Pillow users
+    in the process see their own setting again.
     """
-    with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+        self._value: int | None = None
+        self._saved: int | None = None
+
+    @contextmanager
+    def __call__(self, max_pixels: int) -> Iterator[None]:
+        value = max(1, -(-max_pixels // 2))  # ceil: Pillow refuses above 2 * value
+        with self._cond:
+            self._cond.wait_for(lambda: self._users == 0 or self._value == value)
+            if self._users == 0:
+                self._saved, self._value = Image.MAX_IMAGE_PIXELS, value
+                Image.MAX_IMAGE_PIXELS = value
+            self._users += 1
         try:
             yield
         finally:
-            Image.MAX_IMAGE_PIXELS = saved
+            with self._cond:
+                self._users -= 1
+                if self._users == 0:
+                    Image.MAX_IMAGE_PIXELS = self._saved
+                    self._value = None
+                    self._cond.notify_all()
+
+
+#: ``with pillow_pixel_limit(max_pixels):`` scopes Pillow's bomb guard to one load.
+pillow_pixel_limit = _PillowLimit()
+
+
+def _raised_by_pillow(exc: BaseException) -> bool:
+    """True when ``exc`` was raised inside Pillow (or a decoder it called), not by our code."""
+    tb = exc.__traceback__
+    name = ""
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        tb = tb.tb_next
+    return name == "PIL" or name.startswith("PIL.")
+
+
+def _refusal(p: Path, exc: Exception, max_pixels: int | None) -> ImageLoadError:
+    """The user's words for a failure Pillow reported while reading ``p``."""
+    if isinstance(exc, UnidentifiedImageError):
+        return ImageLoadError(p, "not an image file, or a format that cannot be read")
+    if isinstance(exc, Image.DecompressionBombError):
+        # Pillow says "Image size (N pixels) exceeds limit ..."; N is the whole image, or an
+        # image embedded in it (an icon in an ICO).
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} megapixels, " if found else ""
+        limit = f"{max_pixels / 1e6:g} megapixels" if max_pixels else "what can be decoded safely"
+        return ImageLoadError(p, f"the image is too large: {size}more than the limit of {limit}")
+    if isinstance(exc, PermissionError):
+        return ImageLoadError(p, "permission denied: the file cannot be read")
+    text = str(exc).lower()
+    if "truncated" in text or isinstance(exc, EOFError):
+        return ImageLoadError(p, "the file is truncated (incomplete download or copy?)")
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return ImageLoadError(p, os_reason(exc))
+    return ImageLoadError(p, "the image data is damaged and cannot be decoded")
+
+
+@contextmanager
+def _read_by_pillow(p: Path, max_pixels: int | None = None) -> Iterator[None]:
+    """Turn what Pillow raises for a bad file into :class:`ImageLoadError`.
+
+    Pillow reports a damaged file with many exception types (OSError, SyntaxError, ValueError,
+    EOFError, struct.error, even IndexError or TypeError) and terse internal messages. Only
+    exceptions raised inside Pillow count: the same types raised by our own code are bugs and
+    propagate, rather than being shown as a damaged file.
+    """
+    try:
+        yield
+    except ImageLoadError:
+        raise
+    except MemoryError:
+        raise ImageLoadError(p, "not enough memory to decode this image") from None
+    except Exception as exc:
+        if not (_raised_by_pillow(exc) or isinstance(exc, OSError)):
+            raise
+        _log.debug("Pillow could not read %s", p, exc_info=exc)
+        raise _refusal(p, exc, max_pixels) from None
+
+
+def _open_and_decode(p: Path, max_pixels: int) -> tuple[Image.Image, int]:
+    """Open ``p``, check its size from the header, decode it; return it and its frame count."""
+    with pillow_pixel_limit(max_pixels), _read_by_pillow(p, max_pixels):
+        # Image.open reads only the header (and any image a container holds), so the size is
+        # known before the pixels are decoded.
+        im = Image.open(p)
+        try:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise ImageLoadError(
+                    p,
+                    f"the image is too large: {w} x {h} = {w * h / 1e6:.0f} megapixels, "
+                    f"more than the limit of {max_pixels / 1e6:g} megapixels",
+                )
+            frames = int(getattr(im, "n_frames", 1) or 1)
+            im.load()
+        except BaseException:
+            im.close()
+            raise
+    return im, frames
 
 
 def load_image(
@@ -115,6 +218,8 @@ def load_image(
         multi-page file the first frame is read, and ``notes`` says so.
     max_pixels : int, optional
         Refuse images with more pixels than this, judged from the header before decoding.
+        Pillow's own guard holds the same limit while the file is read (see
+        :data:`pillow_pixel_limit`), and is restored afterwards.
 
     Returns
     -------
@@ -125,7 +230,7 @@ def load_image(
     ------
     ImageLoadError
         Missing, empty, unreadable, truncated or non-image file, or too many pixels; the
-        message names the file and the reason.
+        message names the file and the reason. Any other exception is a bug, not a bad file.
     """
     p = Path(path)
     if not p.exists():
@@ -140,56 +245,22 @@ def load_image(
         raise ImageLoadError(p, "the file is empty")
 
     notes: list[str] = []
-    try:
-        with _pillow_limit_off():
-            # Image.open reads only the header, so the size is known before decoding.
-            im = Image.open(p)
-            try:
-                w, h = im.size
-                if w * h > max_pixels:
-                    raise ImageLoadError(
-                        p,
-                        f"the image is too large: {w} x {h} = {w * h / 1e6:.0f} megapixels, "
-                        f"more than the limit of {max_pixels / 1e6:g} megapixels",
-                    )
-                frames = int(getattr(im, "n_frames", 1) or 1)
-                im.load()
-            except BaseException:
-                im.close()
-                raise
-        with im:
-            if frames > 1:
-                kind = "an animated" if im.format in ("GIF", "PNG", "WEBP") else "a multi-page"
-                notes.append(f"first frame of {kind} {im.format} ({frames} frames)")
-            fmt, mode = im.format or "", im.mode
-            icc = im.info.get("icc_profile")
+    im, frames = _open_and_decode(p, max_pixels)
+    with im:
+        if frames > 1:
+            kind = "an animated" if im.format in ("GIF", "PNG", "WEBP") else "a multi-page"
+            notes.append(f"first frame of {kind} {im.format} ({frames} frames)")
+        fmt, mode = im.format or "", im.mode
+        icc = im.info.get("icc_profile")
+        with _read_by_pillow(p, max_pixels):
+            # Pillow parses the EXIF block here; a damaged one is the file's fault.
             upright = ImageOps.exif_transpose(im)
-            # Only after transposing: this edits the orientation tag of im's cached EXIF.
-            exif = _upright_exif(im)
-            srgb, icc_note = to_srgb(upright, icc)
-            if icc_note:
-                notes.append(icc_note)
-            pixels = to_uint8(srgb)
-    except ImageLoadError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageLoadError(p, "not an image file, or a format that cannot be read") from None
-    except Image.DecompressionBombError:
-        raise ImageLoadError(p, "the image is too large to decode safely") from None
-    except MemoryError:
-        raise ImageLoadError(p, "not enough memory to decode this image") from None
-    except PermissionError:
-        raise ImageLoadError(p, "permission denied: the file cannot be read") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-        # Pillow reports damage with many exception types and terse, internal messages.
-        text = str(exc).lower()
-        if "truncated" in text or isinstance(exc, EOFError):
-            reason = "the file is truncated (incomplete download or copy?)"
-        elif isinstance(exc, OSError) and exc.errno is not None:
-            reason = os_reason(exc)
-        else:
-            reason = "the image data is damaged and cannot be decoded"
-        raise ImageLoadError(p, reason) from None
+        # Only after transposing: this edits the orientation tag of im's cached EXIF.
+        exif = _upright_exif(im)
+        srgb, icc_note = to_srgb(upright, icc)
+        if icc_note:
+            notes.append(icc_note)
+        pixels = to_uint8(srgb)
 
     if pixels.shape[2] == 4 and bool((pixels[..., 3] == 255).all()):
         # A fully opaque alpha channel carries nothing; dropping it keeps saved files smaller.
