@@ -84,6 +84,7 @@ class Options:
     force: bool
     strip_metadata: bool
     max_pixels: int
+    optimize: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--strip-metadata", action="store_true",
         help="do not copy the ICC profile and EXIF of the input",
+    )  # fmt: skip
+    parser.add_argument(
+        "--optimize", action="store_true",
+        help="recompress PNG outputs losslessly with oxipng: smaller files, slower saves",
     )  # fmt: skip
     parser.add_argument(
         "--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS, metavar="N",
@@ -329,6 +334,7 @@ def run_job(job: Job, opts: Options) -> JobResult:
             source=src,
             overwrite=opts.force,
             strip_metadata=opts.strip_metadata,
+            optimize=opts.optimize,
         )
         if job.palette is not None:
             write_palette(result, job.palette, source_name=job.input.name, overwrite=opts.force)
@@ -461,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
+        optimize=args.optimize,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
         print(f"{PROG}: warning: {JPEG_NOTE}", file=err)

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageSaveError
-from .png import png_plan, write_indexed_png
+from .png import p_image, png_plan, write_indexed_png
 
 if TYPE_CHECKING:
     from ..engine import Quantization
@@ -62,14 +62,6 @@ def save_format_for(path: os.PathLike[str] | str) -> str:
     return fmt
 
 
-def _p_image(index: np.ndarray, palette: np.ndarray) -> Image.Image:
-    h, w = index.shape
-    im = Image.frombytes("P", (w, h), np.ascontiguousarray(index, dtype=np.uint8).tobytes())
-    # Pillow sizes PLTE (and picks the 1/2/4/8-bit depth) from the palette's length.
-    im.putpalette(np.ascontiguousarray(palette, dtype=np.uint8).tobytes(), rawmode="RGB")
-    return im
-
-
 def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | None]:
     """The result as a "P" image for GIF, its transparent index and a note.
 
@@ -78,7 +70,7 @@ def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | Non
     """
     labels, palette = result.labels, result.palette
     if not result.has_alpha:
-        return _p_image(labels, palette), None, None
+        return p_image(labels, palette), None, None
     alpha = result.image[..., 3]
     clear = alpha < 128
     partial = int(np.count_nonzero((alpha > 0) & (alpha < 255)))
@@ -89,21 +81,21 @@ def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | Non
         else None
     )
     if not clear.any():
-        return _p_image(labels, palette), None, note
+        return p_image(labels, palette), None, note
     ti = result.transparent_index
     if (
         ti is not None
         and bool((labels[clear] == ti).all())
         and not bool((labels[~clear] == ti).any())
     ):
-        return _p_image(labels, palette), ti, note
+        return p_image(labels, palette), ti, note
     n = palette.shape[0]
     if n >= 256:
         msg = "GIF transparency lost: all 256 entries hold colours; save as PNG to keep it"
-        return _p_image(labels, palette), None, msg
+        return p_image(labels, palette), None, msg
     index = labels.copy()
     index[clear] = n
-    return _p_image(index, np.vstack([palette, np.zeros((1, 3), np.uint8)])), n, note
+    return p_image(index, np.vstack([palette, np.zeros((1, 3), np.uint8)])), n, note
 
 
 def _metadata(source: LoadedImage | None, strip: bool, fmt: str) -> dict[str, Any]:
@@ -179,7 +171,7 @@ def encode_quantized(
             notes.append("BMP keeps no transparency; transparent areas were put on white")
             Image.fromarray(_on_white(image)).save(fp, "BMP")
         else:
-            _p_image(result.labels, result.palette).save(fp, "BMP")
+            p_image(result.labels, result.palette).save(fp, "BMP")
     elif fmt == "WEBP":
         # exact=True keeps the colour under fully transparent pixels, so it reads back exactly.
         Image.fromarray(np.ascontiguousarray(image)).save(

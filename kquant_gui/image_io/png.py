@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import struct
-import zlib
+import logging
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+from PIL import Image
 
 if TYPE_CHECKING:
     from ..engine import Quantization
 
-__all__ = ["PARALLEL_DEFLATE_BYTES", "PngPlan", "png_plan", "write_indexed_png"]
+__all__ = [
+    "COMPRESS_LEVEL",
+    "OXIPNG_LEVEL",
+    "PngPlan",
+    "optimize_png",
+    "p_image",
+    "png_plan",
+    "write_indexed_png",
+]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,15 @@ class PngPlan:
     palette: np.ndarray  # uint8 (m, 3), m <= 256
     trns: bytes | None
     note: str | None = None
+
+
+def p_image(index: np.ndarray, palette: np.ndarray) -> Image.Image:
+    """A Pillow "P" image of ``index`` (uint8, shape (H, W)) with ``palette`` (m, 3), m <= 256."""
+    h, w = index.shape
+    im = Image.frombytes("P", (w, h), np.ascontiguousarray(index, dtype=np.uint8).tobytes())
+    # Pillow sizes PLTE (and picks the 1/2/4/8-bit depth) from the palette's length.
+    im.putpalette(np.ascontiguousarray(palette, dtype=np.uint8).tobytes(), rawmode="RGB")
+    return im
 
 
 def png_plan(result: Quantization) -> PngPlan:
@@ -68,109 +86,71 @@ def png_plan(result: Quantization) -> PngPlan:
     return PngPlan(index, full_palette, trns)
 
 
-#: Raw PNG data from this size up is deflated in parts on the engine's threads.
-PARALLEL_DEFLATE_BYTES = 4 << 20
-#: Deflate's window: each part is primed with this much of the data before it.
-_DEFLATE_WINDOW = 32 << 10
+#: oxipng's preset for ``optimize``: its default, the best size for the time on photos.
+OXIPNG_LEVEL = 2
 
-
-def _deflate_rows(raw: np.ndarray, level: int) -> bytes:
-    """One zlib stream of ``raw`` (PNG scanlines, shape (h, 1 + row bytes)).
-
-    Large images are split into parts by rows (as pigz does): each part is raw deflate primed
-    with the 32 KiB before it, ended on a byte boundary (Z_SYNC_FLUSH), the last one finished;
-    a zlib header and the Adler-32 of the whole wrap them. zlib drops the interpreter lock
-    while it works, so on two cores a 24 MP save spends about half as long compressing, and
-    the file differs from a single-stream one by a few bytes. The parts depend only on the
-    image size, so the bytes are the same on every machine and thread count.
-
-    The parts run on threads of their own, not the engine's pool: the window limits that to
-    one thread so as not to fight its main thread for the interpreter lock, which compressing
-    does not hold.
-    """
-    data = raw.reshape(-1)
-    if data.nbytes < PARALLEL_DEFLATE_BYTES:
-        packer = zlib.compressobj(level, zlib.DEFLATED, 15, 9)
-        return packer.compress(raw.data) + packer.flush()
-    from concurrent.futures import ThreadPoolExecutor
-
-    from kquant_gui.engine.parallel import split
-
-    row_bytes = raw.shape[1]
-
-    def part(rows: tuple[int, int]) -> bytes:
-        begin, end = rows[0] * row_bytes, rows[1] * row_bytes
-        primed = data[max(0, begin - _DEFLATE_WINDOW) : begin].tobytes()
-        extra = {"zdict": primed} if primed else {}
-        packer = zlib.compressobj(level, zlib.DEFLATED, -15, 9, **extra)
-        last = end == data.nbytes
-        body = packer.compress(data[begin:end].data)
-        return body + packer.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-
-    ranges = split(raw.shape[0])
-    with ThreadPoolExecutor(max_workers=min(len(ranges), os.cpu_count() or 1)) as pool:
-        parts = list(pool.map(part, ranges))
-    # CMF 0x78: deflate with a 32 KiB window; FLG: the level class, made a multiple of 31.
-    level_class = 3 if level >= 7 else 2 if level == 6 else 1 if level >= 2 else 0
-    header = 0x7800 | level_class << 6
-    header += (31 - header % 31) % 31
-    adler = zlib.adler32(data.data)
-    return b"".join([struct.pack(">H", header), *parts, struct.pack(">I", adler)])
-
-
-def _png_chunk(tag: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(data, zlib.crc32(tag))
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+#: zlib level of the saved PNG: Pillow's default. Level 9 takes 2.5-9x as long for files
+#: 1-4% smaller (benchmarks/bench_png.py); ``optimize=True`` is the way to the smallest file.
+COMPRESS_LEVEL = 6
 
 
 def write_indexed_png(fp: IO[bytes], plan: PngPlan, meta: dict[str, Any]) -> None:
-    """Write an indexed PNG: smallest bit depth, no row filter, zlib level 9 (6 at 8 bits).
+    """Write ``plan`` as an indexed PNG with Pillow's encoder.
 
-    Written here rather than by Pillow, whose encoder filters palette rows adaptively: on
-    quantized photos that makes files about a quarter larger, and takes twice as long.
+    Pillow keeps the palette as given (``optimize=False``: no entries dropped or reordered),
+    sizes PLTE from its length and picks the smallest bit depth (1, 2, 4 or 8) that holds it;
+    ``transparency`` bytes become the tRNS chunk as they are.
+
+    Parameters
+    ----------
+    fp : binary file
+        Where to write.
+    plan : PngPlan
+        Indices (not None), palette and tRNS table from :func:`png_plan`.
+    meta : dict
+        ``icc_profile`` and ``exif`` bytes to embed, if any.
     """
     assert plan.index is not None
-    index, palette = plan.index, plan.palette
-    h, w = index.shape
-    m = palette.shape[0]
-    bits = 1 if m <= 2 else 2 if m <= 4 else 4 if m <= 16 else 8
-    if bits < 8:
-        per_byte = 8 // bits
-        pad = (-w) % per_byte
-        idx = np.pad(index, ((0, 0), (0, pad))) if pad else index
-        idx = idx.reshape(h, -1, per_byte)
-        rows = np.zeros(idx.shape[:2], np.uint8)
-        for j in range(per_byte):
-            rows |= idx[..., j] << np.uint8(8 - bits * (j + 1))
-    else:
-        rows = np.ascontiguousarray(index, dtype=np.uint8)
-    # Filter type 0 (none) in front of every row.
-    raw = np.empty((h, rows.shape[1] + 1), np.uint8)
-    raw[:, 0] = 0
-    raw[:, 1:] = rows
-    # At 8 bits per pixel level 9 takes 2.5x as long as level 6 (2.6 s against 1.1 s for
-    # 24 MP) for files under 1% smaller; packed 1-4 bit rows gain ~7% from it.
-    idat = _deflate_rows(raw, 9 if bits < 8 else 6)
-    del raw, rows
-
-    out = [
-        b"\x89PNG\r\n\x1a\n",
-        _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bits, 3, 0, 0, 0)),
-    ]
-    icc = meta.get("icc_profile")
-    if icc:
-        out.append(_png_chunk(b"iCCP", b"sRGB\0\0" + zlib.compress(icc, 9)))
-    out.append(_png_chunk(b"PLTE", np.ascontiguousarray(palette, dtype=np.uint8).tobytes()))
+    extra: dict[str, Any] = dict(meta)
     if plan.trns:
-        out.append(_png_chunk(b"tRNS", plan.trns))
-    exif = meta.get("exif")
-    if exif:
-        # PNG's eXIf holds the TIFF-structured block without the JPEG "Exif" header.
-        out.append(_png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif))
-    for part in out:
-        fp.write(part)
-    # IDAT in 1 MiB chunks, as encoders usually do; readers accept any split.
-    step = 1 << 20
-    for start in range(0, len(idat), step):
-        fp.write(_png_chunk(b"IDAT", idat[start : start + step]))
-    fp.write(_png_chunk(b"IEND", b""))
+        extra["transparency"] = plan.trns
+    p_image(plan.index, plan.palette).save(
+        fp, "PNG", optimize=False, compress_level=COMPRESS_LEVEL, **extra
+    )
+
+
+def optimize_png(data: bytes) -> bytes:
+    """Recompress a PNG losslessly with oxipng; the smaller of the two.
+
+    Only the row filters and the deflate stream change: palette, order, bit depth and every
+    chunk stay as written, so the saved palette is still the result's palette in its order
+    (oxipng's palette, bit-depth and colour-type reductions would reorder or drop entries).
+    oxipng runs on threads of its own.
+
+    Parameters
+    ----------
+    data : bytes
+        A complete PNG file.
+
+    Returns
+    -------
+    bytes
+        The optimized file, or ``data`` itself when oxipng found nothing smaller.
+    """
+    import oxipng  # imported here: only saves that ask for it pay for loading it
+
+    try:
+        smaller = oxipng.optimize_from_memory(
+            data,
+            level=OXIPNG_LEVEL,
+            bit_depth_reduction=False,
+            color_type_reduction=False,
+            palette_reduction=False,
+            grayscale_reduction=False,
+            strip=oxipng.StripChunks.none(),
+        )
+    except oxipng.PngError:
+        # The file as written is complete and correct; only the extra saving is lost.
+        _log.warning("oxipng could not optimize a PNG; it is kept as written", exc_info=True)
+        return data
+    return smaller if len(smaller) < len(data) else data

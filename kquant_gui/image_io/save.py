@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,12 +11,15 @@ from typing import IO, TYPE_CHECKING
 
 from .atomic import write_atomically
 from .encode import encode_quantized, save_format_for
+from .png import optimize_png
 
 if TYPE_CHECKING:
     from ..engine import Quantization
     from .load import LoadedImage
 
 __all__ = ["SavedImage", "save_quantized"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ def save_quantized(
     source: LoadedImage | None = None,
     overwrite: bool = False,
     strip_metadata: bool = False,
+    optimize: bool = False,
 ) -> SavedImage:
     """Save a quantized image; the format follows the extension of ``path``.
 
@@ -74,6 +80,11 @@ def save_quantized(
         Replace an existing file, even the input itself.
     strip_metadata : bool
         Write no ICC profile or EXIF.
+    optimize : bool
+        For PNG, recompress the written file losslessly with oxipng before it is renamed into
+        place: 4-16% smaller on the bench photos, for several times the plain save's time (see the
+        README). The palette, its order, the bit depth and the metadata stay as they are. Other
+        formats are written as usual, with a note saying so.
 
     Returns
     -------
@@ -92,9 +103,20 @@ def save_quantized(
 
     def write(f: IO[bytes]) -> None:
         nonlocal notes
-        notes = encode_quantized(result, f, fmt, source=source, strip_metadata=strip_metadata)
+        if not (optimize and fmt == "PNG"):
+            notes = encode_quantized(result, f, fmt, source=source, strip_metadata=strip_metadata)
+            return
+        buf = io.BytesIO()
+        notes = encode_quantized(result, buf, fmt, source=source, strip_metadata=strip_metadata)
+        plain = buf.getvalue()
+        del buf
+        data = optimize_png(plain)
+        _log.debug("oxipng: %s from %d to %d bytes", p, len(plain), len(data))
+        f.write(data)
 
     size = write_atomically(
         p, write, overwrite=overwrite, protect=source.path if source is not None else None
     )
+    if optimize and fmt != "PNG":
+        notes += (f"optimizing applies to PNG only; the {fmt} file was written as usual",)
     return SavedImage(path=p, size=size, format=fmt, notes=notes)
