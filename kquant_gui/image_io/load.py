@@ -282,6 +282,9 @@ def _upright_exif(im: Image.Image) -> bytes | None:
     try:
         exif = im.getexif()
     except Exception:  # broken EXIF must not stop the image from loading
+        _log.debug(
+            "unreadable EXIF in %s; not carried over", getattr(im, "filename", "?"), exc_info=True
+        )
         return None
     if not exif:
         return None
@@ -290,4 +293,9 @@ def _upright_exif(im: Image.Image) -> bytes | None:
     try:
         return exif.tobytes()
     except Exception:  # metadata is optional
+        _log.debug(
+            "EXIF of %s cannot be re-encoded; not carried over",
+            getattr(im, "filename", "?"),
+            exc_info=True,
+        )
         return None
