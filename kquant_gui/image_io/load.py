@@ -180,7 +180,8 @@ def _read_by_pillow(p: Path, max_pixels: int | None = None) -> Iterator[None]:
     except Exception as exc:
         if not (_raised_by_pillow(exc) or isinstance(exc, OSError)):
             raise
-        _log.debug("Pillow could not read %s", p, exc_info=exc)
+        # The exception's name and Pillow's words, without a traceback: a bad file is not a bug.
+        _log.debug("Pillow could not read %s: %s: %s", p, type(exc).__name__, exc)
         raise _refusal(p, exc, max_pixels) from None
 
 
@@ -281,9 +282,9 @@ def _upright_exif(im: Image.Image) -> bytes | None:
     """The EXIF block with orientation reset to 1, or None when the file has none."""
     try:
         exif = im.getexif()
-    except Exception:  # broken EXIF must not stop the image from loading
+    except Exception as exc:  # broken EXIF must not stop the image from loading
         _log.debug(
-            "unreadable EXIF in %s; not carried over", getattr(im, "filename", "?"), exc_info=True
+            "EXIF of %s unreadable, not carried over: %r", getattr(im, "filename", "?"), exc
         )
         return None
     if not exif:
@@ -292,10 +293,8 @@ def _upright_exif(im: Image.Image) -> bytes | None:
         exif[_ORIENTATION_TAG] = 1
     try:
         return exif.tobytes()
-    except Exception:  # metadata is optional
+    except Exception as exc:  # metadata is optional
         _log.debug(
-            "EXIF of %s cannot be re-encoded; not carried over",
-            getattr(im, "filename", "?"),
-            exc_info=True,
+            "EXIF of %s not re-encodable, not carried over: %r", getattr(im, "filename", "?"), exc
         )
         return None

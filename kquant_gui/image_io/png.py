@@ -149,8 +149,8 @@ def optimize_png(data: bytes) -> bytes:
             grayscale_reduction=False,
             strip=oxipng.StripChunks.none(),
         )
-    except oxipng.PngError:
+    except oxipng.PngError as exc:
         # The file as written is complete and correct; only the extra saving is lost.
-        _log.warning("oxipng could not optimize a PNG; it is kept as written", exc_info=True)
+        _log.warning("oxipng could not optimize a PNG, kept as written: %s", exc)
         return data
     return smaller if len(smaller) < len(data) else data
