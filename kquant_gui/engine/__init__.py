@@ -7,7 +7,9 @@ colours), ``seeding`` (k-means++), ``kmeans`` (Lloyd and Weiszfeld steps), ``clu
 ``lut`` (colour-to-entry lookup tables), ``smooth`` (nearest-colour mapping with near ties
 following their neighbours), ``dither`` (ordered and Floyd–Steinberg), ``paint`` (image and
 counts from labels), ``metrics`` (CIEDE2000, PSNR), ``parallel`` (row-independent work on a
-small thread pool; thread limits) and ``pipeline`` (the whole of `quantize`).
+small thread pool; thread limits) and ``pipeline`` (the whole of `quantize`). Soft-edged
+images take ``alpha`` (the colour-and-alpha working space), ``alpha_histogram`` and
+``alpha_pipeline`` (the same stages for an RGBA palette).
 """
 
 from __future__ import annotations

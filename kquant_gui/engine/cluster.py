@@ -11,7 +11,7 @@ import numpy as np
 
 from .colorspace import from_space, srgb8_to_lab, to_space, working_to_lab
 from .histogram import Histogram
-from .kmeans import lloyd, nearest, seed_centers, weiszfeld
+from .kmeans import best_of_starts, lloyd, nearest, seed_centers, weiszfeld
 from .lut import bin_center_coords
 from .metrics import ciede2000
 from .progress import Steps
@@ -38,8 +38,9 @@ COARSE_TOL = 0.5
 PERCEPTUAL_SPACES = ("lab", "oklab")
 #: Palettes up to this size are started N_INIT_SMALL_K times, each run to convergence on the
 #: coarse level, and the start whose palette (as the 8-bit colours it will be) has the lowest
-#: mean CIEDE2000 there is kept. Picking by inertia, the squared distance Lloyd minimises,
-#: kept flower k=16 at 3.86 where another start gives 3.75.
+#: mean CIEDE2000 there is kept (in sRGB, and for an RGBA palette, the lowest inertia).
+#: Picking by inertia, the squared distance Lloyd minimises, kept flower k=16 at 3.86 where
+#: another start gives 3.75.
 SMALL_K = 16
 N_INIT_SMALL_K = 3
 #: Weiszfeld steps on the last level (see :func:`kmeans.weiszfeld`).
@@ -52,26 +53,46 @@ LARGE_K_WORK = 32_000_000
 
 
 def _score(points: np.ndarray, weights: np.ndarray, centers: np.ndarray, space: str) -> float:
-    """How well ``centers`` serve weighted points, lower is better: in the perceptual spaces
-    the mean CIEDE2000 to the nearest palette colour (as the 8-bit colour it will be), in
-    sRGB the mean squared distance (what PSNR measures)."""
-    if space not in PERCEPTUAL_SPACES:
-        _, d2 = nearest(points, centers)
-        return float(np.dot(weights, d2) / weights.sum())
+    """Mean CIEDE2000 from weighted points to their nearest palette colour, as the 8-bit
+    colours the palette will be: how the result will be judged, lower is better."""
     palette = from_space(centers, space)
     labels, _ = nearest(points, to_space(palette, space))
     de = ciede2000(working_to_lab(points, space), srgb8_to_lab(palette)[labels])
     return float(np.dot(weights, de) / weights.sum())
 
 
-def _aggregate(
+def _best_start(
+    points: np.ndarray, weights: np.ndarray, k: int, seed: int, space: str, steps: Steps
+) -> np.ndarray:
+    """k-means from N_INIT_SMALL_K k-means++ starts on one level, each converged; the one
+    whose palette has the lowest mean CIEDE2000 there wins. Shape (k, d)."""
+    best = None
+    for i in range(N_INIT_SMALL_K):
+        start = seed_centers(points, weights, k, (seed + i * 7919) % 2**32)
+        steps.tick("clustering", (i + 0.1) / N_INIT_SMALL_K)
+        cand = lloyd(points, weights, start, tol=TOL, steps=steps, stage="clustering")
+        score = _score(points, weights, cand, space)
+        if best is None or score < best[0]:
+            best = (score, cand)
+    assert best is not None
+    return best[1]
+
+
+def aggregate(
     coords: np.ndarray, weights: np.ndarray, codes: np.ndarray, n_codes: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted mean of ``coords`` per occupied code (codes below ``n_codes``).
 
+    Parameters
+    ----------
+    coords : ndarray of float64, shape (m, d)
+    weights : ndarray of float64, shape (m,)
+    codes : ndarray of int, shape (m,)
+    n_codes : int
+
     Returns
     -------
-    means : ndarray of float64, shape (p, 3)
+    means : ndarray of float64, shape (p, d)
     mass : ndarray of float64, shape (p,)
     """
     if n_codes > codes.shape[0]:
@@ -85,7 +106,8 @@ def _aggregate(
     mass = np.bincount(codes, weights=weights, minlength=n_codes)
     occupied = np.flatnonzero(mass)
     sums = [
-        np.bincount(codes, weights=weights * coords[:, j], minlength=n_codes) for j in range(3)
+        np.bincount(codes, weights=weights * coords[:, j], minlength=n_codes)
+        for j in range(coords.shape[1])
     ]
     means = np.stack([c[occupied] for c in sums], axis=1)
     return means / mass[occupied, None], mass[occupied]
@@ -113,7 +135,7 @@ def _levels(hist: Histogram, coords: np.ndarray, k: int) -> list[tuple[np.ndarra
         size = levels[-1][0].shape[0]
         if size <= COARSE_MAX:
             break
-        points, weights = _aggregate(coords, hist.weights, codes, n_codes)
+        points, weights = aggregate(coords, hist.weights, codes, n_codes)
         if points.shape[0] > 0.7 * size or points.shape[0] < COARSE_POINTS_PER_CLUSTER * k:
             continue
         levels.append((points, weights))
@@ -125,10 +147,9 @@ def cluster(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette for the visible colours of ``hist``, and the entries' working-space coordinates.
 
-    k-means runs to convergence on the coarsest level of :func:`_levels` (a few thousand
-    points, so iterations are cheap, and small palettes can afford several starts), then a few
-    iterations on each finer level settle the centres. With ``engine="sklearn"``,
-    scikit-learn's ``KMeans`` clusters the whole histogram instead (see :mod:`reference`).
+    k-means runs on the levels of :func:`_levels` (see :func:`kmeans_on_levels`). With
+    ``engine="sklearn"``, scikit-learn's ``KMeans`` clusters the whole histogram instead (see
+    :mod:`reference`).
 
     Returns
     -------
@@ -148,7 +169,43 @@ def cluster(
         if coords.shape[0] <= k:
             return from_space(coords, space), coords
         return from_space(sklearn_centers(coords, hist.weights, k, seed, steps), space), coords
-    levels = _levels(hist, coords, k)
+    centers = kmeans_on_levels(_levels(hist, coords, k), k, seed, steps, space=space)
+    return from_space(centers, space), coords
+
+
+def kmeans_on_levels(
+    levels: list[tuple[np.ndarray, np.ndarray]],
+    k: int,
+    seed: int,
+    steps: Steps,
+    *,
+    fixed_point: np.ndarray | None = None,
+    space: str | None = None,
+) -> np.ndarray:
+    """k-means centres for points given at decreasing resolutions, finest level first.
+
+    k-means runs to convergence on the coarsest level (a few thousand points, so iterations
+    are cheap, and small palettes can afford several starts), then a few iterations on each
+    finer level settle the centres. In the perceptual spaces the last level's iterations are
+    Weiszfeld steps and small palettes pick their start by CIEDE2000 (see ``space``).
+
+    Parameters
+    ----------
+    levels : list of (points (m, d) float64, weights (m,) float64)
+    k : int
+    seed : int
+    steps : Steps
+    fixed_point : ndarray of float64, shape (d,), optional
+        A centre that never moves (the shared fully transparent entry), run alongside the
+        others and not returned.
+    space : {"lab", "oklab", "rgb"}, optional
+        The colour space of opaque points; None for other points (an RGBA palette's), which
+        get plain k-means with starts picked by inertia.
+
+    Returns
+    -------
+    ndarray of float64, shape (k', d), k' = min(k, points of the coarsest level)
+    """
     refine = []
     for level in reversed(range(len(levels) - 1)):
         # The finest level is worth its cost at large k, where clusters are small next to a
@@ -160,51 +217,54 @@ def cluster(
         refine.append(levels[level])
     points, weights = levels[-1]
     kk = min(k, points.shape[0])
+    fixed = kk if fixed_point is not None else None
     # The perceptual spaces are judged by mean distance (mean dE2000), which Lloyd does not
     # minimise; the last level's iterations are Weiszfeld steps, which do (china k=16: mean
     # dE2000 5.31 -> 5.26 at the same cost). sRGB keeps plain k-means, the original recipe.
-    polish = space in PERCEPTUAL_SPACES
+    polish = space in PERCEPTUAL_SPACES and fixed_point is None
     last = refine[-1] if refine else levels[-1]
-
-    large = k >= REFINE_FINEST_MIN_K and last[0].shape[0] * k <= LARGE_K_WORK
-
-    def finish(centers: np.ndarray) -> np.ndarray:
-        for i, (pts, wts) in enumerate(refine):
-            final = i == len(refine) - 1
-            if large and final:
-                centers = lloyd(
-                    pts,
-                    wts,
-                    centers,
-                    max_iter=LARGE_K_LLOYD_ITER,
-                    tol=TOL,
-                    steps=steps,
-                    stage="refining",
-                )
-            elif not (polish and final):
-                centers = lloyd(
-                    pts, wts, centers, max_iter=REFINE_ITER, tol=TOL, steps=steps, stage="refining"
-                )
-            if polish and final:
-                n = POLISH_ITER + (1 if large else 0)
-                centers = weiszfeld(pts, wts, centers, n_iter=n, steps=steps)
-        if polish and not refine:
-            centers = weiszfeld(*levels[-1], centers, n_iter=POLISH_ITER, steps=steps)
-        return centers
-
+    large = k >= REFINE_FINEST_MIN_K and last[0].shape[0] * k <= LARGE_K_WORK and space is not None
     if points.shape[0] <= kk:
-        return from_space(finish(points.copy()), space), coords
-    # Small palettes are cheap and most sensitive to a bad start: keep the best of a few.
-    n_init = N_INIT_SMALL_K if kk <= SMALL_K else 1
-    # A single start on a coarse level that finer levels refine need not converge there.
-    tol = COARSE_TOL if refine and n_init == 1 else TOL
-    best = None
-    for i in range(n_init):
-        start = seed_centers(points, weights, kk, (seed + i * 7919) % 2**32)
-        steps.tick("clustering", (i + 0.1) / n_init)
-        cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering")
-        score = _score(points, weights, cand, space) if n_init > 1 else 0.0
-        if best is None or score < best[0]:
-            best = (score, cand)
-    centers = finish(best[1])
-    return from_space(centers, space), coords
+        centers = points.copy()
+        if fixed_point is not None:
+            centers = np.vstack([centers, fixed_point])
+    elif polish and kk <= SMALL_K:
+        # Small palettes are cheap and most sensitive to a bad start: keep the best of a few.
+        centers = _best_start(points, weights, kk, seed, space, steps)
+    else:
+        n_init = N_INIT_SMALL_K if kk <= SMALL_K else 1
+        # Several starts are compared by inertia, which needs each run converged.
+        tol = COARSE_TOL if refine and n_init == 1 else TOL
+        centers = best_of_starts(
+            points, weights, kk, seed, n_init=n_init, tol=tol, steps=steps, fixed_point=fixed_point
+        )
+    for i, (points, weights) in enumerate(refine):
+        final = i == len(refine) - 1
+        if large and final:
+            centers = lloyd(
+                points,
+                weights,
+                centers,
+                max_iter=LARGE_K_LLOYD_ITER,
+                tol=TOL,
+                steps=steps,
+                stage="refining",
+                fixed=fixed,
+            )
+        elif not (polish and final):
+            centers = lloyd(
+                points,
+                weights,
+                centers,
+                max_iter=REFINE_ITER,
+                tol=TOL,
+                steps=steps,
+                stage="refining",
+                fixed=fixed,
+            )
+        if polish and final:
+            n = POLISH_ITER + (1 if large else 0)
+            centers = weiszfeld(points, weights, centers, n_iter=n, steps=steps)
+    if polish and not refine:
+        centers = weiszfeld(*levels[-1], centers, n_iter=POLISH_ITER, steps=steps)
+    return centers[:kk]

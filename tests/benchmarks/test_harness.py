@@ -86,3 +86,15 @@ def test_startup_bench_times_whole_processes(tmp_path) -> None:
     assert set(times) == {c.label for c in cmds}
     assert all(len(t) == 1 and t[0] > 0 for t in times.values())
     assert (tmp_path / "kquant.png").stat().st_size > 0
+
+
+def test_transparency_bench_renders_a_table_for_one_image() -> None:
+    from benchmarks import bench_alpha
+
+    rows = bench_alpha.soft_rows(["icon"], [8], repeat=1)
+    methods = {r.method for r in rows}
+    assert {"libimagequant", "kquant-gui", "kquant-gui (FS)"} <= methods
+    ours = next(r for r in rows if r.method == "kquant-gui")
+    assert ours.indexed and ours.size and math.isfinite(ours.score) and ours.score > 0
+    md = bench_alpha.render(rows, [8], {}, None, None)
+    assert "**icon**" in md and "| kquant-gui |" in md
