@@ -3,19 +3,20 @@
 Every file is loaded, quantized and saved independently, in parallel worker processes with
 ``--jobs``; the engine is deterministic, so the bytes written do not depend on ``--jobs``.
 Exit codes: 0 all written, 1 some inputs failed (each named on stderr, the rest still
-processed), 2 usage error, 130 interrupted. No user error prints a traceback.
+processed), 2 usage error, 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM). No user
+error prints a traceback; file names are printed escaped (see :mod:`kquant_gui.names`).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import signal
 import sys
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -30,10 +31,13 @@ from .image_io import (
     JPEG_NOTE,
     SUPPORTED_SAVE_FORMATS,
     ImageIOError,
+    discard_temp_files,
     load_image,
     save_quantized,
 )
+from .names import say
 from .palettes import PALETTE_FORMATS, write_palette
+from .process_pool import Interrupted, WorkerLost, WorkerPool, stop_on_signals
 
 PROG = "kquant"
 #: ``--format`` choices and the extension each writes.
@@ -45,7 +49,9 @@ FORMAT_EXT = {
     "bmp": ".bmp",
     "jpg": ".jpg",
 }
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: What a per-output swatch strip adds to the image's name, so the two never share a path.
+STRIP_SUFFIX = "-palette"
 
 EXAMPLES = f"""\
 examples:
@@ -66,11 +72,27 @@ Saving: PNG (true indexed, palette exactly the result's, transparency kept), GIF
 binary transparency), WebP (lossless), TIFF, BMP (indexed), JPEG (lossy: adds colours back).
 Palette files: {", ".join(PALETTE_FORMATS)}.
 
-exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error."""
+Palette files per output are <name>-k<K>.<ext>; the swatch strip (png) <name>-k<K>-palette.png.
+A run in which two outputs would share a path is refused before anything is written.
+
+exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM): files already finished are kept whole."""
 
 
 class UsageError(Exception):
     """Bad combination of arguments; reported like argparse's own errors, exit status 2."""
+
+
+class BatchInterrupted(Interrupted):
+    """A signal stopped the batch; ``results`` holds, in job order, what had finished.
+
+    None for a job not done; a job cut short just after renaming its file into place counts
+    as written.
+    """
+
+    def __init__(self, signum: int, results: list[JobResult | None]) -> None:
+        super().__init__(signum)
+        self.results = results
 
 
 @dataclass(frozen=True)
@@ -220,7 +242,7 @@ def _expand(inputs: list[str]) -> tuple[list[Path], list[JobResult], bool]:
     exts = _image_extensions()
     for text in inputs:
         p = Path(text)
-        if p.is_dir():
+        if _is_dir(p):
             any_folder = True
             found = sorted(c for c in p.iterdir() if c.is_file() and c.suffix.lower() in exts)
             if not found:
@@ -229,6 +251,15 @@ def _expand(inputs: list[str]) -> tuple[list[Path], list[JobResult], bool]:
         else:
             files.append(p)
     return files, failed, any_folder
+
+
+def _is_dir(p: Path) -> bool:
+    """Whether ``p`` is a folder; False when it cannot even be looked at (a name over 255
+    bytes, a loop of links): then it is a file whose job reports the reason."""
+    try:
+        return p.is_dir()
+    except OSError:
+        return False
 
 
 def _palette_plan(value: str | None, n_files: int) -> tuple[str | None, Path | None]:
@@ -280,26 +311,49 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
 
     ext = FORMAT_EXT[args.format or "png"]
     jobs: list[Job] = []
-    seen: dict[Path, Path] = {}
     for f in files:
         if args.output is not None:
             out = args.output
         else:
             folder = args.out_dir if args.out_dir is not None else f.parent
             out = folder / f"{f.stem}-k{args.k}{ext}"
-        pal = palette_path or (out.with_suffix(palette_ext) if palette_ext else None)
-        key = Path(os.path.abspath(out))
-        if key in seen:
-            failed.append(
-                JobResult(
-                    Job(f, out),
-                    error=f"{f}: its output {out} would also be written by {seen[key]}",
-                )
-            )
-            continue
-        seen[key] = f
+        pal = palette_path
+        if palette_ext is not None:
+            # The swatch strip is a PNG too: its own name keeps it off a PNG image.
+            tail = STRIP_SUFFIX if palette_ext == ".png" else ""
+            pal = out.with_name(f"{out.stem}{tail}{palette_ext}")
         jobs.append(Job(f, out, pal))
+    _refuse_shared_outputs(jobs)
     return jobs, failed
+
+
+def _path_key(path: Path) -> Path:
+    return Path(os.path.normcase(os.path.abspath(path)))
+
+
+def _refuse_shared_outputs(jobs: list[Job]) -> None:
+    """Raise UsageError if two outputs (images or palettes) of the run share a path.
+
+    Checked before anything is written: in a batch, which one would be left on disk depends
+    on timing, and with ``--force`` one would replace the other.
+    """
+    seen: dict[Path, Job] = {}
+    clashes: list[str] = []
+    for job in jobs:
+        keys = [_path_key(t) for t in (job.output, job.palette) if t is not None]
+        if len(keys) == 2 and keys[0] == keys[1]:
+            clashes.append(f"{job.output} would be both the image and the palette of {job.input}")
+            keys.pop()
+        for key in keys:
+            other = seen.setdefault(key, job)
+            if other is not job:
+                clashes.append(f"{key} would be written for both {other.input} and {job.input}")
+    if clashes:
+        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+        raise UsageError(
+            f"{clashes[0]}{more}; nothing was written: give distinct names "
+            "(-o, --out-dir or --format)"
+        )
 
 
 def run_job(job: Job, opts: Options) -> JobResult:
@@ -310,7 +364,7 @@ def run_job(job: Job, opts: Options) -> JobResult:
     try:
         if not opts.force:
             for target in (job.output, job.palette):
-                if target is not None and target.exists():
+                if target is not None and _exists(target):
                     return JobResult(
                         job, error=f"{target}: already exists; use --force to overwrite"
                     )
@@ -350,6 +404,15 @@ def run_job(job: Job, opts: Options) -> JobResult:
         return JobResult(job, error=f"{job.input}: not enough memory for this image")
 
 
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; False when the system refuses the name (too long): the
+    writer then reports that, naming the file."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _human_bytes(n: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1000 or unit == "GB":
@@ -383,41 +446,90 @@ class _Progress:
 def run_jobs(
     jobs: list[Job], opts: Options, n_workers: int, progress: _Progress
 ) -> list[JobResult]:
-    """Run every job, in worker processes when ``n_workers > 1``; results in job order."""
-    if n_workers <= 1 or len(jobs) <= 1:
-        # scikit-learn's import (~1 s) overlaps the first decode, which releases the GIL.
-        preload_in_background()
-        results = []
-        for job in jobs:
-            results.append(run_job(job, opts))
-            progress.step()
-        return results
+    """Run every job, in worker processes when ``n_workers > 1``; results in job order.
+
+    A worker that dies fails only the job it held; the others go on in a fresh worker.
+
+    Raises
+    ------
+    BatchInterrupted
+        A signal stopped the batch (under :func:`stop_on_signals`), with what had finished.
+    """
     slots: list[JobResult | None] = [None] * len(jobs)
-    # Each worker process preloads on a thread of its own; the parent starts no thread
-    # before forking them.
-    with ProcessPoolExecutor(
-        max_workers=min(n_workers, len(jobs)), initializer=preload_in_background
-    ) as pool:
-        futures = {pool.submit(run_job, job, opts): i for i, job in enumerate(jobs)}
-        try:
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    slots[i] = fut.result()
-                except BrokenProcessPool:
-                    slots[i] = JobResult(
-                        jobs[i], error=f"{jobs[i].input}: the worker process died (out of memory?)"
-                    )
-                except Exception as exc:  # a bug, not a user error: still no traceback
-                    slots[i] = JobResult(
-                        jobs[i],
-                        error=f"{jobs[i].input}: internal error ({type(exc).__name__}: {exc})",
-                    )
+    # What each job's targets were before: a job whose worker died or was stopped may still
+    # have renamed its file into place, and the summary counts what is really on disk.
+    before = [_identities(job) for job in jobs]
+    try:
+        if n_workers <= 1 or len(jobs) <= 1:
+            # scikit-learn's import (~1 s) overlaps the first decode, which releases the GIL.
+            preload_in_background()
+            for i, job in enumerate(jobs):
+                slots[i] = run_job(job, opts)
                 progress.step()
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+            return [r for r in slots if r is not None]
+        # Each worker process preloads on a thread of its own; the parent starts no thread
+        # before forking them.
+        with WorkerPool(
+            functools.partial(run_job, opts=opts),
+            min(n_workers, len(jobs)),
+            initializer=preload_in_background,
+            on_lost=_discard_temp_files,
+        ) as pool:
+            for i, outcome in pool.run(jobs):
+                if isinstance(outcome, WorkerLost):
+                    outcome = _left_on_disk(jobs[i], before[i], outcome.reason)
+                slots[i] = outcome
+                progress.step()
+    except Interrupted as exc:
+        results = [
+            r if r is not None else _left_on_disk(job, was, None)
+            for r, job, was in zip(slots, jobs, before, strict=True)
+        ]
+        raise BatchInterrupted(exc.signum, results) from None
     return [r for r in slots if r is not None]
+
+
+def _discard_temp_files(job: Job, pid: int) -> None:
+    """What a killed worker ``pid`` left of ``job``: its temporary files."""
+    for target in (job.output, job.palette):
+        if target is not None:
+            discard_temp_files(target, pid)
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _identities(job: Job) -> tuple[tuple[int, int, int, int] | None, ...]:
+    return tuple(_identity(t) for t in (job.output, job.palette) if t is not None)
+
+
+def _left_on_disk(job: Job, before: tuple, reason: str | None) -> JobResult | None:
+    """The result of a job whose worker ended without answering, judged from the disk.
+
+    Written if every target changed (the worker died after renaming them into place);
+    otherwise an error with ``reason``, or None (not done) when there is no reason.
+    """
+    now = _identities(job)
+    changed = [n is not None and n != b for n, b in zip(now, before, strict=True)]
+    if all(changed):
+        out = _identity(job.output)
+        src = _identity(job.input)
+        return JobResult(
+            job,
+            bytes_in=src[3] if src else 0,
+            bytes_out=out[3] if out else 0,
+            notes=(f"{reason or 'stopped'} after writing it",),
+        )
+    if reason is None:
+        return None
+    if changed[0]:
+        reason += f" after writing {job.output}, before its palette"
+    return JobResult(job, error=f"{job.input}: {reason}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -431,13 +543,23 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 all written, 1 some inputs failed, 2 usage error, 130 interrupted.
+        0 all written, 1 some inputs failed, 2 usage error, 128 + the signal's number when
+        stopped by SIGINT (130), SIGTERM (143) or SIGHUP (129).
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return int(exc.code or 0)
+    try:
+        with stop_on_signals():
+            return _run(args, parser)
+    except Interrupted as exc:  # before the batch started: nothing was written
+        say(sys.stderr, f"{PROG}: interrupted by {signal.Signals(exc.signum).name}")
+        return exc.exit_status
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     out, err = sys.stdout, sys.stderr
     try:
         if args.out_dir is not None:
@@ -447,10 +569,10 @@ def main(argv: list[str] | None = None) -> int:
         jobs, failed = plan_jobs(args)
     except UsageError as exc:
         parser.print_usage(err)
-        print(f"{PROG}: error: {exc}", file=err)
+        say(err, f"{PROG}: error: {exc}")
         return EXIT_USAGE
     except OSError as exc:
-        print(f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}", file=err)
+        say(err, f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}")
         return EXIT_FAILED
 
     opts = Options(
@@ -463,31 +585,44 @@ def main(argv: list[str] | None = None) -> int:
         max_pixels=args.max_pixels,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
-        print(f"{PROG}: warning: {JPEG_NOTE}", file=err)
+        say(err, f"{PROG}: warning: {JPEG_NOTE}")
 
     t0 = time.perf_counter()
     progress = _Progress(len(jobs), err, enabled=not args.quiet)
     try:
         results = run_jobs(jobs, opts, args.jobs, progress)
-    except KeyboardInterrupt:
+    except BatchInterrupted as exc:
         progress.close()
-        print(f"{PROG}: interrupted", file=err)
-        return EXIT_INTERRUPTED
+        finished = failed + [r for r in exc.results if r is not None]
+        _report(finished, quiet=args.quiet)
+        n_written = sum(r.error is None for r in finished)
+        say(
+            err,
+            f"{PROG}: interrupted by {signal.Signals(exc.signum).name}: "
+            f"{n_written} of {len(failed) + len(jobs)} files written, the others not",
+        )
+        return exc.exit_status
     progress.close()
     elapsed = time.perf_counter() - t0
 
     results = failed + results
-    for r in results:
-        if r.error is not None:
-            print(f"{PROG}: error: {r.error}", file=err)
-        elif not args.quiet:
-            for note in r.notes:
-                print(f"{PROG}: note: {r.job.input}: {note}", file=err)
+    _report(results, quiet=args.quiet)
     done = [r for r in results if r.error is None]
     n_failed = len(results) - len(done)
     if not args.quiet:
-        print(_summary(done, n_failed, elapsed, opts.k), file=out)
+        say(out, _summary(done, n_failed, elapsed, opts.k))
     return EXIT_FAILED if n_failed else EXIT_OK
+
+
+def _report(results: list[JobResult], *, quiet: bool) -> None:
+    """Each failure's error and (unless ``quiet``) each success's notes, on stderr."""
+    err = sys.stderr
+    for r in results:
+        if r.error is not None:
+            say(err, f"{PROG}: error: {r.error}")
+        elif not quiet:
+            for note in r.notes:
+                say(err, f"{PROG}: note: {r.job.input}: {note}")
 
 
 def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> str:

@@ -22,6 +22,7 @@ from PIL import Image
 
 from ._version import __version__
 from .image_io import ImageSaveError, write_atomically
+from .names import printable
 
 if TYPE_CHECKING:
     from .engine import Quantization
@@ -58,8 +59,14 @@ def _hex(rgb: np.ndarray) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb))
 
 
+def _name(source_name: str | None) -> str | None:
+    """The source's file name as text every format can hold: a name that is not UTF-8, or
+    holds a newline (which would end a GPL header line), is written escaped."""
+    return printable(source_name) if source_name else source_name
+
+
 def _title(result: Quantization, source_name: str | None) -> str:
-    base = source_name or "kquant palette"
+    base = _name(source_name) or "kquant palette"
     return f"{base} k={result.k} {result.color_space}"
 
 
@@ -109,7 +116,7 @@ def palette_json(result: Quantization, source_name: str | None = None) -> bytes:
     colors, shares = _visible(result)
     doc: dict[str, Any] = {
         "generator": f"kquant-gui {__version__}",
-        "source": source_name,
+        "source": _name(source_name),
         "settings": result.settings(),
         "colors": [
             {"hex": _hex(rgb), "rgb": [int(v) for v in rgb], "share": round(float(s), 6)}
