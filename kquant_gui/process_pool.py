@@ -19,13 +19,14 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Interrupted", "WorkerLost", "WorkerPool", "stop_on_signals"]
+__all__ = ["Interrupted", "TaskError", "WorkerLost", "WorkerPool", "stop_on_signals"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -87,6 +88,22 @@ class WorkerLost:
     reason: str
 
 
+@dataclass(frozen=True)
+class TaskError:
+    """The job's function raised (a bug, not a lost worker): what and where.
+
+    Attributes
+    ----------
+    message : str
+        ``"TypeError: ..."``: the exception's type and text.
+    traceback : str
+        The formatted traceback, from the worker.
+    """
+
+    message: str
+    traceback: str
+
+
 @dataclass
 class _Worker:
     process: Any  # multiprocessing.Process (or the context's variant)
@@ -122,13 +139,18 @@ def _worker_main(
         try:
             answer = (index, func(item))
         except Exception as exc:  # a bug in func: report it, keep serving
-            answer = (index, WorkerLost(f"internal error ({type(exc).__name__}: {exc})"))
+            answer = (index, _task_error(exc))
         try:
             conn.send(answer)
         except (BrokenPipeError, OSError):
             return
         except Exception as exc:  # the answer could not be pickled: a bug, still reported
-            conn.send((index, WorkerLost(f"internal error ({type(exc).__name__}: {exc})")))
+            conn.send((index, _task_error(exc)))
+
+
+def _task_error(exc: Exception) -> TaskError:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return TaskError(f"{type(exc).__name__}: {exc}", text)
 
 
 def _start_method() -> str | None:
@@ -175,7 +197,7 @@ class WorkerPool(Generic[T, R]):
     ----------
     func : callable(item) -> result
         Module-level (picklable) function; an exception it raises comes back as a
-        :class:`WorkerLost` naming it.
+        :class:`TaskError`.
     n_workers : int
         Processes running at once.
     initializer : callable, optional
@@ -210,11 +232,11 @@ class WorkerPool(Generic[T, R]):
     def __exit__(self, *exc_info: object) -> None:
         self._stop(kill=exc_info[0] is not None)
 
-    def run(self, items: Sequence[T]) -> Iterator[tuple[int, R | WorkerLost]]:
+    def run(self, items: Sequence[T]) -> Iterator[tuple[int, R | WorkerLost | TaskError]]:
         """Yield ``(index, result)`` for every item, as each finishes (not in order).
 
-        The result is a :class:`WorkerLost` when the item's worker died; the other items go on
-        in a fresh worker.
+        The result is a :class:`WorkerLost` when the item's worker died (the other items go
+        on in a fresh worker), a :class:`TaskError` when ``func`` raised.
         """
         self._items = items
         todo = deque(range(len(items)))

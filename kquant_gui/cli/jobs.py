@@ -1,33 +1,24 @@
-"""The ``kquant`` command line: reduce image files to k colours in a batch; Qt-free.
-
-Every file is loaded, quantized and saved independently, in parallel worker processes with
-``--jobs``; the engine is deterministic, so the bytes written do not depend on ``--jobs``.
-Exit codes: 0 all written, 1 some inputs failed (each named on stderr, the rest still
-processed), 2 usage error, 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM). No user
-error prints a traceback; file names are printed escaped (see :mod:`kquant_gui.names`).
-"""
+"""The ``kquant`` command line's jobs: inputs planned into jobs, each run alone or in a pool."""
 
 from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import os
 import signal
-import sys
 import time
+import traceback
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from PIL import Image
 
-from ._version import __version__
-from .engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN, quantize
-from .engine.kmeans import preload_in_background
-from .image_io import (
-    DEFAULT_MAX_PIXELS,
+from ..engine import quantize
+from ..engine.kmeans import preload_in_background
+from ..image_io import (
     JPEG_NOTE,
     SUPPORTED_SAVE_FORMATS,
     ImageIOError,
@@ -35,64 +26,12 @@ from .image_io import (
     load_image,
     save_quantized,
 )
-from .names import say
-from .palettes import PALETTE_FORMATS, write_palette
-from .process_pool import Interrupted, WorkerLost, WorkerPool, stop_on_signals
+from ..palettes import PALETTE_FORMATS, write_palette
+from ..process_pool import Interrupted, TaskError, WorkerLost, WorkerPool
+from .args import FORMAT_EXT, PROG, STRIP_SUFFIX, UsageError
+from .logs import configure_worker
 
-PROG = "kquant"
-#: ``--format`` choices and the extension each writes.
-FORMAT_EXT = {
-    "png": ".png",
-    "gif": ".gif",
-    "webp": ".webp",
-    "tiff": ".tiff",
-    "bmp": ".bmp",
-    "jpg": ".jpg",
-}
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-#: What a per-output swatch strip adds to the image's name, so the two never share a path.
-STRIP_SUFFIX = "-palette"
-
-EXAMPLES = f"""\
-examples:
-  {PROG} photo.jpg -k 16                      writes photo-k16.png next to photo.jpg
-  {PROG} photo.jpg -k 8 -o poster.png --palette poster.gpl
-  {PROG} shots/ *.png -k 64 --out-dir small/ --jobs 4
-  {PROG} logo.png -k 4 --space oklab --dither floyd-steinberg -o logo-4.png --force
-  {PROG} shots/ -k 32 --out-dir out/ --palette json   one palette file per image
-
-Output names: with -o, one input is written there. Otherwise every input becomes
-<name>-k<K>.<ext> in --out-dir (default: next to the input). Existing files, and the input
-itself, are never overwritten without --force. The same input and settings always give the
-same bytes.
-
-Loading: everything Pillow reads (JPEG, PNG 8/16-bit, TIFF incl. 16-bit and CMYK, WebP, BMP,
-GIF: first frame, ...); EXIF orientation applied, an embedded ICC profile converted to sRGB.
-Saving: PNG (true indexed, palette exactly the result's, transparency kept), GIF (indexed,
-binary transparency), WebP (lossless), TIFF, BMP (indexed), JPEG (lossy: adds colours back).
-Palette files: {", ".join(PALETTE_FORMATS)}.
-
-Palette files per output are <name>-k<K>.<ext>; the swatch strip (png) <name>-k<K>-palette.png.
-A run in which two outputs would share a path is refused before anything is written.
-
-exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error,
-130 interrupted (Ctrl-C), 143 terminated (SIGTERM): files already finished are kept whole."""
-
-
-class UsageError(Exception):
-    """Bad combination of arguments; reported like argparse's own errors, exit status 2."""
-
-
-class BatchInterrupted(Interrupted):
-    """A signal stopped the batch; ``results`` holds, in job order, what had finished.
-
-    None for a job not done; a job cut short just after renaming its file into place counts
-    as written.
-    """
-
-    def __init__(self, signum: int, results: list[JobResult | None]) -> None:
-        super().__init__(signum)
-        self.results = results
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,114 +58,30 @@ class Job:
 
 @dataclass(frozen=True)
 class JobResult:
-    """What happened to one job; ``error`` is None on success."""
+    """What happened to one job; ``error`` is None on success.
+
+    ``bug`` holds the traceback when the failure is a bug in kquant rather than in the input.
+    """
 
     job: Job
     error: str | None = None
+    bug: str | None = None
     bytes_in: int = 0
     bytes_out: int = 0
     n_colors: int = 0
     notes: tuple[str, ...] = ()
 
 
-def _k_type(text: str) -> int:
-    try:
-        k = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not K_MIN <= k <= K_MAX:
-        raise argparse.ArgumentTypeError(f"must be from {K_MIN} to {K_MAX}, got {k}")
-    return k
+class BatchInterrupted(Interrupted):
+    """A signal stopped the batch; ``results`` holds, in job order, what had finished.
 
+    None for a job not done; a job cut short just after renaming its file into place counts
+    as written.
+    """
 
-def _int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type`` accepting whole numbers from ``low`` (to ``high``)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
-        return value
-
-    return parse
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``kquant`` (also used to render ``--help``)."""
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Reduce images to k colours with k-means clustering, in a batch.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help="image files, or folders of images (not recursive)",
-    )
-    parser.add_argument(
-        "-k", "--colors", dest="k", type=_k_type, required=True, metavar="K",
-        help=f"number of colours, {K_MIN} to {K_MAX}; an image with fewer keeps exactly its own",
-    )  # fmt: skip
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "-o", "--output", type=Path, metavar="OUTPUT",
-        help="output file, for a single input; its extension picks the format",
-    )  # fmt: skip
-    where.add_argument(
-        "--out-dir", type=Path, metavar="DIR",
-        help="folder for <name>-k<K>.<ext> outputs, created if missing (default: beside inputs)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--space", choices=COLOR_SPACES, default="lab",
-        help="colour space distances are measured in (default: lab = CIELAB; oklab; rgb)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--dither", choices=DITHERS, default="none",
-        help="dithering of the final mapping (default: none; ordered = 8x8 Bayer)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--seed", type=_int_at_least(0, 2**32 - 1), default=0, metavar="N",
-        help="seed of the k-means start (default 0); same seed, same output",
-    )  # fmt: skip
-    parser.add_argument(
-        "--palette", metavar="FILE",
-        help="also write the palette: a file name (one input) or just a format "
-        f"({', '.join(e[1:] for e in PALETTE_FORMATS)}) for one file per output",
-    )  # fmt: skip
-    parser.add_argument(
-        "--format", choices=FORMAT_EXT, default=None,
-        help="output format when not given by -o (default: png)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--jobs", "-j", type=_int_at_least(1), default=os.cpu_count() or 1, metavar="N",
-        help="files processed in parallel (default: the number of cores)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--force", "-f", action="store_true",
-        help="overwrite existing outputs, even an input file",
-    )  # fmt: skip
-    parser.add_argument(
-        "--strip-metadata", action="store_true",
-        help="do not copy the ICC profile and EXIF of the input",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS, metavar="N",
-        help=f"refuse images larger than N pixels (default {DEFAULT_MAX_PIXELS:_})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        help="print only errors: no progress, notes or summary",
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    return parser
+    def __init__(self, signum: int, results: list[JobResult | None]) -> None:
+        super().__init__(signum)
+        self.results = results
 
 
 def _image_extensions() -> set[str]:
@@ -373,10 +228,13 @@ def run_job(job: Job, opts: Options) -> JobResult:
             # already told in one line of ours (the file fails) or not at all (it loads).
             # Safe here: each job runs alone in its process.
             warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+            t0 = time.perf_counter()
             src = load_image(job.input, max_pixels=opts.max_pixels)
+        t1 = time.perf_counter()
         result = quantize(
             src.pixels, opts.k, color_space=opts.color_space, dither=opts.dither, seed=opts.seed
         )
+        t2 = time.perf_counter()
         saved = save_quantized(
             result,
             job.output,
@@ -386,6 +244,17 @@ def run_job(job: Job, opts: Options) -> JobResult:
         )
         if job.palette is not None:
             write_palette(result, job.palette, source_name=job.input.name, overwrite=opts.force)
+        log.debug(
+            "%s: %dx%d px loaded in %.2f s, %d colours in %.2f s, %d bytes saved in %.2f s",
+            job.input,
+            src.pixels.shape[1],
+            src.pixels.shape[0],
+            t1 - t0,
+            result.n_colors,
+            t2 - t1,
+            saved.size,
+            time.perf_counter() - t2,
+        )
         notes = list(src.notes) + [n for n in saved.notes if n != JPEG_NOTE]
         if result.exhausted and result.n_colors < opts.k:
             notes.append(result.summary())
@@ -402,6 +271,8 @@ def run_job(job: Job, opts: Options) -> JobResult:
         return JobResult(job, error=f"{job.input}: {exc}")
     except MemoryError:
         return JobResult(job, error=f"{job.input}: not enough memory for this image")
+    except Exception as exc:  # not the input's fault: a bug of ours, told as one
+        return internal_error(job, exc)
 
 
 def _exists(path: Path) -> bool:
@@ -413,15 +284,23 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover - the loop always returns
+def internal_error(job: Job, exc: BaseException) -> JobResult:
+    """The result of a job that failed through a bug in kquant, traceback kept for ``--debug``."""
+    log.debug("%s: internal error", job.input, exc_info=exc)
+    return JobResult(
+        job,
+        error=f"{job.input}: internal error ({type(exc).__name__}: {exc})",
+        bug="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
 
 
-class _Progress:
+def _init_worker(log_level: int) -> None:
+    """Start a worker process: the command's logging, and scikit-learn preloaded on a thread."""
+    configure_worker(log_level)
+    preload_in_background()
+
+
+class Progress:
     """A one-line bar on stderr, drawn only when stderr is a terminal."""
 
     def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
@@ -444,7 +323,7 @@ class _Progress:
 
 
 def run_jobs(
-    jobs: list[Job], opts: Options, n_workers: int, progress: _Progress
+    jobs: list[Job], opts: Options, n_workers: int, progress: Progress
 ) -> list[JobResult]:
     """Run every job, in worker processes when ``n_workers > 1``; results in job order.
 
@@ -472,20 +351,30 @@ def run_jobs(
         with WorkerPool(
             functools.partial(run_job, opts=opts),
             min(n_workers, len(jobs)),
-            initializer=preload_in_background,
+            initializer=functools.partial(
+                _init_worker, logging.getLogger("kquant_gui").getEffectiveLevel()
+            ),
             on_lost=_discard_temp_files,
         ) as pool:
             for i, outcome in pool.run(jobs):
                 if isinstance(outcome, WorkerLost):
                     outcome = _left_on_disk(jobs[i], before[i], outcome.reason)
+                elif isinstance(outcome, TaskError):  # run_job catches the rest: a bug
+                    outcome = JobResult(
+                        jobs[i],
+                        error=f"{jobs[i].input}: internal error ({outcome.message})",
+                        bug=outcome.traceback,
+                    )
                 slots[i] = outcome
                 progress.step()
-    except Interrupted as exc:
+    except (Interrupted, KeyboardInterrupt) as exc:
+        # KeyboardInterrupt: a Ctrl-C that came before our handler, or raised by a library.
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         results = [
             r if r is not None else _left_on_disk(job, was, None)
             for r, job, was in zip(slots, jobs, before, strict=True)
         ]
-        raise BatchInterrupted(exc.signum, results) from None
+        raise BatchInterrupted(signum, results) from None
     return [r for r in slots if r is not None]
 
 
@@ -530,116 +419,3 @@ def _left_on_disk(job: Job, before: tuple, reason: str | None) -> JobResult | No
     if changed[0]:
         reason += f" after writing {job.output}, before its palette"
     return JobResult(job, error=f"{job.input}: {reason}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``kquant``; returns the exit status.
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments without the program name (default: ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        0 all written, 1 some inputs failed, 2 usage error, 128 + the signal's number when
-        stopped by SIGINT (130), SIGTERM (143) or SIGHUP (129).
-    """
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
-        return int(exc.code or 0)
-    try:
-        with stop_on_signals():
-            return _run(args, parser)
-    except Interrupted as exc:  # before the batch started: nothing was written
-        say(sys.stderr, f"{PROG}: interrupted by {signal.Signals(exc.signum).name}")
-        return exc.exit_status
-
-
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    out, err = sys.stdout, sys.stderr
-    try:
-        if args.out_dir is not None:
-            if args.out_dir.exists() and not args.out_dir.is_dir():
-                raise UsageError(f"--out-dir {args.out_dir} is a file, not a folder")
-            args.out_dir.mkdir(parents=True, exist_ok=True)
-        jobs, failed = plan_jobs(args)
-    except UsageError as exc:
-        parser.print_usage(err)
-        say(err, f"{PROG}: error: {exc}")
-        return EXIT_USAGE
-    except OSError as exc:
-        say(err, f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}")
-        return EXIT_FAILED
-
-    opts = Options(
-        k=args.k,
-        color_space=args.space,
-        dither=args.dither,
-        seed=args.seed,
-        force=args.force,
-        strip_metadata=args.strip_metadata,
-        max_pixels=args.max_pixels,
-    )
-    if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
-        say(err, f"{PROG}: warning: {JPEG_NOTE}")
-
-    t0 = time.perf_counter()
-    progress = _Progress(len(jobs), err, enabled=not args.quiet)
-    try:
-        results = run_jobs(jobs, opts, args.jobs, progress)
-    except BatchInterrupted as exc:
-        progress.close()
-        finished = failed + [r for r in exc.results if r is not None]
-        _report(finished, quiet=args.quiet)
-        n_written = sum(r.error is None for r in finished)
-        say(
-            err,
-            f"{PROG}: interrupted by {signal.Signals(exc.signum).name}: "
-            f"{n_written} of {len(failed) + len(jobs)} files written, the others not",
-        )
-        return exc.exit_status
-    progress.close()
-    elapsed = time.perf_counter() - t0
-
-    results = failed + results
-    _report(results, quiet=args.quiet)
-    done = [r for r in results if r.error is None]
-    n_failed = len(results) - len(done)
-    if not args.quiet:
-        say(out, _summary(done, n_failed, elapsed, opts.k))
-    return EXIT_FAILED if n_failed else EXIT_OK
-
-
-def _report(results: list[JobResult], *, quiet: bool) -> None:
-    """Each failure's error and (unless ``quiet``) each success's notes, on stderr."""
-    err = sys.stderr
-    for r in results:
-        if r.error is not None:
-            say(err, f"{PROG}: error: {r.error}")
-        elif not quiet:
-            for note in r.notes:
-                say(err, f"{PROG}: note: {r.job.input}: {note}")
-
-
-def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> str:
-    before = sum(r.bytes_in for r in done)
-    after = sum(r.bytes_out for r in done)
-    ratio = f" ({after / before:.0%})" if before else ""
-    if len(done) == 1 and not n_failed:
-        r = done[0]
-        head = f"{r.job.input} -> {r.job.output}, {r.n_colors} colours (k={k})"
-    else:
-        head = f"{len(done)} file{'s' if len(done) != 1 else ''} written (k={k})"
-    sizes = f"{_human_bytes(before)} -> {_human_bytes(after)}{ratio}"
-    line = f"{PROG}: {head}, {sizes} in {elapsed:.1f} s"
-    if n_failed:
-        line += f"; {n_failed} failed"
-    return line
-
-
-if __name__ == "__main__":
-    sys.exit(main())
