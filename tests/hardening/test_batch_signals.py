@@ -81,6 +81,24 @@ class TestSignalsStopTheBatch:
         assert counted, err
         assert int(counted.group(1)) == len(files)
 
+    @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+    def test_one_file_at_a_time_stops_too(self, batch_args, signum: int, status: int):
+        args, out = batch_args
+        batch = Batch([*args, "--jobs", 1])  # the last --jobs wins: no worker processes
+        try:
+            batch.wait_for_files_done(1, N_FILES)
+            os.kill(batch.pid, signum)
+            code = batch.finish()
+        except BaseException:
+            batch.kill()
+            raise
+        err = batch.err.decode()
+        assert code == status, err
+        assert temp_files(out) == []
+        files = written(out)
+        assert 1 <= len(files) < N_FILES
+        assert f"interrupted by {signal.Signals(signum).name}: {len(files)} of" in err
+
     def test_parent_killed_outright_takes_its_workers_with_it(self, batch_args):
         args, _ = batch_args
         batch = Batch(args)
