@@ -18,7 +18,7 @@ from _corpus import encode, small_photo
 from _procs import KQUANT, temp_files
 from PIL import Image
 
-import kquant_gui.image_io as atomic_io
+import kquant_gui.image_io.atomic as atomic_io
 from kquant_gui.image_io import ImageSaveError, write_atomically
 
 #: Ways of publishing a finished file, best first; each test runs with the better ones gone.
