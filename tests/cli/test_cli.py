@@ -196,7 +196,7 @@ def test_notes_reach_the_user(capsys, tmp_path):
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
     code, out, err = run(capsys, tmp_path / "anim.gif", "-k", 8)
     assert code == 0
-    assert "first frame of an animated GIF (2 frames)" in err
+    assert "first frame of an animated GIF used" in err
     # The first frame is one flat colour: the count and its noun agree, in the note and summary.
     assert "the image has only 1 colour; it is kept exactly (k=8)" in err
     assert "anim-k8.png, 1 colour (k=8)" in out
