@@ -23,6 +23,7 @@ from PIL import Image, ImageOps
 
 from .containers import largest_frame
 from .errors import ImageLoadError, os_reason
+from .exif import portable_exif
 from .reasons import c_messages, refusal
 from .srgb import SRGB_PROFILE, to_srgb, to_uint8
 
@@ -35,8 +36,6 @@ _log = logging.getLogger(__name__)
 
 #: Default pixel limit of :func:`load_image` (200 megapixels).
 DEFAULT_MAX_PIXELS = 200_000_000
-
-_ORIENTATION_TAG = 0x0112
 
 
 @dataclass(frozen=True, eq=False)
@@ -266,7 +265,7 @@ def load_image(
             notes.append("the EXIF metadata is damaged and was ignored (orientation not applied)")
             upright = im
         # Only after transposing: this edits the orientation tag of im's cached EXIF.
-        exif = _upright_exif(im)
+        exif = portable_exif(im)
         with _read_by_pillow(p, max_pixels, file_access=False):
             srgb, icc_note = to_srgb(upright, icc)
             if icc_note:
@@ -319,25 +318,3 @@ def _refuse_large_frames(p: Path, max_pixels: int) -> None:
         return
     if size is not None and size[0] * size[1] > max_pixels:
         raise _too_large(p, size[0], size[1], max_pixels, "icon's largest frame")
-
-
-def _upright_exif(im: Image.Image) -> bytes | None:
-    """The EXIF block with orientation reset to 1, or None when the file has none."""
-    try:
-        exif = im.getexif()
-    except Exception as exc:  # broken EXIF must not stop the image from loading
-        _log.debug(
-            "EXIF of %s unreadable, not carried over: %r", getattr(im, "filename", "?"), exc
-        )
-        return None
-    if not exif:
-        return None
-    if _ORIENTATION_TAG in exif:
-        exif[_ORIENTATION_TAG] = 1
-    try:
-        return exif.tobytes()
-    except Exception as exc:  # metadata is optional
-        _log.debug(
-            "EXIF of %s not re-encodable, not carried over: %r", getattr(im, "filename", "?"), exc
-        )
-        return None
