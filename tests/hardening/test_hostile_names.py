@@ -66,6 +66,7 @@ def only_line(stream: bytes) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # one kquant process per case
 class TestNonUtf8Names:
     """Written, reported and put into palette files under their real, escaped name."""
 
@@ -118,6 +119,7 @@ class TestNonUtf8Names:
         str(err.value).encode("utf-8")  # printable as is, in any dialog or log
 
 
+@pytest.mark.slow  # one kquant process per case
 class TestControlCharactersInNames:
     """Escape sequences, CR, newlines, bidi overrides: shown escaped, one line each."""
 
