@@ -25,6 +25,7 @@ from .alpha import (
     premultiplied_linear,
     to_alpha_space,
 )
+from .alpha_diffusion import diffuse_rgba
 from .alpha_histogram import (
     N_KEYS,
     TRANSPARENT_KEY,
@@ -92,9 +93,9 @@ def quantize_soft(
     else:
         if palette.shape[0] == 1:
             labels = np.zeros(pixels.shape[:2], np.uint8)
+        elif dither == "floyd-steinberg":
+            labels = diffuse_rgba(pixels, palette, transparent, space, steps)
         else:
-            # Floyd-Steinberg too, until error diffusion that carries alpha is in: the
-            # ordered pattern reproduces colour and coverage alike.
             labels = _labels_ordered(pixels, hist, points, palette, transparent, space, steps)
         image, counts = paint_labels(pixels, palette, labels, steps)
     labels, palette, counts, transparent = _in_share_order(labels, palette, counts, transparent)

@@ -82,3 +82,26 @@ def test_opaque_areas_stay_opaque_and_soft_ones_soft() -> None:
     assert kept.mean() > 0.95
     error = np.abs(result.image[semi, 3].astype(int) - pixels[semi, 3])
     assert error.mean() < 30  # 16 entries for colour and alpha: steps of a few dozen
+
+
+def test_floyd_steinberg_diffuses_alpha_error_too() -> None:
+    # One colour fading from nothing to opaque, three entries: without dithering the fade
+    # becomes a few steps; error diffusion mixes the entries so that every column's mean
+    # coverage follows the fade, and no error crosses into the fully transparent margin.
+    h, w = 48, 256
+    pixels = np.zeros((h, w, 4), np.uint8)
+    pixels[..., :3] = (40, 110, 200)
+    pixels[..., 3] = np.arange(w, dtype=np.uint8)[None, :]
+    pixels[:, :16, 3] = 0
+    ramp = pixels[..., 3].astype(float).mean(axis=0)
+
+    def coverage_error(dither: str) -> float:
+        result = quantize(pixels, 3, dither=dither)
+        assert not result.image[:, :16, 3].any()
+        # Only where the fade lies within the entries' alphas can mixing reproduce it.
+        within = ramp <= result.palette[:, 3].max()
+        shown = result.image[..., 3].astype(float).mean(axis=0)
+        return float(np.abs(shown - ramp)[within].mean())
+
+    assert coverage_error("floyd-steinberg") < 0.25 * coverage_error("none")
+    assert coverage_error("floyd-steinberg") < 5
