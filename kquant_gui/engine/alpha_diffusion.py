@@ -4,55 +4,76 @@ The error is carried in premultiplied linear light plus alpha, ``[a lin(c), a]``
 neighbouring pixels blend to on screen over any background, so diffusing it reproduces colour
 and coverage together. The entry chosen for a pixel is its nearest in the colour-and-alpha
 working space of :mod:`.alpha` (the same metric as the mapping without dithering), the
-transparent entry included. A fully transparent pixel takes the transparent entry, receives
-no error and passes none on, so error never leaks across a hole into the next shape.
+transparent entry included, looked up by the wanted colour's key in the binned histogram's key
+space (:mod:`.alpha_histogram`: 6 bits per channel when opaque, 5 and 6 of alpha otherwise)
+and worked out once per key as keys are met: converting every wanted colour to the working
+space took three quarters of the time. A fully transparent pixel takes the transparent entry,
+receives no error and passes none on, so error never leaks across a hole into the next shape.
 
 Error diffusion is sequential along a row and from row to row, but pixel (y, x) only waits for
 (y, x - 1) and the three pixels above it, so every pixel with the same ``x + 2 y`` can be
 done at once: the image is swept along those anti-diagonals, each step one numpy operation
-over all of them. Tall images are cut into strips of rows, stacked so that one sweep serves
-all of them; each strip first diffuses a few rows of the strip above and throws them away, so
-the error is established where it starts and no seam shows.
+over all of them. The image is cut into tiles, stacked so that one sweep serves a few hundred
+at once; each tile first diffuses a margin of the pixels above and to its left and throws
+them away, so the error is established where it starts and no seam shows.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .alpha import premultiplied_linear, to_alpha_space
-from .colorspace import srgb_to_space
+from .alpha_histogram import N_KEYS, OPAQUE_KEYS, TRANSPARENT_KEY, key_colors
+from .kmeans import nearest
 from .progress import Steps
 
-#: Kept rows per strip, and rows of the strip above diffused first and thrown away.
-STRIP_ROWS = 64
-WARMUP_ROWS = 8
+#: Kept pixels per tile side, and the rows above and columns to the left diffused first and
+#: thrown away, so that the error is established where the tile starts and no seam shows.
+TILE = 64
+MARGIN = 8
+#: Tiles swept side by side at once (memory: about 100 kB each).
+BATCH = 256
 #: Floyd–Steinberg's shares: ahead in the row, then below-behind, below, below-ahead.
 _AHEAD, _BEHIND, _BELOW, _BELOW_AHEAD = 7 / 16, 3 / 16, 5 / 16, 1 / 16
-_SCALE = np.float32(1.0 / np.sqrt(2.0))
+#: Linear light 0..1 in this many steps, to 8-bit sRGB by table.
+_ENCODE_STEPS = 4096
+_NO_ENTRY = np.uint16(0xFFFF)
 
 
-def _linear_to_srgb(linear: np.ndarray) -> np.ndarray:
-    c = np.clip(linear, 0.0, 1.0)
-    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1.0 / 2.4) - 0.055) * 255.0
+def _encode_table() -> np.ndarray:
+    c = np.linspace(0.0, 1.0, _ENCODE_STEPS)
+    srgb = np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1.0 / 2.4) - 0.055)
+    return np.clip(np.rint(srgb * 255.0), 0, 255).astype(np.int64)
 
 
-def _coords(want: np.ndarray, space: str) -> np.ndarray:
-    """Working-space coordinates (m, 6) of premultiplied linear RGBA values (m, 4)."""
-    a = want[:, 3:4]
+def _keys(want: np.ndarray, encode: np.ndarray) -> np.ndarray:
+    """Key (see :func:`alpha_histogram.pixel_keys`) of premultiplied linear RGBA values."""
+    a = want[:, 3]
+    a8 = np.rint(a * 255.0).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        straight = np.where(a > 1e-6, want[:, :3] / a, 0.0)
-    over_black = _linear_to_srgb(straight) * a
-    both = np.concatenate([over_black, over_black + 255.0 * (1.0 - a)], axis=0)
-    coords = srgb_to_space(both, space)
-    m = want.shape[0]
-    return np.concatenate([coords[:m], coords[m:]], axis=1) * _SCALE
+        straight = np.where(a[:, None] > 1e-6, want[:, :3] / a[:, None], 0.0)
+    rgb = encode[np.rint(np.clip(straight, 0.0, 1.0) * (_ENCODE_STEPS - 1)).astype(np.int64)]
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    opaque = (r >> 2) | ((g >> 2) << 6) | ((b >> 2) << 12)
+    semi = OPAQUE_KEYS + ((r >> 3) | ((g >> 3) << 5) | ((b >> 3) << 10) | ((a8 >> 2) << 15))
+    keys = np.where(a8 >= 255, opaque, semi)
+    keys[a8 <= 0] = TRANSPARENT_KEY
+    return keys
 
 
-def _strips(h: int) -> list[tuple[int, int]]:
-    """(first diffused row, first kept row) of each strip; strips end where the next begins."""
-    if h <= 2 * STRIP_ROWS:
-        return [(0, 0)]
-    return [(max(0, y - WARMUP_ROWS), y) for y in range(0, h, STRIP_ROWS)]
+def _tiles(h: int, w: int) -> list[tuple[int, int, int, int, int, int]]:
+    """Tiles as (first row, first kept row, end row, first column, first kept column, end
+    column): TILE x TILE kept pixels with MARGIN rows above and MARGIN columns to the left
+    diffused first and thrown away (error only flows right and down)."""
+    tiles = []
+    for y in range(0, h, TILE):
+        for x in range(0, w, TILE):
+            tiles.append(
+                (max(0, y - MARGIN), y, min(h, y + TILE), max(0, x - MARGIN), x, min(w, x + TILE))
+            )
+    return tiles
 
 
 def diffuse_rgba(
@@ -80,60 +101,91 @@ def diffuse_rgba(
     ndarray of uint8, shape (H, W)
     """
     h, w = pixels.shape[:2]
-    strips = _strips(h)
-    ends = [s[1] for s in strips[1:]] + [h]
-    rows = max(end - first for (first, _), end in zip(strips, ends, strict=True))
-    n_strips = len(strips)
-    # Stacked strips, padded to equal height with fully transparent rows.
-    alpha = np.zeros((n_strips, rows, w), np.uint8)
-    value = np.zeros((n_strips, rows, w, 4), np.float32)
-    for i, ((first, _), end) in enumerate(zip(strips, ends, strict=True)):
-        block = pixels[first:end]
-        alpha[i, : end - first] = block[..., 3]
-        value[i, : end - first] = premultiplied_linear(block.reshape(-1, 4)).reshape(
-            end - first, w, 4
-        )
     pal_value = premultiplied_linear(palette).astype(np.float32)
     pal_coords = to_alpha_space(palette, space)
-    pal_norms = np.einsum("ij,ij->i", pal_coords, pal_coords)
+    # The nearest entry of each key, worked out as keys are met.
+    choice_of = np.full(N_KEYS, _NO_ENTRY, np.uint16)
+    invisible = to_alpha_space(np.zeros((1, 4), np.uint8), space)
+    choice_of[TRANSPARENT_KEY] = nearest(invisible, pal_coords)[0][0]
     t_label = transparent if transparent is not None else -1
-    # Error buffer with a column of padding on each side and a row below.
-    error = np.zeros((n_strips, rows + 1, w + 2, 4), np.float32)
-    labels = np.zeros((n_strips, rows, w), np.uint8)
-    strip_idx = np.arange(n_strips)
-    n_steps = w + 2 * (rows - 1)
-    for t in range(n_steps):
-        r = np.arange(max(0, (t - w + 2) // 2), min(rows - 1, t // 2) + 1)
-        x = t - 2 * r
-        r = r[(x >= 0) & (x < w)]
-        x = t - 2 * r
-        if r.size == 0:
-            continue
-        s = np.repeat(strip_idx, r.size)
-        rr = np.tile(r, n_strips)
-        xx = np.tile(x, n_strips)
-        hidden = alpha[s, rr, xx] == 0
-        want = value[s, rr, xx] + error[s, rr, xx + 1]
-        # Keep the wanted value a colour: alpha in 0..1, premultiplied colour within it.
-        want[:, 3] = np.clip(want[:, 3], 0.0, 1.0)
-        want[:, :3] = np.clip(want[:, :3], 0.0, want[:, 3:4])
-        coords = _coords(want, space)
-        d = pal_norms[None, :] - 2.0 * coords @ pal_coords.T
-        choice = np.argmin(d, axis=1)
-        if t_label >= 0:
-            choice[hidden] = t_label
-        err = want - pal_value[choice]
-        err[hidden] = 0.0
-        labels[s, rr, xx] = choice
-        error[s, rr, xx + 2] += _AHEAD * err
-        error[s, rr + 1, xx] += _BEHIND * err
-        error[s, rr + 1, xx + 1] += _BELOW * err
-        error[s, rr + 1, xx + 2] += _BELOW_AHEAD * err
-        if steps is not None and t % 64 == 0:
-            steps.tick("mapping", t / n_steps)
+    context = _Context(pal_value, pal_coords, space, _encode_table(), choice_of, t_label)
     out = np.empty((h, w), np.uint8)
-    for i, ((first, keep), end) in enumerate(zip(strips, ends, strict=True)):
-        out[keep:end] = labels[i, keep - first : end - first]
+    tiles = _tiles(h, w)
+    for b in range(0, len(tiles), BATCH):
+        batch = tiles[b : b + BATCH]
+        labels = _sweep(pixels, batch, context)
+        for i, (y0, yk, y1, x0, xk, x1) in enumerate(batch):
+            out[yk:y1, xk:x1] = labels[i, yk - y0 : y1 - y0, xk - x0 : x1 - x0]
+        if steps is not None:
+            steps.tick("mapping", min(1.0, (b + BATCH) / len(tiles)))
     if t_label >= 0:
         out[pixels[..., 3] == 0] = t_label
     return out
+
+
+class _Context(NamedTuple):
+    pal_value: np.ndarray
+    pal_coords: np.ndarray
+    space: str
+    encode: np.ndarray
+    choice_of: np.ndarray
+    t_label: int
+
+
+def _sweep(
+    pixels: np.ndarray, tiles: list[tuple[int, int, int, int, int, int]], ctx: _Context
+) -> np.ndarray:
+    """Diffuse a batch of tiles side by side; labels of shape (tiles, rows, columns)."""
+    n_tiles = len(tiles)
+    rows, cols = TILE + MARGIN, TILE + MARGIN
+    # Stacked tiles, padded to equal size with fully transparent pixels.
+    alpha = np.zeros((n_tiles, rows, cols), np.uint8)
+    value = np.zeros((n_tiles, rows, cols, 4), np.float32)
+    for i, (y0, _, y1, x0, _, x1) in enumerate(tiles):
+        block = pixels[y0:y1, x0:x1]
+        alpha[i, : y1 - y0, : x1 - x0] = block[..., 3]
+        value[i, : y1 - y0, : x1 - x0] = premultiplied_linear(block.reshape(-1, 4)).reshape(
+            y1 - y0, x1 - x0, 4
+        )
+    # Error buffer with a column of padding on each side and a row below. All four arrays are
+    # addressed through flat indices: one index array per step instead of three.
+    error = np.zeros((n_tiles * (rows + 1) * (cols + 2), 4), np.float32)
+    labels = np.zeros(n_tiles * rows * cols, np.uint8)
+    value = value.reshape(-1, 4)
+    alpha = alpha.reshape(-1)
+    tile_v = (np.arange(n_tiles) * (rows * cols))[:, None]
+    tile_e = (np.arange(n_tiles) * ((rows + 1) * (cols + 2)))[:, None]
+    below = cols + 2
+    for t in range(cols + 2 * (rows - 1)):
+        r = np.arange(max(0, (t - cols + 2) // 2), min(rows - 1, t // 2) + 1)
+        x = t - 2 * r
+        keep = x < cols
+        r, x = r[keep], x[keep]
+        if r.size == 0:
+            continue
+        iv = (tile_v + (r * cols + x)[None, :]).reshape(-1)
+        ie = (tile_e + (r * below + x + 1)[None, :]).reshape(-1)
+        hidden = alpha[iv] == 0
+        want = value[iv] + error[ie]
+        # Keep the wanted value a colour: alpha in 0..1, premultiplied colour within it.
+        np.clip(want[:, 3], 0.0, 1.0, out=want[:, 3])
+        np.clip(want[:, :3], 0.0, want[:, 3:4], out=want[:, :3])
+        keys = _keys(want, ctx.encode)
+        choice = ctx.choice_of[keys]
+        missing = choice == _NO_ENTRY
+        if missing.any():
+            new_keys = np.unique(keys[missing])
+            found, _ = nearest(to_alpha_space(key_colors(new_keys), ctx.space), ctx.pal_coords)
+            ctx.choice_of[new_keys] = found
+            choice = ctx.choice_of[keys]
+        choice = choice.astype(np.intp)
+        if ctx.t_label >= 0:
+            choice[hidden] = ctx.t_label
+        err = want - ctx.pal_value[choice]
+        err[hidden] = 0.0
+        labels[iv] = choice
+        error[ie + 1] += _AHEAD * err
+        error[ie + below - 1] += _BEHIND * err
+        error[ie + below] += _BELOW * err
+        error[ie + below + 1] += _BELOW_AHEAD * err
+    return labels.reshape(n_tiles, rows, cols)
