@@ -132,41 +132,88 @@ class _Context(NamedTuple):
     t_label: int
 
 
+def _order(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One tile's pixels in sweep order, and where each step's run starts.
+
+    Returns the flat pixel index (r * cols + x) of every position in order, the start of each
+    position's step run, that run's length, and the step boundaries (steps + 1,).
+    """
+    r, x = np.divmod(np.arange(rows * cols), cols)
+    t = x + 2 * r
+    order = np.lexsort((r, t))
+    t_sorted = t[order]
+    bounds = np.searchsorted(t_sorted, np.arange(t_sorted[-1] + 2))
+    start = bounds[t_sorted]
+    length = bounds[t_sorted + 1] - start
+    return order, start, length, bounds
+
+
 def _sweep(
     pixels: np.ndarray, tiles: list[tuple[int, int, int, int, int, int]], ctx: _Context
 ) -> np.ndarray:
-    """Diffuse a batch of tiles side by side; labels of shape (tiles, rows, columns)."""
-    n_tiles = len(tiles)
+    """Diffuse a batch of tiles side by side; labels of shape (tiles, rows, columns).
+
+    Pixels are laid out in sweep order (every tile's pixels of one anti-diagonal next to each
+    other), so that each step reads and writes one contiguous run, and each pixel pulls the
+    error its four earlier neighbours left rather than having it pushed in by scattered adds.
+    """
+    n = len(tiles)
     rows, cols = TILE + MARGIN, TILE + MARGIN
-    # Stacked tiles, padded to equal size with fully transparent pixels.
-    alpha = np.zeros((n_tiles, rows, cols), np.uint8)
-    value = np.zeros((n_tiles, rows, cols, 4), np.float32)
-    for i, (y0, _, y1, x0, _, x1) in enumerate(tiles):
+    order, start, length, bounds = _order(rows, cols)
+    size = rows * cols
+    # Position of (tile, i-th pixel in one tile's order) in the batch's order.
+    i = np.arange(size)
+    batch_pos = (n * start + (i - start))[None, :] + np.arange(n)[:, None] * length[None, :]
+    # Each pixel's four earlier neighbours, as positions in the batch's order (or ``total``,
+    # a row of zeros, outside the tile).
+    total = n * size
+    where = np.empty(size, np.intp)
+    where[order] = i
+    r, x = np.divmod(order, cols)
+
+    def neighbour(dr: int, dx: int) -> np.ndarray:
+        rr, xx = r + dr, x + dx
+        inside = (rr >= 0) & (xx >= 0) & (xx < cols)
+        single = np.where(
+            inside, where[np.clip(rr, 0, rows - 1) * cols + np.clip(xx, 0, cols - 1)], 0
+        )
+        out = batch_pos[:, single]  # (tile, i)
+        out[:, ~inside] = total
+        return out
+
+    # Stacked tiles in the batch's order: position p = n * start + tile * length + offset.
+    alpha_t = np.zeros((n, rows, cols), np.uint8)
+    value_t = np.zeros((n, rows, cols, 4), np.float32)
+    for k, (y0, _, y1, x0, _, x1) in enumerate(tiles):
         block = pixels[y0:y1, x0:x1]
-        alpha[i, : y1 - y0, : x1 - x0] = block[..., 3]
-        value[i, : y1 - y0, : x1 - x0] = premultiplied_linear(block.reshape(-1, 4)).reshape(
+        alpha_t[k, : y1 - y0, : x1 - x0] = block[..., 3]
+        value_t[k, : y1 - y0, : x1 - x0] = premultiplied_linear(block.reshape(-1, 4)).reshape(
             y1 - y0, x1 - x0, 4
         )
-    # Error buffer with a column of padding on each side and a row below. All four arrays are
-    # addressed through flat indices: one index array per step instead of three.
-    error = np.zeros((n_tiles * (rows + 1) * (cols + 2), 4), np.float32)
-    labels = np.zeros(n_tiles * rows * cols, np.uint8)
-    value = value.reshape(-1, 4)
-    alpha = alpha.reshape(-1)
-    tile_v = (np.arange(n_tiles) * (rows * cols))[:, None]
-    tile_e = (np.arange(n_tiles) * ((rows + 1) * (cols + 2)))[:, None]
-    below = cols + 2
-    for t in range(cols + 2 * (rows - 1)):
-        r = np.arange(max(0, (t - cols + 2) // 2), min(rows - 1, t // 2) + 1)
-        x = t - 2 * r
-        keep = x < cols
-        r, x = r[keep], x[keep]
-        if r.size == 0:
+    place = batch_pos.reshape(-1)  # (tile, i) -> batch position
+    alpha = np.empty(total, np.uint8)
+    alpha[place] = alpha_t.reshape(n, size)[:, order].reshape(-1)
+    value = np.empty((total, 4), np.float32)
+    value[place] = value_t.reshape(n, size, 4)[:, order].reshape(-1, 4)
+    del alpha_t, value_t
+    # Neighbour positions indexed by batch position.
+    nb = {}
+    for name, dr, dx in (("left", 0, -1), ("up_left", -1, -1), ("up", -1, 0), ("up_right", -1, 1)):
+        arr = np.empty(total, np.intp)
+        arr[place] = neighbour(dr, dx).reshape(-1)
+        nb[name] = arr
+    error = np.zeros((total + 1, 4), np.float32)
+    labels = np.zeros(total, np.uint8)
+    for t in range(bounds.shape[0] - 1):
+        a, b = n * bounds[t], n * bounds[t + 1]
+        if a == b:
             continue
-        iv = (tile_v + (r * cols + x)[None, :]).reshape(-1)
-        ie = (tile_e + (r * below + x + 1)[None, :]).reshape(-1)
-        hidden = alpha[iv] == 0
-        want = value[iv] + error[ie]
+        want = value[a:b] + (
+            _AHEAD * error[nb["left"][a:b]]
+            + _BELOW_AHEAD * error[nb["up_left"][a:b]]
+            + _BELOW * error[nb["up"][a:b]]
+            + _BEHIND * error[nb["up_right"][a:b]]
+        )
         # Keep the wanted value a colour: alpha in 0..1, premultiplied colour within it.
         np.clip(want[:, 3], 0.0, 1.0, out=want[:, 3])
         np.clip(want[:, :3], 0.0, want[:, 3:4], out=want[:, :3])
@@ -179,13 +226,13 @@ def _sweep(
             ctx.choice_of[new_keys] = found
             choice = ctx.choice_of[keys]
         choice = choice.astype(np.intp)
+        hidden = alpha[a:b] == 0
         if ctx.t_label >= 0:
             choice[hidden] = ctx.t_label
         err = want - ctx.pal_value[choice]
         err[hidden] = 0.0
-        labels[iv] = choice
-        error[ie + 1] += _AHEAD * err
-        error[ie + below - 1] += _BEHIND * err
-        error[ie + below] += _BELOW * err
-        error[ie + below + 1] += _BELOW_AHEAD * err
-    return labels.reshape(n_tiles, rows, cols)
+        error[a:b] = err
+        labels[a:b] = choice
+    out = np.empty((n, size), np.uint8)
+    out[:, order] = labels[place].reshape(n, size)
+    return out.reshape(n, rows, cols)
