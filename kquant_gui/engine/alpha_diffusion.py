@@ -8,7 +8,9 @@ transparent entry included, looked up by the wanted colour's key in the binned h
 space (:mod:`.alpha_histogram`: 6 bits per channel when opaque, 5 and 6 of alpha otherwise)
 and worked out once per key as keys are met: converting every wanted colour to the working
 space took three quarters of the time. A fully transparent pixel takes the transparent entry,
-receives no error and passes none on, so error never leaks across a hole into the next shape.
+receives no error and passes none on, so error never leaks across a hole into the next shape;
+so does a pixel its nearest entry already represents within about 1 dE (selective: what the
+palette holds stays clean).
 
 Error diffusion is sequential along a row and from row to row, but pixel (y, x) only waits for
 (y, x - 1) and the three pixels above it, so every pixel with the same ``x + 2 y`` can be
@@ -82,6 +84,8 @@ def diffuse_rgba(
     transparent: int | None,
     space: str,
     steps: Steps | None = None,
+    *,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Floyd–Steinberg labels of an RGBA image against an RGBA palette.
 
@@ -95,12 +99,17 @@ def diffuse_rgba(
     space : {"lab", "oklab", "rgb"}
     steps : Steps, optional
         Polled for cancellation and told the progress of the "mapping" stage.
+    fixed : ndarray of uint16, shape (H, W), optional
+        Pixels that are not dithered: the entry each takes, or 0xFFFF for "diffuse". A fixed
+        pixel receives no error and passes none on.
 
     Returns
     -------
     ndarray of uint8, shape (H, W)
     """
     h, w = pixels.shape[:2]
+    if fixed is None:
+        fixed = np.full((h, w), 0xFFFF, np.uint16)
     pal_value = premultiplied_linear(palette).astype(np.float32)
     pal_coords = to_alpha_space(palette, space)
     # The nearest entry of each key, worked out as keys are met.
@@ -113,7 +122,7 @@ def diffuse_rgba(
     tiles = _tiles(h, w)
     for b in range(0, len(tiles), BATCH):
         batch = tiles[b : b + BATCH]
-        labels = _sweep(pixels, batch, context)
+        labels = _sweep(pixels, fixed, batch, context)
         for i, (y0, yk, y1, x0, xk, x1) in enumerate(batch):
             out[yk:y1, xk:x1] = labels[i, yk - y0 : y1 - y0, xk - x0 : x1 - x0]
         if steps is not None:
@@ -149,7 +158,10 @@ def _order(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 
 def _sweep(
-    pixels: np.ndarray, tiles: list[tuple[int, int, int, int, int, int]], ctx: _Context
+    pixels: np.ndarray,
+    fixed: np.ndarray,
+    tiles: list[tuple[int, int, int, int, int, int]],
+    ctx: _Context,
 ) -> np.ndarray:
     """Diffuse a batch of tiles side by side; labels of shape (tiles, rows, columns).
 
@@ -183,19 +195,23 @@ def _sweep(
 
     # Stacked tiles in the batch's order: position p = n * start + tile * length + offset.
     alpha_t = np.zeros((n, rows, cols), np.uint8)
+    fixed_t = np.full((n, rows, cols), 0xFFFF, np.uint16)
     value_t = np.zeros((n, rows, cols, 4), np.float32)
     for k, (y0, _, y1, x0, _, x1) in enumerate(tiles):
         block = pixels[y0:y1, x0:x1]
         alpha_t[k, : y1 - y0, : x1 - x0] = block[..., 3]
+        fixed_t[k, : y1 - y0, : x1 - x0] = fixed[y0:y1, x0:x1]
         value_t[k, : y1 - y0, : x1 - x0] = premultiplied_linear(block.reshape(-1, 4)).reshape(
             y1 - y0, x1 - x0, 4
         )
     place = batch_pos.reshape(-1)  # (tile, i) -> batch position
     alpha = np.empty(total, np.uint8)
     alpha[place] = alpha_t.reshape(n, size)[:, order].reshape(-1)
+    kept = np.empty(total, np.uint16)
+    kept[place] = fixed_t.reshape(n, size)[:, order].reshape(-1)
     value = np.empty((total, 4), np.float32)
     value[place] = value_t.reshape(n, size, 4)[:, order].reshape(-1, 4)
-    del alpha_t, value_t
+    del alpha_t, fixed_t, value_t
     # Neighbour positions indexed by batch position.
     nb = {}
     for name, dr, dx in (("left", 0, -1), ("up_left", -1, -1), ("up", -1, 0), ("up_right", -1, 1)):
@@ -229,8 +245,10 @@ def _sweep(
         hidden = alpha[a:b] == 0
         if ctx.t_label >= 0:
             choice[hidden] = ctx.t_label
+        settled = kept[a:b] != 0xFFFF
+        choice[settled] = kept[a:b][settled]
         err = want - ctx.pal_value[choice]
-        err[hidden] = 0.0
+        err[hidden | settled] = 0.0
         error[a:b] = err
         labels[a:b] = choice
     out = np.empty((n, size), np.uint8)

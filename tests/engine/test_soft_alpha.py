@@ -28,7 +28,8 @@ def _score(original: np.ndarray, result: np.ndarray) -> float:
     return (white + black) / 2.0
 
 
-def test_few_rgba_values_come_back_exactly() -> None:
+@pytest.mark.parametrize("dither", DITHERS)
+def test_few_rgba_values_come_back_exactly(dither: str) -> None:
     # Eleven RGBA values, the fully transparent one among them (with varied colour under it):
     # k = 11 holds them all, whatever the colours beneath alpha 0.
     rng = np.random.default_rng(3)
@@ -37,7 +38,7 @@ def test_few_rgba_values_come_back_exactly() -> None:
     pixels = values[rng.integers(0, 10, (40, 50))]
     hidden = rng.random((40, 50)) < 0.2
     pixels[hidden, 3] = 0
-    result = quantize(pixels, 11)
+    result = quantize(pixels, 11, dither=dither)
     assert result.n_colors == 11
     expected = pixels.copy()
     expected[hidden] = 0
