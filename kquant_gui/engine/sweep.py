@@ -1,0 +1,481 @@
+"""`sweep`: mean CIEDE2000, PSNR and PNG size for many palette sizes at a fraction of the cost.
+
+One histogram serves every k. Each k's k-means starts from the centres of the nearest k
+already done (the next smaller one plus k-means++ additions, or the next larger one less its
+lightest clusters), so it converges in a few iterations; and every figure is measured on a
+probe of the image (see :mod:`probe`) instead of mapping, measuring and encoding all of it.
+The figures are estimates of what :func:`quantize` gives at that k, close enough to draw
+the trade-off and to aim a search (see :mod:`choose`); ``choose_k`` confirms its answer with
+real runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+
+from .cluster import (
+    COARSE_MAX,
+    COARSE_POINTS_PER_CLUSTER,
+    COARSE_TOL,
+    REFINE_ITER,
+    TOL,
+    _aggregate,
+    _coarse_codes,
+)
+from .colorspace import from_space, srgb8_to_lab, to_space
+from .dither import floyd_steinberg_labels, ordered_labels
+from .histogram import Histogram, histogram
+from .kmeans import lloyd, nearest
+from .lut import bin_center_coords, entry_pairs
+from .packing import Scratch, pack_rgb, unpack_rgb, words_range
+from .parallel import engine_threads, single_threaded_blas
+from .pipeline import (
+    AMBIGUITY_MARGIN,
+    K_MAX,
+    K_MIN,
+    SMALL_PALETTE_K,
+    SMALL_PALETTE_MARGIN,
+    _validate_options,
+    histogram_options,
+    validate_k,
+    validate_pixels,
+)
+from .probe import Probe, Quality, make_probe, pair_quality, png_size, weighted_quality
+from .progress import CancelCallback, ProgressCallback, Steps
+from .smooth import stream_labels
+
+#: The curve's 16 palette sizes, evenly spaced on a log scale from 2 to 256.
+CURVE_KS = tuple(round(float(v)) for v in np.geomspace(2, 256, 16))
+#: Finer levels refined after the coarse run, at most this big: the sweep's centres only aim
+#: a figure, and refining the finest level at large k would double its cost.
+SWEEP_REFINE_MAX_POINTS = 50_000
+#: Pixels whose mean dE2000 stands for the image's (or the probe's, when dithered).
+QUALITY_SAMPLE = 1 << 15
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """The estimated outcome of :func:`kquant_gui.quantize` at one palette size.
+
+    Attributes
+    ----------
+    k : int
+    mean_delta_e : float
+        Mean CIEDE2000 against the original (estimated on a probe of the image).
+    psnr : float
+        Peak signal-to-noise ratio over the colour channels, dB.
+    png_size : int
+        Estimated bytes of the indexed PNG.
+    n_colors : int
+        Palette entries (fewer than k when the image has fewer colours).
+    """
+
+    k: int
+    mean_delta_e: float
+    psnr: float
+    png_size: int
+    n_colors: int
+
+
+def coarse_first(ks: Iterable[int]) -> list[int]:
+    """``ks`` sorted so that a curve drawn progressively is useful early.
+
+    The ends first, then the middle, then the middles of the halves, and so on.
+
+    Parameters
+    ----------
+    ks : iterable of int
+
+    Returns
+    -------
+    list of int
+        The distinct values of ``ks``.
+    """
+    values = sorted(set(ks))
+    if len(values) <= 2:
+        return values
+    order = [0, len(values) - 1]
+    spans = [(0, len(values) - 1)]
+    while spans:
+        nxt = []
+        for lo, hi in spans:
+            if hi - lo < 2:
+                continue
+            mid = (lo + hi) // 2
+            order.append(mid)
+            nxt += [(lo, mid), (mid, hi)]
+        spans = nxt
+    return [values[i] for i in order]
+
+
+def _validate_ks(ks: Iterable[object]) -> list[int]:
+    out: list[int] = []
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, Integral):
+            raise ValueError(f"ks must be whole numbers from {K_MIN} to {K_MAX}, got {k!r}")
+        k = validate_k(k)
+        if k not in out:
+            out.append(k)
+    return out
+
+
+class Estimator:
+    """Warm-started k-means on one histogram, and figures measured on one probe.
+
+    Used by :func:`sweep` and by ``choose_k``; keeps every k's centres to start the next.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4), validated
+    color_space, dither : str
+    seed : int
+    steps : Steps
+        Cancellation (and progress under the stage ``"sweep"``).
+    """
+
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        color_space: str,
+        dither: str,
+        seed: int,
+        steps: Steps,
+        hist: Histogram | None = None,
+    ) -> None:
+        self.space, self.dither, self.seed, self.steps = color_space, dither, seed, steps
+        if hist is None:
+            # The histogram quantize takes at k = 256 serves every k: it only aims the
+            # centres, the figures come from the probe.
+            limit, sample = histogram_options(pixels.shape[0] * pixels.shape[1], K_MAX, dither)
+            hist = histogram(pixels, K_MAX, steps, exact_max_pixels=limit, sample=sample)
+        self.hist: Histogram = hist
+        self.coords = (
+            bin_center_coords(color_space)[hist.codes]
+            if hist.centers
+            else to_space(hist.colors, color_space)
+        )
+        self.coarser = self._coarser_levels()
+        self.centers: dict[int, np.ndarray] = {}
+        self.probe: Probe = make_probe(pixels)
+        self._prepare_probe()
+        self._prepare_sample(pixels)
+
+    # -- clustering --------------------------------------------------------------------------
+
+    def _coarser_levels(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Bin means of the histogram at 18, 15 and 12 bits, each much smaller than the one
+        before (see :func:`cluster._levels`); which ones a k uses depends on k."""
+        hist, levels = self.hist, []
+        codes = [(_coarse_codes(hist.colors, bits), 1 << (3 * bits)) for bits in (5, 4)]
+        if hist.exact:
+            codes.insert(0, (hist.codes, 1 << 18))
+        size = hist.colors.shape[0]
+        for c, n_codes in codes:
+            if size <= COARSE_MAX:
+                break
+            points, weights = _aggregate(self.coords, hist.weights, c, n_codes)
+            if points.shape[0] <= 0.7 * size:
+                levels.append((points, weights))
+                size = points.shape[0]
+        return levels
+
+    def _levels(self, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Finest first: the histogram, then the coarser levels that keep enough points."""
+        levels = [(self.coords, self.hist.weights)]
+        levels += [lv for lv in self.coarser if lv[0].shape[0] >= COARSE_POINTS_PER_CLUSTER * k]
+        return levels
+
+    def _start(self, k: int, points: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Starting centres for k: from the nearest k already clustered."""
+        smaller = [j for j in self.centers if j < k]
+        larger = [j for j in self.centers if j > k]
+        rng = np.random.default_rng([self.seed, k])
+        if smaller:
+            base = self.centers[max(smaller)]
+        elif larger:
+            # Fewer clusters than a neighbour: keep its heaviest ones.
+            base = self.centers[min(larger)]
+            labels, _ = nearest(points, base)
+            mass = np.bincount(labels, weights=weights, minlength=base.shape[0])
+            keep = np.sort(np.argsort(-mass, kind="stable")[:k])
+            return base[keep]
+        else:
+            first = rng.choice(points.shape[0], p=weights / weights.sum())
+            base = points[first : first + 1]
+        return self._add_centers(base, k, points, weights, rng)
+
+    @staticmethod
+    def _add_centers(
+        base: np.ndarray, k: int, points: np.ndarray, weights: np.ndarray, rng
+    ) -> np.ndarray:
+        """k-means++ additions in rounds: each round at most doubles the centres, drawing
+        them with probability weight x squared distance to the centres so far (one distance
+        update per round rather than per centre: 2 -> 256 in 7 rounds)."""
+        centers = base
+        _, d2 = nearest(points, base)
+        while centers.shape[0] < k:
+            p = weights * d2
+            candidates = np.count_nonzero(p)
+            n_new = min(k - centers.shape[0], centers.shape[0], candidates)
+            if n_new == 0:
+                break
+            picks = rng.choice(points.shape[0], n_new, replace=False, p=p / p.sum())
+            new = points[np.sort(picks)]
+            centers = np.concatenate([centers, new])
+            _, d2_new = nearest(points, new)
+            np.minimum(d2, d2_new, out=d2)
+        return centers
+
+    def cluster(self, k_visible: int) -> np.ndarray:
+        """Working-space centres for ``k_visible`` visible entries, shape (n, 3)."""
+        if k_visible in self.centers:
+            return self.centers[k_visible]
+        levels = self._levels(k_visible)
+        points, weights = levels[-1]
+        if points.shape[0] <= k_visible:
+            centers = points.copy()
+        else:
+            start = self._start(k_visible, points, weights)
+            refine = [
+                lv for lv in reversed(levels[:-1]) if lv[0].shape[0] <= SWEEP_REFINE_MAX_POINTS
+            ]
+            tol = COARSE_TOL if refine else TOL
+            centers = lloyd(points, weights, start, tol=tol, steps=self.steps, stage="sweep")
+            for pts, wts in refine:
+                centers = lloyd(
+                    pts, wts, centers, max_iter=REFINE_ITER, tol=TOL, steps=self.steps,
+                    stage="sweep",
+                )  # fmt: skip
+        self.centers[k_visible] = centers
+        return centers
+
+    # -- measuring ---------------------------------------------------------------------------
+
+    def _prepare_probe(self) -> None:
+        """The probe's distinct visible colours, for its labels (and a sample of its
+        pixels, for the colour error of a dithered mapping)."""
+        probe = self.probe.pixels
+        n = probe.shape[0] * probe.shape[1]
+        words = words_range(probe, 0, n)
+        visible = (words >> np.uint32(24)) > 0 if probe.shape[2] == 4 else None
+        self.visible = visible
+        self.has_transparent = visible is not None and not visible.all()
+        rgb_words = words & np.uint32(0xFFFFFF)
+        seen = rgb_words if visible is None else rgb_words[visible]
+        uniq, inverse = np.unique(seen, return_inverse=True)
+        self.probe_words, self.probe_inverse = uniq, inverse.reshape(-1)
+        # The entry of every probe pixel, -1 for fully transparent ones.
+        self.probe_pixel_entry = np.full(n, -1, dtype=np.intp)
+        if visible is None:
+            self.probe_pixel_entry[:] = self.probe_inverse
+        else:
+            self.probe_pixel_entry[visible] = self.probe_inverse
+        self.probe_coords = to_space(unpack_rgb(uniq), self.space)
+        self.probe_sample = _sample(self.probe_inverse.shape[0])
+
+    def _prepare_sample(self, pixels: np.ndarray) -> None:
+        """A fixed sample of the whole image's visible pixels, for the colour error of a
+        mapping without dithering: unbiased, and 32k pixels pin the mean within ~0.02."""
+        flat = pixels.reshape(-1, pixels.shape[2])
+        pick = _sample(flat.shape[0], QUALITY_SAMPLE * 2 if flat.shape[1] == 4 else None)
+        flat = flat[pick]
+        if flat.shape[1] == 4:
+            flat = flat[flat[:, 3] > 0][:QUALITY_SAMPLE]
+        uniq, counts = np.unique(pack_rgb(flat[:, :3]), return_counts=True)
+        self.sample_rgb = unpack_rgb(uniq)
+        self.sample_counts = counts
+        self.sample_coords = to_space(self.sample_rgb, self.space)
+        self.sample_lab = srgb8_to_lab(self.sample_rgb)
+
+    def point(self, k: int, *, size: bool = True) -> SweepPoint:
+        """Cluster at ``k`` (warm-started) and estimate its figures.
+
+        ``size=False`` leaves the PNG size out (``png_size`` is 0), for a search that only
+        needs the colour error.
+        """
+        hist = self.hist
+        reserve = hist.n_transparent > 0 and hist.colors.shape[0] > 0 and k >= 2
+        k_visible = k - 1 if reserve else k
+        if hist.colors.shape[0] == 0:
+            palette = np.empty((0, 3), np.uint8)
+        elif hist.exact and hist.colors.shape[0] <= k_visible:
+            palette = hist.colors
+        else:
+            palette = from_space(self.cluster(k_visible), self.space)
+            # Centres that round to one colour are one entry, as in quantize.
+            palette = palette[np.sort(np.unique(pack_rgb(palette), return_index=True)[1])]
+        self.steps.check()
+        n_entries = palette.shape[0] + (1 if hist.n_transparent > 0 else 0)
+        if n_entries > k:  # k = 1 with transparency: one shared entry
+            n_entries = k
+        if self.dither != "none" and palette.shape[0]:
+            quality, labels = self._dithered(palette, reserve)
+        else:
+            quality = self._nearest_quality(palette)
+            labels = self._nearest_labels(palette, reserve) if size else None
+        png = 0
+        if labels is not None:
+            png = png_size(
+                labels, max(1, n_entries), has_alpha=hist.n_transparent > 0 or
+                self.visible is not None, scale=self.probe.scale,
+            )  # fmt: skip
+        return SweepPoint(k, quality.mean_delta_e, quality.psnr, png, n_entries)
+
+    def _transparent_label(self, n_visible: int, reserve: bool) -> int:
+        return n_visible if reserve else (0 if self.has_transparent else -1)
+
+    def _nearest_quality(self, palette: np.ndarray) -> Quality:
+        if palette.shape[0] == 0 or self.sample_rgb.shape[0] == 0:
+            return Quality(0.0, float("inf"))
+        entry, _ = nearest(self.sample_coords, to_space(palette, self.space))
+        return weighted_quality(
+            self.sample_rgb, self.sample_counts, palette, entry, self.sample_lab
+        )
+
+    def _nearest_labels(self, palette: np.ndarray, reserve: bool) -> np.ndarray:
+        """The probe mapped as quantize maps an image: nearest entries, near ties following
+        their neighbours (which is worth 5-20% of the PNG's size)."""
+        probe = self.probe.pixels
+        shape = probe.shape[:2]
+        t_label = max(self._transparent_label(palette.shape[0], reserve), 0)
+        if palette.shape[0] == 0 or self.probe_words.shape[0] == 0:
+            return np.full(shape, t_label, dtype=np.uint8)
+        k_visible = palette.shape[0]
+        margin = (SMALL_PALETTE_MARGIN if k_visible <= SMALL_PALETTE_K else AMBIGUITY_MARGIN)[
+            self.space
+        ]
+        pairs = entry_pairs(self.probe_coords, to_space(palette, self.space), margin)
+        # The last entry, reached by index -1, is the transparent pixels' pair.
+        table = np.append(pairs, np.uint16(t_label | t_label << 8))
+        inverse = self.probe_pixel_entry
+
+        def source(start: int, stop: int, scratch: Scratch) -> np.ndarray:
+            return np.take(table, inverse[start:stop], out=scratch.pairs[: stop - start])
+
+        full = palette
+        if t_label >= palette.shape[0]:
+            full = np.vstack([palette, np.zeros((1, 3), np.uint8)])
+        labels, _, _ = stream_labels(probe, source, full, self.steps)
+        return labels
+
+    def _dithered(self, palette: np.ndarray, reserve: bool) -> tuple[Quality, np.ndarray]:
+        """Dither the probe; its colour error from a sample of its pixels."""
+        probe = self.probe.pixels
+        transparent = self._transparent_label(palette.shape[0], reserve)
+        if self.dither == "ordered":
+            raw = ordered_labels(probe, palette, self.space, transparent, self.steps)
+        else:
+            raw = floyd_steinberg_labels(probe, palette, transparent, self.steps)
+        flat = raw.reshape(-1)
+        seen = flat if self.visible is None else flat[self.visible]
+        pick = self.probe_sample
+        words = self.probe_words[self.probe_inverse[pick]]
+        return pair_quality(words, seen[pick], palette), raw
+
+
+def _sample(n: int, size: int | None = None) -> np.ndarray:
+    """Sorted indices of a fixed sample of ``size`` (default QUALITY_SAMPLE) of ``n`` items,
+    all of them when there are no more."""
+    size = QUALITY_SAMPLE if size is None else size
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, size, replace=False))
+
+
+def sweep(
+    pixels: np.ndarray,
+    ks: Iterable[int] = CURVE_KS,
+    *,
+    color_space: str = "lab",
+    dither: str = "none",
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+    threads: int | None = None,
+) -> Iterator[SweepPoint]:
+    """Estimated quality and PNG size of :func:`quantize` for many palette sizes.
+
+    The histogram is built once, each k's k-means starts from the centres of the nearest k
+    done before it, and the figures are measured on a probe of at most 65,536 pixels, so a
+    16-point curve costs a few single runs. Results come in the order of ``ks``: pass
+    :func:`coarse_first` of them to draw a curve progressively.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        sRGB image, optionally with straight alpha.
+    ks : iterable of int
+        Palette sizes, 1 to 256; repeats are measured once. By default :data:`CURVE_KS`.
+    color_space, dither, seed
+        As for :func:`kquant_gui.quantize`.
+    progress : callable(fraction: float, stage: str), optional
+        Called with the fraction of ``ks`` done (stage ``"sweep"``).
+    cancel : callable() -> bool, optional
+        Polled often; when it returns true, :class:`Cancelled` is raised from the iterator.
+    threads : int, optional
+        Most threads the engine uses for each point (see :func:`kquant_gui.quantize`).
+
+    Yields
+    ------
+    SweepPoint
+        One per distinct k, in the order of ``ks``. The same inputs give the same points.
+
+    Raises
+    ------
+    ValueError
+        At the call, for bad pixels, ``ks`` or options.
+    Cancelled
+        From the iterator, when ``cancel`` returned true.
+
+    Examples
+    --------
+    >>> for point in sweep(pixels, coarse_first(CURVE_KS)):  # doctest: +SKIP
+    ...     print(point.k, round(point.mean_delta_e, 2), point.png_size)
+    """
+    pixels = validate_pixels(pixels)
+    _validate_options(color_space, dither, seed)
+    order = _validate_ks(ks)
+    return _sweep(pixels, order, color_space, dither, int(seed), progress, cancel, threads)
+
+
+def _sweep(
+    pixels: np.ndarray,
+    ks: list[int],
+    color_space: str,
+    dither: str,
+    seed: int,
+    progress: ProgressCallback | None,
+    cancel: CancelCallback | None,
+    threads: int | None,
+) -> Iterator[SweepPoint]:
+    steps = Steps(None, cancel, {"sweep": 1.0})
+    estimator = None
+    for i, k in enumerate(ks):
+        # The thread limit is entered per point, never held across a yield: the caller's code
+        # between points keeps its own.
+        with engine_threads(threads), single_threaded_blas():
+            if estimator is None:
+                estimator = Estimator(pixels, color_space, dither, seed, steps)
+            point = estimator.point(k)
+        if progress is not None:
+            progress((i + 1) / len(ks), "sweep")
+        yield point
+
+
+def log_interpolate(k0: int, e0: float, k1: int, e1: float, target: float) -> float:
+    """The k at which a power law through (k0, e0) and (k1, e1) reaches ``target``.
+
+    Mean colour error falls roughly as a power of k; this aims a search between two
+    measured sizes. Falls back to the midpoint when the law is flat or undefined.
+    """
+    if min(k0, k1, e0, e1, target) <= 0 or e0 == e1 or k0 == k1:
+        return (k0 + k1) / 2
+    slope = (math.log(e1) - math.log(e0)) / (math.log(k1) - math.log(k0))
+    if slope == 0:
+        return (k0 + k1) / 2
+    return math.exp(math.log(k0) + (math.log(target) - math.log(e0)) / slope)
