@@ -3,7 +3,9 @@
 Every file is loaded, quantized and saved independently, in parallel worker processes with
 ``--jobs``; the engine is deterministic, so the bytes written do not depend on ``--jobs``.
 Exit codes: 0 all written, 1 some inputs failed (each named on stderr, the rest still
-processed), 2 usage error, 130 interrupted. No user error prints a traceback.
+processed), 2 usage error, 99 / 98 some file not written for ``--max-de`` /
+``--skip-if-larger`` (see :mod:`cli_targets`), 130 interrupted. No user error prints a
+traceback.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from PIL import Image
 
+from . import cli_targets
 from ._version import __version__
-from .engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN, quantize
+from .engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN
 from .engine.kmeans import preload_in_background
 from .image_io import (
     DEFAULT_MAX_PIXELS,
@@ -32,6 +35,7 @@ from .image_io import (
     ImageIOError,
     load_image,
     save_quantized,
+    write_atomically,
 )
 from .palettes import PALETTE_FORMATS, write_palette
 
@@ -54,11 +58,12 @@ examples:
   {PROG} shots/ *.png -k 64 --out-dir small/ --jobs 4
   {PROG} logo.png -k 4 --space oklab --dither floyd-steinberg -o logo-4.png --force
   {PROG} shots/ -k 32 --out-dir out/ --palette json   one palette file per image
+  {PROG} shots/ --max-de 2.3 --skip-if-larger --out-dir out/   fewest colours per image
 
 Output names: with -o, one input is written there. Otherwise every input becomes
-<name>-k<K>.<ext> in --out-dir (default: next to the input). Existing files, and the input
-itself, are never overwritten without --force. The same input and settings always give the
-same bytes.
+<name>-k<K>.<ext> (<name>-de<D>.<ext> with --max-de) in --out-dir (default: next to the
+input). Existing files, and the input itself, are never overwritten without --force. The
+same input and settings always give the same bytes.
 
 Loading: everything Pillow reads (JPEG, PNG 8/16-bit, TIFF incl. 16-bit and CMYK, WebP, BMP,
 GIF: first frame, ...); EXIF orientation applied, an embedded ICC profile converted to sRGB.
@@ -66,7 +71,9 @@ Saving: PNG (true indexed, palette exactly the result's, transparency kept), GIF
 binary transparency), WebP (lossless), TIFF, BMP (indexed), JPEG (lossy: adds colours back).
 Palette files: {", ".join(PALETTE_FORMATS)}.
 
-exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error."""
+exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error,
+99 some file missed --max-de (and none failed), 98 some file was left out by
+--skip-if-larger (and for no other reason)."""
 
 
 class UsageError(Exception):
@@ -84,6 +91,8 @@ class Options:
     force: bool
     strip_metadata: bool
     max_pixels: int
+    max_de: float | None = None
+    skip_if_larger: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,11 @@ class JobResult:
     bytes_out: int = 0
     n_colors: int = 0
     notes: tuple[str, ...] = ()
+    #: The k used (with --max-de, the one found) and its mean dE2000 when measured.
+    k: int = 0
+    delta_e: float | None = None
+    #: "quality" or "larger" when the result was deliberately not written.
+    skipped: str | None = None
 
 
 def _k_type(text: str) -> int:
@@ -148,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="image files, or folders of images (not recursive)",
     )
     parser.add_argument(
-        "-k", "--colors", dest="k", type=_k_type, required=True, metavar="K",
-        help=f"number of colours, {K_MIN} to {K_MAX}; an image with fewer keeps exactly its own",
+        "-k", "--colors", dest="k", type=_k_type, default=None, metavar="K",
+        help=f"number of colours, {K_MIN} to {K_MAX}; an image with fewer keeps exactly its own "
+        "(required unless --max-de is given; with it, the most colours allowed)",
     )  # fmt: skip
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -197,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS, metavar="N",
         help=f"refuse images larger than N pixels (default {DEFAULT_MAX_PIXELS:_})",
     )  # fmt: skip
+    cli_targets.add_arguments(parser)
     parser.add_argument(
         "--quiet",
         "-q",
@@ -286,7 +302,7 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
             out = args.output
         else:
             folder = args.out_dir if args.out_dir is not None else f.parent
-            out = folder / f"{f.stem}-k{args.k}{ext}"
+            out = folder / f"{f.stem}{cli_targets.output_tag(args.k, args.max_de)}{ext}"
         pal = palette_path or (out.with_suffix(palette_ext) if palette_ext else None)
         key = Path(os.path.abspath(out))
         if key in seen:
@@ -320,28 +336,42 @@ def run_job(job: Job, opts: Options) -> JobResult:
             # Safe here: each job runs alone in its process.
             warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
             src = load_image(job.input, max_pixels=opts.max_pixels)
-        result = quantize(
-            src.pixels, opts.k, color_space=opts.color_space, dither=opts.dither, seed=opts.seed
-        )
-        saved = save_quantized(
-            result,
-            job.output,
-            source=src,
-            overwrite=opts.force,
-            strip_metadata=opts.strip_metadata,
-        )
+        outcome = cli_targets.quantize_for(
+            src.pixels, opts.k, opts.max_de,
+            color_space=opts.color_space, dither=opts.dither, seed=opts.seed,
+        )  # fmt: skip
+        result = outcome.result
+        done = JobResult(
+            job, bytes_in=src.file_size, n_colors=result.n_colors, k=result.k,
+            delta_e=outcome.delta_e,
+        )  # fmt: skip
+        if outcome.skipped is not None:
+            return replace(done, skipped=outcome.skipped, notes=(outcome.message,))
+        if opts.skip_if_larger:
+            data, saved_notes = cli_targets.encode_in_memory(
+                result, job.output, src, strip_metadata=opts.strip_metadata
+            )
+            if src.file_size and len(data) >= src.file_size:
+                message = cli_targets.larger_message(len(data), src.file_size)
+                return replace(done, skipped="larger", notes=(message,))
+            size = write_atomically(
+                job.output, lambda f: f.write(data), overwrite=opts.force, protect=src.path
+            )
+        else:
+            saved = save_quantized(
+                result,
+                job.output,
+                source=src,
+                overwrite=opts.force,
+                strip_metadata=opts.strip_metadata,
+            )
+            size, saved_notes = saved.size, saved.notes
         if job.palette is not None:
             write_palette(result, job.palette, source_name=job.input.name, overwrite=opts.force)
-        notes = list(src.notes) + [n for n in saved.notes if n != JPEG_NOTE]
-        if result.exhausted and result.n_colors < opts.k:
+        notes = list(src.notes) + [n for n in saved_notes if n != JPEG_NOTE]
+        if result.exhausted and result.n_colors < result.k:
             notes.append(result.summary())
-        return JobResult(
-            job,
-            bytes_in=src.file_size,
-            bytes_out=saved.size,
-            n_colors=result.n_colors,
-            notes=tuple(notes),
-        )
+        return replace(done, bytes_out=size, notes=tuple(notes))
     except ImageIOError as exc:
         return JobResult(job, error=str(exc))
     except (ValueError, OSError) as exc:
@@ -439,7 +469,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return int(exc.code or 0)
     out, err = sys.stdout, sys.stderr
+    args.k = cli_targets.resolve_k(args.k, args.max_de)
     try:
+        if args.k is None:
+            raise UsageError("-k/--colors is required (or --max-de to choose k per file)")
         if args.out_dir is not None:
             if args.out_dir.exists() and not args.out_dir.is_dir():
                 raise UsageError(f"--out-dir {args.out_dir} is a file, not a folder")
@@ -461,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
+        max_de=args.max_de,
+        skip_if_larger=args.skip_if_larger,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
         print(f"{PROG}: warning: {JPEG_NOTE}", file=err)
@@ -480,27 +515,49 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if r.error is not None:
             print(f"{PROG}: error: {r.error}", file=err)
+        elif r.skipped is not None:
+            # Named even with --quiet: the file the user asked for is not there.
+            print(f"{PROG}: {r.job.input}: {r.notes[0]}", file=err)
         elif not args.quiet:
             for note in r.notes:
                 print(f"{PROG}: note: {r.job.input}: {note}", file=err)
-    done = [r for r in results if r.error is None]
-    n_failed = len(results) - len(done)
+    done = [r for r in results if r.error is None and r.skipped is None]
+    skipped = [r.skipped for r in results if r.skipped is not None]
+    n_failed = len(results) - len(done) - len(skipped)
     if not args.quiet:
-        print(_summary(done, n_failed, elapsed, opts.k), file=out)
+        if opts.max_de is not None and len(done) > 1:
+            for r in done:
+                print(f"{PROG}: {r.job.output}: k={r.k}, mean dE2000 {r.delta_e:.2f}", file=out)
+        print(_summary(done, n_failed, elapsed, opts, len(skipped)), file=out)
+    status = cli_targets.exit_status(n_failed, skipped)
+    if status is not None:
+        return status
     return EXIT_FAILED if n_failed else EXIT_OK
 
 
-def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> str:
+def _summary(
+    done: list[JobResult], n_failed: int, elapsed: float, opts: Options, n_skipped: int = 0
+) -> str:
     before = sum(r.bytes_in for r in done)
     after = sum(r.bytes_out for r in done)
     ratio = f" ({after / before:.0%})" if before else ""
-    if len(done) == 1 and not n_failed:
-        r = done[0]
-        head = f"{r.job.input} -> {r.job.output}, {r.n_colors} colours (k={k})"
+    if opts.max_de is None:
+        setting = f"k={opts.k}"
     else:
-        head = f"{len(done)} file{'s' if len(done) != 1 else ''} written (k={k})"
+        setting = f"mean dE2000 <= {opts.max_de:g}, k <= {opts.k}"
+    if len(done) == 1 and not n_failed and not n_skipped:
+        r = done[0]
+        if opts.max_de is not None:
+            setting = f"k={r.k}, mean dE2000 {r.delta_e:.2f} <= {opts.max_de:g}"
+        head = f"{r.job.input} -> {r.job.output}, {r.n_colors} colours ({setting})"
+    else:
+        head = f"{len(done)} file{'s' if len(done) != 1 else ''} written ({setting})"
     sizes = f"{_human_bytes(before)} -> {_human_bytes(after)}{ratio}"
     line = f"{PROG}: {head}, {sizes} in {elapsed:.1f} s"
+    if not done:
+        line = f"{PROG}: no file written ({setting}) in {elapsed:.1f} s"
+    if n_skipped:
+        line += f"; {n_skipped} not written"
     if n_failed:
         line += f"; {n_failed} failed"
     return line
