@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import K_MAX, choose_k, quantize
+from ..engine import K_MAX, choose_k
 
 if TYPE_CHECKING:
-    from .engine import Quantization
-    from .image_io import LoadedImage
+    from ..engine import Quantization
+    from ..image_io import LoadedImage
 
 #: Some file was not written because even the largest k missed --max-de (pngquant's code).
 EXIT_QUALITY = 99
@@ -89,18 +89,17 @@ class Outcome:
     message: str = ""
 
 
-def quantize_for(
+def quantize_to_target(
     pixels: np.ndarray,
     k: int,
-    max_de: float | None,
+    max_de: float,
     *,
     color_space: str,
     dither: str,
     seed: int,
 ) -> Outcome:
-    """Quantize at ``k``, or with ``max_de`` at the fewest colours up to ``k`` that reach it."""
-    if max_de is None:
-        return Outcome(quantize(pixels, k, color_space=color_space, dither=dither, seed=seed))
+    """Quantize with the fewest colours up to ``k`` whose mean CIEDE2000 is at most
+    ``max_de``; when even ``k`` misses, the outcome is skipped ("quality")."""
     choice = choose_k(pixels, max_de, k_max=k, color_space=color_space, dither=dither, seed=seed)
     if choice.met:
         return Outcome(choice.result, choice.mean_delta_e)
@@ -122,7 +121,7 @@ def encode_in_memory(
 ) -> tuple[bytes, tuple[str, ...]]:
     """The file ``result`` would become at ``path`` (format from its extension), and the
     encoder's notes: encoded once, compared with the input, then written or not."""
-    from .image_io import encode_quantized, save_format_for
+    from ..image_io import encode_quantized, save_format_for
 
     buf = io.BytesIO()
     notes = encode_quantized(
