@@ -1,0 +1,258 @@
+"""The curve panel: mean CIEDE2000 and estimated PNG size against k, to choose k by looking.
+
+Both curves share a log-scaled k axis from 2 to 256; the current k is marked, and the just
+noticeable difference (mean dE2000 2.3) and the user's target are drawn as horizontal lines.
+Clicking or dragging on the curve picks a k; hovering reads k, dE and size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from matplotlib.backend_bases import MouseButton, MouseEvent
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QApplication, QWidget
+
+from kquant_gui.engine import SweepPoint
+
+from .canvas_base import FullAxesCanvas
+from .file_formats import human_size
+from .theme import figure_colors
+
+#: The k axis.
+K_LOW, K_HIGH = 2, 256
+#: The just noticeable difference, as mean CIEDE2000.
+JND = 2.3
+#: Margins around the axes in logical pixels (left, bottom, right, top): room for tick
+#: labels whatever the canvas size.
+MARGINS = (38.0, 22.0, 46.0, 8.0)
+#: Series colours, readable on light and dark panels.
+DE_COLOR = "#2f7fd8"
+SIZE_COLOR = "#e08a1e"
+TARGET_COLOR = "#2ca25f"
+
+
+def describe(point: SweepPoint) -> str:
+    """One line about a point, e.g. ``k=37 · mean ΔE 3.95 · PNG ≈ 78 kB``."""
+    return f"k={point.k} · mean ΔE {point.mean_delta_e:.2f} · PNG ≈ {human_size(point.png_size)}"
+
+
+class CurveCanvas(FullAxesCanvas):
+    """Quality and size against k, filled in as the sweep reports points.
+
+    Signals
+    -------
+    kPicked(int)
+        A k chosen by a click or a drag on the curve.
+    hovered(str)
+        What the curve says at the pointer ("" when it leaves).
+    """
+
+    kPicked = Signal(int)
+    hovered = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__((4.0, 1.6), parent)
+        self.setObjectName("curveCanvas")
+        self.setMinimumSize(160, 90)
+        self.setMouseTracking(True)
+        self.points: dict[int, SweepPoint] = {}
+        self.current_k: int | None = None
+        self.target = JND
+        self._dragging = False
+        ax = self.ax
+        ax.set_axis_on()
+        ax.set_xscale("log")
+        ax.set_xlim(K_LOW / 1.08, K_HIGH * 1.08)
+        ticks = [2, 4, 8, 16, 32, 64, 128, 256]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        self.size_ax = ax.twinx()
+        self.size_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human_size(v)))
+        for a in (ax, self.size_ax):
+            a.tick_params(labelsize=7, length=2, pad=1)
+        (self.size_line,) = self.size_ax.plot([], [], "--", color=SIZE_COLOR, lw=1.2)
+        (self.de_line,) = ax.plot([], [], "-o", color=DE_COLOR, lw=1.6, ms=3)
+        self.jnd_line = ax.axhline(JND, ls=":", lw=1.0)
+        self.jnd_text = ax.text(
+            K_HIGH, JND, "just noticeable ", ha="right", va="bottom", fontsize=7
+        )
+        self.target_line = ax.axhline(JND, ls="--", lw=1.0, color=TARGET_COLOR)
+        self.k_line = ax.axvline(K_LOW, lw=1.2, visible=False)
+        (self.k_marker,) = ax.plot([], [], "o", ms=7, mfc="none", mew=1.6)
+        self.readout = ax.text(
+            0.01, 0.97, "", transform=ax.transAxes, ha="left", va="top", fontsize=8
+        )
+        self.message.set_zorder(5)
+        self.ready = True
+        self.apply_theme()
+        self._place_axes()
+        self.clear("The quality curve appears here")
+        self.mpl_connect("button_press_event", self._on_press)
+        self.mpl_connect("button_release_event", self._on_release)
+        self.mpl_connect("motion_notify_event", self._on_motion)
+        self.mpl_connect("axes_leave_event", self._on_leave)
+
+    # -- content -------------------------------------------------------------------------
+    def clear(self, message: str = "") -> None:
+        """Forget every point and show ``message``."""
+        self.points = {}
+        self._redraw_series()
+        self.set_message(message)
+
+    def add_points(self, points: Iterable[SweepPoint]) -> None:
+        """Add (or replace) points; the curves are redrawn through all points so far."""
+        for point in points:
+            self.points[point.k] = point
+        self.set_message("")
+        self._redraw_series()
+
+    def set_current_k(self, k: int | None) -> None:
+        """Mark ``k`` on the curve (None: no mark)."""
+        self.current_k = k
+        self._place_k_mark()
+        self.draw_idle()
+
+    def set_target(self, target: float) -> None:
+        """Draw the target mean dE2000 as a line."""
+        self.target = float(target)
+        self.target_line.set_ydata([self.target, self.target])
+        self._rescale()
+        self.draw_idle()
+
+    def point_at(self, k: int) -> SweepPoint | None:
+        """The measured point at ``k``, or one interpolated between its neighbours (log k)."""
+        if k in self.points:
+            return self.points[k]
+        ks = sorted(self.points)
+        if len(ks) < 2 or not ks[0] < k < ks[-1]:
+            return None
+        hi = next(j for j in ks if j > k)
+        lo = max(j for j in ks if j < k)
+        t = (math.log(k) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        a, b = self.points[lo], self.points[hi]
+        return SweepPoint(
+            k,
+            a.mean_delta_e + t * (b.mean_delta_e - a.mean_delta_e),
+            a.psnr + t * (b.psnr - a.psnr),
+            round(a.png_size + t * (b.png_size - a.png_size)),
+            k,
+        )
+
+    def k_at(self, x_pixel: float) -> int:
+        """The k under a horizontal pixel position (device pixels), clamped to 2..256."""
+        value, _ = self.ax.transData.inverted().transform((x_pixel, 0.0))
+        if not math.isfinite(value) or value <= 0:
+            return K_LOW
+        return int(min(K_HIGH, max(K_LOW, round(value))))
+
+    def x_of(self, k: float) -> float:
+        """Horizontal position of ``k`` in widget (logical) pixels, for tests and tools."""
+        x, _ = self.ax.transData.transform((k, 1.0))
+        return x / self.device_pixel_ratio
+
+    # -- drawing -------------------------------------------------------------------------
+    def _redraw_series(self) -> None:
+        ks = sorted(self.points)
+        self.de_line.set_data(ks, [self.points[k].mean_delta_e for k in ks])
+        self.size_line.set_data(ks, [self.points[k].png_size for k in ks])
+        self._rescale()
+        self._place_k_mark()
+        self.draw_idle()
+
+    def _rescale(self) -> None:
+        des = [p.mean_delta_e for p in self.points.values()]
+        top = max([*des, self.target, JND]) * 1.08
+        self.ax.set_ylim(0.0, top)
+        sizes = [p.png_size for p in self.points.values()]
+        self.size_ax.set_ylim(0.0, max(sizes, default=1.0) * 1.08)
+
+    def _place_k_mark(self) -> None:
+        k = self.current_k
+        point = self.point_at(k) if k is not None else None
+        self.k_line.set_visible(k is not None)
+        if k is not None:
+            self.k_line.set_xdata([k, k])
+        if point is None:
+            self.k_marker.set_data([], [])
+        else:
+            self.k_marker.set_data([k], [point.mean_delta_e])
+
+    def _place_axes(self) -> None:
+        w, h = self.figure.bbox.width, self.figure.bbox.height
+        if w <= 1 or h <= 1:
+            return
+        ratio = self.device_pixel_ratio
+        left, bottom, right, top = (m * ratio for m in MARGINS)
+        width = max(0.05, 1 - (left + right) / w)
+        height = max(0.05, 1 - (bottom + top) / h)
+        box = (left / w, bottom / h, width, height)
+        self.ax.set_position(box)
+        self.size_ax.set_position(box)
+
+    def theme_changed(self) -> None:
+        """Axes, ticks and reference lines in the theme's text colour."""
+        background, foreground, _ = figure_colors(QApplication.palette())
+        for a in (self.ax, self.size_ax):
+            a.tick_params(colors=foreground)
+            for spine in a.spines.values():
+                spine.set_color(foreground)
+                spine.set_alpha(0.5)
+        self.size_ax.patch.set_visible(False)
+        self.ax.tick_params(axis="y", colors=DE_COLOR)
+        self.size_ax.tick_params(axis="y", colors=SIZE_COLOR)
+        for artist in (self.jnd_line, self.k_line):
+            artist.set_color(foreground)
+        self.jnd_line.set_alpha(0.6)
+        self.jnd_text.set_color(foreground)
+        self.jnd_text.set_alpha(0.7)
+        self.k_marker.set_markeredgecolor(foreground)
+        self.readout.set_color(foreground)
+        self.readout.set_backgroundcolor(background)
+        self.draw_idle()
+
+    # -- events --------------------------------------------------------------------------
+    def _in_axes(self, event: MouseEvent) -> bool:
+        return event.inaxes in (self.ax, self.size_ax)
+
+    def _on_press(self, event: MouseEvent) -> None:
+        if event.button != MouseButton.LEFT or not self._in_axes(event) or not self.points:
+            return
+        self._dragging = True
+        self._pick(event)
+
+    def _on_release(self, event: MouseEvent) -> None:
+        self._dragging = False
+
+    def _on_motion(self, event: MouseEvent) -> None:
+        if not self._in_axes(event) or not self.points:
+            self._on_leave(event)
+            return
+        k = self.k_at(event.x)
+        point = self.point_at(k)
+        text = describe(point) if point is not None else f"k={k}"
+        if self.readout.get_text() != text:
+            self.readout.set_text(text)
+            self.draw_idle()
+            self.hovered.emit(text)
+        if self._dragging:
+            self._pick(event)
+
+    def _on_leave(self, event: MouseEvent | None) -> None:
+        if self.readout.get_text():
+            self.readout.set_text("")
+            self.draw_idle()
+            self.hovered.emit("")
+
+    def _pick(self, event: MouseEvent) -> None:
+        k = self.k_at(event.x)
+        if k != self.current_k:
+            self.set_current_k(k)
+            self.kPicked.emit(k)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_axes()
