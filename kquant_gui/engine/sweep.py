@@ -161,8 +161,9 @@ class Estimator:
         )
         self.coarser = self._coarser_levels()
         self.centers: dict[int, np.ndarray] = {}
-        self.probe: Probe = make_probe(pixels)
-        self._prepare_probe()
+        self._pixels = pixels
+        self.has_transparent = hist.n_transparent > 0
+        self._probe: Probe | None = None
         self._prepare_sample(pixels)
 
     # -- clustering --------------------------------------------------------------------------
@@ -256,6 +257,14 @@ class Estimator:
 
     # -- measuring ---------------------------------------------------------------------------
 
+    @property
+    def probe(self) -> Probe:
+        """The probe, made when first needed (a search for k never needs it)."""
+        if self._probe is None:
+            self._probe = make_probe(self._pixels)
+            self._prepare_probe()
+        return self._probe
+
     def _prepare_probe(self) -> None:
         """The probe's distinct visible colours, for its labels (and a sample of its
         pixels, for the colour error of a dithered mapping)."""
@@ -264,7 +273,6 @@ class Estimator:
         words = words_range(probe, 0, n)
         visible = (words >> np.uint32(24)) > 0 if probe.shape[2] == 4 else None
         self.visible = visible
-        self.has_transparent = visible is not None and not visible.all()
         rgb_words = words & np.uint32(0xFFFFFF)
         seen = rgb_words if visible is None else rgb_words[visible]
         uniq, inverse = np.unique(seen, return_inverse=True)
