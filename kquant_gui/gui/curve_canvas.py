@@ -32,6 +32,8 @@ MARGINS = (38.0, 22.0, 46.0, 8.0)
 DE_COLOR = "#2f7fd8"
 SIZE_COLOR = "#e08a1e"
 TARGET_COLOR = "#2ca25f"
+#: Ticks of the (log) error axis.
+DE_TICKS = [0.5, 1, 2, 3, 5, 10, 20, 40]
 
 
 def describe(point: SweepPoint) -> str:
@@ -70,6 +72,12 @@ class CurveCanvas(FullAxesCanvas):
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        # Mean error falls as a power of k: on log scales the curve is nearly straight and
+        # the region that matters (1 to 5) is not squeezed under the k=2 end.
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(FixedLocator(DE_TICKS))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         self.size_ax = ax.twinx()
         self.size_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human_size(v)))
         for a in (ax, self.size_ax):
@@ -77,14 +85,24 @@ class CurveCanvas(FullAxesCanvas):
         (self.size_line,) = self.size_ax.plot([], [], "--", color=SIZE_COLOR, lw=1.2)
         (self.de_line,) = ax.plot([], [], "-o", color=DE_COLOR, lw=1.6, ms=3)
         self.jnd_line = ax.axhline(JND, ls=":", lw=1.0)
+        # At the small-k end, where the error curve is far above the line.
         self.jnd_text = ax.text(
-            K_HIGH, JND, "just noticeable ", ha="right", va="bottom", fontsize=7
+            K_LOW * 1.05, JND, "just noticeable", ha="left", va="bottom", fontsize=7
         )
         self.target_line = ax.axhline(JND, ls="--", lw=1.0, color=TARGET_COLOR)
         self.k_line = ax.axvline(K_LOW, lw=1.2, visible=False)
         (self.k_marker,) = ax.plot([], [], "o", ms=7, mfc="none", mew=1.6)
+        # Which curve is which, in the curves' colours; the hover readout between them.
+        self.de_label = ax.text(
+            0.01, 0.98, "mean ΔE2000", transform=ax.transAxes, ha="left", va="top",
+            fontsize=7, color=DE_COLOR,
+        )  # fmt: skip
+        self.size_label = ax.text(
+            0.99, 0.02, "PNG size", transform=ax.transAxes, ha="right", va="bottom",
+            fontsize=7, color=SIZE_COLOR,
+        )  # fmt: skip
         self.readout = ax.text(
-            0.01, 0.97, "", transform=ax.transAxes, ha="left", va="top", fontsize=8
+            0.5, 0.98, "", transform=ax.transAxes, ha="center", va="top", fontsize=8
         )
         self.message.set_zorder(5)
         self.ready = True
@@ -164,9 +182,10 @@ class CurveCanvas(FullAxesCanvas):
         self.draw_idle()
 
     def _rescale(self) -> None:
-        des = [p.mean_delta_e for p in self.points.values()]
-        top = max([*des, self.target, JND]) * 1.08
-        self.ax.set_ylim(0.0, top)
+        des = [p.mean_delta_e for p in self.points.values() if p.mean_delta_e > 0]
+        top = max([*des, self.target, JND]) * 1.15
+        bottom = min([*des, self.target, JND]) / 1.15
+        self.ax.set_ylim(bottom, top)
         sizes = [p.png_size for p in self.points.values()]
         self.size_ax.set_ylim(0.0, max(sizes, default=1.0) * 1.08)
 

@@ -43,12 +43,10 @@ class CurvePanel(QWidget):
 
     Parameters
     ----------
-    suggest : QAction
-        "Fewest colours for this quality", shown as the panel's button.
     parent : QWidget, optional
     """
 
-    def __init__(self, suggest: QAction, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("curvePanel")
         self.title = ElidedLabel("Quality and PNG size against k")
@@ -66,7 +64,7 @@ class CurvePanel(QWidget):
             "2.3 just noticeable"
         )
         self.suggest_button = QToolButton(self)
-        self.suggest_button.setDefaultAction(suggest)
+        self.suggest_button.setObjectName("suggestKButton")
         self.suggest_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.canvas = CurveCanvas(self)
         head = QHBoxLayout()
@@ -80,6 +78,10 @@ class CurvePanel(QWidget):
         layout.setSpacing(2)
         layout.addLayout(head)
         layout.addWidget(self.canvas, 1)
+
+    def set_suggest_action(self, action: QAction) -> None:
+        """Show "Fewest colours for this quality" as the panel's button."""
+        self.suggest_button.setDefaultAction(action)
 
 
 def suggest_action(parent: QWidget) -> QAction:
@@ -200,10 +202,10 @@ class CurveBinding(QObject):
         if choice.met:
             note = (
                 f"k={choice.k} is the fewest colours with mean ΔE ≤ {target:.1f} "
-                f"(it gives {choice.mean_delta_e:.2f}"
+                f"(it gives {choice.mean_delta_e:.3f}"
             )
             below = choice.tried.get(choice.k - 1)
-            note += f"; k={choice.k - 1} gives {below:.2f})" if below is not None else ")"
+            note += f"; k={choice.k - 1} gives {below:.3f})" if below is not None else ")"
         else:
             note = (
                 f"Even k={choice.k} reaches only mean ΔE {choice.mean_delta_e:.2f}, "
