@@ -27,11 +27,16 @@ K_LOW, K_HIGH = 2, 256
 JND = 2.3
 #: Margins around the axes in logical pixels (left, bottom, right, top): room for tick
 #: labels whatever the canvas size.
-MARGINS = (38.0, 22.0, 46.0, 8.0)
+MARGINS = (34.0, 20.0, 48.0, 16.0)
 #: Series colours, readable on light and dark panels.
 DE_COLOR = "#2f7fd8"
 SIZE_COLOR = "#e08a1e"
 TARGET_COLOR = "#2ca25f"
+#: Ticks of the k axis, and the least room (logical pixels) each needs for its label.
+K_TICKS = [2, 4, 8, 16, 32, 64, 128, 256]
+MIN_TICK_SPACING = 30.0
+#: Plot height (logical pixels) from which the reference line is labelled.
+MIN_LABELLED_HEIGHT = 90.0
 #: Ticks of the (log) error axis.
 DE_TICKS = [0.5, 1, 2, 3, 5, 10, 20, 40]
 
@@ -68,8 +73,7 @@ class CurveCanvas(FullAxesCanvas):
         ax.set_axis_on()
         ax.set_xscale("log")
         ax.set_xlim(K_LOW / 1.08, K_HIGH * 1.08)
-        ticks = [2, 4, 8, 16, 32, 64, 128, 256]
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_locator(FixedLocator(K_TICKS))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         # Mean error falls as a power of k: on log scales the curve is nearly straight and
@@ -93,12 +97,13 @@ class CurveCanvas(FullAxesCanvas):
         self.k_line = ax.axvline(K_LOW, lw=1.2, visible=False)
         (self.k_marker,) = ax.plot([], [], "o", ms=7, mfc="none", mew=1.6)
         # Which curve is which, in the curves' colours; the hover readout between them.
+        # Above the axes, over their own scales: inside, the curves would cross them.
         self.de_label = ax.text(
-            0.01, 0.98, "mean ΔE2000", transform=ax.transAxes, ha="left", va="top",
+            0.0, 1.02, "mean ΔE2000", transform=ax.transAxes, ha="left", va="bottom",
             fontsize=7, color=DE_COLOR,
         )  # fmt: skip
         self.size_label = ax.text(
-            0.99, 0.02, "PNG size", transform=ax.transAxes, ha="right", va="bottom",
+            1.0, 1.02, "PNG size", transform=ax.transAxes, ha="right", va="bottom",
             fontsize=7, color=SIZE_COLOR,
         )  # fmt: skip
         self.readout = ax.text(
@@ -211,6 +216,11 @@ class CurveCanvas(FullAxesCanvas):
         box = (left / w, bottom / h, width, height)
         self.ax.set_position(box)
         self.size_ax.set_position(box)
+        # Every power of two while the labels fit, else every other one.
+        roomy = width * w / ratio >= MIN_TICK_SPACING * len(K_TICKS)
+        self.ax.xaxis.set_major_locator(FixedLocator(K_TICKS if roomy else K_TICKS[::2]))
+        # In a short plot the label would sit on the curves; the line alone still says it.
+        self.jnd_text.set_visible(height * h / ratio >= MIN_LABELLED_HEIGHT)
 
     def theme_changed(self) -> None:
         """Axes, ticks and reference lines in the theme's text colour."""

@@ -49,7 +49,7 @@ class CurvePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("curvePanel")
-        self.title = ElidedLabel("Quality and PNG size against k")
+        self.title = ElidedLabel("Quality and size by k")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.target = QDoubleSpinBox(self)
         self.target.setObjectName("targetDeSpinBox")
