@@ -123,6 +123,7 @@ class CurveCanvas(FullAxesCanvas):
     def clear(self, message: str = "") -> None:
         """Forget every point and show ``message``."""
         self.points = {}
+        self.readout.set_text("")
         self._redraw_series()
         self.set_message(message)
 
@@ -187,7 +188,13 @@ class CurveCanvas(FullAxesCanvas):
         self.draw_idle()
 
     def _rescale(self) -> None:
+        # No size scale without sizes (it would read "0 B" to "1 B").
+        self.size_ax.yaxis.set_visible(bool(self.points))
+        self.size_label.set_visible(bool(self.points))
         des = [p.mean_delta_e for p in self.points.values() if p.mean_delta_e > 0]
+        if not des:
+            # Until the first points: a typical photo's range, with the reference line in it.
+            des = [1.0, 15.0]
         top = max([*des, self.target, JND]) * 1.15
         bottom = min([*des, self.target, JND]) / 1.15
         self.ax.set_ylim(bottom, top)
