@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 
 from matplotlib.backend_bases import MouseButton, MouseEvent
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -39,6 +39,18 @@ MIN_TICK_SPACING = 30.0
 MIN_LABELLED_HEIGHT = 90.0
 #: Ticks of the (log) error axis.
 DE_TICKS = [0.5, 1, 2, 3, 5, 10, 20, 40]
+
+
+def _round_up(value: float) -> float:
+    """The next of 1, 1.5, 2, 3, 5, 7.5 times a power of ten at or above ``value`` (> 0)."""
+    scale = 10.0 ** math.floor(math.log10(value))
+    return next(m * scale for m in (1, 1.5, 2, 3, 5, 7.5, 10) if m * scale >= value * 0.999)
+
+
+def _round_down(value: float) -> float:
+    """The previous of 1, 1.5, 2, 3, 5, 7.5 times a power of ten at or below ``value``."""
+    scale = 10.0 ** math.floor(math.log10(value))
+    return next(m * scale for m in (7.5, 5, 3, 2, 1.5, 1) if m * scale <= value * 1.001)
 
 
 def describe(point: SweepPoint) -> str:
@@ -83,6 +95,7 @@ class CurveCanvas(FullAxesCanvas):
         ax.yaxis.set_minor_locator(NullLocator())
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         self.size_ax = ax.twinx()
+        self.size_ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         self.size_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: human_size(v)))
         for a in (ax, self.size_ax):
             a.tick_params(labelsize=7, length=2, pad=1)
@@ -110,6 +123,14 @@ class CurveCanvas(FullAxesCanvas):
             0.5, 0.98, "", transform=ax.transAxes, ha="center", va="top", fontsize=8
         )
         self.message.set_zorder(5)
+        self._background = None
+        self._full_pending = True
+        self._animated = [
+            self.size_line, self.de_line, self.k_line, self.k_marker, self.readout
+        ]  # fmt: skip
+        for artist in self._animated:
+            artist.set_animated(True)
+        self.mpl_connect("draw_event", self._on_draw)
         self.ready = True
         self.apply_theme()
         self._place_axes()
@@ -131,14 +152,15 @@ class CurveCanvas(FullAxesCanvas):
         """Add (or replace) points; the curves are redrawn through all points so far."""
         for point in points:
             self.points[point.k] = point
-        self.set_message("")
+        if self.message.get_text():
+            self.set_message("")
         self._redraw_series()
 
     def set_current_k(self, k: int | None) -> None:
         """Mark ``k`` on the curve (None: no mark)."""
         self.current_k = k
         self._place_k_mark()
-        self.draw_idle()
+        self._refresh()
 
     def set_target(self, target: float) -> None:
         """Draw the target mean dE2000 as a line."""
@@ -179,15 +201,46 @@ class CurveCanvas(FullAxesCanvas):
         return x / self.device_pixel_ratio
 
     # -- drawing -------------------------------------------------------------------------
+    # A full draw of this figure costs ~45 ms of the main thread (mostly tick labels), so
+    # the axes are drawn only when they change; the curves, the k mark and the readout are
+    # "animated" artists blitted over a saved copy of the axes (a few ms).
+    def _on_draw(self, _event: object) -> None:
+        self._background = self.copy_from_bbox(self.figure.bbox)
+        self._full_pending = False
+        self._draw_animated()
+
+    def _draw_animated(self) -> None:
+        for artist in self._animated:
+            self.figure.draw_artist(artist)
+
+    def _refresh(self, full: bool = False) -> None:
+        """Show the animated artists' new state: blitted, or with a full draw when the
+        axes changed (or no copy of them exists yet)."""
+        if full or self._background is None or self._full_pending:
+            self._full_pending = True
+            self.draw_idle()
+            return
+        self.restore_region(self._background)
+        self._draw_animated()
+        self.blit(self.figure.bbox)
+
+    def draw_idle(self) -> None:
+        """Schedule a full draw (axes and curves)."""
+        self._full_pending = True
+        super().draw_idle()
+
     def _redraw_series(self) -> None:
         ks = sorted(self.points)
         self.de_line.set_data(ks, [self.points[k].mean_delta_e for k in ks])
         self.size_line.set_data(ks, [self.points[k].png_size for k in ks])
-        self._rescale()
+        scales_moved = self._rescale()
         self._place_k_mark()
-        self.draw_idle()
+        self._refresh(full=scales_moved)
 
-    def _rescale(self) -> None:
+    def _rescale(self) -> bool:
+        """Fit both scales to the points, on round limits so that they seldom move; True
+        when they moved (the axes must be drawn again, not just the curves)."""
+        before = (self.ax.get_ylim(), self.size_ax.get_ylim(), self.size_ax.yaxis.get_visible())
         # No size scale without sizes (it would read "0 B" to "1 B").
         self.size_ax.yaxis.set_visible(bool(self.points))
         self.size_label.set_visible(bool(self.points))
@@ -195,11 +248,13 @@ class CurveCanvas(FullAxesCanvas):
         if not des:
             # Until the first points: a typical photo's range, with the reference line in it.
             des = [1.0, 15.0]
-        top = max([*des, self.target, JND]) * 1.15
-        bottom = min([*des, self.target, JND]) / 1.15
-        self.ax.set_ylim(bottom, top)
+        top = max([*des, self.target, JND]) * 1.1
+        bottom = min([*des, self.target, JND]) / 1.1
+        self.ax.set_ylim(_round_down(bottom), _round_up(top))
         sizes = [p.png_size for p in self.points.values()]
-        self.size_ax.set_ylim(0.0, max(sizes, default=1.0) * 1.08)
+        self.size_ax.set_ylim(0.0, _round_up(max(sizes, default=1.0) * 1.05))
+        after = (self.ax.get_ylim(), self.size_ax.get_ylim(), self.size_ax.yaxis.get_visible())
+        return after != before
 
     def _place_k_mark(self) -> None:
         k = self.current_k
@@ -272,7 +327,7 @@ class CurveCanvas(FullAxesCanvas):
         text = describe(point) if point is not None else f"k={k}"
         if self.readout.get_text() != text:
             self.readout.set_text(text)
-            self.draw_idle()
+            self._refresh()
             self.hovered.emit(text)
         if self._dragging:
             self._pick(event)
@@ -280,7 +335,7 @@ class CurveCanvas(FullAxesCanvas):
     def _on_leave(self, event: MouseEvent | None) -> None:
         if self.readout.get_text():
             self.readout.set_text("")
-            self.draw_idle()
+            self._refresh()
             self.hovered.emit("")
 
     def _pick(self, event: MouseEvent) -> None:
