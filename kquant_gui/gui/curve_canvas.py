@@ -153,7 +153,9 @@ class CurveCanvas(FullAxesCanvas):
         for point in points:
             self.points[point.k] = point
         if self.message.get_text():
-            self.set_message("")
+            # Hidden without a draw of its own: the second point redraws the axes anyway.
+            self.message.set_text("")
+            self.message.set_visible(False)
         self._redraw_series()
 
     def set_current_k(self, k: int | None) -> None:
@@ -241,17 +243,20 @@ class CurveCanvas(FullAxesCanvas):
         """Fit both scales to the points, on round limits so that they seldom move; True
         when they moved (the axes must be drawn again, not just the curves)."""
         before = (self.ax.get_ylim(), self.size_ax.get_ylim(), self.size_ax.yaxis.get_visible())
+        # Scales from the second point on: a sweep measures both ends first (k = 2 and 256),
+        # so the axes are drawn once for the whole curve rather than once per end.
+        settled = len(self.points) >= 2
         # No size scale without sizes (it would read "0 B" to "1 B").
-        self.size_ax.yaxis.set_visible(bool(self.points))
-        self.size_label.set_visible(bool(self.points))
+        self.size_ax.yaxis.set_visible(settled)
+        self.size_label.set_visible(settled)
         des = [p.mean_delta_e for p in self.points.values() if p.mean_delta_e > 0]
-        if not des:
+        if not settled or not des:
             # Until the first points: a typical photo's range, with the reference line in it.
             des = [1.0, 15.0]
         top = max([*des, self.target, JND]) * 1.1
         bottom = min([*des, self.target, JND]) / 1.1
         self.ax.set_ylim(_round_down(bottom), _round_up(top))
-        sizes = [p.png_size for p in self.points.values()]
+        sizes = [p.png_size for p in self.points.values()] if settled else []
         self.size_ax.set_ylim(0.0, _round_up(max(sizes, default=1.0) * 1.05))
         after = (self.ax.get_ylim(), self.size_ax.get_ylim(), self.size_ax.yaxis.get_visible())
         return after != before
