@@ -126,6 +126,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
+        optimize=args.optimize,
         max_de=args.max_de,
         skip_if_larger=args.skip_if_larger,
     )

@@ -45,6 +45,7 @@ class Options:
     force: bool
     strip_metadata: bool
     max_pixels: int
+    optimize: bool = False
     max_de: float | None = None
     skip_if_larger: bool = False
 
@@ -209,7 +210,7 @@ def run_job(job: Job, opts: Options) -> JobResult:
             return replace(done, skipped=outcome.skipped, notes=(outcome.message,))
         if opts.skip_if_larger:
             data, saved_notes = targets.encode_in_memory(
-                result, job.output, src, strip_metadata=opts.strip_metadata
+                result, job.output, src, strip_metadata=opts.strip_metadata, optimize=opts.optimize
             )
             if src.file_size and len(data) >= src.file_size:
                 message = targets.larger_message(len(data), src.file_size)
@@ -224,6 +225,7 @@ def run_job(job: Job, opts: Options) -> JobResult:
                 source=src,
                 overwrite=opts.force,
                 strip_metadata=opts.strip_metadata,
+                optimize=opts.optimize,
             )
             size, saved_notes = saved.size, saved.notes
         if job.palette is not None:

@@ -10,7 +10,6 @@ failed outright.
 from __future__ import annotations
 
 import argparse
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,16 +117,19 @@ def encode_in_memory(
     source: LoadedImage,
     *,
     strip_metadata: bool,
+    optimize: bool = False,
 ) -> tuple[bytes, tuple[str, ...]]:
     """The file ``result`` would become at ``path`` (format from its extension), and the
     encoder's notes: encoded once, compared with the input, then written or not."""
-    from ..image_io import encode_quantized, save_format_for
+    from ..image_io import encode_to_bytes, save_format_for
 
-    buf = io.BytesIO()
-    notes = encode_quantized(
-        result, buf, save_format_for(path), source=source, strip_metadata=strip_metadata
+    return encode_to_bytes(
+        result,
+        save_format_for(path),
+        source=source,
+        strip_metadata=strip_metadata,
+        optimize=optimize,
     )
-    return buf.getvalue(), notes
 
 
 def larger_message(size: int, input_size: int) -> str:
