@@ -216,6 +216,14 @@ class CurveController(QObject):
         else:
             self.free.set()
 
+    def cancel_search(self) -> bool:
+        """Stop a running search; False when none was running."""
+        if self._choose is None:
+            return False
+        self._choose.cancel.set()
+        self._choose = None
+        return True
+
     def cancel(self) -> None:
         """Stop the sweep and any search; the points so far stay."""
         self._cancel_sweep()

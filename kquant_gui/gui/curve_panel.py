@@ -130,6 +130,8 @@ class CurveBinding(QObject):
         self.canvas.hovered.connect(self._on_hovered)
         panel.target.valueChanged.connect(self._on_target)
         action.triggered.connect(self.suggest)
+        # Esc stops a search too (the session handles its own jobs).
+        window.action_cancel.triggered.connect(self._cancel_search)
         c = self.controller
         c.started.connect(lambda: self.canvas.clear("Measuring the curve…"))
         c.pointsChanged.connect(lambda: self.canvas.add_points(c.points.values()))
@@ -153,6 +155,13 @@ class CurveBinding(QObject):
         self.window.statusBar().showMessage(
             f"Finding the fewest colours with mean ΔE ≤ {target:.1f}…"
         )
+
+    @Slot()
+    def _cancel_search(self) -> None:
+        if self.controller.cancel_search():
+            self.window.statusBar().showMessage(
+                "Stopped looking for the fewest colours", MESSAGE_MS
+            )
 
     def shutdown(self) -> None:
         """Stop the curve's thread."""

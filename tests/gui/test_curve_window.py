@@ -91,3 +91,17 @@ def test_the_target_is_remembered(qtbot, make_window) -> None:
 
 def test_suggest_needs_an_image(window: MainWindow) -> None:
     assert not window.action_suggest_k.isEnabled()
+
+
+def test_esc_stops_a_search(qtbot, opened: MainWindow) -> None:
+    controller = opened.curve.controller
+    cancelled: list[int] = []
+    controller.worker.cancelled.connect(cancelled.append)
+    controller.set_quantizing(True)  # holds the search at its first poll
+    opened.action_suggest_k.trigger()
+    job = controller._choose.job_id
+    opened.action_cancel.trigger()
+    controller.set_quantizing(False)
+    qtbot.waitUntil(lambda: job in cancelled, timeout=TIMEOUT_MS)
+    assert not controller.is_choosing()
+    assert "Stopped" in opened.statusBar().currentMessage()
