@@ -6,8 +6,9 @@ colours), ``kmeans`` (seeding and Lloyd), ``lut`` (colour-to-entry lookup tables
 (nearest-colour mapping with near ties following their neighbours), ``dither`` (ordered and
 Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE2000, PSNR),
 ``parallel`` (row-independent work on a small thread pool; thread limits), ``pipeline``
-(the whole of `quantize`), ``probe`` (cheap quality and PNG-size figures), ``sweep`` (many
-palette sizes at once) and ``choose`` (the fewest colours for a quality target).
+(the whole of `quantize`), ``probe`` (cheap quality and PNG-size figures), ``estimate``
+(warm-started k-means for many palette sizes), ``sweep`` (the quality-and-size curve) and
+``choose`` (the fewest colours for a quality target).
 """
 
 from .choose import KChoice, choose_k

@@ -15,6 +15,7 @@ from numbers import Real
 
 import numpy as np
 
+from .estimate import Estimator
 from .histogram import EXACT_MAX_PIXELS, Histogram, histogram
 from .parallel import engine_threads, single_threaded_blas
 from .pipeline import (
@@ -28,7 +29,7 @@ from .pipeline import (
 from .probe import Quality, result_quality
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
-from .sweep import Estimator, log_interpolate
+from .sweep import log_interpolate
 
 #: Assumed d log(dE) / d log(k) when the estimates give none: typical of photos.
 DEFAULT_EXPONENT = -0.5
