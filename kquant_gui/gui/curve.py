@@ -188,26 +188,28 @@ class CurveController(QObject):
         self._sweep = SweepJob(self._new_id(), pixels, missing, color_space, dither)
         self._submit.emit(self._sweep)
 
-    def choose(self, target: float, k_max: int = 256) -> bool:
-        """Search the fewest colours for ``target`` on the current image; False without one.
-
-        A running search is cancelled; the sweep pauses meanwhile and resumes after.
+    def choose(
+        self, pixels: np.ndarray, color_space: str, dither: str, target: float, k_max: int = 256
+    ) -> None:
+        """Search the fewest colours of ``pixels`` for ``target``; a running search is
+        cancelled. A sweep of the same image and settings pauses meanwhile and resumes after.
         """
-        if self._pixels is None or self._key is None:
-            return False
         if self._choose is not None:
             self._choose.cancel.set()
-        _, _, color_space, dither = self._key
-        resume = self._sweep is not None
+        key = (id(pixels), pixels.shape, color_space, dither)
+        resume = self._sweep is not None and key == self._key
         self._cancel_sweep()
         self._choose = ChooseJob(
-            self._new_id(), self._pixels, float(target), int(k_max), color_space, dither
+            self._new_id(), pixels, float(target), int(k_max), color_space, dither
         )
         self._submit.emit(self._choose)
         if resume:
             # Queued behind the search: it measures the points still missing.
-            self.request(self._pixels, color_space, dither)
-        return True
+            self.request(pixels, color_space, dither)
+
+    def is_stale(self, color_space: str, dither: str) -> bool:
+        """True when a curve is held or measured for other settings than these."""
+        return self._key is not None and self._key[2:] != (color_space, dither)
 
     def set_quantizing(self, busy: bool) -> None:
         """Tell the sweep that a quantization runs (it waits) or finished (it goes on)."""

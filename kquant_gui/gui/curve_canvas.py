@@ -143,6 +143,8 @@ class CurveCanvas(FullAxesCanvas):
     # -- content -------------------------------------------------------------------------
     def clear(self, message: str = "") -> None:
         """Forget every point and show ``message``."""
+        if not self.points and self.message.get_text() == message and not self.readout.get_text():
+            return  # already so: a full draw (~35 ms of the main thread) would change nothing
         self.points = {}
         self.readout.set_text("")
         self._redraw_series()

@@ -27,6 +27,7 @@ from kquant_gui.engine import KChoice
 from .curve import CurveController
 from .curve_canvas import JND, CurveCanvas
 from .elided_label import ElidedLabel
+from .tasks import MeasureFailed
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -124,6 +125,8 @@ class CurveBinding(QObject):
         session = window.session
         session.loaded.connect(self._on_loaded)
         session.resultReady.connect(self._on_result)
+        session.measured.connect(self._request)
+        session.failed.connect(self._on_session_failed)
         session.busyChanged.connect(self._on_busy)
         window.controls.changed.connect(self._on_settings)
         self.canvas.kPicked.connect(self._on_k_picked)
@@ -139,9 +142,13 @@ class CurveBinding(QObject):
         c.failed.connect(self._on_failed)
 
     # -- requests ------------------------------------------------------------------------
+    @Slot()
     def _request(self) -> None:
+        """Measure the curve of the image and settings shown: called once a result and its
+        figures are in, so that opening and the first result never share the interpreter
+        with a sweep (on a 24 MP photo that stalled the main thread by ~0.5 s)."""
         source = self.window.session.source
-        if source is None:
+        if source is None or self.window.session.is_busy():
             return
         controls = self.window.controls
         self.controller.request(source.pixels, controls.color_space_key, controls.dither_key)
@@ -149,9 +156,14 @@ class CurveBinding(QObject):
     @Slot()
     def suggest(self) -> None:
         """Set k to the fewest colours that reach the target (searched in the background)."""
-        target = self.panel.target.value()
-        if not self.controller.choose(target):
+        source = self.window.session.source
+        if source is None:
             return
+        target = self.panel.target.value()
+        controls = self.window.controls
+        self.controller.choose(
+            source.pixels, controls.color_space_key, controls.dither_key, target
+        )
         self.window.statusBar().showMessage(
             f"Finding the fewest colours with mean ΔE ≤ {target:.1f}…"
         )
@@ -171,8 +183,10 @@ class CurveBinding(QObject):
     @Slot(object)
     def _on_loaded(self, outcome: Loaded) -> None:
         self.action.setEnabled(True)
+        # The old image's curve is stale: stop it; the new one starts after the first result.
+        self.controller.forget()
+        self.canvas.clear("Measuring the curve…")
         self.canvas.set_current_k(self.window.controls.k)
-        self._request()
 
     @Slot(object)
     def _on_result(self, outcome: Quantized) -> None:
@@ -184,9 +198,19 @@ class CurveBinding(QObject):
 
     @Slot()
     def _on_settings(self) -> None:
-        # A new colour space or dithering is a new curve; a new k only moves the mark.
-        self.canvas.set_current_k(self.window.controls.k)
-        self._request()
+        # A new k only moves the mark. A new colour space or dithering makes the curve stale:
+        # it is stopped now and measured again once the new result is in.
+        controls = self.window.controls
+        self.canvas.set_current_k(controls.k)
+        if self.controller.is_stale(controls.color_space_key, controls.dither_key):
+            self.controller.forget()
+            self.canvas.clear("Measuring the curve…")
+
+    @Slot(object)
+    def _on_session_failed(self, failure: object) -> None:
+        # Without the status-bar figures the curve is still worth measuring.
+        if isinstance(failure, MeasureFailed):
+            self._request()
 
     @Slot(int)
     def _on_k_picked(self, k: int) -> None:

@@ -144,11 +144,21 @@ def test_choose_finds_k_and_the_sweep_resumes(controller, qtbot, photo) -> None:
     controller.request(photo, "lab", "none")
     qtbot.waitUntil(lambda: len(controller.points) >= 1, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(controller.chosen, timeout=TIMEOUT_MS) as chosen:
-        assert controller.choose(6.0)
+        controller.choose(photo, "lab", "none", 6.0)
     choice = chosen.args[0]
     assert choice.met and choice.mean_delta_e <= 6.0
     qtbot.waitUntil(lambda: len(controller.points) == len(CURVE_KS), timeout=TIMEOUT_MS)
 
 
-def test_choose_needs_an_image(controller) -> None:
-    assert not controller.choose(2.3)
+def test_a_newer_search_cancels_the_older(controller, qtbot, photo) -> None:
+    cancelled: list[int] = []
+    controller.worker.cancelled.connect(cancelled.append)
+    controller.set_quantizing(True)  # holds the first search at its first poll
+    controller.choose(photo, "lab", "none", 3.0)
+    first = controller._choose.job_id
+    controller.choose(photo, "lab", "none", 6.0)
+    controller.set_quantizing(False)
+    with qtbot.waitSignal(controller.chosen, timeout=TIMEOUT_MS) as chosen:
+        pass
+    assert first in cancelled
+    assert chosen.args[0].mean_delta_e <= 6.0 < chosen.args[0].tried[chosen.args[0].k - 1]
