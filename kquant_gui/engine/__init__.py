@@ -8,7 +8,9 @@ Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE
 ``parallel`` (row-independent work on a small thread pool; thread limits), ``pipeline``
 (the whole of `quantize`), ``probe`` (cheap quality and PNG-size figures), ``estimate``
 (warm-started k-means for many palette sizes), ``sweep`` (the quality-and-size curve) and
-``choose`` (the fewest colours for a quality target).
+``choose`` (the fewest colours for a quality target). Soft-edged images take ``alpha`` (the
+colour-and-alpha working space), ``alpha_histogram`` and ``alpha_pipeline`` (the same stages
+for an RGBA palette).
 """
 
 from .choose import KChoice, choose_k
