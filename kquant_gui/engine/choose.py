@@ -15,6 +15,7 @@ from numbers import Real
 
 import numpy as np
 
+from .alpha_histogram import has_soft_alpha
 from .estimate import Estimator
 from .histogram import EXACT_MAX_PIXELS, Histogram, histogram
 from .parallel import engine_threads, single_threaded_blas
@@ -191,6 +192,7 @@ class _Search:
         self.space, self.dither, self.seed, self.cancel = space, dither, seed, cancel
         self.steps = Steps(None, cancel, {"search": 1.0})
         self.hists = HistogramCache(pixels, dither, self.steps)
+        self.soft = has_soft_alpha(pixels)
         self.estimates: dict[int, float] = {}
         self.tried: dict[int, float] = {}
         self.kept: dict[int, tuple[Quantization, Quality]] = {}
@@ -211,10 +213,11 @@ class _Search:
     def real(self, k: int) -> float:
         """Run quantize at ``k`` for real and measure it; keeps the result while it may be
         the answer."""
+        # Soft-edged images take the colour-and-alpha pipeline, which builds its own.
+        hist = None if self.soft else self.hists.get(k)
         result = _quantize(
-            self.pixels, k, self.space, self.dither, self.seed, None, self.cancel,
-            self.hists.get(k),
-        )  # fmt: skip
+            self.pixels, k, self.space, self.dither, self.seed, None, self.cancel, hist
+        )
         quality = result_quality(self.pixels, result.labels, result.palette)
         self.tried[k] = quality.mean_delta_e
         if quality.mean_delta_e <= self.target or k == self.k_max:

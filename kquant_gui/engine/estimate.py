@@ -19,8 +19,8 @@ from .cluster import (
     COARSE_TOL,
     REFINE_ITER,
     TOL,
-    _aggregate,
     _coarse_codes,
+    aggregate,
 )
 from .colorspace import from_space, srgb8_to_lab, to_space
 from .dither import floyd_steinberg_labels, ordered_labels
@@ -125,7 +125,7 @@ class Estimator:
         for c, n_codes in codes:
             if size <= COARSE_MAX:
                 break
-            points, weights = _aggregate(self.coords, hist.weights, c, n_codes)
+            points, weights = aggregate(self.coords, hist.weights, c, n_codes)
             if points.shape[0] <= 0.7 * size:
                 levels.append((points, weights))
                 size = points.shape[0]

@@ -209,3 +209,19 @@ def test_choose_k_validates_its_inputs(photo) -> None:
 def test_choose_k_can_be_cancelled(photo) -> None:
     with pytest.raises(Cancelled):
         choose_k(photo, 2.0, cancel=lambda: True)
+
+
+def test_choose_k_on_soft_edges_is_minimal_too(photo) -> None:
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    rgba[:, :40, 3] = np.linspace(0, 255, 40).astype(np.uint8)[None, :]
+    choice = choose_k(rgba, 5.0)
+    assert choice.met and choice.result.palette.shape[1] == 4
+    assert np.array_equal(choice.result.labels, quantize(rgba, choice.k).labels)
+    assert mean_delta_e2000(rgba, quantize(rgba, choice.k - 1).image) > 5.0
+
+
+def test_public_api_exports_the_curve_and_the_search() -> None:
+    import kquant_gui
+
+    for name in ("sweep", "choose_k", "SweepPoint", "KChoice"):
+        assert name in kquant_gui.__all__ and hasattr(kquant_gui, name)
