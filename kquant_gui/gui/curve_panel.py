@@ -2,9 +2,10 @@
 
 :class:`CurvePanel` is the widget: a title, the target spin box and the "fewest colours"
 button above the :class:`.curve_canvas.CurveCanvas`. :class:`CurveBinding` connects it: a
-curve is requested when an image opens or the colour space or dithering changes, the
-current k is marked as results arrive, a k picked on the curve goes to the k spin box, and
-"Fewest colours for this quality" (Ctrl+K) sets k by ``choose_k`` in the background.
+curve is requested once a new image's (or new colour space's or dithering's) first result
+and its figures are in, the current k is marked as results arrive, a k picked on the curve
+goes to the k spin box, and "Fewest colours for this quality" (Ctrl+K) sets k by
+``choose_k`` in the background.
 """
 
 from __future__ import annotations
