@@ -105,3 +105,13 @@ def test_esc_stops_a_search(qtbot, opened: MainWindow) -> None:
     qtbot.waitUntil(lambda: job in cancelled, timeout=TIMEOUT_MS)
     assert not controller.is_choosing()
     assert "Stopped" in opened.statusBar().currentMessage()
+
+
+def test_closing_stops_the_curve_thread(qtbot, opened: MainWindow) -> None:
+    controller = opened.curve.controller
+    # A sweep held back at its first poll, as while a quantization runs.
+    controller.set_quantizing(True)
+    controller.request(opened.source.pixels, "oklab", "none")
+    assert controller.is_sweeping()
+    opened.close()
+    assert not controller.thread.isRunning()
