@@ -2,10 +2,12 @@
 
 The public API is Qt-free::
 
-    from kquant_gui import quantize, quantize_image, display_color_palette
+    from kquant_gui import quantize, quantize_image, display_color_palette, sweep, choose_k
 
 ``quantize`` works on arrays, ``quantize_image`` on files (the original script's function), and
-``display_color_palette`` draws a palette strip on a matplotlib ``Figure`` without pyplot.
+``display_color_palette`` draws a palette strip on a matplotlib ``Figure`` without pyplot;
+``sweep`` estimates quality and PNG size for many k at once, and ``choose_k`` finds the fewest
+colours that reach a mean CIEDE2000 target.
 """
 
 from __future__ import annotations
@@ -18,22 +20,48 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .engine import COLOR_SPACES, DITHERS, ENGINES, Cancelled, Quantization, quantize
+    from .engine import (
+        COLOR_SPACES,
+        DITHERS,
+        ENGINES,
+        Cancelled,
+        KChoice,
+        Quantization,
+        SweepPoint,
+        choose_k,
+        quantize,
+        sweep,
+    )
 
 #: Names served from the engine on first use (PEP 562): ``import kquant_gui`` alone, as every
 #: ``kquant`` start does, then costs no numpy import, and ``kquant --help`` answers at once.
-_FROM_ENGINE = ("COLOR_SPACES", "DITHERS", "ENGINES", "Cancelled", "Quantization", "quantize")
+_FROM_ENGINE = (
+    "COLOR_SPACES",
+    "DITHERS",
+    "ENGINES",
+    "Cancelled",
+    "KChoice",
+    "Quantization",
+    "SweepPoint",
+    "choose_k",
+    "quantize",
+    "sweep",
+)
 
 __all__ = [
     "COLOR_SPACES",
     "DITHERS",
     "ENGINES",
     "Cancelled",
+    "KChoice",
     "Quantization",
+    "SweepPoint",
     "__version__",
+    "choose_k",
     "display_color_palette",
     "quantize",
     "quantize_image",
+    "sweep",
 ]
 
 

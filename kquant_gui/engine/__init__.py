@@ -7,64 +7,41 @@ colours), ``seeding`` (k-means++), ``kmeans`` (Lloyd and Weiszfeld steps), ``clu
 ``lut`` (colour-to-entry lookup tables), ``smooth`` (nearest-colour mapping with near ties
 following their neighbours), ``dither`` (ordered and Floyd–Steinberg), ``paint`` (image and
 counts from labels), ``metrics`` (CIEDE2000, PSNR), ``parallel`` (row-independent work on a
-small thread pool; thread limits) and ``pipeline`` (the whole of `quantize`). Soft-edged
-images take ``alpha`` (the colour-and-alpha working space), ``alpha_histogram`` and
-``alpha_pipeline`` (the same stages for an RGBA palette).
+small thread pool; thread limits), ``pipeline`` (the whole of `quantize`), ``probe`` (cheap
+quality and PNG-size figures), ``estimate`` (warm-started k-means for many palette sizes),
+``sweep`` (the quality-and-size curve) and ``choose`` (the fewest colours for a quality
+target). Soft-edged images take ``alpha`` (the colour-and-alpha working space),
+``alpha_histogram`` and ``alpha_pipeline`` (the same stages for an RGBA palette).
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-from .options import COLOR_SPACES, DITHERS, ENGINES, K_MAX, K_MIN
-
-if TYPE_CHECKING:
-    from .histogram import count_distinct_colors
-    from .metrics import ciede2000, mean_delta_e2000, psnr
-    from .parallel import engine_threads
-    from .pipeline import quantize
-    from .result import Cancelled, Quantization
-
-#: Where each name of the engine's API lives. They are imported on first use (PEP 562), so
-#: that ``kquant_gui.engine.options`` (what ``kquant --help`` needs) comes without numpy.
-_HOMES = {
-    "Cancelled": "result",
-    "Quantization": "result",
-    "ciede2000": "metrics",
-    "count_distinct_colors": "histogram",
-    "engine_threads": "parallel",
-    "mean_delta_e2000": "metrics",
-    "psnr": "metrics",
-    "quantize": "pipeline",
-}
+from ..options import ENGINES
+from .choose import KChoice, choose_k
+from .colorspace import COLOR_SPACES
+from .histogram import count_distinct_colors
+from .metrics import ciede2000, mean_delta_e2000, psnr
+from .parallel import engine_threads
+from .pipeline import DITHERS, K_MAX, K_MIN, quantize
+from .result import Cancelled, Quantization
+from .sweep import CURVE_KS, SweepPoint, coarse_first, sweep
 
 __all__ = [
     "COLOR_SPACES",
+    "CURVE_KS",
     "DITHERS",
     "ENGINES",
     "K_MAX",
     "K_MIN",
     "Cancelled",
+    "KChoice",
     "Quantization",
+    "SweepPoint",
+    "choose_k",
     "ciede2000",
+    "coarse_first",
     "count_distinct_colors",
     "engine_threads",
     "mean_delta_e2000",
     "psnr",
     "quantize",
+    "sweep",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))

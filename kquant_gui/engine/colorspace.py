@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import COLOR_SPACES as COLOR_SPACES  # re-exported: its home before options
+from ..options import COLOR_SPACES as COLOR_SPACES  # re-exported: its home before options
 
 # IEC 61966-2-1 transfer function, tabulated once for every 8-bit code value.
 _codes = np.arange(256, dtype=np.float64) / 255.0

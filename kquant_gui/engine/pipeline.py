@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..options import COLOR_SPACES, DITHERS, ENGINES, K_MAX, K_MIN
 from . import packing
 from .alpha_histogram import has_soft_alpha
 from .alpha_pipeline import quantize_soft
@@ -32,7 +33,6 @@ from .lut import (
     pair_table,
     rank_pairs,
 )
-from .options import COLOR_SPACES, DITHERS, ENGINES, K_MAX, K_MIN
 from .packing import pack_rgb
 from .paint import paint_labels
 from .parallel import engine_threads, single_threaded_blas
@@ -95,7 +95,9 @@ def validate_pixels(pixels: object) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
-def _validate_options(color_space: object, dither: object, seed: object, engine: object) -> None:
+def _validate_options(
+    color_space: object, dither: object, seed: object, engine: object = "numpy"
+) -> None:
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     if color_space not in COLOR_SPACES:
@@ -176,7 +178,9 @@ def quantize(
     pixels = validate_pixels(pixels)
     _validate_options(color_space, dither, seed, engine)
     with engine_threads(threads), single_threaded_blas():
-        return _quantize(pixels, k, color_space, dither, int(seed), engine, progress, cancel)
+        return _quantize(
+            pixels, k, color_space, dither, int(seed), progress, cancel, engine=engine
+        )
 
 
 def _quantize(
@@ -185,10 +189,14 @@ def _quantize(
     color_space: str,
     dither: str,
     seed: int,
-    engine: str,
     progress: ProgressCallback | None,
     cancel: CancelCallback | None,
+    hist: Histogram | None = None,
+    *,
+    engine: str = "numpy",
 ) -> Quantization:
+    """The pipeline on validated inputs; ``hist``, if given, is the histogram
+    :func:`_histogram` would build (``choose_k`` shares one between runs)."""
     steps = Steps(
         progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
     )
@@ -199,7 +207,8 @@ def _quantize(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
-    hist = _histogram(pixels, k, dither, steps)
+    if hist is None:
+        hist = _histogram(pixels, k, dither, steps)
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
 
@@ -236,18 +245,19 @@ def _quantize(
     return _assemble(mapped, entries, hist, settings, timings)
 
 
+def histogram_options(n_pixels: int, k: int, dither: str) -> tuple[int | None, bool]:
+    """``exact_max_pixels`` and ``sample`` of the histogram quantize takes at this k."""
+    exact_max_pixels = BINNED_MIN_PIXELS if k <= FINE_MAP_K else None
+    # Cells for k > FINE_MAP_K are laid out for the bins the histogram saw, so it must see
+    # them all; bin-by-bin mapping and dithering cope with bins a sample missed.
+    sample = n_pixels >= SAMPLE_MIN_PIXELS and (k <= FINE_MAP_K or dither != "none")
+    return exact_max_pixels, sample
+
+
 def _histogram(pixels: np.ndarray, k: int, dither: str, steps: Steps) -> Histogram:
     """The histogram to cluster, exact or binned (and maybe sampled) as suits size and k."""
-    n_pixels = pixels.shape[0] * pixels.shape[1]
-    return histogram(
-        pixels,
-        k,
-        steps,
-        exact_max_pixels=BINNED_MIN_PIXELS if k <= FINE_MAP_K else None,
-        # Cells for k > FINE_MAP_K are laid out for the bins the histogram saw, so it must
-        # see them all; bin-by-bin mapping and dithering cope with bins a sample missed.
-        sample=n_pixels >= SAMPLE_MIN_PIXELS and (k <= FINE_MAP_K or dither != "none"),
-    )
+    limit, sample = histogram_options(pixels.shape[0] * pixels.shape[1], k, dither)
+    return histogram(pixels, k, steps, exact_max_pixels=limit, sample=sample)
 
 
 class _Entries(NamedTuple):

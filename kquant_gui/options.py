@@ -1,7 +1,8 @@
-"""The choices ``quantize`` accepts, in a module without numpy.
+"""The choices ``quantize`` accepts, in a module without numpy, outside the engine package.
 
-The command line builds its parser and ``--help`` from these without loading the engine, so
-``kquant --help`` answers before numpy would have finished importing.
+The command line builds its parser and ``--help`` from these without loading the engine (whose
+package imports numpy), so ``kquant --help`` answers before numpy would have finished
+importing. The engine takes its choices from here.
 """
 
 from __future__ import annotations
