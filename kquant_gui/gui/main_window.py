@@ -12,12 +12,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QSettings, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
     QGuiApplication,
 )
 from PySide6.QtWidgets import (
@@ -32,14 +30,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import dialogs, file_formats, tasks
+from . import dialogs, tasks, view_tools
 from . import window_parts as parts
 from .controls import QuantizeControls
 from .elided_label import ElidedLabel
+from .file_drop import FileDrop
 from .image_canvas import ImageCanvas, ViewState
 from .palette_canvas import PaletteCanvas, hex_code
 from .preferences import Preferences, first_run_size
+from .progress_words import JobProgress, stage_words
+from .resources import sample_image_path
+from .save_flow import SaveFlow
 from .session import Recipe, Session
+from .status_notes import show_note
 from .status_text import (
     image_summary,
     pixel_summary,
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
     main_splitter: QSplitter
     action_open: QAction
     action_open_sample: QAction
+    action_save: QAction
     action_save_as: QAction
     action_export_palette: QAction
     action_quit: QAction
@@ -105,6 +109,8 @@ class MainWindow(QMainWindow):
     background_actions: dict[str, QAction]
     theme_actions: dict[str, QAction]
     recent_menu: QMenu
+    colours_menu: QMenu
+    zoom_label: QLabel
     controls: QuantizeControls
     settings_toolbar: QToolBar
     stats_label: ElidedLabel
@@ -116,10 +122,12 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.setWindowTitle("kquant-gui")
-        self.setAcceptDrops(True)
+        FileDrop(self, self.open_paths)
         self.setMinimumSize(640, 420)
         self.prefs = Preferences(settings)
         self._closed = False
+        self._job_progress = JobProgress()
+        self.saving = SaveFlow(self)
 
         parts.build_views(self)
         parts.build_actions(self)
@@ -219,8 +227,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_sample(self) -> None:
         """Open the bundled sample photo."""
-        from .resources import sample_image_path
-
         sample = sample_image_path()
         if sample is None:
             self._error("Sample image missing", "The bundled sample image was not found.")
@@ -234,20 +240,30 @@ class MainWindow(QMainWindow):
             return
         self.open_path(paths[0])
         if len(paths) > 1:
-            self.statusBar().showMessage(
-                f"{len(paths)} files dropped: opening {Path(paths[0]).name}, the first one "
-                "(one image at a time)",
-                MESSAGE_MS,
+            name = Path(paths[0]).name
+            self._note(
+                f"{len(paths)} files dropped: opening {name}, the first one (one image at a time)",
+                name=name,
             )
 
     def open_path(self, path: str | Path) -> None:
         """Decode ``path`` in the background; the current image stays until it succeeds."""
-        self.session.open(Path(path))
+        path = Path(path)
+        # A note about the previous image (saved as…) would hide the next one's figures.
+        self.statusBar().clearMessage()
+        if self.source is None and not path.is_dir():
+            # Not the drop hint while a file named on the command line (or the sample) loads.
+            self.original_canvas.set_message(f"Loading {path.name}…")
+            self.original_canvas.draw_idle()
+        self.session.open(path)
 
     @Slot(object)
     def _on_loaded(self, outcome: tasks.Loaded) -> None:
-        self.prefs.add_recent_file(outcome.path)
-        self.prefs.last_folder = outcome.path.resolve().parent
+        if outcome.path.resolve() != (sample_image_path() or Path()).resolve():
+            # The sample is one menu item away; Open and Recent are for the user's own files.
+            self.prefs.add_recent_file(outcome.path)
+            self.prefs.last_folder = outcome.path.resolve().parent
+        self.saving.image_changed()
         self.setWindowTitle(f"{outcome.path.name} — kquant-gui")
         # Old images out first, then the new view: resetting the view redraws every canvas,
         # and with the old pictures still in, that meant resampling them once more for nothing
@@ -277,9 +293,10 @@ class MainWindow(QMainWindow):
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, stage: str) -> None:
+        r = self.session.recipe
         self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(int(fraction * 1000))
-        self.progress_bar.setFormat(f"{stage} %p%")
+        self.progress_bar.setValue(int(self._job_progress.report(fraction) * 1000))
+        self.progress_bar.setFormat(f"{stage_words(stage, r.k, r.dither)}… %p%")
 
     @Slot(object)
     def _on_result(self, outcome: tasks.Quantized) -> None:
@@ -302,11 +319,21 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _note_cancelled(self) -> None:
-        if self.shown is not None:
-            note = f"Cancelled; still showing the k={self.shown.result.k} result"
-        else:
-            note = "Cancelled"
-        self.statusBar().showMessage(note, MESSAGE_MS)
+        if self.shown is None:
+            self._note("Cancelled")
+            if self.source is None:
+                self.original_canvas.set_message(parts.DROP_HINT)
+            return
+        # The controls go back to what the result on screen was made with, so that they,
+        # the view and Save As agree (the cancelled settings are not pending any more).
+        result = self.shown.result
+        self.controls.blockSignals(True)
+        try:
+            self.controls.set_values(result.k, result.color_space, result.dither)
+        finally:
+            self.controls.blockSignals(False)
+        self.session.set_recipe(self._recipe())
+        self._note(f"Cancelled; settings back to those of the k={result.k} result shown")
 
     # == palette and highlight ================================================================
     @Slot(int)
@@ -323,7 +350,7 @@ class MainWindow(QMainWindow):
         self.quantized_canvas.set_highlight(index)
         if index != result.transparent_index:
             QGuiApplication.clipboard().setText(hex_code(result.palette[index]))
-        self.statusBar().showMessage(selection_note(result, index), MESSAGE_MS)
+        self._note(selection_note(result, index))
 
     @Slot(float, float)
     def _hovered(self, x: float, y: float) -> None:
@@ -343,61 +370,34 @@ class MainWindow(QMainWindow):
         else:
             self.select_swatch(None)
 
-    # == saving ===============================================================================
+    # == saving (see .save_flow) ============================================================
     @Slot()
     def save_as_dialog(self) -> None:
         """File > Save As…: choose where to save the quantized image shown."""
-        path = self._ask_target("Save Quantized Image", ".png", file_formats.save_filter())
-        if path is not None:
-            self.save_to(path)
+        self.saving.save_as()
+
+    @Slot()
+    def save(self) -> None:
+        """File > Save (Ctrl+S): to the last Save As target, asking the first time."""
+        self.saving.save()
 
     @Slot()
     def export_palette_dialog(self) -> None:
         """File > Export Palette…: choose a palette file to write."""
-        path = self._ask_target("Export Palette", ".gpl", file_formats.palette_filter())
-        if path is not None:
-            self.export_palette_to(path)
-
-    def _ask_target(self, title: str, suffix: str, filters: str) -> Path | None:
-        """Save dialog proposing ``<stem>-k<K><suffix>`` beside the original."""
-        if self.shown is None or self.source is None:
-            return None
-        src = self.source.path
-        default = src.with_name(f"{src.stem}-k{self.shown.result.k}{suffix}")
-        return dialogs.ask_save_path(self, title, default, suffix, filters)
+        self.saving.export_palette()
 
     def save_to(self, path: str | Path) -> bool:
         """Save the result shown to ``path`` (format from the extension), asking before
         replacing a file. Returns True when a save was started."""
-        return self._write(Path(path), "image")
+        return self.saving.write(Path(path), "image")
 
     def export_palette_to(self, path: str | Path) -> bool:
         """Write the palette shown to ``path``; returns True when the export was started."""
-        return self._write(Path(path), "palette")
-
-    def _write(self, path: Path, kind: str) -> bool:
-        if self.shown is None or self.source is None:
-            return False
-        problem = file_formats.check_suffix(path, kind)
-        if problem:
-            self._error("Cannot save", problem)
-            return False
-        overwrite = dialogs.confirm_target(self, path, self.source.path)
-        if overwrite is None:
-            return False
-        self.prefs.last_folder = path.resolve().parent
-        self.session.save(path, kind, overwrite=overwrite)
-        self.statusBar().showMessage(f"Saving {path.name}…")
-        return True
+        return self.saving.write(Path(path), "palette")
 
     @Slot(object)
     def _on_saved(self, outcome: tasks.Saved) -> None:
-        what = "palette" if outcome.kind == "palette" else "image"
-        notes = "".join(f" — {note}" for note in outcome.notes)
-        self.statusBar().showMessage(
-            f"Saved {what} {outcome.path.name} ({file_formats.human_size(outcome.size)}){notes}",
-            2 * MESSAGE_MS,
-        )
+        self._note(self.saving.saved_note(outcome), 2 * MESSAGE_MS, outcome.path.name)
         self.saved.emit(str(outcome.path))
 
     # == errors ===============================================================================
@@ -405,14 +405,16 @@ class MainWindow(QMainWindow):
     def _on_failed(self, failure: tasks.Failed) -> None:
         if isinstance(failure, tasks.MeasureFailed):
             # Only the status-bar figures are missing; the result itself is fine.
-            self.statusBar().showMessage(f"Could not measure the result: {failure.message}")
+            self._note(f"Could not measure the result: {failure.message}", 0)
             return
+        if isinstance(failure, tasks.LoadFailed) and self.source is None:
+            self.original_canvas.set_message(parts.DROP_HINT)
         if isinstance(failure, tasks.SaveFailed):
             self.statusBar().clearMessage()
         self._error(*dialogs.failure_text(failure, self.source.path if self.source else None))
 
     def _error(self, title: str, message: str) -> None:
-        self.statusBar().showMessage(message.splitlines()[0], MESSAGE_MS)
+        self._note(message.splitlines()[0])
         dialogs.warn(self, title, message)
         self.errorShown.emit(message)
 
@@ -429,6 +431,12 @@ class MainWindow(QMainWindow):
             # before (several files dropped, saved as…) stays readable.
             self.progress_bar.setRange(0, 0)  # indeterminate until the first progress report
             self.progress_bar.setFormat(text)
+            self._job_progress.start()
+
+    def _note(self, text: str, timeout_ms: int = MESSAGE_MS, name: str | None = None) -> None:
+        """A status-bar note, shortened in the middle of ``name`` (a part of it) to fit."""
+        beside = (self.pixel_label, self.progress_bar, self.cancel_button)
+        show_note(self.statusBar(), text, timeout_ms, name, beside)
 
     @Slot()
     def _update_stats(self) -> None:
@@ -442,6 +450,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_result = self.shown is not None
+        self.action_save.setEnabled(has_result)
         self.action_save_as.setEnabled(has_result)
         self.action_export_palette.setEnabled(has_result)
 
@@ -466,6 +475,7 @@ class MainWindow(QMainWindow):
     def _recolor_figures(self) -> None:
         for canvas in (self.original_canvas, self.quantized_canvas, self.palette_canvas):
             canvas.apply_theme()
+        view_tools.recolor_zoom_icons(self)
 
     @Slot()
     def show_about(self) -> None:
@@ -473,21 +483,6 @@ class MainWindow(QMainWindow):
         dialogs.show_about(self)
 
     # == Qt events ============================================================================
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _local_files(event.mimeData().urls()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        if _local_files(event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = _local_files(event.mimeData().urls())
-        event.acceptProposedAction()
-        self.open_paths(paths)
-
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         # The desktop switched between light and dark: the figures follow.
@@ -508,7 +503,3 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.session.shutdown()
         self.worker.shutdown()
-
-
-def _local_files(urls: list[QUrl]) -> list[Path]:
-    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]

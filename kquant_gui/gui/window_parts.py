@@ -26,21 +26,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .colour_menus import add_setting_menus
 from .controls import QuantizeControls
 from .elided_label import ElidedLabel
 from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
+from .key_routing import SpinKeys
 from .palette_canvas import PaletteCanvas
 from .theme import THEMES
+from .view_tools import add_zoom_tools
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
     from .preferences import Preferences
 
 
+#: What the original view says while there is no image.
+DROP_HINT = "Drop an image here\nor press Ctrl+O to open one"
+
+
 def build_views(w: MainWindow) -> None:
     """The original and quantized views side by side above the palette, each with a title."""
     w.view = ViewState(w)
-    w.original_canvas = ImageCanvas(w.view, "Drop an image here\nor press Ctrl+O to open one")
+    w.original_canvas = ImageCanvas(w.view, DROP_HINT)
     w.original_canvas.setObjectName("originalCanvas")
     w.quantized_canvas = ImageCanvas(w.view, "")
     w.quantized_canvas.setObjectName("quantizedCanvas")
@@ -127,6 +134,14 @@ def build_actions(w: MainWindow) -> None:
     w.action_open_sample = _action(
         w, "Open &Sample Image", w.open_sample, None, "actionOpenSample"
     )
+    w.action_save = _action(
+        w,
+        "&Save",
+        w.save,
+        seq.Save,
+        "actionSave",
+        "Save the quantized image to the file of the last Save As (asks the first time)",
+    )
     w.action_save_as = _action(
         w,
         "Save &As…",
@@ -159,7 +174,12 @@ def build_actions(w: MainWindow) -> None:
         w, "&Actual Pixels (1:1)", w.quantized_canvas.one_to_one, "Ctrl+1", "actionOneToOne"
     )
     w.action_zoom_in = _action(
-        w, "Zoom &In", lambda: w.quantized_canvas.zoom(ZOOM_STEP), seq.ZoomIn, "actionZoomIn"
+        w,
+        "Zoom &In",
+        lambda: w.quantized_canvas.zoom(ZOOM_STEP),
+        # Ctrl+= too: on most keyboards "+" needs Shift, and users press Ctrl and the key.
+        ["Ctrl++", "Ctrl+="],
+        "actionZoomIn",
     )
     w.action_zoom_out = _action(
         w,
@@ -184,6 +204,7 @@ def build_menus(w: MainWindow) -> None:
     w.recent_menu.aboutToShow.connect(w._fill_recent_menu)
     file_menu.addAction(w.action_open_sample)
     file_menu.addSeparator()
+    file_menu.addAction(w.action_save)
     file_menu.addAction(w.action_save_as)
     file_menu.addAction(w.action_export_palette)
     file_menu.addSeparator()
@@ -191,6 +212,7 @@ def build_menus(w: MainWindow) -> None:
     edit_menu = bar.addMenu("&Colours")
     edit_menu.addAction(w.action_k_up)
     edit_menu.addAction(w.action_k_down)
+    w.colours_menu = edit_menu
     edit_menu.addSeparator()
     edit_menu.addAction(w.action_cancel)
     view_menu = bar.addMenu("&View")
@@ -212,7 +234,9 @@ def fill_recent_menu(menu: QMenu, prefs: Preferences, open_path: Callable[[str],
     menu.clear()
     files = prefs.recent_files()
     for i, name in enumerate(files, 1):
-        action = menu.addAction(f"&{i % 10}  {Path(name).name}")
+        # The folder beside the name: two "photo.jpg" from different folders are told apart.
+        folder = _short_folder(Path(name).parent)
+        action = menu.addAction(f"&{i % 10}  {Path(name).name}  —  {folder}")
         action.setToolTip(name)
         action.setStatusTip(name)
         action.triggered.connect(lambda _=False, n=name: open_path(n))
@@ -222,6 +246,14 @@ def fill_recent_menu(menu: QMenu, prefs: Preferences, open_path: Callable[[str],
     clear = menu.addAction("&Clear Menu")
     clear.setEnabled(bool(files))
     clear.triggered.connect(prefs.clear_recent_files)
+
+
+def _short_folder(folder: Path) -> str:
+    """``~/Pictures/trip`` for a folder in the home folder, else the folder as it is."""
+    try:
+        return str(Path("~") / folder.relative_to(Path.home()))
+    except ValueError:
+        return str(folder)
 
 
 def build_toolbar(w: MainWindow) -> None:
@@ -242,12 +274,12 @@ def build_toolbar(w: MainWindow) -> None:
     bar.addWidget(w.controls.color_space)
     bar.addWidget(QLabel(" Dithering "))
     bar.addWidget(w.controls.dither)
-    bar.addSeparator()
-    bar.addAction(w.action_fit)
-    bar.addAction(w.action_one_to_one)
-    w.action_fit.setIconText("Fit")
-    w.action_one_to_one.setIconText("1:1")
+    add_zoom_tools(w, bar)
     w.settings_toolbar = bar
+    SpinKeys(w.controls.k_spin, w.controls.step_k)
+    add_setting_menus(
+        w, w.colours_menu, w.action_cancel, w.controls.color_space, w.controls.dither
+    )
 
 
 def build_status_bar(w: MainWindow) -> None:

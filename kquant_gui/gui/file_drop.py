@@ -1,0 +1,43 @@
+"""Files dropped on the window: a drag of local files is accepted, anything else refused.
+
+An event filter rather than the window's own drag handlers, so that the window module keeps
+to layout and wiring; the drop turns into a list of paths and one call (a thin handler).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QWidget
+
+
+def local_files(urls: list[QUrl]) -> list[Path]:
+    """The local files among dragged ``urls``."""
+    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]
+
+
+class FileDrop(QObject):
+    """Accept drags of local files onto ``target`` and pass dropped paths to ``open_paths``."""
+
+    def __init__(self, target: QWidget, open_paths: Callable[[list[Path]], None]) -> None:
+        super().__init__(target)
+        self.open_paths = open_paths
+        target.setAcceptDrops(True)
+        target.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, (QDragEnterEvent, QDragMoveEvent)):
+            if local_files(event.mimeData().urls()):
+                event.acceptProposedAction()
+            else:
+                event.ignore()
+            return True
+        if isinstance(event, QDropEvent) and event.type() == QEvent.Type.Drop:
+            paths = local_files(event.mimeData().urls())
+            event.acceptProposedAction()
+            self.open_paths(paths)
+            return True
+        return False
