@@ -41,7 +41,7 @@ def test_engine_quantizes_100_megapixels_within_3_gb():
 def test_an_image_past_the_limit_is_refused_before_decoding(tmp_path: Path):
     path = tmp_path / "claims-huge.png"
     path.write_bytes(png_claiming(20_000, 15_000))  # 300 MP claimed, 1 kB on disk
-    with pytest.raises(ImageLoadError, match="too large: 20000 x 15000 = 300 megapixels"):
+    with pytest.raises(ImageLoadError, match="too large: 300 megapixels, more than the limit"):
         load_image(path)
     # In a fresh process, so the peak is this refusal's alone: the 900 MB of pixels were
     # never allocated.
