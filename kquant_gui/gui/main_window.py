@@ -303,6 +303,7 @@ class MainWindow(QMainWindow):
         result = outcome.result
         self.quantized_canvas.set_image(outcome.display)
         self.palette_canvas.set_palette(result.palette, result.counts, result.transparent_index)
+        parts.fit_palette_pane(self, result.n_colors)
         self.original_canvas.set_highlight(None)
         quantized, palette = result_titles(result)
         self.quantized_title.setText(quantized)
@@ -445,7 +446,8 @@ class MainWindow(QMainWindow):
             parts.append(image_summary(self.source))
         if self.shown is not None and self.source is not None:
             parts.append(result_summary(self.shown, self.measured, self.source.file_size))
-        self.stats_label.setText("  │  ".join(parts))
+        # One line each, so that a narrow window elides the ends of both, not the result.
+        self.stats_label.setText("\n".join(parts))
         self.stats_label.setToolTip("\n".join(parts))
 
     def _update_actions(self) -> None:

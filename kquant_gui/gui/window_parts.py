@@ -31,7 +31,7 @@ from .controls import QuantizeControls
 from .elided_label import ElidedLabel
 from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
 from .key_routing import SpinKeys
-from .palette_canvas import PaletteCanvas
+from .palette_canvas import PaletteCanvas, content_height
 from .theme import THEMES
 from .view_tools import add_zoom_tools
 
@@ -71,8 +71,28 @@ def build_views(w: MainWindow) -> None:
     w.main_splitter.setStretchFactor(0, 5)
     w.main_splitter.setStretchFactor(1, 1)
     w.main_splitter.setChildrenCollapsible(False)
+    # Dragged by the user: from then on the palette pane keeps the height they chose.
+    w.main_splitter.splitterMoved.connect(
+        lambda *_: w.main_splitter.setProperty("userSized", True)
+    )
     w.setCentralWidget(w.main_splitter)
     w.palette_canvas.clear("The palette appears here")
+
+
+def fit_palette_pane(w: MainWindow, n_colors: int) -> None:
+    """Give the palette pane the height its swatches need (at most 40 % of the window) and
+    the image views the rest; left alone once the user has dragged the splitter."""
+    if w.main_splitter.property("userSized"):
+        return
+    sizes = w.main_splitter.sizes()
+    total = sum(sizes)
+    if total <= 0:
+        return
+    pane = w.palette_canvas.parentWidget()
+    extra = pane.height() - w.palette_canvas.height() if pane is not None else 0
+    needed = content_height(n_colors, w.palette_canvas.width(), 0.4 * total) + extra
+    needed = int(max(needed, w.palette_canvas.minimumHeight() + extra))
+    w.main_splitter.setSizes([total - needed, needed, *([0] * (len(sizes) - 2))])
 
 
 def _titled(title: QLabel, body: QWidget) -> QWidget:

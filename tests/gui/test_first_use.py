@@ -226,3 +226,21 @@ def test_ctrl_s_asks_the_first_time_then_saves_to_the_same_file(
 
     with Image.open(target) as saved:
         assert len(saved.getcolors()) <= 4
+
+
+def test_the_palette_pane_is_sized_to_its_swatches(qtbot, opened: MainWindow) -> None:
+    palette = opened.palette_canvas
+    views = opened.images_splitter
+    # k=8 in a 1000 px wide window: one row of swatches, the views take the rest.
+    assert palette.height() <= 60
+    assert views.height() > 6 * palette.height()
+    # The swatches fill the width: no gap at the right.
+    x, _, w, _ = palette._cells[-1]
+    assert x + w >= palette.figure.bbox.width - 2 * palette.device_pixel_ratio * 3
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.k_spin.setValue(2)
+    assert palette.height() <= 60
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.k_spin.setValue(64)
+    assert palette.height() > 60  # more rows, more room
+    assert palette.height() <= 0.45 * opened.main_splitter.height()
