@@ -131,6 +131,10 @@ class ImageCanvas(FullAxesCanvas):
         self._click_timer.setInterval(QApplication.doubleClickInterval())
         self._click_timer.timeout.connect(self._emit_click)
         view.canvases.append(self)
+        #: Called at the end of every refresh (an overlay that follows the view).
+        self.after_refresh: list = []
+        #: Asked first about every mouse press; True means "mine" (the split divider).
+        self.grab_press = None
         self.ready = True
         self.apply_theme()
         view.changed.connect(self.refresh)
@@ -231,19 +235,33 @@ class ImageCanvas(FullAxesCanvas):
         _, center = self.effective_view()
         self.view.set_view(1.0, center, self.fit_scale())
 
-    def refresh(self) -> None:
-        """Recompute limits and the drawn pixels for the current view, then draw when idle."""
-        if self.display is None:
-            self.draw_idle()
-            return
+    def visible_rect(self) -> tuple[float, float, float, float, float]:
+        """(x0, x1, y0, y1, scale): the image rectangle this canvas shows now."""
         w, h = self.device_size()
         scale, (cx, cy) = self.effective_view()
         half_w, half_h = w / (2.0 * scale), h / (2.0 * scale)
-        x0, x1, y0, y1 = cx - half_w, cx + half_w, cy - half_h, cy + half_h
-        region = self.display.region(x0, x1, y0, y1, scale)
+        return cx - half_w, cx + half_w, cy - half_h, cy + half_h, scale
+
+    def region_of(self, display: DisplayImage):
+        """The pixels of ``display`` for the current view, fitted to the screen (a
+        :class:`.display_image.Region`), and the key that says when they change."""
+        x0, x1, y0, y1, scale = self.visible_rect()
+        region = display.region(x0, x1, y0, y1, scale)
         left, right, bottom, top = region.extent
         on_screen = (math.ceil((right - left) * scale), math.ceil((bottom - top) * scale))
-        key = (id(self.display), region.extent, region.step, on_screen, self.highlight)
+        key = (id(display), region.extent, region.step, on_screen)
+        return region, on_screen, key
+
+    def refresh(self) -> None:
+        """Recompute limits and the drawn pixels for the current view, then draw when idle."""
+        if self.display is None:
+            for hook in self.after_refresh:
+                hook()
+            self.draw_idle()
+            return
+        x0, x1, y0, y1, scale = self.visible_rect()
+        region, on_screen, key = self.region_of(self.display)
+        key = (*key, self.highlight)
         if key != self._region_key:
             # Panning within the same pixels, or a redraw, reuses what the artist holds.
             self._region_key = key
@@ -253,6 +271,8 @@ class ImageCanvas(FullAxesCanvas):
             self._place_checker(region.extent, scale)
         self.ax.set_xlim(x0, x1)
         self.ax.set_ylim(y1, y0)
+        for hook in self.after_refresh:
+            hook()
         self.draw_idle()
 
     def _place_checker(self, extent: tuple[float, float, float, float], scale: float) -> None:
@@ -302,7 +322,7 @@ class ImageCanvas(FullAxesCanvas):
         self.zoom(ZOOM_STEP ** float(event.step), (event.xdata, event.ydata))
 
     def _on_press(self, event: MouseEvent) -> None:
-        if self.display is None:
+        if self.display is None or (self.grab_press is not None and self.grab_press(event)):
             return
         if event.dblclick:
             self._click_timer.stop()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from . import dialogs, tasks, view_tools
 from . import window_parts as parts
+from .compare_views import CompareViews
 from .controls import QuantizeControls
 from .elided_label import ElidedLabel
 from .file_drop import FileDrop
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
     theme_actions: dict[str, QAction]
     recent_menu: QMenu
     colours_menu: QMenu
+    view_menu: QMenu
     zoom_label: QLabel
     controls: QuantizeControls
     settings_toolbar: QToolBar
@@ -142,6 +144,8 @@ class MainWindow(QMainWindow):
             canvas.draw_gate = self.worker.gate
         self.session = Session(self.worker, self)
         self._connect()
+        self.compare = CompareViews(self)  # after _connect: it redraws after the window does
+        self.compare.add_to_menu(self.view_menu)
         self._restore()
         self._update_actions()
         app = QApplication.instance()

@@ -68,6 +68,8 @@ class MeasureJob:
     pixels: np.ndarray
     result: Quantization
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+    #: Also compute the per-pixel ΔE2000 picture (View > Difference is on).
+    with_error_map: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,14 @@ class Measured:
         Mean CIEDE2000 difference to the original (estimated from a sample on big images).
     png_size : int or None
         Estimated size in bytes of the indexed PNG, None if it could not be estimated.
+    error_map : DisplayImage or None
+        The per-pixel ΔE2000 as a heat-map picture, when the job asked for it.
     """
 
     job_id: int
     mean_delta_e: float
     png_size: int | None
+    error_map: DisplayImage | None = None
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,14 @@ def run_measure(job: MeasureJob) -> Measured:
         # reaches the worker, which logs it and reports an internal error.
         log.info("no PNG size estimate for the status bar: %s", exc)
         png_size = None
-    return Measured(job.job_id, float(delta_e), png_size)
+    error_map = None
+    if job.with_error_map:
+        from .delta_e_map import delta_e_per_pixel, heat_picture
+
+        error_map = DisplayImage.for_photo(
+            heat_picture(delta_e_per_pixel(job.pixels, job.result.image))
+        )
+    return Measured(job.job_id, float(delta_e), png_size, error_map)
 
 
 def run_save(job: SaveJob) -> Saved:

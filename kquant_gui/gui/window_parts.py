@@ -236,6 +236,7 @@ def build_menus(w: MainWindow) -> None:
     edit_menu.addSeparator()
     edit_menu.addAction(w.action_cancel)
     view_menu = bar.addMenu("&View")
+    w.view_menu = view_menu
     for action in (w.action_fit, w.action_one_to_one, w.action_zoom_in, w.action_zoom_out):
         view_menu.addAction(action)
     view_menu.addSeparator()
