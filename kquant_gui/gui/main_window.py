@@ -32,10 +32,12 @@ from PySide6.QtWidgets import (
 
 from . import dialogs, tasks, view_tools
 from . import window_parts as parts
+from .clipboard import add_clipboard_actions
 from .compare_views import CompareViews
 from .controls import QuantizeControls
 from .elided_label import ElidedLabel
 from .file_drop import FileDrop
+from .help_dialog import STATS_TOOLTIP
 from .image_canvas import ImageCanvas, ViewState
 from .palette_canvas import PaletteCanvas, hex_code
 from .preferences import Preferences, first_run_size
@@ -146,6 +148,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.compare = CompareViews(self)  # after _connect: it redraws after the window does
         self.compare.add_to_menu(self.view_menu)
+        add_clipboard_actions(self)
         self._restore()
         self._update_actions()
         app = QApplication.instance()
@@ -452,7 +455,7 @@ class MainWindow(QMainWindow):
             parts.append(result_summary(self.shown, self.measured, self.source.file_size))
         # One line each, so that a narrow window elides the ends of both, not the result.
         self.stats_label.setText("\n".join(parts))
-        self.stats_label.setToolTip("\n".join(parts))
+        self.stats_label.setToolTip("\n".join([*parts, "", STATS_TOOLTIP]))
 
     def _update_actions(self) -> None:
         has_result = self.shown is not None

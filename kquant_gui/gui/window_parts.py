@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from .colour_menus import add_setting_menus
 from .controls import QuantizeControls
 from .elided_label import ElidedLabel
+from .help_dialog import show_numbers_help
 from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
 from .key_routing import SpinKeys
 from .palette_canvas import PaletteCanvas, content_height
@@ -247,6 +248,10 @@ def build_menus(w: MainWindow) -> None:
     for action in w.theme_actions.values():
         theme_menu.addAction(action)
     help_menu = bar.addMenu("&Help")
+    numbers = help_menu.addAction("&What the Numbers Mean")
+    numbers.setObjectName("actionNumbersHelp")
+    numbers.triggered.connect(lambda: show_numbers_help(w))
+    help_menu.addSeparator()
     help_menu.addAction(w.action_about)
 
 
