@@ -22,7 +22,13 @@ from .encode import (
     save_format_for,
 )
 from .errors import ImageIOError, ImageLoadError, ImageSaveError
-from .load import DEFAULT_MAX_PIXELS, LoadedImage, load_image
+from .load import (
+    DEFAULT_MAX_PIXELS,
+    LoadedImage,
+    load_image,
+    readable_extensions,
+    register_heif,
+)
 from .save import SavedImage, save_quantized
 
 __all__ = [
@@ -37,6 +43,8 @@ __all__ = [
     "encode_quantized",
     "estimate_png_size",
     "load_image",
+    "readable_extensions",
+    "register_heif",
     "save_format_for",
     "save_quantized",
     "write_atomically",

@@ -244,3 +244,19 @@ def test_the_palette_pane_is_sized_to_its_swatches(qtbot, opened: MainWindow) ->
         opened.controls.k_spin.setValue(64)
     assert palette.height() > 60  # more rows, more room
     assert palette.height() <= 0.45 * opened.main_splitter.height()
+
+
+def test_an_iphone_heic_opens_in_the_window(
+    qtbot, window: MainWindow, tmp_path: Path, photo, open_and_wait
+) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    path = tmp_path / "IMG_0042.HEIC"
+    pillow_heif.from_pillow(Image.fromarray(photo)).save(path, quality=90)
+    open_and_wait(window, path)
+    assert window.source.path == path
+    assert window.source.pixels.shape == photo.shape
+    from kquant_gui.gui.file_formats import open_filter
+
+    assert "*.heic" in open_filter()
