@@ -6,6 +6,8 @@ to layout and wiring; the drop turns into a list of paths and one call (a thin h
 
 from __future__ import annotations
 
+import os
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +18,22 @@ from PySide6.QtWidgets import QWidget
 
 def local_files(urls: list[QUrl]) -> list[Path]:
     """The local files among dragged ``urls``."""
-    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]
+    return [p for p in map(_local_path, urls) if p is not None]
+
+
+def _local_path(url: QUrl) -> Path | None:
+    """The file a dropped URL names, byte for byte.
+
+    Qt decodes a URL's path as UTF-8 and replaces what is not: a file whose name is not UTF-8
+    would become another name, of no file. On POSIX the percent-encoded bytes are decoded as
+    the file system does (undecodable bytes kept as surrogates, shown escaped).
+    """
+    if not url.isLocalFile() or not url.toLocalFile():
+        return None
+    if os.name == "posix" and not url.host():
+        encoded = url.path(QUrl.ComponentFormattingOption.FullyEncoded)
+        return Path(os.fsdecode(urllib.parse.unquote_to_bytes(encoded)))
+    return Path(url.toLocalFile())
 
 
 class FileDrop(QObject):

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..names import printable_name
 from . import dialogs, tasks, view_tools
 from . import window_parts as parts
 from .clipboard import add_clipboard_actions
@@ -39,9 +40,9 @@ from .elided_label import ElidedLabel
 from .file_drop import FileDrop
 from .help_dialog import STATS_TOOLTIP
 from .image_canvas import ImageCanvas, ViewState
+from .job_feedback import JobFeedback
 from .palette_canvas import PaletteCanvas, hex_code
 from .preferences import Preferences, first_run_size
-from .progress_words import JobProgress, stage_words
 from .resources import sample_image_path
 from .save_flow import SaveFlow
 from .session import Recipe, Session
@@ -130,7 +131,6 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(640, 420)
         self.prefs = Preferences(settings)
         self._closed = False
-        self._job_progress = JobProgress()
         self.saving = SaveFlow(self)
 
         parts.build_views(self)
@@ -139,13 +139,13 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         parts.build_toolbar(self)
         parts.build_status_bar(self)
-        self._set_busy("")
         # Started last: if building the widgets failed, no thread would be left running.
         self.worker = BackgroundWorker(self)
         for canvas in (self.original_canvas, self.quantized_canvas, self.palette_canvas):
             canvas.draw_gate = self.worker.gate
         self.session = Session(self.worker, self)
         self._connect()
+        self.jobs = JobFeedback(self)  # progress bar, Cancel, roll-back after a cancel
         self.compare = CompareViews(self)  # after _connect: it redraws after the window does
         self.compare.add_to_menu(self.view_menu)
         add_clipboard_actions(self)
@@ -183,14 +183,11 @@ class MainWindow(QMainWindow):
         self.palette_canvas.swatchClicked.connect(self.select_swatch)
         self.controls.changed.connect(self._settings_changed)
         s = self.session
-        s.busyChanged.connect(self._set_busy)
-        s.progress.connect(self._on_progress)
         s.loaded.connect(self._on_loaded)
         s.resultReady.connect(self._on_result)
         s.measured.connect(self._update_stats)
         s.saved.connect(self._on_saved)
         s.failed.connect(self._on_failed)
-        s.cancelled.connect(self._note_cancelled)
 
     def _restore(self) -> None:
         p = self.prefs
@@ -247,7 +244,7 @@ class MainWindow(QMainWindow):
             return
         self.open_path(paths[0])
         if len(paths) > 1:
-            name = Path(paths[0]).name
+            name = printable_name(Path(paths[0]).name)
             self._note(
                 f"{len(paths)} files dropped: opening {name}, the first one (one image at a time)",
                 name=name,
@@ -260,7 +257,7 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
         if self.source is None and not path.is_dir():
             # Not the drop hint while a file named on the command line (or the sample) loads.
-            self.original_canvas.set_message(f"Loading {path.name}…")
+            self.original_canvas.set_message(f"Loading {printable_name(path.name)}…")
             self.original_canvas.draw_idle()
         self.session.open(path)
 
@@ -271,7 +268,7 @@ class MainWindow(QMainWindow):
             self.prefs.add_recent_file(outcome.path)
             self.prefs.last_folder = outcome.path.resolve().parent
         self.saving.image_changed()
-        self.setWindowTitle(f"{outcome.path.name} — kquant-gui")
+        self.setWindowTitle(f"{printable_name(outcome.path.name)} — kquant-gui")
         # Old images out first, then the new view: resetting the view redraws every canvas,
         # and with the old pictures still in, that meant resampling them once more for nothing
         # on the main thread.
@@ -279,9 +276,8 @@ class MainWindow(QMainWindow):
         self.original_canvas.set_image(None)
         self.view.reset(outcome.display.width, outcome.display.height)
         self.original_canvas.set_image(outcome.display)
-        self.original_title.setText(
-            f"Original · {outcome.path.name} · {outcome.display.width}×{outcome.display.height}"
-        )
+        name, shown = printable_name(outcome.path.name), outcome.display
+        self.original_title.setText(f"Original · {name} · {shown.width}×{shown.height}")
         self.quantized_title.setText("Quantized")
         self.palette_canvas.clear("")
         self.palette_title.setText("Palette")
@@ -297,13 +293,6 @@ class MainWindow(QMainWindow):
     def _recipe(self) -> Recipe:
         c = self.controls
         return Recipe(c.k, c.color_space_key, c.dither_key)
-
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, stage: str) -> None:
-        r = self.session.recipe
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(int(self._job_progress.report(fraction) * 1000))
-        self.progress_bar.setFormat(f"{stage_words(stage, r.k, r.dither)}… %p%")
 
     @Slot(object)
     def _on_result(self, outcome: tasks.Quantized) -> None:
@@ -324,24 +313,6 @@ class MainWindow(QMainWindow):
         """Esc: stop the running work; with nothing running, clear the swatch highlight."""
         if not self.session.cancel():
             self.select_swatch(None)
-
-    @Slot()
-    def _note_cancelled(self) -> None:
-        if self.shown is None:
-            self._note("Cancelled")
-            if self.source is None:
-                self.original_canvas.set_message(parts.DROP_HINT)
-            return
-        # The controls go back to what the result on screen was made with, so that they,
-        # the view and Save As agree (the cancelled settings are not pending any more).
-        result = self.shown.result
-        self.controls.blockSignals(True)
-        try:
-            self.controls.set_values(result.k, result.color_space, result.dither)
-        finally:
-            self.controls.blockSignals(False)
-        self.session.set_recipe(self._recipe())
-        self._note(f"Cancelled; settings back to those of the k={result.k} result shown")
 
     # == palette and highlight ================================================================
     @Slot(int)
@@ -405,7 +376,9 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_saved(self, outcome: tasks.Saved) -> None:
-        self._note(self.saving.saved_note(outcome), 2 * MESSAGE_MS, outcome.path.name)
+        self._note(
+            self.saving.saved_note(outcome), 2 * MESSAGE_MS, printable_name(outcome.path.name)
+        )
         self.saved.emit(str(outcome.path))
 
     # == errors ===============================================================================
@@ -427,20 +400,6 @@ class MainWindow(QMainWindow):
         self.errorShown.emit(message)
 
     # == status ===============================================================================
-    @Slot(str)
-    def _set_busy(self, text: str) -> None:
-        """Show what runs (``text``) in the progress bar, or hide it when ``text`` is ""."""
-        busy = bool(text)
-        self.progress_bar.setVisible(busy)
-        self.cancel_button.setVisible(busy)
-        self.action_cancel.setEnabled(True)
-        if busy:
-            # Said in the progress bar, not as a status message, so that a note shown just
-            # before (several files dropped, saved as…) stays readable.
-            self.progress_bar.setRange(0, 0)  # indeterminate until the first progress report
-            self.progress_bar.setFormat(text)
-            self._job_progress.start()
-
     def _note(self, text: str, timeout_ms: int = MESSAGE_MS, name: str | None = None) -> None:
         """A status-bar note, shortened in the middle of ``name`` (a part of it) to fit."""
         beside = (self.pixel_label, self.progress_bar, self.cancel_button)

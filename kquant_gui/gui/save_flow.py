@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..names import printable_name
 from . import dialogs, file_formats, tasks
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ class SaveFlow:
         if kind == "image":
             self.target = path
         w.session.save(path, kind, overwrite=overwrite)
-        w._note(f"Saving {path.name}…", 0, path.name)
+        name = printable_name(path.name)
+        w._note(f"Saving {name}…", 0, name)
         return True
 
     @staticmethod
@@ -88,4 +90,4 @@ class SaveFlow:
         what = "palette" if outcome.kind == "palette" else "image"
         notes = "".join(f" — {note}" for note in outcome.notes)
         size = file_formats.human_size(outcome.size)
-        return f"Saved {what} {outcome.path.name} ({size}){notes}"
+        return f"Saved {what} {printable_name(outcome.path.name)} ({size}){notes}"
