@@ -106,11 +106,11 @@ class CompareViews(QObject):
         layout.addWidget(canvas, 1)
         layout.addWidget(self.color_bar)
 
-    def add_to_menu(self, menu) -> None:
-        """Put both commands at the top of ``menu`` (View)."""
+    def add_to_menu(self, menu, *more: QAction) -> None:
+        """Put both commands (and ``more``) at the top of ``menu`` (View)."""
         first = menu.actions()[0] if menu.actions() else None
-        menu.insertAction(first, self.action_split)
-        menu.insertAction(first, self.action_error_map)
+        for action in (self.action_split, self.action_error_map, *more):
+            menu.insertAction(first, action)
         menu.insertSeparator(first)
 
     # -- commands ------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from .preferences import Preferences, first_run_size
 from .resources import sample_image_path
 from .save_flow import SaveFlow
 from .session import Recipe, Session
+from .space_canvas import SpaceView
 from .status_notes import show_note
 from .status_text import (
     image_summary,
@@ -147,7 +148,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self.jobs = JobFeedback(self)  # progress bar, Cancel, roll-back after a cancel
         self.compare = CompareViews(self)  # after _connect: it redraws after the window does
-        self.compare.add_to_menu(self.view_menu)
+        self.space_view = SpaceView(self)
+        self.compare.add_to_menu(self.view_menu, self.space_view.action)
         add_clipboard_actions(self)
         self._restore()
         self._update_actions()

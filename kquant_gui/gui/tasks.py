@@ -73,6 +73,8 @@ class MeasureJob:
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
     #: Also compute the per-pixel ΔE2000 picture (View > Difference is on).
     with_error_map: bool = False
+    #: Also sample the image's colours in the clustering space (View > Colour Space is on).
+    with_space_sample: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class Measured:
         True when ``mean_delta_e`` compares the images as they show over white and black.
     error_map : DisplayImage or None
         The per-pixel ΔE2000 as a heat-map picture, when the job asked for it.
+    space_sample : SpaceSample or None
+        Sampled colours in the clustering space, when the job asked for them.
     """
 
     job_id: int
@@ -146,6 +150,7 @@ class Measured:
     png_size: int | None
     over_backgrounds: bool = False
     error_map: DisplayImage | None = None
+    space_sample: object | None = None
 
 
 @dataclass(frozen=True)
@@ -322,8 +327,19 @@ def run_measure(job: MeasureJob) -> Measured:
         error_map = DisplayImage.for_photo(
             heat_picture(delta_e_per_pixel(job.pixels, job.result.image))
         )
+    space_sample = None
+    if job.with_space_sample:
+        from .space_sample import sample_space
+
+        r = job.result
+        space_sample = sample_space(job.pixels, r.labels, r.palette, r.color_space)
     return Measured(
-        job.job_id, float(delta_e), png_size, over_backgrounds=soft, error_map=error_map
+        job.job_id,
+        float(delta_e),
+        png_size,
+        over_backgrounds=soft,
+        error_map=error_map,
+        space_sample=space_sample,
     )
 
 
