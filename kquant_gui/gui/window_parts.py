@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from .colour_menus import add_setting_menus
 from .controls import QuantizeControls
+from .curve_panel import CurvePanel, suggest_action
 from .elided_label import ElidedLabel
 from .help_dialog import show_numbers_help
 from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
@@ -68,7 +69,16 @@ def build_views(w: MainWindow) -> None:
     w.main_splitter = QSplitter(Qt.Orientation.Vertical)
     w.main_splitter.setObjectName("mainSplitter")
     w.main_splitter.addWidget(w.images_splitter)
-    w.main_splitter.addWidget(_titled(w.palette_title, w.palette_canvas))
+    # The palette and, beside it, the quality curve.
+    w.curve_panel = CurvePanel()
+    w.bottom_splitter = QSplitter(Qt.Orientation.Horizontal)
+    w.bottom_splitter.setObjectName("bottomSplitter")
+    w.bottom_splitter.addWidget(_titled(w.palette_title, w.palette_canvas))
+    w.bottom_splitter.addWidget(w.curve_panel)
+    w.bottom_splitter.setStretchFactor(0, 3)
+    w.bottom_splitter.setStretchFactor(1, 2)
+    w.bottom_splitter.setChildrenCollapsible(False)
+    w.main_splitter.addWidget(w.bottom_splitter)
     w.main_splitter.setStretchFactor(0, 5)
     w.main_splitter.setStretchFactor(1, 1)
     w.main_splitter.setChildrenCollapsible(False)
@@ -92,7 +102,11 @@ def fit_palette_pane(w: MainWindow, n_colors: int) -> None:
     pane = w.palette_canvas.parentWidget()
     extra = pane.height() - w.palette_canvas.height() if pane is not None else 0
     needed = content_height(n_colors, w.palette_canvas.width(), 0.4 * total) + extra
-    needed = int(max(needed, w.palette_canvas.minimumHeight() + extra))
+    # Neighbours of the palette in its row (the quality curve) keep their own minimum.
+    row = w.main_splitter.widget(1)
+    needed = int(
+        max(needed, w.palette_canvas.minimumHeight() + extra, row.minimumSizeHint().height())
+    )
     w.main_splitter.setSizes([total - needed, needed, *([0] * (len(sizes) - 2))])
 
 
@@ -187,6 +201,8 @@ def build_actions(w: MainWindow) -> None:
     w.action_k_down = _action(
         w, "&Fewer Colours (k − 1)", lambda: w.controls.step_k(-1), "-", "actionFewerColors"
     )
+    w.action_suggest_k = suggest_action(w)
+    w.curve_panel.set_suggest_action(w.action_suggest_k)
     w.action_cancel = _action(
         w, "&Cancel", w.cancel, "Esc", "actionCancel", "Stop the running quantization"
     )
@@ -233,6 +249,7 @@ def build_menus(w: MainWindow) -> None:
     edit_menu = bar.addMenu("&Colours")
     edit_menu.addAction(w.action_k_up)
     edit_menu.addAction(w.action_k_down)
+    edit_menu.addAction(w.action_suggest_k)
     w.colours_menu = edit_menu
     edit_menu.addSeparator()
     edit_menu.addAction(w.action_cancel)

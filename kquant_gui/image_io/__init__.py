@@ -29,7 +29,7 @@ from .load import (
     readable_extensions,
     register_heif,
 )
-from .save import SavedImage, save_quantized
+from .save import SavedImage, encode_to_bytes, save_quantized
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -42,6 +42,7 @@ __all__ = [
     "SavedImage",
     "discard_temp_files",
     "encode_quantized",
+    "encode_to_bytes",
     "estimate_png_size",
     "load_image",
     "readable_extensions",
