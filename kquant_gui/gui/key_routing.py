@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QSpinBox
+from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QSpinBox, QWidget
 
 #: Keys that step k, whatever the keyboard layout needs Shift for.
 STEP_KEYS = {
@@ -30,22 +30,26 @@ class SpinKeys(QObject):
 
     Parameters
     ----------
-    spin : QSpinBox
+    spin : QSpinBox or QDoubleSpinBox
         The box to watch (the filter is installed on it and on its line edit).
     step : callable(int)
         Called with +1 or −1.
     """
 
-    def __init__(self, spin: QSpinBox, step: Callable[[int], None]) -> None:
+    def __init__(self, spin: QSpinBox | QDoubleSpinBox, step: Callable[[int], None]) -> None:
         super().__init__(spin)
         self.spin = spin
         self.step = step
         spin.installEventFilter(self)
         spin.lineEdit().installEventFilter(self)
 
+    def _shown_value(self) -> str:
+        spin = self.spin
+        return spin.prefix() + spin.textFromValue(spin.value()) + spin.suffix()
+
     def _edited(self) -> bool:
         """True while the text differs from the value (typed, not yet committed)."""
-        return self.spin.lineEdit().text() != self.spin.textFromValue(self.spin.value())
+        return self.spin.lineEdit().text() != self._shown_value()
 
     def _claims(self, event: QKeyEvent) -> bool:
         if event.modifiers() not in _PLAIN:
@@ -74,5 +78,15 @@ class SpinKeys(QObject):
 
     def restore(self) -> None:
         """Show the spin box's value again, dropping what was typed."""
-        self.spin.lineEdit().setText(self.spin.textFromValue(self.spin.value()))
+        self.spin.lineEdit().setText(self._shown_value())
         self.spin.selectAll()
+
+
+def route_step_keys(window: QWidget, step: Callable[[int], None]) -> list[SpinKeys]:
+    """Install :class:`SpinKeys` on every spin box of ``window`` (k's and, e.g., the target
+    ΔE's, which has focus when the window opens): + and − step k from any of them."""
+    return [
+        SpinKeys(spin, step)
+        for spin in window.findChildren(QAbstractSpinBox)
+        if isinstance(spin, (QSpinBox, QDoubleSpinBox))
+    ]

@@ -42,6 +42,7 @@ from .file_drop import FileDrop
 from .help_dialog import STATS_TOOLTIP
 from .image_canvas import ImageCanvas, ViewState
 from .job_feedback import JobFeedback
+from .key_routing import route_step_keys
 from .palette_canvas import PaletteCanvas, hex_code
 from .preferences import Preferences, first_run_size
 from .resources import sample_image_path
@@ -157,6 +158,7 @@ class MainWindow(QMainWindow):
         self.space_view = SpaceView(self)
         self.compare.add_to_menu(self.view_menu, self.space_view.action)
         add_clipboard_actions(self)
+        route_step_keys(self, self.controls.step_k)  # + and − step k from any spin box
         self._restore()
         self._update_actions()
         app = QApplication.instance()

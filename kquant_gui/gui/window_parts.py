@@ -32,7 +32,6 @@ from .curve_panel import CurvePanel, suggest_action
 from .elided_label import ElidedLabel
 from .help_dialog import show_numbers_help
 from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
-from .key_routing import SpinKeys
 from .palette_canvas import PaletteCanvas, content_height
 from .theme import THEMES
 from .view_tools import add_zoom_tools
@@ -319,7 +318,6 @@ def build_toolbar(w: MainWindow) -> None:
     bar.addWidget(w.controls.dither)
     add_zoom_tools(w, bar)
     w.settings_toolbar = bar
-    SpinKeys(w.controls.k_spin, w.controls.step_k)
     add_setting_menus(
         w, w.colours_menu, w.action_cancel, w.controls.color_space, w.controls.dither
     )

@@ -263,3 +263,21 @@ def test_an_iphone_heic_opens_in_the_window(
     from kquant_gui.gui.file_formats import open_filter
 
     assert "*.heic" in open_filter()
+
+
+def test_plus_steps_k_from_any_spin_box_and_esc_keeps_a_prefixed_value(
+    qtbot, window: MainWindow
+) -> None:
+    from PySide6.QtWidgets import QDoubleSpinBox
+
+    others = [s for s in window.findChildren(QDoubleSpinBox) if s.isVisibleTo(window)]
+    if not others:
+        pytest.skip("no other spin box in this window")
+    box = others[0]
+    before = box.text()
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus)
+    qtbot.keyClick(box, Qt.Key.Key_Plus)
+    assert window.controls.k == 9 and box.text() == before  # k moved, nothing typed
+    qtbot.keyClick(box, Qt.Key.Key_Minus)
+    assert window.controls.k == 8
