@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS, metavar="N",
-        help=f"refuse images larger than N pixels (default {DEFAULT_MAX_PIXELS:_})",
+        help=f"refuse images larger than N pixels (default {DEFAULT_MAX_PIXELS:_}); "
+        "one with transparency counts 5/3 of its pixels",
     )  # fmt: skip
     targets.add_arguments(parser)
     parser.add_argument(
