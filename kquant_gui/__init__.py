@@ -13,7 +13,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .engine import COLOR_SPACES, DITHERS, Cancelled, Quantization, quantize
+from .engine import (
+    COLOR_SPACES,
+    DITHERS,
+    Cancelled,
+    Quantization,
+    delete_color,
+    merge_colors,
+    quantize,
+    remap,
+    replace_color,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -25,9 +35,13 @@ __all__ = [
     "Cancelled",
     "Quantization",
     "__version__",
+    "delete_color",
     "display_color_palette",
+    "merge_colors",
     "quantize",
     "quantize_image",
+    "remap",
+    "replace_color",
 ]
 
 

@@ -6,14 +6,17 @@ colours), ``kmeans`` (seeding and Lloyd), ``lut`` (colour-to-entry lookup tables
 (nearest-colour mapping with near ties following their neighbours), ``dither`` (ordered and
 Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE2000, PSNR),
 ``parallel`` (row-independent work on a small thread pool; thread limits) and ``pipeline``
-(the whole of `quantize`).
+(the whole of `quantize`); around it ``fixed`` (k-means around fixed colours), ``remap``
+(mapping onto a given palette) and ``edit`` (replace, delete, merge entries of a result).
 """
 
 from .colorspace import COLOR_SPACES
+from .edit import apply_edits, delete_color, merge_colors, replace_color
 from .histogram import count_distinct_colors
 from .metrics import ciede2000, mean_delta_e2000, psnr
 from .parallel import engine_threads
 from .pipeline import DITHERS, K_MAX, K_MIN, quantize
+from .remap import remap
 from .result import Cancelled, Quantization
 
 __all__ = [
@@ -23,10 +26,15 @@ __all__ = [
     "K_MIN",
     "Cancelled",
     "Quantization",
+    "apply_edits",
     "ciede2000",
     "count_distinct_colors",
+    "delete_color",
     "engine_threads",
     "mean_delta_e2000",
+    "merge_colors",
     "psnr",
     "quantize",
+    "remap",
+    "replace_color",
 ]

@@ -251,6 +251,7 @@ def lloyd(
     tol: float = 1e-4,
     steps: Steps | None = None,
     stage: str = "clustering",
+    frozen: int = 0,
 ) -> np.ndarray:
     """Refine centres with weighted Lloyd iterations.
 
@@ -270,6 +271,9 @@ def lloyd(
         Progress and cancellation, polled every iteration.
     stage : str
         Stage name for progress.
+    frozen : int
+        The first ``frozen`` centres never move (fixed colours); their members still count,
+        since they are not the other centres' members.
 
     Returns
     -------
@@ -283,7 +287,8 @@ def lloyd(
             steps.tick(stage, it / max_iter)
         labels = nearest_labels(aug, centers)
         means, mass = weighted_means(points, weights, labels, k)
-        empty = np.flatnonzero(mass == 0)
+        means[:frozen] = centers[:frozen]
+        empty = np.flatnonzero(mass[frozen:] == 0) + frozen
         if empty.size:
             _, dist2 = nearest(points, centers)
             cost = weights * dist2

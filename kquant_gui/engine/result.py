@@ -34,6 +34,11 @@ class Quantization:
     distinct_colors : int or None
         Distinct visible colours of the input when the engine counted them exactly (it does so
         for small images and whenever the image has at most k colours), else None.
+    fixed : ndarray of uint8, shape (m, 3), or None
+        The fixed colours asked for (``quantize(..., fixed=...)``), each in ``palette``.
+    edits : tuple of dict
+        Palette edits applied since quantizing, oldest first (see :mod:`engine.edit`); they
+        replay on the same settings to give the same result.
     """
 
     image: np.ndarray
@@ -46,6 +51,8 @@ class Quantization:
     dither: str
     seed: int
     distinct_colors: int | None = None
+    fixed: np.ndarray | None = None
+    edits: tuple[dict[str, Any], ...] = ()
     timings: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
@@ -71,12 +78,15 @@ class Quantization:
 
     def settings(self) -> dict[str, Any]:
         """The options that reproduce this result with :func:`kquant_gui.quantize`."""
-        return {
+        out: dict[str, Any] = {
             "k": self.k,
             "color_space": self.color_space,
             "dither": self.dither,
             "seed": self.seed,
         }
+        if self.fixed is not None and self.fixed.shape[0]:
+            out["fixed"] = ["#{:02x}{:02x}{:02x}".format(*(int(v) for v in c)) for c in self.fixed]
+        return out
 
     def summary(self) -> str:
         """One human sentence about the palette, e.g. for a status line."""
