@@ -3,6 +3,8 @@ ImageMagick's ``-remap``); no clustering, every entry kept in the given order.""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .fixed import validate_colors
@@ -57,6 +59,7 @@ def remap(
     if colors.shape[0] == 0:
         raise ValueError("palette is empty; remap needs at least one colour")
     with engine_threads(threads), single_threaded_blas():
-        return _quantize(
+        result = _quantize(
             pixels, colors.shape[0], color_space, dither, 0, progress, cancel, given=colors
         )
+    return replace(result, fixed=colors.copy(), remapped=True)

@@ -36,6 +36,8 @@ class Quantization:
         for small images and whenever the image has at most k colours), else None.
     fixed : ndarray of uint8, shape (m, 3), or None
         The fixed colours asked for (``quantize(..., fixed=...)``), each in ``palette``.
+    remapped : bool
+        True for :func:`kquant_gui.remap` results; ``fixed`` then holds the given palette.
     edits : tuple of dict
         Palette edits applied since quantizing, oldest first (see :mod:`engine.edit`); they
         replay on the same settings to give the same result.
@@ -53,6 +55,7 @@ class Quantization:
     distinct_colors: int | None = None
     fixed: np.ndarray | None = None
     edits: tuple[dict[str, Any], ...] = ()
+    remapped: bool = False
     timings: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
@@ -84,6 +87,8 @@ class Quantization:
             "dither": self.dither,
             "seed": self.seed,
         }
+        if self.remapped:
+            out["remap"] = True
         if self.fixed is not None and self.fixed.shape[0]:
             out["fixed"] = ["#{:02x}{:02x}{:02x}".format(*(int(v) for v in c)) for c in self.fixed]
         return out
