@@ -61,6 +61,11 @@ class Recipe:
     engine: str | None = None
     edits: tuple[dict[str, Any], ...] = field(default=())
 
+    @property
+    def plain(self) -> bool:
+        """True when plain ``quantize(pixels, k, color_space=, dither=, seed=)`` reproduces it."""
+        return not (self.fixed or self.remap or self.engine or self.edits)
+
     def run(
         self,
         pixels: np.ndarray,

@@ -18,7 +18,7 @@ import time
 import traceback
 
 from .._version import __version__
-from ..image_io import JPEG_NOTE
+from ..image_io import JPEG_NOTE, ImageIOError
 from .args import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -31,6 +31,7 @@ from .args import (
 )
 from .jobs import Job, JobResult, Options, Progress, plan_jobs, run_job, run_jobs
 from .logs import LOG_ENV, level_from_env, logging_to_stderr
+from .recipe_args import resolve_recipe
 
 log = logging.getLogger(__name__)
 
@@ -104,24 +105,29 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             if args.out_dir.exists() and not args.out_dir.is_dir():
                 raise UsageError(f"--out-dir {args.out_dir} is a file, not a folder")
             args.out_dir.mkdir(parents=True, exist_ok=True)
+        recipe = resolve_recipe(args, parser)
         jobs, failed = plan_jobs(args)
     except UsageError as exc:
         parser.print_usage(err)
         print(f"{PROG}: error: {exc}", file=err)
         return EXIT_USAGE
+    except ImageIOError as exc:  # the --remap or --recipe file
+        print(f"{PROG}: error: {exc}", file=err)
+        return EXIT_FAILED
     except OSError as exc:
         print(f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}", file=err)
         return EXIT_FAILED
 
     opts = Options(
-        k=args.k,
-        color_space=args.space,
-        dither=args.dither,
-        seed=args.seed,
+        k=recipe.k,
+        color_space=recipe.color_space,
+        dither=recipe.dither,
+        seed=recipe.seed,
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
         optimize=args.optimize,
+        recipe=None if recipe.plain else recipe,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
         print(f"{PROG}: warning: {JPEG_NOTE}", file=err)

@@ -20,6 +20,7 @@ from ..engine import quantize
 from ..engine.kmeans import preload_in_background
 from ..image_io import JPEG_NOTE, SUPPORTED_SAVE_FORMATS, ImageIOError, load_image, save_quantized
 from ..palettes import PALETTE_FORMATS, write_palette
+from ..recipe import Recipe
 from .args import FORMAT_EXT, PROG, UsageError
 from .logs import configure_worker
 
@@ -38,6 +39,8 @@ class Options:
     strip_metadata: bool
     max_pixels: int
     optimize: bool = False
+    #: What every job computes (fixed colours, remap, replayed edits); None: plain quantize.
+    recipe: Recipe | None = None
 
 
 @dataclass(frozen=True)
@@ -180,9 +183,16 @@ def run_job(job: Job, opts: Options) -> JobResult:
             t0 = time.perf_counter()
             src = load_image(job.input, max_pixels=opts.max_pixels)
         t1 = time.perf_counter()
-        result = quantize(
-            src.pixels, opts.k, color_space=opts.color_space, dither=opts.dither, seed=opts.seed
-        )
+        if opts.recipe is not None:
+            result = opts.recipe.run(src.pixels)
+        else:
+            result = quantize(
+                src.pixels,
+                opts.k,
+                color_space=opts.color_space,
+                dither=opts.dither,
+                seed=opts.seed,
+            )
         t2 = time.perf_counter()
         saved = save_quantized(
             result,
