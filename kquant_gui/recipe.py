@@ -72,8 +72,10 @@ class Recipe:
         *,
         progress: ProgressCallback | None = None,
         cancel: CancelCallback | None = None,
+        threads: int | None = None,
     ) -> Quantization:
-        """The result of this recipe on ``pixels`` (uint8, shape (H, W, 3|4))."""
+        """The result of this recipe on ``pixels`` (uint8, shape (H, W, 3|4)); ``progress``,
+        ``cancel`` and ``threads`` as for :func:`kquant_gui.quantize`."""
         if self.remap:
             result = remap(
                 pixels,
@@ -82,6 +84,7 @@ class Recipe:
                 dither=self.dither,
                 progress=progress,
                 cancel=cancel,
+                threads=threads,
             )
         else:
             extra: dict[str, Any] = {"engine": self.engine} if self.engine else {}
@@ -94,6 +97,7 @@ class Recipe:
                 fixed=list(self.fixed) or None,
                 progress=progress,
                 cancel=cancel,
+                threads=threads,
                 **extra,
             )
         return apply_edits(result, self.edits)
