@@ -1,4 +1,4 @@
-"""``python -m benchmarks`` (= ``make bench``): engine, CLI, GUI and PNG benches as tables.
+"""``python -m benchmarks`` (= ``make bench``): engine, CLI, GUI, PNG and palette benches.
 
 The engine bench runs in this process (it is Qt-free); the CLI, GUI and PNG benches, owned by
 their modules ``bench_cli``, ``bench_gui`` and ``bench_png``, each run in a subprocess so Qt
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .images import OUT_DIR
 
-SECTIONS = ("engine", "cli", "gui", "png")
+SECTIONS = ("engine", "cli", "gui", "png", "palette")
 #: Run inside the subprocess: call ``main`` with the arguments if it takes any, else via argv.
 _RUNNER = """
 import inspect, sys

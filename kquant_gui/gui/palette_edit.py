@@ -10,6 +10,7 @@ computes it again. Edits run on the main thread through the engine's label-only 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +36,8 @@ PALETTE_FILTER = (
     "Adobe Swatch Exchange (*.ase);;JSON (*.json);;CSS (*.css);;Hex text (*.txt *.hex);;"
     "Swatch strip (*.png)"
 )
+#: Width of the History panel when it opens, in logical pixels.
+HISTORY_WIDTH = 200
 #: Undo steps kept; their results live in the session's cache, bounded by memory.
 UNDO_LIMIT = 200
 
@@ -132,6 +135,12 @@ class PaletteEditor(QObject):
         self.action_history.setText("&History")
         self.action_history.setObjectName("actionHistory")
         self.action_history.setShortcut(QKeySequence("Ctrl+H"))
+        # Narrow: the images need the width more than the list of steps.
+        dock.visibilityChanged.connect(
+            lambda shown: (
+                shown and self.w.resizeDocks([dock], [HISTORY_WIDTH], Qt.Orientation.Horizontal)
+            )
+        )
 
     def add_to_menus(self, file_menu: QMenu, colours_menu: QMenu, view_menu: QMenu) -> None:
         """Put the actions in the window's menus."""
@@ -231,23 +240,24 @@ class PaletteEditor(QObject):
         self.push(replace(recipe, fixed=(), remap=False, edits=()))
 
     # == edits ================================================================================
-    def _commit_edit(self, result: Quantization) -> None:
+    def _commit_edit(self, result: Quantization, seconds: float) -> None:
         """Push the edited ``result`` as a step (its last edit extends the recipe)."""
         recipe = self.session.recipe
         after = replace(recipe, edits=(*recipe.edits, result.edits[-1]))
-        self.session.show_edited(after, self.session.new_outcome(result))
+        self.session.show_edited(after, self.session.new_outcome(result, seconds))
         self.push(after)
 
     def _edit(self, fn: Callable[[Quantization], Quantization]) -> None:
         shown = self.session.shown
         if shown is None:
             return
+        start = time.perf_counter()
         try:
             result = fn(shown.result)
         except ValueError as exc:
             self.w._error("Cannot edit the palette", str(exc))
             return
-        self._commit_edit(result)
+        self._commit_edit(result, time.perf_counter() - start)
 
     def delete(self, index: int) -> None:
         """Delete swatch ``index``; its pixels go to the nearest remaining colour."""
@@ -292,8 +302,9 @@ class PaletteEditor(QObject):
     def _apply_preview(self) -> None:
         if self._edit_base is None or self._pending_color is None:
             return
+        start = time.perf_counter()
         result = replace_color(self._edit_base, self._edit_index, self._pending_color.name())
-        self.session.preview(self.session.new_outcome(result))
+        self.session.preview(self.session.new_outcome(result, time.perf_counter() - start))
 
     @Slot()
     def _color_accepted(self) -> None:
@@ -306,7 +317,9 @@ class PaletteEditor(QObject):
         if color == hex_of(base.palette[self._edit_index]):
             self.session.restore_shown()
             return
-        self._commit_edit(replace_color(base, self._edit_index, color))
+        start = time.perf_counter()
+        result = replace_color(base, self._edit_index, color)
+        self._commit_edit(result, time.perf_counter() - start)
 
     @Slot()
     def _color_rejected(self) -> None:

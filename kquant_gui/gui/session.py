@@ -252,12 +252,13 @@ class Session(QObject):
         """Show the current recipe's result again after a :meth:`preview`."""
         self._show_cached()
 
-    def new_outcome(self, result: object) -> tasks.Quantized:
-        """Wrap a result computed on this thread as an outcome with a fresh id."""
+    def new_outcome(self, result: object, seconds: float = 0.0) -> tasks.Quantized:
+        """Wrap a result computed on this thread (in ``seconds``) as an outcome with a
+        fresh id."""
         from .display_image import DisplayImage
 
         display = DisplayImage.for_quantized(result.image, result.labels)
-        return tasks.Quantized(self.runner.new_id(), result, display, 0.0)
+        return tasks.Quantized(self.runner.new_id(), result, display, seconds)
 
     def _show(self, outcome: tasks.Quantized) -> None:
         self.shown = outcome
