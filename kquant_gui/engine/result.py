@@ -80,15 +80,14 @@ class Quantization:
         return self.image.ndim == 3 and self.image.shape[2] == 4
 
     def settings(self) -> dict[str, Any]:
-        """The options that reproduce this result with :func:`kquant_gui.quantize`."""
+        """The options that reproduce this result with :func:`kquant_gui.quantize` (for a
+        remapped or edited result, :func:`kquant_gui.recipe.recipe_of` says the rest)."""
         out: dict[str, Any] = {
             "k": self.k,
             "color_space": self.color_space,
             "dither": self.dither,
             "seed": self.seed,
         }
-        if self.remapped:
-            out["remap"] = True
         if self.fixed is not None and self.fixed.shape[0]:
             out["fixed"] = ["#{:02x}{:02x}{:02x}".format(*(int(v) for v in c)) for c in self.fixed]
         return out

@@ -288,6 +288,8 @@ class PaletteEditor(QObject):
         dialog.accepted.connect(self._color_accepted)
         dialog.rejected.connect(self._color_rejected)
         dialog.finished.connect(dialog.deleteLater)
+        # Keys (Ctrl+Z) go to the window again, not nowhere, once the dialog is gone.
+        dialog.finished.connect(self.w.activateWindow)
         self.color_dialog = dialog
         dialog.open()
         return dialog

@@ -192,3 +192,32 @@ def test_window_recipe_gives_the_same_bytes_in_the_cli(
     assert np.array_equal(
         np.asarray(Image.open(window_png).convert("RGB")), opened.shown.result.image[..., :3]
     )
+
+
+def test_menu_key_opens_the_selected_swatch_menu(qtbot, opened: MainWindow) -> None:
+    from PySide6.QtGui import QContextMenuEvent
+
+    canvas = opened.palette_canvas
+    canvas.set_selected(4)
+    with qtbot.waitSignal(canvas.swatchMenuRequested, timeout=TIMEOUT_MS) as blocker:
+        canvas.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint()))
+    assert blocker.args[0] == 4
+
+
+def test_ctrl_click_marks_swatches_to_merge(qtbot, opened: MainWindow) -> None:
+    from PySide6.QtCore import Qt
+
+    canvas = opened.palette_canvas
+    for i in (1, 3):
+        x, y = canvas.cell_center(i)
+        with qtbot.waitSignal(canvas.markedChanged, timeout=TIMEOUT_MS):
+            qtbot.mouseClick(
+                canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                QPoint(int(x), int(y)),
+            )  # fmt: skip
+    assert canvas.marked == {1, 3}
+    menu = opened.palette_editor.swatch_menu(1)
+    merge = next(a for a in menu.actions() if a.objectName() == "swatchMergeMarked")
+    n = opened.shown.result.n_colors
+    merge.trigger()
+    assert opened.shown.result.n_colors == n - 1 and canvas.marked == set()
