@@ -174,9 +174,11 @@ def _json_color(c: Any) -> tuple[int, ...]:
             raise ValueError(f"{c!r} is not a hex colour")
         return _from_hex(m.group(1))
     if isinstance(c, dict):
-        for key in ("rgba", "rgb"):
-            if key in c:
-                return _json_color(c[key])
+        if "rgba" in c:
+            return _json_color(c["rgba"])
+        if "rgb" in c:
+            rgb = _json_color(c["rgb"])[:3]
+            return (*rgb, int(c["alpha"])) if "alpha" in c else rgb
         return _json_color(c["hex"])
     if isinstance(c, list) and len(c) in (3, 4) and all(isinstance(v, int) for v in c):
         return tuple(c)
@@ -223,9 +225,11 @@ def _read_png(data: bytes) -> tuple[list[tuple[int, ...]], dict[str, Any]]:
         with Image.open(io.BytesIO(data)) as im:
             if im.width * im.height > 16_000_000:
                 raise ValueError("too large for a swatch strip")
-            rgb = np.asarray(im.convert("RGB"))
+            rgb = np.asarray(im.convert("RGBA"))
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"not a readable PNG ({exc})") from None
+    if np.all(rgb[..., 3] == 255):
+        rgb = rgb[..., :3]
     h, w = rgb.shape[:2]
     if w % h == 0:
         # kquant's strip: square swatches side by side; each square's centre is its colour

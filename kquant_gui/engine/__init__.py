@@ -6,8 +6,10 @@ colours), ``kmeans`` (seeding and Lloyd), ``lut`` (colour-to-entry lookup tables
 (nearest-colour mapping with near ties following their neighbours), ``dither`` (ordered and
 Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE2000, PSNR),
 ``parallel`` (row-independent work on a small thread pool; thread limits) and ``pipeline``
-(the whole of `quantize`); around it ``fixed`` (k-means around fixed colours), ``remap``
-(mapping onto a given palette) and ``edit`` (replace, delete, merge entries of a result).
+(the whole of `quantize`). Soft-edged images take ``alpha`` (the colour-and-alpha working
+space), ``alpha_histogram`` and ``alpha_pipeline`` (the same stages for an RGBA palette).
+Around it: ``fixed`` (k-means around fixed colours), ``remap`` (mapping onto a given palette)
+and ``edit`` (replace, delete, merge entries of a result).
 """
 
 from .colorspace import COLOR_SPACES

@@ -126,7 +126,8 @@ def delete_color(result: Quantization, index: int) -> Quantization:
 
 def merge_colors(result: Quantization, indices: Iterable[int]) -> Quantization:
     """A copy of ``result`` in which the entries ``indices`` become one, at the lowest of
-    those indices, coloured by their pixel-weighted mean in the result's colour space.
+    those indices, coloured by their pixel-weighted mean in the result's colour space (and,
+    for an RGBA palette, the weighted mean alpha).
 
     Raises
     ------
@@ -141,6 +142,10 @@ def merge_colors(result: Quantization, indices: Iterable[int]) -> Quantization:
     if w.sum() <= 0:
         w = np.ones_like(w)
     mean = from_space((w @ coords / w.sum())[None, :], result.color_space)[0]
+    if result.palette.shape[1] == 4:
+        # An RGBA palette (soft edges): the alpha is the weighted mean too.
+        alpha = np.rint(w @ result.palette[idx, 3].astype(np.float64) / w.sum())
+        mean = np.append(mean, np.uint8(alpha))
     return _remove(result, idx[1:], idx[0], mean, {"op": "merge", "indices": idx})
 
 
@@ -160,7 +165,7 @@ def _remove(
     table[gone] = target
     table = new_index[table]
     palette = result.palette.copy()
-    palette[target, :3] = color[:3]
+    palette[target, : color.shape[0]] = color
     palette = palette[keep]
     labels = _relabelled(result.labels, table)
     t = result.transparent_index

@@ -251,6 +251,7 @@ def lloyd(
     tol: float = 1e-4,
     steps: Steps | None = None,
     stage: str = "clustering",
+    fixed: int | None = None,
     frozen: int = 0,
 ) -> np.ndarray:
     """Refine centres with weighted Lloyd iterations.
@@ -271,9 +272,12 @@ def lloyd(
         Progress and cancellation, polled every iteration.
     stage : str
         Stage name for progress.
+    fixed : int, optional
+        A centre that stays where it is (the shared fully transparent entry): it still takes
+        the points nearest to it, so the others do not have to cover them.
     frozen : int
-        The first ``frozen`` centres never move (fixed colours); their members still count,
-        since they are not the other centres' members.
+        The first ``frozen`` centres never move either (the user's fixed colours); their
+        members still count, since they are not the other centres' members.
 
     Returns
     -------
@@ -288,6 +292,8 @@ def lloyd(
         labels = nearest_labels(aug, centers)
         means, mass = weighted_means(points, weights, labels, k)
         means[:frozen] = centers[:frozen]
+        if fixed is not None:
+            means[fixed], mass[fixed] = centers[fixed], max(mass[fixed], 1.0)
         empty = np.flatnonzero(mass[frozen:] == 0) + frozen
         if empty.size:
             _, dist2 = nearest(points, centers)
@@ -304,3 +310,51 @@ def lloyd(
         if shift <= tol and not empty.size:
             break
     return centers
+
+
+def best_of_starts(
+    points: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    seed: int,
+    *,
+    n_init: int,
+    tol: float,
+    steps: Steps,
+    fixed_point: np.ndarray | None = None,
+) -> np.ndarray:
+    """k-means from ``n_init`` k-means++ starts; the run of lowest inertia wins.
+
+    Parameters
+    ----------
+    points : ndarray of float64, shape (m, d), m > k
+    weights : ndarray of float64, shape (m,)
+    k : int
+        Centres to seed.
+    seed : int
+        Start ``i`` uses seed ``seed + 7919 i``.
+    n_init : int
+    tol : float
+        Lloyd's tolerance; several starts are compared by inertia, which needs them converged.
+    steps : Steps
+    fixed_point : ndarray of float64, shape (d,), optional
+        An extra centre that never moves (see :func:`lloyd`), appended after the ``k``.
+
+    Returns
+    -------
+    ndarray of float64, shape (k, d), or (k + 1, d) with ``fixed_point`` last
+    """
+    best = None
+    fixed = k if fixed_point is not None else None
+    for i in range(n_init):
+        start = seed_centers(points, weights, k, (seed + i * 7919) % 2**32)
+        if fixed_point is not None:
+            start = np.vstack([start, fixed_point])
+        steps.tick("clustering", (i + 0.1) / n_init)
+        cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering", fixed=fixed)
+        _, d2 = nearest(points, cand)
+        inertia = float(np.dot(weights, d2))
+        if best is None or inertia < best[0]:
+            best = (inertia, cand)
+    assert best is not None
+    return best[1]

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kquant_gui.engine import Quantization, count_distinct_colors, mean_delta_e2000, quantize
+from kquant_gui.engine.alpha_histogram import has_soft_alpha
 from kquant_gui.engine.kmeans import preload
+from kquant_gui.engine.metrics import composite_delta_e2000
 from kquant_gui.recipe import Recipe as EngineRecipe
 
 from .display_image import DisplayImage
@@ -129,13 +131,18 @@ class Measured:
     ----------
     mean_delta_e : float
         Mean CIEDE2000 difference to the original (estimated from a sample on big images).
+        For an image with semi-transparent pixels, the composite score: the mean over white
+        and the mean over black, averaged (see ``over_backgrounds``).
     png_size : int or None
         Estimated size in bytes of the indexed PNG, None if it could not be estimated.
+    over_backgrounds : bool
+        True when ``mean_delta_e`` compares the images as they show over white and black.
     """
 
     job_id: int
     mean_delta_e: float
     png_size: int | None
+    over_backgrounds: bool = False
 
 
 @dataclass(frozen=True)
@@ -285,8 +292,19 @@ def run_quantize(
 
 
 def run_measure(job: MeasureJob) -> Measured:
-    """Mean ΔE2000 over the visible pixels, and the estimated indexed-PNG size of a result."""
-    delta_e = mean_delta_e2000(job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE)
+    """Mean ΔE2000 of a result and the estimated size of the indexed PNG Save writes.
+
+    Over the visible pixels; for an image with soft edges, as it shows over white and over
+    black (the average of the two), since its alpha is quantized too.
+    """
+    soft = has_soft_alpha(job.pixels)
+    if soft:
+        white, black = composite_delta_e2000(
+            job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE
+        )
+        delta_e = (white + black) / 2.0
+    else:
+        delta_e = mean_delta_e2000(job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE)
     from kquant_gui.image_io import ImageIOError, estimate_png_size
 
     png_size: int | None
@@ -298,7 +316,7 @@ def run_measure(job: MeasureJob) -> Measured:
         # reaches the worker, which logs it and reports an internal error.
         log.info("no PNG size estimate for the status bar: %s", exc)
         png_size = None
-    return Measured(job.job_id, float(delta_e), png_size)
+    return Measured(job.job_id, float(delta_e), png_size, over_backgrounds=soft)
 
 
 def run_save(job: SaveJob) -> Saved:

@@ -39,8 +39,24 @@ def test_duplicates_and_extremes_round_trip(tmp_path, ext):
 def test_transparent_entry_is_left_out(tmp_path, rgba_binary):
     r = quantize(rgba_binary, 5)
     visible = np.delete(r.palette, r.transparent_index, axis=0)
+    assert np.all(visible[:, 3] == 255)  # opaque entries: files give them as RGB
     for ext in PALETTE_FORMATS:
-        assert np.array_equal(read_palette(write_palette(r, tmp_path / f"t{ext}")), visible)
+        read = read_palette(write_palette(r, tmp_path / f"t{ext}"))
+        assert np.array_equal(read, visible[:, :3])
+
+
+@pytest.mark.parametrize("ext", [".json", ".css", ".txt", ".png"])
+def test_semi_transparent_entries_round_trip_where_the_format_has_alpha(tmp_path, ext):
+    rng = np.random.default_rng(8)
+    rgba = rng.integers(0, 256, (24, 24, 4), dtype=np.uint8)
+    rgba[..., 3] = np.where(rgba[..., 3] > 128, 255, 120)
+    r = quantize(rgba, 6)
+    keep = np.ones(r.n_colors, bool)
+    if r.transparent_index is not None:
+        keep[r.transparent_index] = False
+    visible = r.palette[keep]
+    assert np.any(visible[:, 3] < 255)
+    assert np.array_equal(read_palette(write_palette(r, tmp_path / f"s{ext}")), visible)
 
 
 def test_files_of_other_tools(tmp_path):
