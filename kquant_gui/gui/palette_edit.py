@@ -77,6 +77,7 @@ class PaletteEditor(QObject):
         canvas = window.palette_canvas
         canvas.swatchMenuRequested.connect(self.show_swatch_menu)
         self.session.resultReady.connect(self._mark_locks)
+        self.session.loaded.connect(self._new_image)
 
     # == actions ==============================================================================
     def _build_actions(self) -> None:
@@ -193,6 +194,28 @@ class PaletteEditor(QObject):
         self._mark_locks()
         self.update_actions()
 
+    @Slot(object)
+    def _new_image(self, _outcome: object) -> None:
+        """Another image: a history of its own. Locks and a loaded palette carry over (a
+        brand palette is for every image); edits, made on the old result, do not."""
+        self.stack.clear()
+        recipe = self.session.recipe
+        if recipe.edits:
+            # Runs before the session starts quantizing the new image.
+            self.session.set_recipe(replace(recipe, edits=()))
+
+    def _ready_to_edit(self) -> bool:
+        """Edits apply to the result shown; while a newer one is computed they would land on
+        the wrong one, so they wait (the status bar says so)."""
+        if self.session.shown is None:
+            return False
+        if self.session.is_busy():
+            self.w.statusBar().showMessage(
+                "Wait for the new result before editing its colours", 4000
+            )
+            return False
+        return True
+
     # == locks ================================================================================
     def locked_indices(self) -> set[int]:
         """Swatches of the result shown whose colour is locked."""
@@ -248,9 +271,10 @@ class PaletteEditor(QObject):
         self.push(after)
 
     def _edit(self, fn: Callable[[Quantization], Quantization]) -> None:
-        shown = self.session.shown
-        if shown is None:
+        if not self._ready_to_edit():
             return
+        shown = self.session.shown
+        assert shown is not None
         start = time.perf_counter()
         try:
             result = fn(shown.result)
@@ -272,9 +296,11 @@ class PaletteEditor(QObject):
         """Give swatch ``index`` the colour ``color`` (``#rrggbb``) as one step."""
         self._edit(lambda r: replace_color(r, index, color))
 
-    def edit_color(self, index: int) -> QColorDialog:
+    def edit_color(self, index: int) -> QColorDialog | None:
         """Open the colour dialog for swatch ``index``: the image follows the colour live;
-        OK makes it a step, Cancel restores the result."""
+        OK makes it a step, Cancel restores the result; None while a result is computed."""
+        if not self._ready_to_edit():
+            return None
         shown = self.session.shown
         assert shown is not None
         self._edit_base = shown.result

@@ -221,3 +221,27 @@ def test_ctrl_click_marks_swatches_to_merge(qtbot, opened: MainWindow) -> None:
     n = opened.shown.result.n_colors
     merge.trigger()
     assert opened.shown.result.n_colors == n - 1 and canvas.marked == set()
+
+
+def test_another_image_starts_a_new_history_without_edits(
+    qtbot, opened: MainWindow, other_file: Path, open_and_wait
+) -> None:
+    editor = opened.palette_editor
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        editor.toggle_lock(0)
+    locked = opened.session.recipe.fixed
+    editor.delete(1)
+    open_and_wait(opened, other_file)
+    assert editor.stack.count() == 0
+    assert opened.session.recipe.edits == () and opened.session.recipe.fixed == locked
+    assert locked[0] in _hexes(opened)
+
+
+def test_edits_wait_while_a_result_is_computed(qtbot, opened: MainWindow) -> None:
+    c = opened.controls
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        c.set_values(5, c.color_space_key, c.dither_key)
+        assert opened.is_busy()
+        opened.palette_editor.delete(0)  # refused: the result shown is about to change
+        assert opened.palette_editor.edit_color(0) is None
+    assert opened.session.recipe.edits == () and opened.shown.result.n_colors == 5
