@@ -5,7 +5,8 @@ The engine bench runs in this process (it is Qt-free); the CLI, GUI, PNG, transp
 palette benches, owned by their modules ``bench_cli``, ``bench_gui``, ``bench_png``,
 ``bench_alpha`` and ``bench_palette``, each run in a subprocess so Qt never loads next to the
 engine measurements. Each section's Markdown is saved under ``benchmarks/out/`` and the latest
-of every section is collected in ``benchmarks/out/latest.md`` (``latest-quick.md`` for ``--quick``).
+of every section is collected in ``benchmarks/out/latest.md`` (``latest-quick.md`` for
+``--quick``).
 """
 
 from __future__ import annotations
