@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import shutil
 import statistics
@@ -158,6 +159,8 @@ def soft_rows(names: Sequence[str], ks: Sequence[int], repeat: int) -> list[Row]
     """Every method on every soft-edged image at every k."""
     rows: list[Row] = []
     have_pngquant = shutil.which("pngquant") is not None
+    # libimagequant comes with the bench extra; a test run has only the test extra.
+    have_imagequant = importlib.util.find_spec("imagequant") is not None
     with tempfile.TemporaryDirectory(prefix="kquant-alpha-") as tmp_name:
         tmp = Path(tmp_name)
         for name in names:
@@ -166,10 +169,11 @@ def soft_rows(names: Sequence[str], ks: Sequence[int], repeat: int) -> list[Row]
             Image.fromarray(rgba).save(src)
             for k in ks:
                 runs: dict[str, Callable[[], tuple]] = {
-                    "libimagequant": partial(run_libimagequant, rgba, k, tmp, repeat),
                     "kquant-gui": partial(run_ours, rgba, k, "none", tmp, repeat),
                     "kquant-gui (FS)": partial(run_ours, rgba, k, "floyd-steinberg", tmp, repeat),
                 }
+                if have_imagequant:
+                    runs["libimagequant"] = partial(run_libimagequant, rgba, k, tmp, repeat)
                 if have_pngquant:
                     runs["pngquant --nofs"] = partial(run_pngquant, src, k, False, tmp, repeat)
                     runs["pngquant"] = partial(run_pngquant, src, k, True, tmp, repeat)

@@ -31,6 +31,7 @@ from PIL import Image
 from ._version import __version__
 from .image_io.atomic import write_atomically
 from .image_io.errors import ImageSaveError
+from .names import printable
 from .palette_read import PaletteFile, PaletteReadError, read_palette, read_palette_file
 from .recipe import recipe_settings
 
@@ -88,8 +89,14 @@ def _hex(rgba: np.ndarray, with_alpha: bool = False) -> str:
 ALPHA_DROPPED = "alpha dropped: this format holds RGB only; the names give #rrggbbaa"
 
 
+def _name(source_name: str | None) -> str | None:
+    """The source's file name as text every format can hold: a name that is not UTF-8, or
+    holds a newline (which would end a GPL header line), is written escaped."""
+    return printable(source_name) if source_name else source_name
+
+
 def _title(result: Quantization, source_name: str | None) -> str:
-    base = source_name or "kquant palette"
+    base = _name(source_name) or "kquant palette"
     return f"{base} k={result.k} {result.color_space}"
 
 
@@ -154,7 +161,7 @@ def palette_json(result: Quantization, source_name: str | None = None) -> bytes:
 
     doc: dict[str, Any] = {
         "generator": f"kquant-gui {__version__}",
-        "source": source_name,
+        "source": _name(source_name),
         "settings": recipe_settings(result),
         "colors": [entry(rgba, s) for rgba, s in zip(colors, shares, strict=True)],
     }

@@ -24,6 +24,7 @@ from kquant_gui.engine.kmeans import preload
 from kquant_gui.engine.metrics import composite_delta_e2000
 from kquant_gui.recipe import Recipe as EngineRecipe
 
+from ..names import printable_name
 from .display_image import DisplayImage
 
 if TYPE_CHECKING:
@@ -199,22 +200,22 @@ class InternalError(Failed):
 def describe_error(exc: BaseException, path: Path | None) -> str:
     """A one-paragraph reason for ``exc``, naming ``path`` unless the message already does."""
     reason = str(exc).strip() or type(exc).__name__
-    if path is None or path.name in reason:
+    if path is None or printable_name(path.name) in reason:
         return reason
-    return f"{path.name}: {reason}"
+    return f"{printable_name(path.name)}: {reason}"
 
 
 def describe_job(job: object) -> str:
     """What ``job`` does, in words that follow "while" (``"saving the palette k8.gpl"``)."""
     if isinstance(job, LoadJob):
-        return f"opening {job.path.name}"
+        return f"opening {printable_name(job.path.name)}"
     if isinstance(job, QuantizeJob):
         return f"quantizing to k={job.k}"
     if isinstance(job, MeasureJob):
         return "measuring the result"
     if isinstance(job, SaveJob):
         what = "the palette" if job.kind == "palette" else "the image"
-        return f"saving {what} {job.path.name}"
+        return f"saving {what} {printable_name(job.path.name)}"
     if isinstance(job, WarmUpJob):
         return "preparing the engine"
     return f"running {type(job).__name__}"

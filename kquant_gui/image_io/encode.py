@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageSaveError
+from .exif import exif_for
 from .png import optimize_png, p_image, png_plan, write_indexed_png
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ __all__ = [
     "encode_quantized",
     "estimate_png_size",
     "save_format_for",
+    "size_limit_reason",
 ]
 
 #: File extensions :func:`save_quantized` writes, and the Pillow format of each.
@@ -120,15 +122,38 @@ def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | Non
     return p_image(index, np.vstack([palette, np.zeros((1, 3), np.uint8)])), n, note
 
 
-def _metadata(source: LoadedImage | None, strip: bool, fmt: str) -> dict[str, Any]:
+def _metadata(
+    source: LoadedImage | None, strip: bool, fmt: str
+) -> tuple[dict[str, Any], str | None]:
+    """Metadata keyword arguments for the writer of ``fmt``, and a note if some stays behind."""
     if source is None or strip or fmt in ("GIF", "BMP"):
-        return {}
+        return {}, None
     meta: dict[str, Any] = {}
+    note = None
     if source.icc_profile:
         meta["icc_profile"] = source.icc_profile
     if source.exif:
-        meta["exif"] = source.exif
-    return meta
+        exif, note = exif_for(fmt, source.exif)
+        if exif:
+            meta["exif"] = exif
+    return meta, note
+
+
+#: Largest width or height each format can store (libwebp, libjpeg, GIF's 16-bit fields).
+SIDE_LIMITS = {"WEBP": 16383, "JPEG": 65500, "GIF": 65535}
+_FORMAT_NAMES = {"WEBP": "WebP"}
+
+
+def size_limit_reason(fmt: str, width: int, height: int) -> str | None:
+    """Why an image of ``width`` x ``height`` cannot be saved as ``fmt``, or None if it can."""
+    limit = SIDE_LIMITS.get(fmt)
+    if limit is None or max(width, height) <= limit:
+        return None
+    name = _FORMAT_NAMES.get(fmt, fmt)
+    return (
+        f"{name} is limited to {limit} px per side and this image is {width} x {height}; "
+        "save it as PNG or TIFF"
+    )
 
 
 def _on_white(image: np.ndarray) -> np.ndarray:
@@ -168,10 +193,18 @@ def encode_quantized(
     -------
     tuple of str
         Notes for the user (e.g. GIF rounding soft edges, JPEG adding colours back).
+
+    Raises
+    ------
+    ValueError
+        The image is larger than the format can store (see :func:`size_limit_reason`).
     """
-    meta = _metadata(source, strip_metadata, fmt)
-    notes: list[str] = []
     image = result.image
+    too_big = size_limit_reason(fmt, image.shape[1], image.shape[0])
+    if too_big:
+        raise ValueError(too_big)
+    meta, meta_note = _metadata(source, strip_metadata, fmt)
+    notes: list[str] = [meta_note] if meta_note else []
     if fmt == "PNG":
         plan = png_plan(result)
         h, w = result.labels.shape
