@@ -2,10 +2,12 @@
 
 The public API is Qt-free::
 
-    from kquant_gui import quantize, quantize_image, display_color_palette
+    from kquant_gui import quantize, quantize_image, display_color_palette, sweep, choose_k
 
 ``quantize`` works on arrays, ``quantize_image`` on files (the original script's function), and
-``display_color_palette`` draws a palette strip on a matplotlib ``Figure`` without pyplot.
+``display_color_palette`` draws a palette strip on a matplotlib ``Figure`` without pyplot;
+``sweep`` estimates quality and PNG size for many k at once, and ``choose_k`` finds the fewest
+colours that reach a mean CIEDE2000 target.
 """
 
 from __future__ import annotations
@@ -17,12 +19,16 @@ from .engine import (
     COLOR_SPACES,
     DITHERS,
     Cancelled,
+    KChoice,
     Quantization,
+    SweepPoint,
+    choose_k,
     delete_color,
     merge_colors,
     quantize,
     remap,
     replace_color,
+    sweep,
 )
 
 if TYPE_CHECKING:
@@ -33,8 +39,11 @@ __all__ = [
     "COLOR_SPACES",
     "DITHERS",
     "Cancelled",
+    "KChoice",
     "Quantization",
+    "SweepPoint",
     "__version__",
+    "choose_k",
     "delete_color",
     "display_color_palette",
     "merge_colors",
@@ -42,6 +51,7 @@ __all__ = [
     "quantize_image",
     "remap",
     "replace_color",
+    "sweep",
 ]
 
 

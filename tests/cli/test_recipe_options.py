@@ -68,6 +68,8 @@ def test_recipe_from_an_edited_result_gives_the_same_bytes(capsys, tmp_path, inp
         (["--remap", "PAL", "--fixed", "#ffffff"], "--fixed cannot be combined"),
         (["--remap", "PAL", "--recipe", "REC"], "not allowed with argument"),
         ([], "-k/--colors is required"),
+        (["--remap", "PAL", "--max-de", "2"], "--max-de cannot be combined"),
+        (["-k", "4", "--fixed", "#ffffff", "--max-de", "2"], "--max-de cannot be combined"),
         (["-k", "2", "--fixed", "#000000,#ffffff,#ff0000"], "more than -k 2"),
         (["-k", "2", "--fixed", "red"], "not a colour"),
     ],
