@@ -44,6 +44,7 @@ from .image_canvas import ImageCanvas, ViewState
 from .job_feedback import JobFeedback
 from .key_routing import route_step_keys
 from .palette_canvas import PaletteCanvas, hex_code
+from .palette_edit import PaletteEditor
 from .preferences import Preferences, first_run_size
 from .resources import sample_image_path
 from .save_flow import SaveFlow
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
     background_actions: dict[str, QAction]
     theme_actions: dict[str, QAction]
     recent_menu: QMenu
+    file_menu: QMenu
     colours_menu: QMenu
     view_menu: QMenu
     zoom_label: QLabel
@@ -152,6 +154,8 @@ class MainWindow(QMainWindow):
         self.session = Session(self.worker, self)
         # The quality curve: its own thread, fed by the session's outcomes.
         self.curve = CurveBinding(self, self.curve_panel, self.action_suggest_k)
+        self.palette_editor = PaletteEditor(self)
+        self.palette_editor.add_to_menus(self.file_menu, self.colours_menu, self.view_menu)
         self._connect()
         self.jobs = JobFeedback(self)  # progress bar, Cancel, roll-back after a cancel
         self.compare = CompareViews(self)  # after _connect: it redraws after the window does
@@ -300,7 +304,9 @@ class MainWindow(QMainWindow):
     # == quantizing ===========================================================================
     @Slot()
     def _settings_changed(self) -> None:
-        self.session.change_recipe(self._recipe())
+        # One undoable step, which keeps locked colours (see palette_edit).
+        c = self.controls
+        self.palette_editor.settings_changed(c.k, c.color_space_key, c.dither_key)
 
     def _recipe(self) -> Recipe:
         c = self.controls
@@ -433,6 +439,7 @@ class MainWindow(QMainWindow):
         self.action_save.setEnabled(has_result)
         self.action_save_as.setEnabled(has_result)
         self.action_export_palette.setEnabled(has_result)
+        self.palette_editor.update_actions()
 
     # == recent files, theme, about ===========================================================
     def _fill_recent_menu(self) -> None:
