@@ -29,7 +29,11 @@ if TYPE_CHECKING:
         Quantization,
         SweepPoint,
         choose_k,
+        delete_color,
+        merge_colors,
         quantize,
+        remap,
+        replace_color,
         sweep,
     )
 
@@ -44,7 +48,11 @@ _FROM_ENGINE = (
     "Quantization",
     "SweepPoint",
     "choose_k",
+    "delete_color",
+    "merge_colors",
     "quantize",
+    "remap",
+    "replace_color",
     "sweep",
 )
 
@@ -58,9 +66,13 @@ __all__ = [
     "SweepPoint",
     "__version__",
     "choose_k",
+    "delete_color",
     "display_color_palette",
+    "merge_colors",
     "quantize",
     "quantize_image",
+    "remap",
+    "replace_color",
     "sweep",
 ]
 

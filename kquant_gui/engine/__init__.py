@@ -12,15 +12,19 @@ quality and PNG-size figures), ``estimate`` (warm-started k-means for many palet
 ``sweep`` (the quality-and-size curve) and ``choose`` (the fewest colours for a quality
 target). Soft-edged images take ``alpha`` (the colour-and-alpha working space),
 ``alpha_histogram`` and ``alpha_pipeline`` (the same stages for an RGBA palette).
+Around it: ``fixed`` (k-means around fixed colours), ``remap`` (mapping onto a given palette)
+and ``edit`` (replace, delete, merge entries of a result).
 """
 
 from ..options import ENGINES
 from .choose import KChoice, choose_k
 from .colorspace import COLOR_SPACES
+from .edit import apply_edits, delete_color, merge_colors, replace_color
 from .histogram import count_distinct_colors
 from .metrics import ciede2000, mean_delta_e2000, psnr
 from .parallel import engine_threads
 from .pipeline import DITHERS, K_MAX, K_MIN, quantize
+from .remap import remap
 from .result import Cancelled, Quantization
 from .sweep import CURVE_KS, SweepPoint, coarse_first, sweep
 
@@ -35,13 +39,18 @@ __all__ = [
     "KChoice",
     "Quantization",
     "SweepPoint",
+    "apply_edits",
     "choose_k",
     "ciede2000",
     "coarse_first",
     "count_distinct_colors",
+    "delete_color",
     "engine_threads",
     "mean_delta_e2000",
+    "merge_colors",
     "psnr",
     "quantize",
+    "remap",
+    "replace_color",
     "sweep",
 ]

@@ -43,5 +43,10 @@ def test_engine_sklearn_runs_the_reference(capsys, tmp_path, inputs):
     assert code == 0, err
     doc = json.loads(out.with_suffix(".json").read_text())
     assert doc["settings"]["engine"] == "sklearn" and len(doc["colors"]) == 5
+    # The palette file is a recipe: --recipe replays the reference engine, byte for byte.
+    again = tmp_path / "again.png"
+    code, _, err = run(capsys, inputs[0], "--recipe", out.with_suffix(".json"), "-o", again)
+    assert code == 0, err
+    assert again.read_bytes() == out.read_bytes()
     code, _, err = run(capsys, inputs[0], "-k", 5, "-o", out, "--engine", "opencv")
     assert code == 2 and "invalid choice: 'opencv'" in err

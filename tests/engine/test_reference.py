@@ -34,6 +34,25 @@ def test_the_reference_keeps_an_image_with_few_colours_exact():
 def test_an_unknown_engine_is_refused(photo):
     with pytest.raises(ValueError, match="engine must be one of numpy, sklearn; got 'opencv'"):
         quantize(photo, 8, engine="opencv")
+    # Fixed colours need centres that stay still, which scikit-learn's KMeans has not.
+    with pytest.raises(ValueError, match="fixed colours need engine='numpy'"):
+        quantize(photo, 8, engine="sklearn", fixed=["#ffffff"])
+
+
+def test_a_recipe_carries_the_reference_engine(photo):
+    from kquant_gui.recipe import Recipe, recipe_of
+
+    result = quantize(photo, 6, engine="sklearn", seed=2)
+    recipe = recipe_of(result)
+    assert recipe.engine == "sklearn" and not recipe.plain
+    again = Recipe.from_dict(recipe.to_dict()).run(photo)
+    assert again.engine == "sklearn" and again.image.tobytes() == result.image.tobytes()
+    # The default engine is no setting: its recipe stays plain and names none.
+    plain = recipe_of(quantize(photo, 6))
+    assert plain.engine is None and plain.plain and "engine" not in plain.to_dict()
+    assert Recipe.from_dict({"k": 6, "engine": "numpy"}).plain
+    with pytest.raises(ValueError, match="engine 'opencv' is not one of numpy, sklearn"):
+        Recipe.from_dict({"k": 6, "engine": "opencv"})
 
 
 def test_the_reference_follows_alpha_and_dithering(photo):
