@@ -18,7 +18,8 @@ import time
 import traceback
 
 from .._version import __version__
-from ..image_io import JPEG_NOTE
+from ..image_io import JPEG_NOTE, ImageIOError
+from . import report
 from .args import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -29,8 +30,10 @@ from .args import (
     UsageError,
     build_parser,
 )
+from .cluster import ClusterError, check_address, run_on_cluster
 from .jobs import Job, JobResult, Options, Progress, plan_jobs, run_job, run_jobs
 from .logs import LOG_ENV, level_from_env, logging_to_stderr
+from .pipes import Pipes, open_pipes
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +101,28 @@ def _ask_for_report(tracebacks: list[str], debug: bool) -> None:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    out, err = sys.stdout, sys.stderr
+    try:
+        with open_pipes(args) as pipes:
+            return _run_batch(parser, args, pipes)
+    except UsageError as exc:  # from the checks of '-' before any file is planned
+        parser.print_usage(sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run_batch(parser: argparse.ArgumentParser, args: argparse.Namespace, pipes: Pipes) -> int:
+    # stdout carries nothing but the image (-o -) or the report (--report -) when asked to.
+    err = sys.stderr
+    out = err if pipes.stdout is not None or args.report == "-" else sys.stdout
     try:
         if args.out_dir is not None:
             if args.out_dir.exists() and not args.out_dir.is_dir():
                 raise UsageError(f"--out-dir {args.out_dir} is a file, not a folder")
             args.out_dir.mkdir(parents=True, exist_ok=True)
         jobs, failed = plan_jobs(args)
+        report.check_target(args.report, jobs, to_stdout=pipes.stdout is not None)
+        if args.cluster:
+            check_address(args.cluster)
     except UsageError as exc:
         parser.print_usage(err)
         print(f"{PROG}: error: {exc}", file=err)
@@ -121,6 +139,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
+        measure=args.report is not None,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
         print(f"{PROG}: warning: {JPEG_NOTE}", file=err)
@@ -134,15 +153,22 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     progress = Progress(len(jobs), err, enabled=not args.quiet)
     try:
-        results = run_jobs(jobs, opts, args.jobs, progress)
+        if args.cluster:
+            results = _run_on_cluster(jobs, opts, args, progress)
+        else:
+            results = run_jobs(jobs, opts, args.jobs, progress)
     except KeyboardInterrupt:
         progress.close()
         print(f"{PROG}: interrupted", file=err)
         return EXIT_INTERRUPTED
+    except ClusterError as exc:
+        progress.close()
+        print(f"{PROG}: error: {exc}", file=err)
+        return EXIT_FAILED
     progress.close()
     elapsed = time.perf_counter() - t0
 
-    results = failed + results
+    results = [pipes.relabel(r) for r in failed + results]
     for r in results:
         if r.error is not None:
             print(f"{PROG}: error: {r.error}", file=err)
@@ -151,6 +177,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 print(f"{PROG}: note: {r.job.input}: {note}", file=err)
     done = [r for r in results if r.error is None]
     n_failed = len(results) - len(done)
+    pipes.deliver(results)
+    if args.report is not None:
+        try:
+            report.write(args.report, report.build(results, opts, elapsed))
+        except ImageIOError as exc:
+            print(f"{PROG}: error: report not written: {exc}", file=err)
+            n_failed += 1
     if not args.quiet:
         print(_summary(done, n_failed, elapsed, opts.k), file=out)
     bugs = [r.bug for r in results if r.bug is not None]
@@ -160,9 +193,24 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return EXIT_FAILED if n_failed else EXIT_OK
 
 
+def _run_on_cluster(
+    jobs: list[Job], opts: Options, args: argparse.Namespace, progress: Progress
+) -> list[JobResult]:
+    """The jobs run on the Dask cluster of ``--cluster``."""
+    return run_on_cluster(
+        jobs,
+        opts,
+        args.cluster,
+        progress,
+        workers=args.jobs,
+        log_level=logging.DEBUG if args.debug else logging.ERROR,
+    )
+
+
 def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> str:
-    before = sum(r.bytes_in for r in done)
-    after = sum(r.bytes_out for r in done)
+    # The report's totals, summed the same way.
+    totals = report.Totals.of(done, elapsed)
+    before, after = totals.bytes_in, totals.bytes_out
     ratio = f" ({after / before:.0%})" if before else ""
     if len(done) == 1 and not n_failed:
         r = done[0]
@@ -172,6 +220,8 @@ def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> st
         head = f"{len(done)} file{'s' if len(done) != 1 else ''} written (k={k})"
     sizes = f"{_human_bytes(before)} -> {_human_bytes(after)}{ratio}"
     line = f"{PROG}: {head}, {sizes} in {elapsed:.1f} s"
+    if totals.mean_delta_e is not None:
+        line += f", mean dE2000 {totals.mean_delta_e:.2f}"
     if n_failed:
         line += f"; {n_failed} failed"
     return line

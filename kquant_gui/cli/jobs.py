@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import time
@@ -14,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from PIL import Image
-
-from ..engine import quantize
+from ..engine import mean_delta_e2000, quantize
 from ..engine.kmeans import preload_in_background
 from ..image_io import JPEG_NOTE, SUPPORTED_SAVE_FORMATS, ImageIOError, load_image, save_quantized
 from ..palettes import PALETTE_FORMATS, write_palette
 from .args import FORMAT_EXT, PROG, UsageError
+from .inputs import expand, output_folder
 from .logs import configure_worker
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ class Options:
     force: bool
     strip_metadata: bool
     max_pixels: int
+    #: Engine threads per file (None: the engine's default); 1 in each worker of a pool.
+    threads: int | None = None
+    #: Measure each output's mean CIEDE2000 against its input (for --report).
+    measure: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class JobResult:
     """What happened to one job; ``error`` is None on success.
 
     ``bug`` holds the traceback when the failure is a bug in kquant rather than in the input.
+    ``k`` is the k used, ``delta_e`` the mean CIEDE2000 of the output against the input when
+    measured, ``seconds`` the time the job took where it ran.
     """
 
     job: Job
@@ -62,30 +68,14 @@ class JobResult:
     bytes_out: int = 0
     n_colors: int = 0
     notes: tuple[str, ...] = ()
+    k: int = 0
+    delta_e: float | None = None
+    seconds: float = 0.0
 
 
-def _image_extensions() -> set[str]:
-    Image.init()
-    return {ext.lower() for ext in Image.registered_extensions()}
-
-
-def _expand(inputs: list[str]) -> tuple[list[Path], list[JobResult], bool]:
-    """Files to process, failures for empty folders, and whether any input was a folder."""
-    files: list[Path] = []
-    failed: list[JobResult] = []
-    any_folder = False
-    exts = _image_extensions()
-    for text in inputs:
-        p = Path(text)
-        if p.is_dir():
-            any_folder = True
-            found = sorted(c for c in p.iterdir() if c.is_file() and c.suffix.lower() in exts)
-            if not found:
-                failed.append(JobResult(Job(p, p), error=f"{p}: the folder holds no image files"))
-            files.extend(found)
-        else:
-            files.append(p)
-    return files, failed, any_folder
+#: Pixels drawn (with a fixed seed) for a job's mean CIEDE2000: the estimate is within about
+#: 0.01 of the full figure, at a fraction of its cost on a photo of a megapixel or more.
+DELTA_E_SAMPLE = 100_000
 
 
 def _palette_plan(value: str | None, n_files: int) -> tuple[str | None, Path | None]:
@@ -116,7 +106,14 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
     UsageError
         For argument combinations that cannot work (``-o`` with several inputs, ...).
     """
-    files, failed, any_folder = _expand(args.inputs)
+    found = expand(
+        args.inputs,
+        recursive=getattr(args, "recursive", False),
+        patterns=getattr(args, "glob", None) or (),
+        out_dir=args.out_dir,
+    )
+    files, any_folder = found.files, found.any_folder
+    failed = [JobResult(Job(p, p), error=reason) for p, reason in found.empty]
     if args.output is not None:
         if len(files) + len(failed) != 1 or any_folder:
             raise UsageError("-o/--output takes a single input file; use --out-dir for several")
@@ -138,11 +135,17 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
     ext = FORMAT_EXT[args.format or "png"]
     jobs: list[Job] = []
     seen: dict[Path, Path] = {}
+    made: dict[Path, str | None] = {}
     for f in files:
         if args.output is not None:
             out = args.output
         else:
-            folder = args.out_dir if args.out_dir is not None else f.parent
+            folder = output_folder(f, args.out_dir, found.subfolders)
+            if folder not in made:
+                made[folder] = _make_folder(folder)
+            if made[folder] is not None:
+                failed.append(JobResult(Job(f, folder), error=made[folder]))
+                continue
             out = folder / f"{f.stem}-k{args.k}{ext}"
         pal = palette_path or (out.with_suffix(palette_ext) if palette_ext else None)
         key = Path(os.path.abspath(out))
@@ -159,11 +162,26 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
     return jobs, failed
 
 
+def _make_folder(folder: Path) -> str | None:
+    """Create an output folder (a subfolder of --out-dir with -r); the reason if it fails."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{folder}: cannot create the folder: {exc.strerror or exc}"
+    return None
+
+
 def run_job(job: Job, opts: Options) -> JobResult:
     """Load, quantize and save one file; never raises for a user error.
 
-    Module-level so worker processes can run it.
+    Module-level so worker processes (and Dask workers) can run it.
     """
+    t0 = time.perf_counter()
+    result = _run_job(job, opts)
+    return dataclasses.replace(result, k=opts.k, seconds=time.perf_counter() - t0)
+
+
+def _run_job(job: Job, opts: Options) -> JobResult:
     try:
         if not opts.force:
             for target in (job.output, job.palette):
@@ -180,7 +198,12 @@ def run_job(job: Job, opts: Options) -> JobResult:
             src = load_image(job.input, max_pixels=opts.max_pixels)
         t1 = time.perf_counter()
         result = quantize(
-            src.pixels, opts.k, color_space=opts.color_space, dither=opts.dither, seed=opts.seed
+            src.pixels,
+            opts.k,
+            color_space=opts.color_space,
+            dither=opts.dither,
+            seed=opts.seed,
+            threads=opts.threads,
         )
         t2 = time.perf_counter()
         saved = save_quantized(
@@ -203,6 +226,9 @@ def run_job(job: Job, opts: Options) -> JobResult:
             saved.size,
             time.perf_counter() - t2,
         )
+        delta_e = None
+        if opts.measure:
+            delta_e = mean_delta_e2000(src.pixels, result.image, max_pixels=DELTA_E_SAMPLE)
         notes = list(src.notes) + [n for n in saved.notes if n != JPEG_NOTE]
         if result.exhausted and result.n_colors < opts.k:
             notes.append(result.summary())
@@ -212,6 +238,7 @@ def run_job(job: Job, opts: Options) -> JobResult:
             bytes_out=saved.size,
             n_colors=result.n_colors,
             notes=tuple(notes),
+            delta_e=delta_e,
         )
     except ImageIOError as exc:
         return JobResult(job, error=str(exc))
@@ -274,6 +301,9 @@ def run_jobs(
             progress.step()
         return results
     slots: list[JobResult | None] = [None] * len(jobs)
+    # The workers share the cores: each runs the engine on one thread, so that N processes
+    # use N cores without their engine threads competing for them.
+    opts = dataclasses.replace(opts, threads=1)
     # Each worker process preloads on a thread of its own; the parent starts no thread
     # before forking them.
     with ProcessPoolExecutor(
