@@ -140,6 +140,7 @@ def _run_batch(parser: argparse.ArgumentParser, args: argparse.Namespace, pipes:
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
         measure=args.report is not None,
+        optimize=args.optimize,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
         print(f"{PROG}: warning: {JPEG_NOTE}", file=err)

@@ -37,6 +37,7 @@ class Options:
     force: bool
     strip_metadata: bool
     max_pixels: int
+    optimize: bool = False
     #: Engine threads per file (None: the engine's default); 1 in each worker of a pool.
     threads: int | None = None
     #: Measure each output's mean CIEDE2000 against its input (for --report).
@@ -212,6 +213,7 @@ def _run_job(job: Job, opts: Options) -> JobResult:
             source=src,
             overwrite=opts.force,
             strip_metadata=opts.strip_metadata,
+            optimize=opts.optimize,
         )
         if job.palette is not None:
             write_palette(result, job.palette, source_name=job.input.name, overwrite=opts.force)
