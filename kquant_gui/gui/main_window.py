@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from . import dialogs, file_formats, tasks
 from . import window_parts as parts
+from .batch_dialog import BatchDialog
 from .controls import QuantizeControls
 from .elided_label import ElidedLabel
 from .image_canvas import ImageCanvas, ViewState
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
     action_open_sample: QAction
     action_save_as: QAction
     action_export_palette: QAction
+    action_batch: QAction
     action_quit: QAction
     action_k_up: QAction
     action_k_down: QAction
@@ -120,6 +122,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(640, 420)
         self.prefs = Preferences(settings)
         self._closed = False
+        self.batch_dialog: BatchDialog | None = None
 
         parts.build_views(self)
         parts.build_actions(self)
@@ -400,6 +403,17 @@ class MainWindow(QMainWindow):
         )
         self.saved.emit(str(outcome.path))
 
+    # == batch ================================================================================
+    @Slot()
+    def open_batch(self) -> BatchDialog:
+        """File > Batch…: the batch window (one per main window), with the current settings."""
+        if self.batch_dialog is None:
+            self.batch_dialog = BatchDialog(self._recipe, self.prefs.last_folder, self)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        self.batch_dialog.activateWindow()
+        return self.batch_dialog
+
     # == errors ===============================================================================
     @Slot(object)
     def _on_failed(self, failure: tasks.Failed) -> None:
@@ -496,6 +510,9 @@ class MainWindow(QMainWindow):
             self._recolor_figures()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.batch_dialog is not None and not self.batch_dialog.ask_to_stop():
+            event.ignore()  # the user chose to let the batch run on
+            return
         self._save_settings()
         self.shutdown()
         super().closeEvent(event)
@@ -508,6 +525,8 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.session.shutdown()
         self.worker.shutdown()
+        if self.batch_dialog is not None:
+            self.batch_dialog.shutdown()
 
 
 def _local_files(urls: list[QUrl]) -> list[Path]:
