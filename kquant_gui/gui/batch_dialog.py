@@ -64,8 +64,12 @@ def recipe_text(recipe: Recipe) -> str:
 
 
 def _reason(result: JobResult) -> str:
+    """The failure without the input's path in front (the row names the file already)."""
+    text = result.error or ""
+    prefix = f"{result.job.input}: "
+    text = text[len(prefix) :] if text.startswith(prefix) else text
     # The command line's wording names its flag; here the checkbox does that job.
-    return (result.error or "").replace("use --force to overwrite", "tick “Replace existing”")
+    return text.replace("use --force to overwrite", "tick “Replace existing files”")
 
 
 class BatchDialog(QDialog):
@@ -102,7 +106,8 @@ class BatchDialog(QDialog):
         self._offset = 0  # rows of inputs that failed while planning come first
         self._build()
         self._set_running(False)
-        self.resize(900, 600)
+        room = self.screen().availableGeometry()
+        self.resize(min(900, room.width()), min(600, room.height()))
 
     # == layout ===============================================================================
     def _build(self) -> None:
@@ -116,7 +121,7 @@ class BatchDialog(QDialog):
         add_folder.clicked.connect(self._ask_folder)
         remove = QPushButton("&Remove")
         remove.clicked.connect(self._remove_selected)
-        self.recursive = QCheckBox("Include &subfolders (the layout is kept in the output)")
+        self.recursive = QCheckBox("&Include subfolders (the layout is kept in the output)")
         self.recursive.setObjectName("batchRecursive")
         self.out_dir = QLineEdit()
         self.out_dir.setObjectName("batchOutDir")
@@ -161,7 +166,9 @@ class BatchDialog(QDialog):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().setVisible(False)
+        rows = self.table.verticalHeader()
+        rows.setVisible(False)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)  # compact, like a file list
         header = self.table.horizontalHeader()
         for col in (STATUS, BEFORE, AFTER, DELTA_E):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
@@ -171,11 +178,15 @@ class BatchDialog(QDialog):
 
         self.progress = QProgressBar()
         self.progress.setObjectName("batchProgress")
-        self.progress.setFormat("%v / %m files")
+        self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setFormat("")  # no count before there is a batch
         self.summary = QLabel()
         self.summary.setObjectName("batchSummary")
         self.summary.setWordWrap(True)
+        self.only_failed = QCheckBox("Show only &failures")
+        self.only_failed.setObjectName("batchOnlyFailed")
+        self.only_failed.toggled.connect(self._filter_rows)
 
         box = QDialogButtonBox()
         self.start_button = box.addButton("&Start", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -191,7 +202,10 @@ class BatchDialog(QDialog):
         layout.addLayout(grid)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.progress)
-        layout.addWidget(self.summary)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.summary, 1)
+        bottom.addWidget(self.only_failed)
+        layout.addLayout(bottom)
         layout.addWidget(box)
 
     # == choosing =============================================================================
@@ -268,7 +282,9 @@ class BatchDialog(QDialog):
         self.jobs = [r.job for r in failed] + jobs
         self.results = [*failed, *([None] * len(jobs))]
         self._fill_table()
+        self._filter_rows()
         self.progress.setRange(0, max(1, len(self.results)))
+        self.progress.setFormat("%v / %m files")
         self.progress.setValue(len(failed))
         self._update_summary()
         if not jobs:
@@ -318,6 +334,12 @@ class BatchDialog(QDialog):
             if result is not None:
                 self._show_result(row, result)
 
+    @Slot()
+    def _filter_rows(self) -> None:
+        only = self.only_failed.isChecked()
+        for row, r in enumerate(self.results):
+            self.table.setRowHidden(row, only and (r is None or r.error is None))
+
     def _set_cell(self, row: int, col: int, text: str, tip: str | None = None) -> None:
         item = self.table.item(row, col)
         item.setText(text)
@@ -334,10 +356,12 @@ class BatchDialog(QDialog):
             self._set_cell(row, DETAIL, r.job.output.name, str(r.job.output))
         else:
             self._set_cell(row, STATUS, "Failed")
-            self._set_cell(row, DETAIL, _reason(r))
+            self._set_cell(row, DETAIL, _reason(r), r.error)
             for col in (STATUS, DETAIL):
                 self.table.item(row, col).setForeground(FAILED_COLOUR)
-        self.table.scrollToItem(self.table.item(row, FILE))
+        self.table.setRowHidden(row, self.only_failed.isChecked() and r.error is None)
+        if not self.table.isRowHidden(row):
+            self.table.scrollToItem(self.table.item(row, FILE))
 
     def _update_summary(self, finished: bool = False, cancelled: bool = False) -> None:
         done = [r for r in self.results if r is not None and r.error is None]

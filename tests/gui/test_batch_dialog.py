@@ -64,10 +64,15 @@ def test_a_batch_reports_each_file_and_a_bad_one_does_not_stop_the_rest(
     assert done == [1, 2, 3, 4]  # the bar moved as each file completed
     assert dialog.progress.value() == dialog.progress.maximum() == 4
     assert _texts(dialog, STATUS) == ["Written", "Written", "Failed", "Written"]
-    assert "a2.png" in _texts(dialog, DETAIL)[2]  # the reason names the file
+    reason = dialog.table.item(2, DETAIL)
+    assert reason.text().startswith("not an image file")  # the row names the file already
+    assert reason.toolTip().startswith(f"{folder / 'a2.png'}: not an image file")
     assert all(t.endswith(("B", "kB")) for t in _texts(dialog, BEFORE)[:2])
     assert all(float(t) > 0 for i, t in enumerate(_texts(dialog, DELTA_E)) if i != 2)
     assert "3 of 4 written · 1 failed" in dialog.summary.text()
+    dialog.only_failed.setChecked(True)  # failures listed alone, with their reasons
+    shown = [r for r in range(4) if not dialog.table.isRowHidden(r)]
+    assert shown == [2]
     assert dialog.summary.text().startswith("Finished: ")
     # The same bytes as the command line with the same settings.
     ref = tmp_path / "ref"
