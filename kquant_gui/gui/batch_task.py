@@ -3,10 +3,11 @@
 Planning goes through the command line's own parser and planner (the same output names,
 subfolders with "include subfolders", collisions and missing folders reported per file), and
 each file through its job (:func:`kquant_gui.cli.jobs.run_job`), so the window writes the
-bytes ``kquant`` would. The files run one after another on the batch's thread, each with the
-engine's threads; a file that fails is reported and the rest go on. Cancel is a thread-safe
-flag checked between files. The single-image worker is not used: a long batch must not hold
-up opening or quantizing an image meanwhile.
+bytes ``kquant`` would. The files run one after another on the batch's thread, the engine on
+one thread as in the window's worker (the bytes do not depend on it); a file that fails is
+reported and the rest go on. Cancel is a thread-safe flag checked between files. The
+single-image worker is not used: a long batch must not hold up opening or quantizing an image
+meanwhile.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def plan(request: BatchRequest) -> tuple[list[Job], list[JobResult]]:
 
 
 def options(request: BatchRequest) -> Options:
-    """The job options of ``request``: the engine's default threads (files run one by one)."""
+    """The job options of ``request``, with the engine on one thread as in the window's own
+    worker: more engine threads next to the main thread make the window stall."""
     return Options(
         k=request.k,
         color_space=request.color_space,
@@ -70,6 +72,7 @@ def options(request: BatchRequest) -> Options:
         force=request.overwrite,
         strip_metadata=False,
         max_pixels=build_parser().get_default("max_pixels"),
+        threads=1,
         measure=True,
     )
 
