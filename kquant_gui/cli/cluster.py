@@ -19,13 +19,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..process_pool import Interrupted
 from .args import UsageError
-from .jobs import Job, JobResult, Options, internal_error, run_job
+from .jobs import BatchInterrupted, Job, JobResult, Options, internal_error, run_job
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +196,9 @@ def run_on_cluster(
         Dask's ``distributed`` is not installed, or ``address`` is not an address.
     ClusterError
         The scheduler cannot be reached.
-    KeyboardInterrupt
-        After cancelling every task not yet finished.
+    BatchInterrupted
+        A signal (Ctrl-C) stopped the batch, after cancelling every task not yet finished;
+        it holds the results of the files done.
     """
     slots: list[JobResult | None] = [None] * len(jobs)
     todo = list(range(len(jobs)))
@@ -228,7 +231,10 @@ def run_on_cluster(
                     slots[i] = _failure(jobs[i], fut.exception())
                 fut.release()
                 progress.step()
-        except BaseException:  # Ctrl-C (or a bug): no task should run on for nobody
+        except BaseException as exc:  # a signal (or a bug): no task should run on for nobody
             client.cancel([f for f in futures if not f.done()])
+            if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+                signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+                raise BatchInterrupted(signum, slots) from None
             raise
     return [r for r in slots if r is not None]

@@ -95,6 +95,15 @@ def _walk(folder: Path, recursive: bool, skip: Path | None) -> Iterator[Path]:
             continue
 
 
+def _is_dir(p: Path) -> bool:
+    """Whether ``p`` is a folder; False when it cannot even be looked at (a name over 255
+    bytes, a loop of links): then it is a file whose job reports the reason."""
+    try:
+        return p.is_dir()
+    except OSError:
+        return False
+
+
 def _same_folder(a: Path, b: Path) -> bool:
     try:
         return a.samefile(b)
@@ -131,7 +140,7 @@ def expand(
     found = Expansion()
     for text in inputs:
         p = Path(text)
-        if not p.is_dir():
+        if not _is_dir(p):
             found.files.append(p)
             continue
         found.any_folder = True

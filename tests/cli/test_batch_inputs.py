@@ -93,16 +93,16 @@ def test_glob_matching_nothing_names_the_folder_and_the_pattern(capsys, tmp_path
     assert f"{tree}: the folder and its subfolders hold no file matching *.tif" in err
 
 
-def test_recursive_layout_collision_between_two_input_folders_is_reported(capsys, tmp_path):
+def test_recursive_layout_collision_between_two_input_folders_is_refused(capsys, tmp_path):
     for top in ("x", "y"):
         p = tmp_path / top / "sub" / "same.png"
         p.parent.mkdir(parents=True)
         Image.fromarray(make_photo(1)).save(p)
     out = tmp_path / "out"
     code, _, err = run(capsys, tmp_path / "x", tmp_path / "y", "-r", "-k", 4, "--out-dir", out)
-    assert code == 1
-    assert "would also be written by" in err
-    assert _files(out) == ["sub/same-k4.png"]
+    assert code == 2  # refused before anything is written, as any clash of outputs
+    assert "would be written for both" in err and "nothing was written" in err
+    assert not (out / "sub").exists()  # not even the subfolder
 
 
 def test_a_subfolder_that_cannot_be_created_fails_its_files_only(capsys, tmp_path, tree):

@@ -19,6 +19,7 @@ from PIL import Image
 from kquant_gui.cli import Job, Options, run_job
 from kquant_gui.cli import cluster as cluster_module
 from kquant_gui.cli.cluster import run_on_cluster
+from kquant_gui.cli.jobs import BatchInterrupted
 
 distributed = pytest.importorskip("distributed")
 
@@ -145,10 +146,13 @@ def test_ctrl_c_cancels_the_tasks_not_yet_done(tmp_path, photos, cluster, monkey
     files = sorted(photos.rglob("*.png"))
     jobs = [Job(f, tmp_path / f"{f.stem}-k4.png") for f in files]
     opts = Options(4, "lab", "none", 0, False, False, 10**8)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(BatchInterrupted) as stopped:
         run_on_cluster(jobs, opts, cluster.scheduler_address, Interrupt())
     assert 0 < len(cancelled) < len(jobs)  # the finished one is not, every other one is
     assert all(f.cancelled() for f in cancelled)
+    assert stopped.value.exit_status == 130
+    done = [r for r in stopped.value.results if r is not None]
+    assert len(done) == 1 and done[0].error is None  # the file that finished is told
 
 
 @pytest.mark.slow

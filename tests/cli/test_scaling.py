@@ -2,67 +2,44 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from pathlib import Path
 
 import pytest
 from _cli import digest, run
 
+from kquant_gui.cli import Options, plan_jobs, run_jobs
+from kquant_gui.cli.args import build_parser
+from kquant_gui.cli.jobs import Progress
 from kquant_gui.engine import parallel
 
-pytestmark = pytest.mark.skipif(
-    multiprocessing.get_start_method() != "fork",
-    reason="the spy reaches the pool's workers only when they are forked",
-)
+
+def _results(folder: Path, out: Path, workers: int):
+    args = build_parser().parse_args([str(folder), "-k", "6", "--out-dir", str(out)])
+    out.mkdir()
+    jobs, failed = plan_jobs(args)
+    assert not failed
+    opts = Options(6, "lab", "none", 0, False, False, 10**8)
+    with open(os.devnull, "w") as sink:
+        return run_jobs(jobs, opts, workers, Progress(len(jobs), sink, enabled=False))
 
 
-@pytest.fixture
-def thread_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A file where every engine stage that splits work writes (pid, threads allowed)."""
-    log = tmp_path / "threads.log"
-    real = parallel.max_threads
-
-    def spy() -> int:
-        n = real()
-        with log.open("a") as f:
-            f.write(f"{os.getpid()} {n}\n")
-        return n
-
-    # run_parts looks max_threads up in its module at each call; forked workers inherit this.
-    monkeypatch.setattr(parallel, "max_threads", spy)
-    return log
+def test_workers_of_a_pool_run_the_engine_on_one_thread(tmp_path, inputs):
+    results = _results(inputs[0].parent, tmp_path / "out", 2)
+    assert [r.error for r in results] == [None] * 3
+    # The limit the engine ran under, as its own engine_threads reported it in the worker.
+    assert [r.threads for r in results] == [1, 1, 1]
 
 
-def _records(log: Path) -> list[tuple[int, int]]:
-    return [tuple(map(int, line.split())) for line in log.read_text().splitlines()]
-
-
-def test_workers_of_a_pool_run_the_engine_on_one_thread(capsys, tmp_path, inputs, thread_log):
-    code, _, err = run(capsys, *inputs, "-k", 6, "--out-dir", tmp_path / "out", "--jobs", 2)
-    assert code == 0, err
-    records = _records(thread_log)
-    assert records, "the engine never asked how many threads it may use"
-    assert {pid for pid, _ in records}.isdisjoint({os.getpid()})  # all in worker processes
-    assert {n for _, n in records} == {1}
-
-
-def test_one_job_keeps_the_engine_threads_in_process(capsys, tmp_path, inputs, thread_log):
-    code, _, err = run(capsys, *inputs, "-k", 6, "--out-dir", tmp_path / "out", "--jobs", 1)
-    assert code == 0, err
-    records = _records(thread_log)
-    assert records and {pid for pid, _ in records} == {os.getpid()}
-    assert {n for _, n in records} == {parallel.DEFAULT_THREADS}
+@pytest.mark.skipif(parallel.DEFAULT_THREADS == 1, reason="one core: the default is 1 thread")
+def test_one_job_keeps_the_engine_threads_in_process(tmp_path, inputs):
+    results = _results(inputs[0].parent, tmp_path / "out", 1)
+    assert [r.threads for r in results] == [parallel.DEFAULT_THREADS] * 3
 
 
 def test_the_bytes_do_not_depend_on_the_engine_threads(capsys, tmp_path, inputs):
     one, two = tmp_path / "one", tmp_path / "two"
-    assert (
-        run(capsys, *inputs, "-k", 9, "--dither", "floyd-steinberg", "--out-dir", one, "-j", 1)[0]
-        == 0
-    )
-    assert (
-        run(capsys, *inputs, "-k", 9, "--dither", "floyd-steinberg", "--out-dir", two, "-j", 3)[0]
-        == 0
-    )
+    common = [*inputs, "-k", 9, "--dither", "floyd-steinberg"]
+    assert run(capsys, *common, "--out-dir", one, "-j", 1)[0] == 0
+    assert run(capsys, *common, "--out-dir", two, "-j", 3)[0] == 0
     assert digest(sorted(one.iterdir())) == digest(sorted(two.iterdir()))
