@@ -114,6 +114,21 @@ def _quiet_dask(level: int) -> Iterator[None]:
         logger.setLevel(saved)
 
 
+def _worker_environ() -> dict[str, Any]:
+    """Dask's environment for new worker processes, without ``MALLOC_TRIM_THRESHOLD_``.
+
+    Dask sets it to 64 kB to hand memory back to the system sooner. Any value set explicitly
+    also stops glibc from raising its mmap threshold, so every large numpy temporary is then
+    mapped and unmapped afresh: a file took twice as long in such a worker (median 2.0 s
+    against 1.1 s for 0.5 MP at k=64, --jobs 2 with and without the variable).
+    """
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return environ
+
+
 @contextmanager
 def connect(address: str, workers: int, log_level: int = logging.ERROR) -> Iterator[Any]:
     """A Dask client on the scheduler at ``address``, or on a new local cluster of ``workers``
@@ -125,10 +140,12 @@ def connect(address: str, workers: int, log_level: int = logging.ERROR) -> Itera
         The scheduler cannot be reached, or the local cluster cannot start.
     """
     check_address(address)
+    import dask
     from distributed import Client, LocalCluster
 
     if address == LOCAL:
         with (
+            dask.config.set({"distributed.nanny.pre-spawn-environ": _worker_environ()}),
             LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,

@@ -186,6 +186,18 @@ def test_existing_outputs_are_refused_as_in_a_local_run(capsys, tmp_path, photos
     assert digest(_outputs(remote)) == digest(_outputs(local))
 
 
+@pytest.mark.slow
+def test_local_workers_keep_glibcs_own_memory_thresholds(monkeypatch):
+    # An earlier cluster of this test process may have set it here (Dask sets its pre-spawn
+    # variables in the parent too); a kquant command starts without it.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with cluster_module.connect("local", 1) as client:
+        seen = client.run(
+            lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"))
+        )
+    assert list(seen.values()) == [(None, "1")]  # Dask's other settings stay
+
+
 def test_cluster_errors_are_one_line(capsys, tmp_path, photos, monkeypatch):
     monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", "1s")
     code, _, err = run(capsys, photos, "-k", 4, "--cluster", "nowhere")
