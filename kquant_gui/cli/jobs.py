@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import logging
 import os
@@ -11,7 +10,7 @@ import signal
 import time
 import traceback
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -24,9 +23,11 @@ from ..image_io import (
     discard_temp_files,
     load_image,
     save_quantized,
+    write_atomically,
 )
 from ..palettes import PALETTE_FORMATS, write_palette
 from ..process_pool import Interrupted, TaskError, WorkerLost, WorkerPool
+from . import targets
 from .args import FORMAT_EXT, PROG, STRIP_SUFFIX, UsageError
 from .inputs import expand, output_folder
 from .logs import configure_worker
@@ -46,6 +47,8 @@ class Options:
     strip_metadata: bool
     max_pixels: int
     optimize: bool = False
+    max_de: float | None = None
+    skip_if_larger: bool = False
     #: Engine threads per file (None: the engine's default); 1 in each worker of a pool.
     threads: int | None = None
     #: Measure each output's mean CIEDE2000 against its input (for --report).
@@ -78,8 +81,12 @@ class JobResult:
     bytes_out: int = 0
     n_colors: int = 0
     notes: tuple[str, ...] = ()
+    #: The k used (with --max-de, the one found) and its mean dE2000 when measured.
     k: int = 0
     delta_e: float | None = None
+    #: "quality" or "larger" when the result was deliberately not written.
+    skipped: str | None = None
+    #: The time the job took where it ran, and the most threads the engine could use for it.
     seconds: float = 0.0
     threads: int = 0
 
@@ -162,7 +169,7 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
             out = args.output
         else:
             folder = output_folder(f, args.out_dir, found.subfolders)
-            out = folder / f"{f.stem}-k{args.k}{ext}"
+            out = folder / f"{f.stem}{targets.output_tag(args.k, args.max_de)}{ext}"
         pal = palette_path
         if palette_ext is not None:
             # The swatch strip is a PNG too: its own name keeps it off a PNG image.
@@ -231,7 +238,7 @@ def run_job(job: Job, opts: Options) -> JobResult:
     """
     t0 = time.perf_counter()
     result = _run_job(job, opts)
-    return dataclasses.replace(result, k=opts.k, seconds=time.perf_counter() - t0)
+    return replace(result, k=result.k or opts.k, seconds=time.perf_counter() - t0)
 
 
 def _run_job(job: Job, opts: Options) -> JobResult:
@@ -250,24 +257,43 @@ def _run_job(job: Job, opts: Options) -> JobResult:
             t0 = time.perf_counter()
             src = load_image(job.input, max_pixels=opts.max_pixels)
         t1 = time.perf_counter()
+        settings = {"color_space": opts.color_space, "dither": opts.dither, "seed": opts.seed}
         with engine_threads(opts.threads) as threads:  # the limit the engine runs under
-            result = quantize(
-                src.pixels,
-                opts.k,
-                color_space=opts.color_space,
-                dither=opts.dither,
-                seed=opts.seed,
-                threads=opts.threads,
-            )
+            if opts.max_de is None:
+                outcome = targets.Outcome(quantize(src.pixels, opts.k, **settings))
+            else:
+                outcome = targets.quantize_to_target(src.pixels, opts.k, opts.max_de, **settings)
+        result = outcome.result
         t2 = time.perf_counter()
-        saved = save_quantized(
-            result,
-            job.output,
-            source=src,
-            overwrite=opts.force,
-            strip_metadata=opts.strip_metadata,
-            optimize=opts.optimize,
-        )
+        done = JobResult(
+            job, bytes_in=src.file_size, n_colors=result.n_colors, k=result.k,
+            delta_e=outcome.delta_e, threads=threads,
+        )  # fmt: skip
+        if opts.measure and done.delta_e is None:
+            delta_e = mean_delta_e2000(src.pixels, result.image, max_pixels=DELTA_E_SAMPLE)
+            done = replace(done, delta_e=delta_e)
+        if outcome.skipped is not None:
+            return replace(done, skipped=outcome.skipped, notes=(outcome.message,))
+        if opts.skip_if_larger:
+            data, saved_notes = targets.encode_in_memory(
+                result, job.output, src, strip_metadata=opts.strip_metadata, optimize=opts.optimize
+            )
+            if src.file_size and len(data) >= src.file_size:
+                message = targets.larger_message(len(data), src.file_size)
+                return replace(done, skipped="larger", notes=(message,))
+            size = write_atomically(
+                job.output, lambda f: f.write(data), overwrite=opts.force, protect=src.path
+            )
+        else:
+            saved = save_quantized(
+                result,
+                job.output,
+                source=src,
+                overwrite=opts.force,
+                strip_metadata=opts.strip_metadata,
+                optimize=opts.optimize,
+            )
+            size, saved_notes = saved.size, saved.notes
         if job.palette is not None:
             write_palette(result, job.palette, source_name=job.input.name, overwrite=opts.force)
         log.debug(
@@ -278,24 +304,13 @@ def _run_job(job: Job, opts: Options) -> JobResult:
             t1 - t0,
             result.n_colors,
             t2 - t1,
-            saved.size,
+            size,
             time.perf_counter() - t2,
         )
-        delta_e = None
-        if opts.measure:
-            delta_e = mean_delta_e2000(src.pixels, result.image, max_pixels=DELTA_E_SAMPLE)
-        notes = list(src.notes) + [n for n in saved.notes if n != JPEG_NOTE]
-        if result.exhausted and result.n_colors < opts.k:
+        notes = list(src.notes) + [n for n in saved_notes if n != JPEG_NOTE]
+        if result.exhausted and result.n_colors < result.k:
             notes.append(result.summary())
-        return JobResult(
-            job,
-            bytes_in=src.file_size,
-            bytes_out=saved.size,
-            n_colors=result.n_colors,
-            notes=tuple(notes),
-            delta_e=delta_e,
-            threads=threads,
-        )
+        return replace(done, bytes_out=size, notes=tuple(notes))
     except ImageIOError as exc:
         return JobResult(job, error=str(exc))
     except (ValueError, OSError) as exc:
@@ -379,7 +394,7 @@ def run_jobs(
             return [r for r in slots if r is not None]
         # The workers share the cores: each runs the engine on one thread, so that N processes
         # use N cores without their engine threads competing for them.
-        opts = dataclasses.replace(opts, threads=1)
+        opts = replace(opts, threads=1)
         # Each worker process preloads on a thread of its own; the parent starts no thread
         # before forking them.
         with WorkerPool(

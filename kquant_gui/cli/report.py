@@ -29,6 +29,7 @@ class Totals:
 
     written: int
     failed: int
+    skipped: int
     bytes_in: int
     bytes_out: int
     seconds: float
@@ -37,11 +38,12 @@ class Totals:
     @classmethod
     def of(cls, results: Sequence[JobResult], elapsed: float) -> Totals:
         """Sum ``results``; ``elapsed`` is the wall time of the whole batch."""
-        done = [r for r in results if r.error is None]
+        done = [r for r in results if r.error is None and r.skipped is None]
         measured = [r.delta_e for r in done if r.delta_e is not None]
         return cls(
             written=len(done),
-            failed=len(results) - len(done),
+            failed=sum(r.error is not None for r in results),
+            skipped=sum(r.skipped is not None for r in results),
             bytes_in=sum(r.bytes_in for r in done),
             bytes_out=sum(r.bytes_out for r in done),
             seconds=elapsed,
@@ -56,21 +58,27 @@ def _name(path: Path | None) -> str | None:
 def record(result: JobResult, opts: Options) -> dict[str, Any]:
     """The report's record of one input.
 
-    Keys: ``input``, ``output``, ``palette`` (paths or null), ``status`` ("written" or
-    "failed"), ``reason`` (null when written), ``k`` (the k used), ``colors`` (palette
-    entries), ``mean_delta_e2000`` (of the output against the input, estimated from up to
-    100,000 pixels), ``bytes_in``, ``bytes_out`` and ``seconds`` (the file's own time where
-    it ran).
+    Keys: ``input``, ``output``, ``palette`` (paths or null), ``status`` ("written",
+    "skipped" by --max-de or --skip-if-larger, or "failed"), ``reason`` (null when written),
+    ``k`` (the k used), ``colors`` (palette entries), ``mean_delta_e2000`` (of the output
+    against the input, estimated from up to 100,000 pixels), ``bytes_in``, ``bytes_out`` and
+    ``seconds`` (the file's own time where it ran).
     """
-    ok = result.error is None
+    ok = result.error is None and result.skipped is None
+    if result.error is not None:
+        status, reason = "failed", result.error
+    elif result.skipped is not None:  # --max-de or --skip-if-larger left it out, on purpose
+        status, reason = "skipped", "; ".join(result.notes) or result.skipped
+    else:
+        status, reason = "written", None
     return {
         "input": _name(result.job.input),
         "output": _name(result.job.output) if ok else None,
         "palette": _name(result.job.palette) if ok else None,
-        "status": "written" if ok else "failed",
-        "reason": result.error,
+        "status": status,
+        "reason": reason,
         "k": result.k or opts.k,
-        "colors": result.n_colors if ok else None,
+        "colors": result.n_colors if result.error is None else None,
         "mean_delta_e2000": None if result.delta_e is None else round(result.delta_e, 4),
         "bytes_in": result.bytes_in if ok else None,
         "bytes_out": result.bytes_out if ok else None,
@@ -94,6 +102,7 @@ def build(results: Sequence[JobResult], opts: Options, elapsed: float) -> dict[s
             "files": len(results),
             "written": totals.written,
             "failed": totals.failed,
+            "skipped": totals.skipped,
             "bytes_in": totals.bytes_in,
             "bytes_out": totals.bytes_out,
             "mean_delta_e2000": (
