@@ -121,3 +121,14 @@ def test_a_report_that_cannot_be_written_is_a_usage_error_before_any_work(
 def test_without_report_nothing_is_measured(capsys, tmp_path, inputs):
     code, out, _ = run(capsys, inputs[0], "-k", 4, "-o", tmp_path / "a.png")
     assert code == 0 and "dE2000" not in out
+
+
+def test_a_file_left_out_by_a_target_is_recorded_as_skipped(capsys, tmp_path, inputs):
+    target = tmp_path / "r.json"
+    run(capsys, inputs[0], "-k", 2, "--max-de", 0.5, "-o", tmp_path / "a.png", "--report", target)
+    report = json.loads(target.read_text())
+    (r,) = report["files"]
+    assert r["status"] == "skipped" and r["reason"] and r["output"] is None
+    assert r["k"] <= 2 and r["mean_delta_e2000"] > 0.5
+    assert report["totals"]["skipped"] == 1 and report["totals"]["written"] == 0
+    assert not (tmp_path / "a.png").exists()
