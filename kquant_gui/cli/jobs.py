@@ -27,6 +27,7 @@ from ..image_io import (
 )
 from ..palettes import PALETTE_FORMATS, write_palette
 from ..process_pool import Interrupted, TaskError, WorkerLost, WorkerPool
+from ..recipe import Recipe
 from . import targets
 from .args import FORMAT_EXT, PROG, STRIP_SUFFIX, UsageError
 from .inputs import expand, output_folder
@@ -47,6 +48,8 @@ class Options:
     strip_metadata: bool
     max_pixels: int
     optimize: bool = False
+    #: What every job computes (fixed colours, remap, replayed edits); None: plain quantize.
+    recipe: Recipe | None = None
     max_de: float | None = None
     skip_if_larger: bool = False
     #: Engine threads per file (None: the engine's default); 1 in each worker of a pool.
@@ -259,7 +262,9 @@ def _run_job(job: Job, opts: Options) -> JobResult:
         t1 = time.perf_counter()
         settings = {"color_space": opts.color_space, "dither": opts.dither, "seed": opts.seed}
         with engine_threads(opts.threads) as threads:  # the limit the engine runs under
-            if opts.max_de is None:
+            if opts.recipe is not None:
+                outcome = targets.Outcome(opts.recipe.run(src.pixels))
+            elif opts.max_de is None:
                 outcome = targets.Outcome(quantize(src.pixels, opts.k, **settings))
             else:
                 outcome = targets.quantize_to_target(src.pixels, opts.k, opts.max_de, **settings)
