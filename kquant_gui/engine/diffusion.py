@@ -1,0 +1,423 @@
+"""Error diffusion against a palette: serpentine Floyd–Steinberg, selective, with a strength.
+
+Error diffusion is sequential along a row and from row to row, so numpy cannot vectorise it
+along the image. It can vectorise *across* pieces of the image: the picture is cut into tiles
+(64x64 on a large photo), each tile is diffused on its own with a margin of context above and
+beside it that is thrown away, and every numpy operation of the inner loop handles the same
+pixel of all tiles at once. A 24 MP photo then takes about 6,000 steps of a few thousand
+pixels each instead of 24 million steps of one. Each tile starts its margin with a small
+pseudo-random error, so flat areas do not repeat the same dot pattern from tile to tile, and
+the margin lets the error settle before the kept part begins, so no seam shows. Tiles depend
+only on the image size, never on the thread count, and every operation is element-wise:
+results are byte-identical whatever the number of threads.
+
+The error is carried in linear light, where the eye averages neighbouring pixels; the entry
+chosen for a pixel is its nearest in the working colour space, the metric of the mapping
+without dithering, read from :class:`~.nearest.NearestTable` (no coarse colour cache, so no
+rectangular patches on gradients).
+
+Selective: a pixel within ``EXACT_LEVELS`` of an entry takes its nearest entry, receives no
+error and passes none on, so an image that the palette holds exactly comes back unchanged;
+between that and ``FULL_LEVELS`` the error it accepts fades in. At strong edges the incoming
+error is damped: there the edge itself hides banding and dither noise only frays it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .colorspace import SRGB_TO_LINEAR
+from .nearest import NearestTable, pack_keys
+from .parallel import max_threads
+from .progress import Steps
+
+#: Local contrast (largest difference to a 4-neighbour, 8-bit luma levels) from which the
+#: error a pixel accepts is damped, and the contrast at which it is damped to EDGE_FLOOR.
+EDGE_START, EDGE_END, EDGE_FLOOR = 24, 96, 0.25
+#: Rows of context above each tile and columns either side of it, diffused and thrown away.
+MARGIN_TOP = 8
+MARGIN_SIDE = 8
+#: Noise added to each pixel's own colour before diffusion, as a share of the start error
+#: amplitude (see _noise_amplitude). The diffusion carries it away like any error, so the
+#: mean colour stays; it breaks up the regular patterns error diffusion draws on flat
+#: colours, which independent tiles would otherwise show out of step with each other. The
+#: noise is tied to the pixel's position (a texture of a prime period, out of step with
+#: any tile size), so the margins of neighbouring tiles see the same pixels.
+JITTER = 0.3
+_PERIOD = 127
+#: Tile sizes to choose from; see :func:`tile_size`.
+TILE_SIZES = (16, 24, 32, 48, 64, 96, 128)
+#: Cost model of the diffusion on one thread (seconds): per lock-step, and per pixel visited.
+_STEP_COST, _PIXEL_COST = 25e-6, 40e-9
+#: Resolution of carried linear light (steps per unit), and how far beyond [0, 1] it may go.
+#: Clipping at 0 and 1 would throw away the error that a colour outside the palette's reach
+#: keeps pushing (a bluish grey between blue, cyan and a grey entry drifted to the grey and
+#: stayed there); some headroom lets the error come back, while still bounding it.
+_STEPS = 1 << 14
+_HEADROOM = 0.5
+_SCALE = float(_STEPS - 1)
+_BLOCK = int((1.0 + 2.0 * _HEADROOM) * _SCALE) + 1
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Error weights of a diffusion kernel that reaches one pixel ahead and the row below.
+
+    Attributes
+    ----------
+    ahead : float
+        Share of the error to the next pixel in the row.
+    below : tuple of 3 floats
+        Shares to the pixels below: behind, straight below, ahead.
+    """
+
+    ahead: float
+    below: tuple[float, float, float]
+
+
+KERNELS = {
+    "floyd-steinberg": Kernel(7 / 16, (3 / 16, 5 / 16, 1 / 16)),
+    "sierra-lite": Kernel(2 / 4, (1 / 4, 1 / 4, 0.0)),
+}
+
+
+def _encode_table() -> np.ndarray:
+    """Carried linear light (see ``_OFFSETS``) to the cell of its 8-bit sRGB code, for each
+    channel in turn, pre-shifted into its place in the cell index ``r7 | g7 << 7 | b7 << 14``
+    (see :func:`~.nearest.cell_of_keys`)."""
+    # A code's range in linear light ends halfway to the next code's value.
+    bounds = (SRGB_TO_LINEAR[:-1] + SRGB_TO_LINEAR[1:]) / 2
+    levels = np.arange(_BLOCK) / _SCALE - _HEADROOM
+    cell = np.searchsorted(bounds, levels).astype(np.uint32) >> 1
+    return np.concatenate([cell, cell << 7, cell << 14])
+
+
+_ENCODE = _encode_table()
+#: Linear light v of channel c is carried as ``(v + _HEADROOM) * _SCALE + _OFFSETS[c]``: the
+#: offset puts each channel in its own block of _ENCODE and adds the 0.5 that turns the
+#: truncation to an index into rounding.
+_OFFSETS = (np.arange(3) * _BLOCK + 0.5).astype(np.float32)[:, None]
+_LOW = _OFFSETS.copy()
+_HIGH = _OFFSETS + np.float32((1.0 + 2.0 * _HEADROOM) * _SCALE)
+
+
+def _carry(linear: np.ndarray) -> np.ndarray:
+    """Linear light, shape (3, ...), to its carried form (float32)."""
+    shape = (3,) + (1,) * (linear.ndim - 1)
+    offsets = _OFFSETS.reshape(shape)
+    return ((linear + _HEADROOM) * _SCALE + offsets).astype(np.float32)
+
+
+#: 8-bit code of each channel to carried linear light, for the three channels in turn.
+_DECODE = _carry(np.broadcast_to(SRGB_TO_LINEAR, (3, 256))).reshape(-1)
+_CHANNEL_BASE = np.array([0, 256, 512], dtype=np.uint16)
+
+
+def edge_damping(pixels: np.ndarray) -> np.ndarray:
+    """How much error each pixel accepts by its local contrast: 255 in smooth areas, down to
+    ``EDGE_FLOOR * 255`` at strong edges.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W)
+    """
+    h, w = pixels.shape[:2]
+    out = np.empty((h, w), dtype=np.uint8)
+    # A 256-entry ramp from contrast to damping, so the per-pixel work is integer only.
+    contrast = np.arange(256, dtype=np.float64)
+    ramp = 1.0 - (1.0 - EDGE_FLOOR) * np.clip(
+        (contrast - EDGE_START) / (EDGE_END - EDGE_START), 0.0, 1.0
+    )
+    table = np.rint(ramp * 255.0).astype(np.uint8)
+    rows = max(1, (1 << 18) // max(w, 1))
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        lo, hi = max(y0 - 1, 0), min(y1 + 1, h)
+        p = pixels[lo:hi].astype(np.int16)
+        y = (p[..., 0] + 2 * p[..., 1] + p[..., 2] + 2) >> 2
+        c = np.zeros_like(y)
+        dx = np.abs(np.diff(y, axis=1))
+        np.maximum(c[:, 1:], dx, out=c[:, 1:])
+        np.maximum(c[:, :-1], dx, out=c[:, :-1])
+        dy = np.abs(np.diff(y, axis=0))
+        np.maximum(c[1:], dy, out=c[1:])
+        np.maximum(c[:-1], dy, out=c[:-1])
+        out[y0:y1] = table[np.minimum(c[y0 - lo : y1 - lo], 255)]
+    return out
+
+
+def acceptance(
+    pixels: np.ndarray, table: NearestTable, strength: float, steps: Steps | None = None
+) -> np.ndarray:
+    """How much of the error reaching each pixel it takes on, 0..255.
+
+    0 for a pixel that the palette holds (see :attr:`NearestTable.closeness`) and for a fully
+    transparent one: such pixels are not dithered and pass no error on.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+    table : NearestTable
+    strength : float
+        In (0, 1].
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W)
+    """
+    h, w = pixels.shape[:2]
+    damping = edge_damping(pixels)
+    out = np.empty((h, w), dtype=np.uint8)
+    rows = max(1, (1 << 18) // max(w, 1))
+    scale = np.float32(strength / 255.0)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        p = pixels[y0:y1]
+        gate = 255.0 - table.closeness.take(pack_keys(p)).astype(np.float32)
+        gate *= damping[y0:y1]
+        gate *= scale
+        if pixels.shape[2] == 4:
+            gate[p[..., 3] == 0] = 0.0
+        # Round up, so that only a gate of 0 gives 0 at any strength (and stay in range: a
+        # product a hair over 255 would wrap).
+        out[y0:y1] = np.minimum(np.ceil(gate), 255.0)
+        if steps is not None:
+            steps.check()
+    return out
+
+
+def tile_size(h: int, w: int) -> int:
+    """The tile edge that minimises the modelled time of :func:`diffuse` for an H x W image.
+
+    Smaller tiles mean fewer lock-steps (each with a fixed overhead) but more margin pixels
+    diffused twice; the model weighs the two. The choice changes the result, so it must not
+    depend on the thread count: the model assumes one thread.
+    """
+
+    def cost(t: int) -> float:
+        th, tw = min(t, h) + MARGIN_TOP, min(t, w) + 2 * MARGIN_SIDE
+        tiles = -(-h // t) * -(-w // t)
+        return th * tw * (_STEP_COST + _PIXEL_COST * tiles)
+
+    return min(TILE_SIZES, key=cost)
+
+
+def _tile_noise(tiles: np.ndarray, width: int, amplitude: float) -> np.ndarray:
+    """Deterministic uniform noise in [-amplitude, amplitude), shape (width, 3, n_tiles),
+    from an integer hash of (tile, column, channel): the same whatever the tile grouping."""
+    x = np.arange(width, dtype=np.uint64)[:, None, None]
+    c = np.arange(3, dtype=np.uint64)[None, :, None]
+    t = tiles.astype(np.uint64)[None, None, :]
+    h = (t * np.uint64(0x9E3779B97F4A7C15)) ^ (x * np.uint64(0xBF58476D1CE4E5B9)) ^ c
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(29)
+    u = (h >> np.uint64(40)).astype(np.float64) / float(1 << 24)
+    return ((u * 2.0 - 1.0) * amplitude).astype(np.float32)
+
+
+def _jitter_texture(amplitude: float) -> np.ndarray:
+    """Fixed white noise in [-amplitude, amplitude), shape (_PERIOD, _PERIOD, 3), float32."""
+    rng = np.random.default_rng(0x6B71)
+    return (rng.uniform(-1.0, 1.0, (_PERIOD, _PERIOD, 3)) * amplitude).astype(np.float32)
+
+
+def _noise_amplitude(palette: np.ndarray) -> float:
+    """Half the typical gap between palette entries in carried linear light: a start error
+    that shifts a tile's dot pattern by up to a whole period."""
+    p = SRGB_TO_LINEAR[palette[:, :3]] * _SCALE
+    if p.shape[0] < 2:
+        return 0.0
+    d = np.sqrt(((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(d, np.inf)
+    return float(0.5 * np.median(d.min(axis=1)))
+
+
+def diffuse(
+    pixels: np.ndarray,
+    palette: np.ndarray,
+    *,
+    space: str = "lab",
+    kernel: str = "floyd-steinberg",
+    strength: float = 1.0,
+    transparent: int = -1,
+    steps: Steps | None = None,
+    table: NearestTable | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Map every pixel to a palette entry with selective serpentine error diffusion.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        With alpha, fully transparent pixels take ``transparent``, receive no error and pass
+        none on; the others are diffused by colour.
+    palette : ndarray of uint8, shape (n, 3), 1 <= n <= 256
+        Visible palette entries.
+    space : {"lab", "oklab", "rgb"}
+        Working colour space of the nearest-entry search.
+    kernel : {"floyd-steinberg", "sierra-lite"}
+    strength : float
+        0.0 gives every pixel its nearest entry; 1.0 diffuses the whole error.
+    transparent : int
+        Label of fully transparent pixels, or -1 when there are none.
+    steps : Steps, optional
+        Polled for cancellation and told the progress of the "mapping" stage.
+    table : NearestTable, optional
+        The palette's table, when the caller already built it.
+    threads : int, optional
+        Threads to run tiles on (default: the engine's limit). The result does not change.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W)
+    """
+    if table is None:
+        table = NearestTable(palette, space)
+    if strength <= 0.0:
+        labels = table.own_labels(pack_keys(pixels))
+    else:
+        accept = acceptance(pixels, table, strength, steps)
+        labels = _diffuse_tiles(pixels, palette, table, accept, KERNELS[kernel], steps, threads)
+        _settle_held(labels, pixels, accept, table)
+    if transparent >= 0 and pixels.shape[2] == 4:
+        labels[pixels[..., 3] == 0] = transparent
+    return labels
+
+
+def _settle_held(
+    labels: np.ndarray, pixels: np.ndarray, accept: np.ndarray, table: NearestTable
+) -> None:
+    """Give every pixel that accepts no error its own exact nearest entry.
+
+    The diffusion looks such pixels up by cell, like any other; where two entries share a
+    cell that could pick the wrong one of the two.
+    """
+    w = pixels.shape[1]
+    rows = max(1, (1 << 18) // max(w, 1))
+    for y0 in range(0, pixels.shape[0], rows):
+        held = accept[y0 : y0 + rows] == 0
+        if held.any():
+            keys = pack_keys(pixels[y0 : y0 + rows][held])
+            labels[y0 : y0 + rows][held] = table.exact.take(keys)
+
+
+def _diffuse_tiles(
+    pixels: np.ndarray,
+    palette: np.ndarray,
+    table: NearestTable,
+    accept: np.ndarray,
+    weights: Kernel,
+    steps: Steps | None,
+    threads: int | None,
+) -> np.ndarray:
+    """The tiled lock-step diffusion; see the module docstring."""
+    h, w = pixels.shape[:2]
+    t = tile_size(h, w)
+    ny, nx = -(-h // t), -(-w // t)
+    n_tiles = ny * nx
+    th, tw = t + MARGIN_TOP, t + 2 * MARGIN_SIDE
+    # One slot past the end takes the writes of tile pixels that fall outside the image.
+    out = np.empty(h * w + 1, dtype=np.uint8)
+    carried = np.ascontiguousarray(_carry(SRGB_TO_LINEAR[palette[:, :3]].T))  # (3, n)
+    low, high = _LOW, _HIGH
+    amplitude = _noise_amplitude(palette)
+    jitter = JITTER > 0 and amplitude > 0
+    texture = _jitter_texture(amplitude * JITTER)
+    flat_rgb = pixels.reshape(h * w, pixels.shape[2])[:, :3]
+    flat_accept = accept.reshape(-1)
+    ahead = np.float32(weights.ahead)
+    b_behind, b_below, b_ahead = (np.float32(b) for b in weights.below)
+    labels_of = table.cells
+
+    def part(first: int, stop: int, report: bool) -> None:
+        tiles = np.arange(first, stop)
+        n = tiles.size
+        y0 = (tiles // nx) * t - MARGIN_TOP
+        x0 = (tiles % nx) * t - MARGIN_SIDE
+        xs = x0[None, :] + np.arange(tw)[:, None]  # (tw, n)
+        cols = np.clip(xs, 0, w - 1)
+        core_x = (xs >= x0 + MARGIN_SIDE) & (xs < x0 + MARGIN_SIDE + t) & (xs < w)
+        # Error arriving at each pixel of the current row, with a spare column either side.
+        err = np.zeros((tw + 2, 3, n), dtype=np.float32)
+        err[1:-1] = _tile_noise(tiles, tw, amplitude)
+        diff = np.zeros((tw + 2, 3, n), dtype=np.float32)
+        weight = np.zeros((tw + 2, n), dtype=np.float32)
+        v = np.empty((3, n), dtype=np.float32)
+        f = np.empty((3, n), dtype=np.float32)
+        idx = np.empty((3, n), dtype=np.intp)
+        labels = np.empty((tw, n), dtype=np.uint8)
+        # Views made once: indexing in the inner loop costs as much as a small operation.
+        err_at = list(err)
+        diff_at = list(diff)
+        labels_at = list(labels)
+        for r in range(th):
+            yy = y0 + r
+            flat = np.clip(yy, 0, h - 1)[None, :] * w + cols  # (tw, n)
+            rgb = flat_rgb[flat]  # (tw, n, 3)
+            own = _DECODE.take((rgb + _CHANNEL_BASE).transpose(0, 2, 1))  # (tw, 3, n)
+            if jitter:
+                own += texture[(yy % _PERIOD)[None, :], cols % _PERIOD].transpose(0, 2, 1)
+            take = flat_accept.take(flat).astype(np.float32)
+            take *= np.float32(1.0 / 255.0)
+            passes = (take > 0).astype(np.float32)
+            # Error from the row above reaches a pixel scaled by what it accepts; so does the
+            # error from the pixel before it, folded into the weight that pixel passes on.
+            err[1:-1] *= take[:, None, :]
+            weight[1:-1] = take
+            rightward = r % 2 == 0
+            nxt = weight[2:] if rightward else weight[:-2]
+            ahead_w = (passes * nxt * ahead)[:, None, :]
+            step = 1 if rightward else -1
+            for x in range(tw) if rightward else range(tw - 1, -1, -1):
+                np.add(own[x], err_at[x + 1], out=v)
+                np.maximum(v, low, out=v)
+                np.minimum(v, high, out=v)
+                np.copyto(idx, v, casting="unsafe")
+                codes = _ENCODE.take(idx)
+                key = codes[0] | codes[1]
+                key |= codes[2]
+                lab = labels_of.take(key, out=labels_at[x])
+                d = diff_at[x + 1]
+                np.subtract(v, carried.take(lab, axis=1), out=d)
+                np.multiply(d, ahead_w[x], out=f)
+                err_at[x + 1 + step] += f
+            # The row below: each pixel's error, if it passes any, spread over three pixels.
+            diff[1:-1] *= passes[:, None, :]
+            err[...] = 0.0
+            behind_d = diff[2:] if rightward else diff[:-2]
+            ahead_d = diff[:-2] if rightward else diff[2:]
+            err[1:-1] += b_below * diff[1:-1]
+            err[1:-1] += b_behind * behind_d
+            err[1:-1] += b_ahead * ahead_d
+            if r >= MARGIN_TOP:
+                keep = core_x & (yy < h)[None, :]
+                out[np.where(keep, flat, h * w)] = labels
+            if steps is not None:
+                if report:
+                    steps.tick("mapping", (r + 1) / th)
+                else:
+                    steps.check()
+
+    n_threads = max(1, min(threads or max_threads(), n_tiles))
+    bounds = np.linspace(0, n_tiles, n_threads + 1).astype(int)
+    if n_threads == 1:
+        part(0, n_tiles, True)
+    else:
+        with ThreadPoolExecutor(n_threads - 1, thread_name_prefix="kquant-dither") as pool:
+            futures = [
+                pool.submit(part, bounds[i], bounds[i + 1], False) for i in range(1, n_threads)
+            ]
+            try:
+                part(bounds[0], bounds[1], True)
+            finally:
+                for fut in futures:
+                    fut.result()
+    return out[:-1].reshape(h, w)

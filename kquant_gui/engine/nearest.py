@@ -1,0 +1,282 @@
+"""Nearest palette entry of any colour through lookup tables, built fast for error diffusion.
+
+Error diffusion asks for the nearest entry of colours that are not in the image (each pixel's
+colour plus the error it receives), millions of different ones on a large photo, one pixel
+position of every tile at a time. Measuring them in the working colour space as they come is
+far too slow in numpy, so :class:`NearestTable` works out the nearest entry of every 2x2x2
+cell of 8-bit colours up front, from 18-bit bins, and every colour within a few levels of an
+entry exactly.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from .colorspace import to_space
+from .remap import bin_centre_coords
+
+#: Colours within this many levels (in every channel) of an entry are matched exactly, and
+#: how close they are is recorded (see :attr:`NearestTable.closeness`).
+EXACT_REACH = 3
+#: A colour within this many levels of an entry (in every channel) counts as held by the
+#: palette (closeness 255); from there closeness falls linearly to 0 at FAR_LEVELS.
+EXACT_LEVELS = 0
+FAR_LEVELS = 2
+#: Candidates kept per undecided bin; a bin with more (a dense cluster of entries) is
+#: decided cell by cell in the working space itself.
+MAX_CANDIDATES = 8
+
+#: Offsets of a bin's 8 cell centres from its centre colour (2 levels up from its lowest),
+#: in cell order r1 | g1 << 1 | b1 << 2, and each cell's offset in the (b7, g7, r7) index.
+_CELL_DELTAS = np.array(
+    [(r * 2 - 1.5, g * 2 - 1.5, b * 2 - 1.5) for b in (0, 1) for g in (0, 1) for r in (0, 1)]
+)
+_CELL_OFFSETS = np.array(
+    [r | g << 7 | b << 14 for b in (0, 1) for g in (0, 1) for r in (0, 1)], dtype=np.intp
+)
+
+
+def pack_keys(rgb: np.ndarray) -> np.ndarray:
+    """``r | g << 8 | b << 16`` of 8-bit colours, shape (..., 3+) uint8 to (...) uint32."""
+    return (
+        rgb[..., 0].astype(np.uint32)
+        | (rgb[..., 1].astype(np.uint32) << 8)
+        | (rgb[..., 2].astype(np.uint32) << 16)
+    )
+
+
+def cell_of_keys(keys: np.ndarray) -> np.ndarray:
+    """The 2x2x2 cell ``r7 | g7 << 7 | b7 << 14`` of packed colours ``r | g << 8 | b << 16``."""
+    k = keys >> 1
+    return (k & 0x7F) | ((k >> 1) & 0x3F80) | ((k >> 2) & 0x1FC000)
+
+
+class NearestTable:
+    """Nearest palette entry of every 8-bit colour, through two lookup tables.
+
+    ``cells`` holds the entry nearest to the centre of every 2x2x2 cell of colours. It is built
+    per 18-bit bin (4x4x4 colours): a bin whose centre is nearer to its nearest entry than to
+    any other by more than twice the bin's radius maps as a whole (the triangle inequality
+    settles every member); the other bins, near a boundary between entries, are decided cell
+    by cell between their candidates (the entries within that margin), on the working space
+    linearised at the bin's centre.
+
+    A colour may thus take an entry nearer to its cell's centre than to itself: only next to a
+    boundary between two entries, where both are about as near (within ~1 dE in the darkest
+    cells, a few tenths elsewhere). Pillow's colour cache, by comparison, decides whole 4x4x4
+    bins in RGB, which leaves patches on gradients. Colours within ``EXACT_REACH`` levels of an
+    entry are measured exactly (``exact``), so the colours the palette holds always find their
+    own entry.
+
+    Parameters
+    ----------
+    palette : ndarray of uint8, shape (n, 3+), 1 <= n <= 256
+        Only the colour channels are used.
+    space : str
+        Working colour space in which distances are measured (see :func:`to_space`).
+
+    Attributes
+    ----------
+    cells : ndarray of uint8, shape (2**21,)
+        Entry of each cell ``r7 | g7 << 7 | b7 << 14`` (see :func:`cell_of_keys`).
+    closeness : ndarray of uint8, shape (2**24,)
+        How closely the palette holds each colour ``r | g << 8 | b << 16``: 255 within
+        ``EXACT_LEVELS`` of an entry, falling to 0 at ``FAR_LEVELS``.
+    exact : ndarray of uint8, shape (2**24,)
+        Exact nearest entry of each colour whose closeness is above 0.
+    """
+
+    def __init__(self, palette: np.ndarray, space: str) -> None:
+        palette = np.ascontiguousarray(palette[:, :3])
+        coords = to_space(palette, space)
+        best, cands = _bin_candidates(coords, space)
+        # Cells r7 | g7 << 7 | b7 << 14 as a (b7, g7, r7) array: each bin is 2x2x2 cells.
+        cells = np.empty((64, 2, 64, 2, 64, 2), dtype=np.uint8)
+        cells[...] = best.astype(np.uint8).reshape(64, 1, 64, 1, 64, 1)
+        self.cells = cells.reshape(-1)
+        if cands is not None:
+            _split_bins(self.cells, coords, space, *cands)
+        # Zero-filled pages cost nothing until written; only colours near entries are.
+        self.closeness = np.zeros(1 << 24, dtype=np.uint8)
+        self.exact = np.zeros(1 << 24, dtype=np.uint8)
+        _exact_near_entries(self, palette, coords, space)
+
+    def own_labels(self, keys: np.ndarray) -> np.ndarray:
+        """Nearest entry of the packed colours ``keys`` (any shape), uint8: exact where the
+        palette holds the colour closely, by cell elsewhere."""
+        labels = self.cells.take(cell_of_keys(keys))
+        near = self.closeness.take(keys) > 0
+        np.copyto(labels, self.exact.take(keys), where=near)
+        return labels
+
+
+def _exact_near_entries(
+    table: NearestTable, palette: np.ndarray, coords: np.ndarray, space: str
+) -> None:
+    """Measure exactly every colour within ``EXACT_REACH`` levels of an entry, and record how
+    close it is to the closest entry (largest channel gap)."""
+    reach = np.arange(-EXACT_REACH, EXACT_REACH + 1)
+    box = np.stack(np.meshgrid(reach, reach, reach, indexing="ij"), axis=-1).reshape(-1, 3)
+    # Farthest offsets first, so that where boxes overlap the closest entry's value is
+    # written last and wins.
+    box = box[np.argsort(-np.abs(box).max(axis=1), kind="stable")]
+    gap = np.abs(box).max(axis=1)
+    ramp = np.clip((FAR_LEVELS - gap) / (FAR_LEVELS - EXACT_LEVELS), 0.0, 1.0)
+    shade = np.rint(ramp * 255.0).astype(np.uint8)
+    around = palette[None, :, :].astype(np.intp) + box[:, None, :]  # (box, n, 3)
+    inside = ((around >= 0) & (around <= 255)).all(axis=2)
+    rgb = around[inside].astype(np.uint8)
+    keys = pack_keys(rgb)
+    table.closeness[keys] = np.broadcast_to(shade[:, None], inside.shape)[inside]
+    # The same colour may appear several times (overlapping boxes): measured each time, same
+    # answer; cheaper than finding the duplicates.
+    x = to_space(rgb, space)
+    neg2 = -2.0 * coords.T
+    norms = (coords**2).sum(axis=1)
+    rows = max(1, (1 << 20) // coords.shape[0])
+    for s in range(0, keys.size, rows):
+        d2 = x[s : s + rows] @ neg2
+        d2 += norms
+        table.exact[keys[s : s + rows]] = np.argmin(d2, axis=1)
+
+
+@cache
+def _bin_geometry(space: str) -> tuple[np.ndarray, np.ndarray]:
+    """The working space around each 18-bit bin's centre colour (see
+    :func:`bin_centre_coords`): its Jacobian per 8-bit level and a bound on the distance from
+    the centre to any colour of the bin.
+
+    Returns
+    -------
+    jacobian : ndarray of float64, shape (2**18, 3, 3)
+        ``jacobian[b, :, c]``: change of the coordinates per level of channel c (r, g, b).
+    radius : ndarray of float64, shape (2**18,)
+    """
+    c = bin_centre_coords(space).reshape(64, 64, 64, 3)  # (b6, g6, r6)
+    jac = np.empty((64, 64, 64, 3, 3))
+    reach2 = np.zeros((64, 64, 64))
+    for channel, axis in enumerate((2, 1, 0)):
+        step = np.diff(c, axis=axis) / 4.0  # per level, between neighbouring centres
+        pad = [(0, 0)] * 4
+        pad[axis] = (1, 0)
+        before = np.pad(step, pad, mode="edge")
+        pad[axis] = (0, 1)
+        after = np.pad(step, pad, mode="edge")
+        jac[..., channel] = (before + after) / 2.0
+        # The centre is 2 levels from the far corner; the steeper side bounds the stretch.
+        stretch = np.maximum(np.linalg.norm(before, axis=-1), np.linalg.norm(after, axis=-1))
+        reach2 += (2.0 * stretch) ** 2
+    # A quarter more for the bend of the space within a bin.
+    radius = 1.25 * np.sqrt(reach2) + 1e-6
+    jac.flags.writeable = False
+    radius.flags.writeable = False
+    return jac.reshape(-1, 3, 3), radius.reshape(-1)
+
+
+def _bin_candidates(
+    coords: np.ndarray, space: str
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """Nearest entry of every bin's centre, and the candidates of the undecided bins.
+
+    Returns
+    -------
+    best : ndarray of intp, shape (2**18,)
+    candidates : (bins, entries, count) or None
+        Undecided bins (shape (m,)), their first MAX_CANDIDATES candidate entries (shape
+        (m, MAX_CANDIDATES), padded by repeating the first), and how many there are.
+    """
+    centres = bin_centre_coords(space)
+    _, radius = _bin_geometry(space)
+    n = coords.shape[0]
+    nb = centres.shape[0]
+    best = np.zeros(nb, dtype=np.intp)
+    if n < 2:
+        return best, None
+    kk = min(n, MAX_CANDIDATES)
+    neg2 = -2.0 * coords.T
+    norms = (coords**2).sum(axis=1)
+    rows = max(1, (1 << 22) // n)
+    bins, entries, counts = [], [], []
+    for s in range(0, nb, rows):
+        c = centres[s : s + rows]
+        d2 = c @ neg2
+        d2 += norms
+        d2 += (c**2).sum(axis=1)[:, None]
+        near = np.argmin(d2, axis=1)
+        best[s : s + rows] = near
+        d1 = np.sqrt(np.maximum(d2[np.arange(d2.shape[0]), near], 0.0))
+        # Entries that some colour of the bin may be nearest to. A matrix product's rounding
+        # (~1e-12) is far inside the radius.
+        reach = d1 + 2.0 * radius[s : s + rows]
+        inside = d2 <= (reach * reach)[:, None]
+        count = np.count_nonzero(inside, axis=1)
+        open_ = np.flatnonzero(count > 1)
+        if open_.size == 0:
+            continue
+        row, col = np.nonzero(inside[open_])
+        # Position of each candidate within its row; rows come in order.
+        first = np.searchsorted(row, np.arange(open_.size))
+        pos = np.arange(row.size) - first[row]
+        cand = np.repeat(col[first][:, None], kk, axis=1)
+        keep = pos < kk
+        cand[row[keep], pos[keep]] = col[keep]
+        bins.append(open_ + s)
+        entries.append(cand)
+        counts.append(count[open_])
+    if not bins:
+        return best, None
+    return best, (np.concatenate(bins), np.concatenate(entries), np.concatenate(counts))
+
+
+def _split_bins(
+    cells: np.ndarray,
+    coords: np.ndarray,
+    space: str,
+    bins: np.ndarray,
+    entries: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Decide each 2x2x2 cell of the undecided ``bins`` among their candidate ``entries``.
+
+    A cell's centre is placed at ``centre + J delta`` (the space linearised at the bin's
+    centre) and measured against the bin's candidates; bins are grouped by how many they
+    have, so that the common case of two costs little.
+    """
+    centres = bin_centre_coords(space)
+    jac, _ = _bin_geometry(space)
+    for lo, hi in ((2, 2), (3, 4), (5, MAX_CANDIDATES)):
+        group = np.flatnonzero((counts >= lo) & (counts <= hi))
+        for s in range(0, group.size, 1 << 15):
+            sel = group[s : s + (1 << 15)]
+            b = bins[sel]
+            e = entries[sel, :hi]  # (m, kk)
+            j = jac[b]  # (m, 3, 3)
+            # Cell centres in the linearised space, (m, 8, 3).
+            x = centres[b][:, None, :] + np.einsum("dc,mkc->mdk", _CELL_DELTAS, j)
+            p = coords[e]  # (m, kk, 3)
+            d2 = np.zeros((b.size, 8, e.shape[1]))
+            for axis in range(3):
+                diff = x[:, :, None, axis] - p[:, None, :, axis]
+                diff *= diff
+                d2 += diff
+            pick = np.take_along_axis(e, np.argmin(d2, axis=2), axis=1)  # (m, 8)
+            cells[_bin_cells(b)] = pick.astype(np.uint8)
+    crowded = bins[counts > MAX_CANDIDATES]
+    neg2 = -2.0 * coords.T
+    norms = (coords**2).sum(axis=1)
+    for s in range(0, crowded.size, 1024):
+        # Dense clusters of entries: every cell's centre colour against every entry.
+        idx = _bin_cells(crowded[s : s + 1024]).reshape(-1)
+        rgb = np.stack([idx & 0x7F, (idx >> 7) & 0x7F, idx >> 14], axis=-1) * 2 + 1
+        d2 = to_space(rgb.astype(np.uint8), space) @ neg2
+        d2 += norms
+        cells[idx] = np.argmin(d2, axis=1).astype(np.uint8)
+
+
+def _bin_cells(bins: np.ndarray) -> np.ndarray:
+    """Indices ``r7 | g7 << 7 | b7 << 14`` of the 8 cells of each 18-bit bin, shape (m, 8)."""
+    b = bins.astype(np.intp)
+    base = ((b & 0x3F) << 1) | (((b >> 6) & 0x3F) << 8) | (((b >> 12) & 0x3F) << 15)
+    return base[:, None] + _CELL_OFFSETS[None, :]
