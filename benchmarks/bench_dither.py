@@ -87,22 +87,34 @@ def gradient(height: int = 512, width: int = 768) -> np.ndarray:
 
 
 def logo(height: int = 480, width: int = 800) -> np.ndarray:
-    """A flat-colour logo: a few flat shapes and letters, anti-aliased by drawing at four
-    times the size and averaging 4x4 blocks, on white.
+    """A flat-colour logo: flat shapes in a dozen colours, a thin ring, a diagonal stripe and
+    lettering, anti-aliased by drawing at four times the size and averaging 4x4 blocks.
 
     Returns
     -------
     ndarray of uint8, shape (height, width, 3)
     """
+    from PIL import ImageFont
+
     s = 4
-    img = Image.new("RGB", (width * s, height * s), (255, 255, 255))
+    img = Image.new("RGB", (width * s, height * s), (250, 248, 240))
     d = ImageDraw.Draw(img)
-    d.rounded_rectangle((40 * s, 40 * s, 360 * s, 440 * s), radius=60 * s, fill=(20, 60, 140))
-    d.ellipse((90 * s, 90 * s, 310 * s, 310 * s), fill=(250, 190, 30))
-    d.ellipse((150 * s, 150 * s, 250 * s, 250 * s), fill=(20, 60, 140))
-    d.polygon([(420 * s, 420 * s), (560 * s, 60 * s), (700 * s, 420 * s)], fill=(200, 30, 50))
-    d.rectangle((470 * s, 300 * s, 650 * s, 340 * s), fill=(255, 255, 255))
-    d.line((60 * s, 460 * s, 760 * s, 380 * s), fill=(30, 140, 80), width=9 * s)
+
+    def box(*xy: float) -> list[float]:
+        return [v * s for v in xy]
+
+    d.rounded_rectangle(box(30, 30, 370, 450), radius=60 * s, fill=(20, 60, 140))
+    d.ellipse(box(80, 80, 320, 320), fill=(250, 190, 30))
+    d.ellipse(box(140, 140, 260, 260), fill=(20, 60, 140))
+    d.ellipse(box(95, 95, 305, 305), outline=(230, 90, 40), width=5 * s)
+    d.polygon([(420 * s, 430 * s), (560 * s, 40 * s), (700 * s, 430 * s)], fill=(200, 30, 50))
+    d.rectangle(box(470, 300, 650, 330), fill=(250, 248, 240))
+    d.line(box(40, 465, 780, 360), fill=(30, 140, 80), width=10 * s)
+    d.ellipse(box(640, 60, 770, 190), fill=(120, 70, 160))
+    d.pieslice(box(600, 250, 790, 440), 200, 340, fill=(0, 150, 170))
+    font = ImageFont.load_default(size=44 * s)
+    d.text((70 * s, 350 * s), "kquant", font=font, fill=(250, 248, 240))
+    d.text((420 * s, 400 * s), "palette", font=font, fill=(60, 60, 70))
     small = img.reduce(s)
     return np.asarray(small, dtype=np.uint8).copy()
 
