@@ -7,227 +7,35 @@ megapixels, in which each bin keeps one real member colour: an image whose colou
 separate bins (pixel art, posters, logos) still keeps its exact colours, and one with at most
 k occupied bins is checked and, if need be, histogrammed exactly.
 
-Pixels are read in chunks of packed 32-bit words so that every temporary stays in cache; that,
-not the arithmetic, is what makes the large-image path fast.
+Pixels are read in chunks of packed 32-bit words (see :mod:`packing`) so that every temporary
+stays in cache; that, not the arithmetic, is what makes the large-image path fast.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
+from . import packing
+from .packing import (
+    N_BINS,
+    Scratch,
+    bin_centers,
+    bin_codes,
+    iter_words,
+    pack_rgb,
+    sampled_words,
+    unpack_rgb,
+    words_range,
+)
 from .parallel import part_progress, run_parts
 from .progress import Steps
 
-#: Pixels per chunk in the streaming passes: 1 Mi words amortise numpy's per-call overhead and
-#: let the worker threads run long stretches without the GIL (measured fastest of 64 Ki-1 Mi).
-CHUNK = 1 << 20
 #: Large images with at most this many occupied 18-bit bins keep a real member colour per bin.
 MEMBER_BINS_MAX = 4096
 #: Images with at most this many pixels get an exact histogram of their distinct colours.
 EXACT_MAX_PIXELS = 2_000_000
-BIN_BITS = 6
-N_BINS = 1 << (3 * BIN_BITS)
-_LITTLE = sys.byteorder == "little"
-
-
-def pack_rgb(rgb: np.ndarray) -> np.ndarray:
-    """Pack 8-bit colours into integers ``r | g << 8 | b << 16``.
-
-    Parameters
-    ----------
-    rgb : ndarray of uint8, shape (..., 3)
-
-    Returns
-    -------
-    ndarray of uint32, shape (...)
-    """
-    rgb = np.asarray(rgb)
-    return (
-        rgb[..., 0].astype(np.uint32)
-        | (rgb[..., 1].astype(np.uint32) << 8)
-        | (rgb[..., 2].astype(np.uint32) << 16)
-    )
-
-
-def unpack_rgb(words: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`pack_rgb`: shape (...) uint32 to shape (..., 3) uint8."""
-    words = np.asarray(words, dtype=np.uint32)
-    return np.stack([words & 0xFF, (words >> 8) & 0xFF, (words >> 16) & 0xFF], axis=-1).astype(
-        np.uint8
-    )
-
-
-def gather_fields(
-    words: np.ndarray,
-    fields: tuple[tuple[int, int], ...],
-    out: np.ndarray | None = None,
-    scratch: np.ndarray | None = None,
-) -> np.ndarray:
-    """``OR`` of ``(words >> shift) & mask`` over ``fields``: bit fields moved side by side.
-
-    Parameters
-    ----------
-    words : ndarray of uint32, shape (n,)
-    fields : tuple of (shift, mask)
-    out, scratch : ndarray of uint32, shape (>= n,), optional
-        Buffers to compute in (see :class:`Scratch`); the result is ``out[:n]``.
-    """
-    if out is None or scratch is None:
-        result = np.zeros(words.shape, dtype=np.uint32)
-        for shift, mask in fields:
-            result |= (words >> shift) & mask
-        return result
-    n = words.shape[0]
-    out, tmp = out[:n], scratch[:n]
-    (shift, mask), rest = fields[0], fields[1:]
-    np.right_shift(words, shift, out=out)
-    out &= mask
-    for shift, mask in rest:
-        np.right_shift(words, shift, out=tmp)
-        tmp &= mask
-        out |= tmp
-    return out
-
-
-#: The top 6 bits of each channel of ``r | g << 8 | b << 16``, as ``r6 | g6 << 6 | b6 << 12``.
-BIN_FIELDS = ((2, 0x3F), (4, 0xFC0), (6, 0x3F000))
-
-
-def bin_codes(
-    words: np.ndarray, out: np.ndarray | None = None, scratch: np.ndarray | None = None
-) -> np.ndarray:
-    """18-bit bin of packed colours: the top 6 bits of each channel, ``r | g << 6 | b << 12``.
-
-    Parameters
-    ----------
-    words : ndarray of uint32, shape (n,)
-    out, scratch : ndarray of uint32, shape (>= n,), optional
-        Buffers to compute in (see :class:`Scratch`); the result is ``out[:n]``.
-    """
-    return gather_fields(words, BIN_FIELDS, out, scratch)
-
-
-class Scratch:
-    """Work buffers for one streaming thread, allocated once and reused for every chunk.
-
-    A fresh temporary per operation costs more than the operation here: numpy asks the kernel
-    for huge pages for arrays of 4 MB and up, and zeroing them took 3 ms of a 4 ms chunk. The
-    arithmetic stays in uint32 (an int64 result from uint32 input takes numpy's slow casting
-    loop); ``index`` holds indices already widened for ``take``, ``pairs`` the label pairs
-    of the mapping (see :mod:`remap`).
-
-    Parameters
-    ----------
-    size : int
-        Elements per buffer: the longest range that will be streamed at once.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.words = np.empty(size, dtype=np.uint32)
-        self.codes = np.empty(size, dtype=np.uint32)
-        self.tmp = np.empty(size, dtype=np.uint32)
-        self.index = np.empty(size, dtype=np.intp)
-        self.pairs = np.empty(size, dtype=np.uint16)
-
-
-@cache
-def bin_centres() -> np.ndarray:
-    """The sRGB colour at the centre of every 18-bit bin, shape (2**18, 3) uint8, read-only."""
-    codes = np.arange(N_BINS, dtype=np.uint32)
-    r = (codes & 0x3F) << 2
-    g = ((codes >> 6) & 0x3F) << 2
-    b = ((codes >> 12) & 0x3F) << 2
-    centres = (np.stack([r, g, b], axis=-1) + 2).astype(np.uint8)
-    centres.flags.writeable = False  # shared between calls
-    return centres
-
-
-def words_range(
-    pixels: np.ndarray, start: int, stop: int, out: np.ndarray | None = None
-) -> np.ndarray:
-    """Packed colour words of the flattened pixels ``start:stop``.
-
-    Parameters
-    ----------
-    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
-    start, stop : int
-        Range in the flattened image, ``0 <= start < stop <= H * W``.
-    out : ndarray of uint32, shape (>= stop - start,), optional
-        Buffer for the words of RGB input (RGBA input is read in place).
-
-    Returns
-    -------
-    ndarray of uint32, shape (stop - start,)
-        ``r | g << 8 | b << 16 | a << 24`` (a = 0 for RGB input). May be a read-only view
-        of ``pixels``.
-    """
-    h, w, c = pixels.shape
-    n = h * w
-    if not _LITTLE or not pixels.flags.c_contiguous:
-        part = pixels.reshape(n, c)[start:stop]
-        words = pack_rgb(part)
-        if c == 4:
-            words |= part[:, 3].astype(np.uint32) << 24
-        return words
-    if c == 4:
-        return pixels.reshape(-1).view(np.uint32)[start:stop]
-    # RGB: read 4 bytes at a stride of 3. Each word holds one pixel plus the next pixel's red
-    # byte, which the mask drops; the last pixel has no next byte and is packed by hand.
-    view = np.ndarray((n - 1,), dtype="<u4", buffer=pixels, strides=(3,))
-    last = None
-    if stop == n:
-        r, g, b = (int(v) for v in pixels.reshape(n, 3)[-1])
-        last = np.uint32(r | g << 8 | b << 16)
-    if out is None:
-        words = view[start : min(stop, n - 1)] & np.uint32(0xFFFFFF)
-        return words if last is None else np.append(words, last)
-    words = out[: stop - start]
-    body = min(stop, n - 1) - start
-    np.bitwise_and(view[start : start + body], np.uint32(0xFFFFFF), out=words[:body])
-    if last is not None:
-        words[body] = last
-    return words
-
-
-def iter_words(pixels: np.ndarray, chunk: int = CHUNK) -> Iterator[tuple[int, np.ndarray]]:
-    """Stream an image as packed colour words (see :func:`words_range`), ``chunk`` at a time.
-
-    Yields
-    ------
-    start : int
-        Index of the first pixel of the chunk in the flattened image.
-    words : ndarray of uint32, shape (n,)
-    """
-    n = pixels.shape[0] * pixels.shape[1]
-    for s in range(0, n, chunk):
-        yield s, words_range(pixels, s, min(s + chunk, n))
-
-
-def sampled_words(pixels: np.ndarray, y0: int, y1: int, out: np.ndarray) -> np.ndarray:
-    """Packed words of every other pixel of every other row in rows ``y0:y1`` (``y0`` even).
-
-    Parameters
-    ----------
-    pixels : ndarray of uint8, shape (H, W, 3), C-contiguous, W >= 2
-    y0, y1 : int
-    out : ndarray of uint32, shape (>= ceil((y1 - y0) / 2) * (W // 2),)
-
-    Returns
-    -------
-    ndarray of uint32, shape (ceil((y1 - y0) / 2) * (W // 2),)
-    """
-    w = pixels.shape[1]
-    ny, nx = (y1 - y0 + 1) // 2, w // 2
-    # Columns 0, 2, ..., never the last one, so each 4-byte read ends inside its row.
-    view = np.ndarray((ny, nx), dtype="<u4", buffer=pixels, offset=3 * w * y0, strides=(6 * w, 6))
-    words = out[: ny * nx]
-    np.bitwise_and(view, np.uint32(0xFFFFFF), out=words.reshape(ny, nx))
-    return words
 
 
 @dataclass
@@ -255,7 +63,7 @@ class Histogram:
         True when the bins were counted on a quarter of the pixels (see
         :func:`binned_histogram`): some rare occupied bins may be missing, and counts are
         estimates scaled to the whole image.
-    centres : bool
+    centers : bool
         True when ``colors`` are the bins' centres (a binned photo), whose working-space
         coordinates are tabulated once per colour space.
     """
@@ -268,7 +76,7 @@ class Histogram:
     inverse: np.ndarray | None
     n_transparent: int
     sampled: bool = False
-    centres: bool = False
+    centers: bool = False
 
 
 def _alpha(words: np.ndarray) -> np.ndarray:
@@ -381,6 +189,7 @@ def binned_histogram(
         ``exact`` is False and ``inverse`` None; pixels map to entries through their bin.
     """
     n = pixels.shape[0] * pixels.shape[1]
+    chunk = packing.CHUNK
     has_alpha = pixels.shape[2] == 4
     if sample and (has_alpha or min(pixels.shape[:2]) < 2 or not pixels.flags.c_contiguous):
         sample = False
@@ -399,9 +208,9 @@ def binned_histogram(
         counts = np.zeros(N_BINS, dtype=np.int64)
         weights = np.zeros(N_BINS, dtype=np.float64) if has_alpha else None
         n_transparent = 0
-        scratch = Scratch(min(CHUNK, stop - start))
-        for s in range(start, stop, CHUNK):
-            e = min(s + CHUNK, stop)
+        scratch = Scratch(min(chunk, stop - start))
+        for s in range(start, stop, chunk):
+            e = min(s + chunk, stop)
             if has_alpha:
                 words, alpha, hidden = visible_words(s, e)
                 n_transparent += hidden
@@ -412,11 +221,11 @@ def binned_histogram(
             if weights is not None:
                 weights += np.bincount(codes, weights=alpha / 255.0, minlength=N_BINS)
             if steps is not None:
-                done = part_progress(index, start, stop, s + CHUNK, n)
+                done = part_progress(index, start, stop, s + chunk, n)
                 steps.check() if done is None else steps.tick("histogram", done)
         return counts, weights, n_transparent
 
-    parts = run_parts(count, n, min_size=4 * CHUNK, align=CHUNK)
+    parts = run_parts(count, n, min_size=4 * chunk, align=chunk)
     counts, weights, n_transparent = parts[0]
     for more_counts, more_weights, more_transparent in parts[1:]:
         counts += more_counts
@@ -424,27 +233,16 @@ def binned_histogram(
             weights += more_weights
         n_transparent += more_transparent
     occupied = np.flatnonzero(counts).astype(np.uint32)
-    if occupied.size <= MEMBER_BINS_MAX:
-        colors = unpack_rgb(_members(pixels, occupied, steps))
-    else:
-        colors = bin_centres()[occupied]
     bin_counts = counts[occupied]
-    return Histogram(
-        colors=colors,
-        counts=bin_counts,
-        weights=weights[occupied] if weights is not None else bin_counts.astype(np.float64),
-        exact=False,
-        codes=occupied,
-        inverse=None,
-        n_transparent=n_transparent,
-        centres=occupied.size > MEMBER_BINS_MAX,
-    )
+    bin_weights = weights[occupied] if weights is not None else bin_counts.astype(np.float64)
+    return _from_bins(pixels, occupied, bin_counts, bin_weights, n_transparent, steps)
 
 
 def _sampled_histogram(pixels: np.ndarray, steps: Steps | None) -> Histogram:
     """:func:`binned_histogram` of every other pixel of every other row (RGB only)."""
     h, w = pixels.shape[:2]
-    rows = max(2, (2 * CHUNK // max(w, 1)) // 2 * 2)  # even: blocks start on sampled rows
+    # Even: blocks start on sampled rows.
+    rows = max(2, (2 * packing.CHUNK // max(w, 1)) // 2 * 2)
 
     def count(index: int, first_row: int, end_row: int) -> np.ndarray:
         counts = np.zeros(N_BINS, dtype=np.int64)
@@ -463,20 +261,35 @@ def _sampled_histogram(pixels: np.ndarray, steps: Steps | None) -> Histogram:
     # Each sampled pixel stands for the four of its 2x2 block (about: odd edges are left out).
     scale = (h * w) / max(1, int(counts.sum()))
     bin_counts = np.rint(counts[occupied] * scale).astype(np.int64)
-    if occupied.size <= MEMBER_BINS_MAX:
-        colors = unpack_rgb(_members(pixels, occupied, steps))
-    else:
-        colors = bin_centres()[occupied]
+    weights = counts[occupied] * scale
+    return _from_bins(pixels, occupied, bin_counts, weights, 0, steps, sampled=True)
+
+
+def _from_bins(
+    pixels: np.ndarray,
+    occupied: np.ndarray,
+    counts: np.ndarray,
+    weights: np.ndarray,
+    n_transparent: int,
+    steps: Steps | None,
+    *,
+    sampled: bool = False,
+) -> Histogram:
+    """The binned histogram of the ``occupied`` bins, shape (m,) uint32, with their pixel
+    ``counts`` (int64) and alpha ``weights`` (float64): few bins keep a real member colour
+    each, many stand for their centres."""
+    few = occupied.size <= MEMBER_BINS_MAX
+    colors = unpack_rgb(_members(pixels, occupied, steps)) if few else bin_centers()[occupied]
     return Histogram(
         colors=colors,
-        counts=bin_counts,
-        weights=counts[occupied] * scale,
+        counts=counts,
+        weights=weights,
         exact=False,
         codes=occupied,
         inverse=None,
-        n_transparent=0,
-        sampled=True,
-        centres=occupied.size > MEMBER_BINS_MAX,
+        n_transparent=n_transparent,
+        sampled=sampled,
+        centers=not few,
     )
 
 

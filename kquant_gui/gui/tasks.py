@@ -217,6 +217,9 @@ def run_quantize(
         seed=job.seed,
         progress=progress,
         cancel=cancelled,
+        # One engine thread: more would compete with the main thread for the interpreter lock
+        # and make the window stutter (the engine's results are the same either way).
+        threads=1,
     )
     seconds = time.perf_counter() - start
     display = DisplayImage.for_quantized(result.image, result.labels)

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from kquant_gui.engine import Cancelled
-from kquant_gui.engine.parallel import set_max_threads
 from kquant_gui.image_io import ImageIOError
 
 from . import tasks
@@ -134,9 +133,6 @@ class BackgroundWorker(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        # One engine thread: more would compete with the main thread for the interpreter lock
-        # and make the window stutter (the engine's results are the same either way).
-        set_max_threads(1)
         self._next_id = 0
         # Cancellable jobs (quantize, measure) not finished yet, by id.
         self._pending: dict[int, tasks.QuantizeJob | tasks.MeasureJob] = {}

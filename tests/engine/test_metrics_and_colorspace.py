@@ -10,6 +10,8 @@ from kquant_gui.engine.colorspace import (
     compress_chroma,
     expand_chroma,
     from_space,
+    lab_to_linear,
+    oklab_to_linear,
     srgb8_to_lab,
     to_space,
 )
@@ -59,11 +61,42 @@ def test_every_8bit_colour_round_trips(space):
     assert np.array_equal(from_space(to_space(rgb, space), space), rgb)
 
 
-def test_out_of_gamut_coordinates_are_clipped():
-    wild = np.array([[150.0, 300.0, -300.0], [-20.0, 0.0, 0.0]])
-    for space in COLOR_SPACES:
-        out = from_space(wild, space)
-        assert out.dtype == np.uint8 and out.shape == (2, 3)
+#: Far outside the sRGB gamut in each working space: brighter than white with strong chroma,
+#: darker than black, and very saturated at mid lightness.
+WILD = {
+    "lab": [[150.0, 300.0, -300.0], [-20.0, 0.0, 0.0], [50.0, -200.0, 200.0]],
+    "oklab": [[150.0, 60.0, -60.0], [-20.0, 0.0, 0.0], [50.0, -50.0, 50.0]],
+    "rgb": [[300.0, -40.0, 128.0], [-20.0, 0.0, 0.0], [255.6, 512.0, -0.6]],
+}
+
+
+def _linear_unclipped(coords: np.ndarray, space: str) -> np.ndarray:
+    """Linear-light sRGB before any clipping (encoded values / 255 for "rgb")."""
+    if space == "lab":
+        return lab_to_linear(expand_chroma(coords))
+    if space == "oklab":
+        return oklab_to_linear(coords)
+    return coords / 255.0
+
+
+@pytest.mark.parametrize("space", COLOR_SPACES)
+def test_out_of_gamut_coordinates_are_clipped(space):
+    wild = np.array(WILD[space])
+    linear = _linear_unclipped(wild, space)
+    # Every row really is out of gamut in at least one channel.
+    assert np.all(((linear < 0) | (linear > 1)).any(axis=1))
+    rng = np.random.default_rng(7)
+    inside = np.vstack(
+        [rng.integers(0, 256, (300, 3)), [[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 0, 255]]]
+    ).astype(np.uint8)
+    # Converted together, as a palette is: clipping some entries leaves the others alone.
+    out = from_space(np.vstack([wild, to_space(inside, space)]), space)
+    clipped, round_trip = out[: len(wild)], out[len(wild) :]
+    # A channel below the gamut becomes 0 and one above it 255 (never wrapped around).
+    assert np.all(clipped[linear <= 0] == 0)
+    assert np.all(clipped[linear >= 1] == 255)
+    # In-gamut colours come back exactly.
+    assert np.array_equal(round_trip, inside)
 
 
 def test_chroma_compression_inverts_and_keeps_lightness_and_hue():

@@ -9,6 +9,7 @@ import pytest
 
 from kquant_gui import COLOR_SPACES, DITHERS, Cancelled, quantize
 from kquant_gui.engine import histogram as histogram_module
+from kquant_gui.engine import packing
 from kquant_gui.engine import pipeline as pipeline_module
 from kquant_gui.engine.colorspace import srgb8_to_lab
 from kquant_gui.engine.metrics import mean_delta_e2000
@@ -333,31 +334,24 @@ def test_non_contiguous_input(photo):
 @pytest.mark.parametrize("dither", DITHERS)
 def test_threads_do_not_change_the_result(photo, monkeypatch, dither):
     # Small chunks and the large-image path, so the work really is split into parts.
-    from kquant_gui.engine import parallel, remap
-
     monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
-    monkeypatch.setattr(histogram_module, "CHUNK", 1024)
-    monkeypatch.setattr(remap, "CHUNK", 1024)
+    monkeypatch.setattr(packing, "CHUNK", 1024)
     big = np.tile(photo, (3, 3, 1))
     seen: list[float] = []
-    before = parallel.max_threads()
-    try:
-        parallel.set_max_threads(2)
-        threaded = quantize(big, 48, dither=dither)
-        parallel.set_max_threads(1)
-        single = quantize(big, 48, dither=dither, progress=lambda f, s: seen.append(f))
-    finally:
-        parallel.set_max_threads(before)
-    assert single.image.tobytes() == threaded.image.tobytes()
-    assert single.labels.tobytes() == threaded.labels.tobytes()
-    assert np.array_equal(single.counts, threaded.counts)
+    single = quantize(big, 48, dither=dither, progress=lambda f, s: seen.append(f), threads=1)
+    for threads in (2, 4):
+        threaded = quantize(big, 48, dither=dither, threads=threads)
+        assert single.image.tobytes() == threaded.image.tobytes()
+        assert single.labels.tobytes() == threaded.labels.tobytes()
+        assert single.palette.tobytes() == threaded.palette.tobytes()
+        assert np.array_equal(single.counts, threaded.counts)
     # Run one after another, the parts still report steady progress up to 1.
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
 
 
 def _quantize_large_in_child(pixels: np.ndarray) -> int:
     histogram_module.EXACT_MAX_PIXELS = 100
-    histogram_module.CHUNK = 1024
+    packing.CHUNK = 1024
     return quantize(pixels, 8).n_colors
 
 
@@ -367,11 +361,84 @@ def test_engine_threads_survive_fork(photo):
     import multiprocessing
 
     big = np.tile(photo, (3, 3, 1))
-    saved = histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK
+    saved = histogram_module.EXACT_MAX_PIXELS, packing.CHUNK
     try:
-        histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK = 100, 1024
+        histogram_module.EXACT_MAX_PIXELS, packing.CHUNK = 100, 1024
         quantize(big, 8)  # starts the pool in this process
     finally:
-        histogram_module.EXACT_MAX_PIXELS, histogram_module.CHUNK = saved
+        histogram_module.EXACT_MAX_PIXELS, packing.CHUNK = saved
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply_async(_quantize_large_in_child, (big,)).get(timeout=60) == 8
+
+
+# Large-image paths with alpha: the binned histogram (and the sampled one, which RGBA skips).
+
+
+@pytest.fixture
+def binned(monkeypatch):
+    """Force the large-image path (binned histogram) on small arrays."""
+    monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+
+
+@pytest.mark.parametrize("dither", DITHERS)
+@pytest.mark.parametrize("k", [8, 48])  # mapped by 18-bit bin, and by 21-bit cell
+def test_rgba_through_the_binned_path(photo, binned, k, dither):
+    rgba = _rgba_photo(photo)
+    result = quantize(rgba, k, dither=dither)
+    _check_invariants(rgba, result, k)
+    assert result.distinct_colors is None  # the binned histogram, not the exact one
+    assert np.array_equal(result.image[..., 3], rgba[..., 3])
+    transparent = rgba[..., 3] == 0
+    t = result.transparent_index
+    assert t is not None and result.counts[t] == transparent.sum()
+    assert np.all(result.labels[transparent] == t)
+    assert not np.any(result.labels[~transparent] == t)
+
+
+def test_rgba_binned_path_keeps_the_quality_of_the_exact_one(photo, monkeypatch):
+    rgba = _rgba_photo(photo)
+    visible = rgba[..., 3] > 0
+    exact = quantize(rgba, 16)
+    monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+    binned = quantize(rgba, 16)
+    de_exact = mean_delta_e2000(photo[visible], exact.image[..., :3][visible])
+    assert mean_delta_e2000(photo[visible], binned.image[..., :3][visible]) < de_exact + 0.5
+    # Colours hidden under alpha 0 pull neither palette.
+    other = rgba.copy()
+    other[~visible, :3] = 0
+    assert np.array_equal(quantize(other, 16).palette, binned.palette)
+
+
+@pytest.mark.parametrize("dither", DITHERS)
+def test_rgba_asked_to_sample_counts_every_pixel(photo, sampled, monkeypatch, dither):
+    # The sample reads RGB words only, so RGBA images count every pixel: the same result as
+    # without sampling, and a histogram that is not marked as sampled.
+    rgba = _rgba_photo(photo)
+    assert not histogram_module.histogram(rgba, 8, sample=True).sampled
+    assert histogram_module.histogram(photo, 8, sample=True).sampled
+    result = quantize(rgba, 8, dither=dither)
+    _check_invariants(rgba, result, 8)
+    assert np.array_equal(result.image[..., 3], rgba[..., 3])
+    monkeypatch.setattr(pipeline_module, "SAMPLE_MIN_PIXELS", 10**12)
+    whole = quantize(rgba, 8, dither=dither)
+    assert whole.image.tobytes() == result.image.tobytes()
+    assert whole.labels.tobytes() == result.labels.tobytes()
+
+
+def test_binned_histogram_falls_back_to_exact_when_a_bin_holds_two_colours(binned):
+    # Four colours in three 18-bit bins: (10, 10, 10) and (11, 10, 10) share a bin. The binned
+    # histogram has at most k entries, the check finds the shared bin, and the exact
+    # histogram is taken instead, so both colours are kept.
+    colours = np.array([[10, 10, 10], [11, 10, 10], [200, 30, 30], [30, 30, 200]], dtype=np.uint8)
+    pixels = colours[np.arange(50 * 60).reshape(50, 60) % 4]
+    hist = histogram_module.histogram(pixels, 8)
+    assert hist.exact and hist.inverse is not None
+    assert {tuple(c) for c in hist.colors} == {tuple(c) for c in colours}
+    result = quantize(pixels, 8)
+    assert result.exhausted and result.n_colors == 4 and result.distinct_colors == 4
+    assert np.array_equal(result.image, pixels)
+
+
+def test_binned_histogram_stays_binned_with_more_bins_than_k(photo, binned):
+    hist = histogram_module.histogram(photo, 8)
+    assert not hist.exact and hist.inverse is None

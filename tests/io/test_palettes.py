@@ -124,8 +124,8 @@ def test_swatch_png(tmp_path, result):
     with Image.open(path) as im:
         strip = np.asarray(im.convert("RGB"))
     assert strip.shape == (SWATCH_SIZE, SWATCH_SIZE * result.n_colors, 3)
-    centres = strip[SWATCH_SIZE // 2, SWATCH_SIZE // 2 :: SWATCH_SIZE]
-    np.testing.assert_array_equal(centres, result.palette)
+    centers = strip[SWATCH_SIZE // 2, SWATCH_SIZE // 2 :: SWATCH_SIZE]
+    np.testing.assert_array_equal(centers, result.palette)
 
 
 @pytest.mark.parametrize("ext", sorted(PALETTE_FORMATS))

@@ -16,7 +16,7 @@ from _images import encode, swapped_profile
 from PIL import Image, ImageCms
 
 from kquant_gui import quantize
-from kquant_gui.engine.parallel import max_threads, set_max_threads
+from kquant_gui.engine import engine_threads
 from kquant_gui.image_io import (
     PARALLEL_DEFLATE_BYTES,
     SUPPORTED_SAVE_FORMATS,
@@ -84,12 +84,8 @@ def test_large_png_is_deflated_in_parts_into_one_valid_stream(tmp_path, k, h):
     img = np.repeat(rng.integers(0, 256, (h, w // 16, 3), dtype=np.uint8), 16, axis=1)
     result = quantize(img, k)
     with_threads = save_quantized(result, tmp_path / "a.png").path.read_bytes()
-    threads = max_threads()
-    set_max_threads(1)
-    try:
+    with engine_threads(1):
         one_thread = save_quantized(result, tmp_path / "b.png").path.read_bytes()
-    finally:
-        set_max_threads(threads)
     assert with_threads == one_thread  # the same bytes whatever the thread count
     idat = b"".join(data for tag, data in all_png_chunks(with_threads) if tag == b"IDAT")
     raw = zlib.decompress(idat)  # checks the zlib header and the Adler-32 of the whole

@@ -1,0 +1,40 @@
+"""Lloyd iterations: an empty cluster is re-seeded at the costliest point, or kept."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kquant_gui.engine.kmeans import lloyd
+
+
+def test_an_empty_cluster_is_reseeded_at_the_costliest_point():
+    points = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [100.0, 0.0, 0.0]])
+    weights = np.ones(3)
+    # The third centre is far from every point: no point picks it, so its cluster is empty.
+    start = np.array([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0], [1000.0, 0.0, 0.0]])
+    centers = lloyd(points, weights, start, max_iter=1)
+    # After one iteration it sits on the point that cost most (100, 95 away from its centre).
+    assert np.array_equal(centers[2], points[2])
+    assert np.array_equal(centers[:2], [[0.0, 0.0, 0.0], [55.0, 0.0, 0.0]])
+    # Run to the end, every point has a centre of its own.
+    final = lloyd(points, weights, start)
+    assert np.array_equal(final[np.argsort(final[:, 0])], points)
+
+
+def test_the_reseed_weighs_points_by_their_weight():
+    points = np.array([[0.0, 0.0, 0.0], [30.0, 0.0, 0.0], [-20.0, 0.0, 0.0]])
+    # The nearer point at -20 costs more than the one at 30 when it weighs 3 times as much.
+    weights = np.array([1.0, 1.0, 3.0])
+    start = np.array([[0.0, 0.0, 0.0], [500.0, 0.0, 0.0]])
+    centers = lloyd(points, weights, start, max_iter=1)
+    assert np.array_equal(centers[1], points[2])
+
+
+def test_with_no_point_left_to_take_an_empty_cluster_keeps_its_centre():
+    # Two points, three centres: after both points have a centre, nothing costs anything, so
+    # the spare centre stays where it was rather than becoming NaN or a duplicate.
+    points = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0]])
+    start = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [500.0, 0.0, 0.0]])
+    centers = lloyd(points, np.ones(2), start)
+    assert np.array_equal(centers, start)
+    assert not np.isnan(centers).any()
