@@ -80,6 +80,7 @@ class Options:
     k: int
     color_space: str
     dither: str
+    dither_strength: float
     seed: int
     force: bool
     strip_metadata: bool
@@ -133,6 +134,17 @@ def _int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def _strength(text: str) -> float:
+    """An argparse ``type`` for ``--dither-strength``: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kquant`` (also used to render ``--help``)."""
     parser = argparse.ArgumentParser(
@@ -167,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dither", choices=DITHERS, default="none",
         help="dithering of the final mapping (default: none; ordered = 8x8 Bayer)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dither-strength", type=_strength, default=1.0, metavar="S",
+        help="how much of the dithering to apply, 0 (none) to 1 (full, the default)",
     )  # fmt: skip
     parser.add_argument(
         "--seed", type=_int_at_least(0, 2**32 - 1), default=0, metavar="N",
@@ -321,7 +337,12 @@ def run_job(job: Job, opts: Options) -> JobResult:
             warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
             src = load_image(job.input, max_pixels=opts.max_pixels)
         result = quantize(
-            src.pixels, opts.k, color_space=opts.color_space, dither=opts.dither, seed=opts.seed
+            src.pixels,
+            opts.k,
+            color_space=opts.color_space,
+            dither=opts.dither,
+            dither_strength=opts.dither_strength,
+            seed=opts.seed,
         )
         saved = save_quantized(
             result,
@@ -457,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         k=args.k,
         color_space=args.space,
         dither=args.dither,
+        dither_strength=args.dither_strength,
         seed=args.seed,
         force=args.force,
         strip_metadata=args.strip_metadata,

@@ -155,7 +155,7 @@ def acceptance(
 ) -> np.ndarray:
     """How much of the error reaching each pixel it takes on, 0..255.
 
-    0 for a pixel that the palette holds (see :attr:`NearestTable.closeness`) and for a fully
+    0 for a pixel that the palette holds (see :class:`~.nearest.HeldColors`) and for a fully
     transparent one: such pixels are not dithered and pass no error on.
 
     Parameters
@@ -277,32 +277,12 @@ def diffuse(
     else:
         accept = acceptance(pixels, table, strength, steps)
         labels = _diffuse_tiles(pixels, palette, table, accept, KERNELS[kernel], steps, threads)
-        _settle_held(labels, pixels, accept, table)
+        # The diffusion looks held pixels up by cell like any other; where two entries share
+        # a cell that could pick the wrong one of the two.
+        table.settle(labels, pixels)
     if transparent >= 0 and pixels.shape[2] == 4:
         labels[pixels[..., 3] == 0] = transparent
     return labels
-
-
-def _settle_held(
-    labels: np.ndarray, pixels: np.ndarray, accept: np.ndarray, table: NearestTable
-) -> None:
-    """Give every pixel that the palette holds, and that accepted no error, its own exact
-    nearest entry.
-
-    The diffusion looks such pixels up by cell, like any other; where two entries share a
-    cell that could pick the wrong one of the two.
-    """
-    w = pixels.shape[1]
-    rows = max(1, (1 << 18) // max(w, 1))
-    for y0 in range(0, pixels.shape[0], rows):
-        quiet = accept[y0 : y0 + rows] == 0
-        if quiet.any():
-            keys = pack_keys(pixels[y0 : y0 + rows][quiet])
-            held = table.closeness.take(keys) > 0
-            lab = labels[y0 : y0 + rows]
-            picked = lab[quiet]
-            picked[held] = table.exact.take(keys[held])
-            lab[quiet] = picked
 
 
 def _diffuse_tiles(

@@ -15,11 +15,11 @@ from functools import cache
 import numpy as np
 
 from .colorspace import to_space
-from .remap import bin_centre_coords
+from .lut import bin_center_coords
 
 #: Colours within this many levels (in every channel) of an entry are matched exactly, and
-#: how close they are is recorded (see :attr:`NearestTable.closeness`).
-EXACT_REACH = 3
+#: how close they are is recorded (see :class:`HeldColors`).
+EXACT_REACH = 2
 #: A colour within this many levels of an entry (in every channel) counts as held by the
 #: palette (closeness 255); from there closeness falls linearly to 0 at FAR_LEVELS.
 EXACT_LEVELS = 0
@@ -28,7 +28,7 @@ FAR_LEVELS = 2
 #: decided cell by cell in the working space itself.
 MAX_CANDIDATES = 8
 
-#: Offsets of a bin's 8 cell centres from its centre colour (2 levels up from its lowest),
+#: Offsets of a bin's 8 cell centers from its centre colour (2 levels up from its lowest),
 #: in cell order r1 | g1 << 1 | b1 << 2, and each cell's offset in the (b7, g7, r7) index.
 _CELL_DELTAS = np.array(
     [(r * 2 - 1.5, g * 2 - 1.5, b * 2 - 1.5) for b in (0, 1) for g in (0, 1) for r in (0, 1)]
@@ -53,8 +53,60 @@ def cell_of_keys(keys: np.ndarray) -> np.ndarray:
     return (k & 0x7F) | ((k >> 1) & 0x3F80) | ((k >> 2) & 0x1FC000)
 
 
-class NearestTable:
-    """Nearest palette entry of every 8-bit colour, through two lookup tables.
+class HeldColors:
+    """The colours a palette holds: every colour within ``EXACT_REACH`` levels of an entry,
+    with its exact nearest entry and how closely it is held.
+
+    Cheap to build (a few thousand colours per entry measured; the tables' zero pages cost
+    nothing until written), so every dithering uses it to leave held pixels undithered.
+
+    Parameters
+    ----------
+    palette : ndarray of uint8, shape (n, 3+), 1 <= n <= 256
+        Only the colour channels are used.
+    space : str
+        Working colour space in which distances are measured (see :func:`to_space`).
+
+    Attributes
+    ----------
+    closeness : ndarray of uint8, shape (2**24,)
+        How closely the palette holds each colour ``r | g << 8 | b << 16``: 255 within
+        ``EXACT_LEVELS`` of an entry (such a pixel is not dithered), falling to 0 at
+        ``FAR_LEVELS``.
+    exact : ndarray of uint8, shape (2**24,)
+        Exact nearest entry of each colour whose closeness is above 0.
+    """
+
+    def __init__(self, palette: np.ndarray, space: str) -> None:
+        self.palette = np.ascontiguousarray(palette[:, :3])
+        self.coords = to_space(self.palette, space)
+        self.closeness = np.zeros(1 << 24, dtype=np.uint8)
+        self.exact = np.zeros(1 << 24, dtype=np.uint8)
+        _exact_near_entries(self, self.palette, self.coords, space)
+
+    def settle(self, labels: np.ndarray, pixels: np.ndarray) -> None:
+        """Give every pixel that the palette holds (closeness 255) its exact entry, in place;
+        fully transparent pixels keep theirs.
+
+        Parameters
+        ----------
+        labels : ndarray of uint8, shape (H, W)
+        pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        """
+        w = pixels.shape[1]
+        rows = max(1, (1 << 18) // max(w, 1))
+        for y0 in range(0, pixels.shape[0], rows):
+            p = pixels[y0 : y0 + rows]
+            keys = pack_keys(p)
+            held = self.closeness.take(keys) == 255
+            if p.shape[2] == 4:
+                held &= p[..., 3] > 0
+            if held.any():
+                labels[y0 : y0 + rows][held] = self.exact.take(keys[held])
+
+
+class NearestTable(HeldColors):
+    """Nearest palette entry of every 8-bit colour, through lookup tables.
 
     ``cells`` holds the entry nearest to the centre of every 2x2x2 cell of colours. It is built
     per 18-bit bin (4x4x4 colours): a bin whose centre is nearer to its nearest entry than to
@@ -81,16 +133,13 @@ class NearestTable:
     ----------
     cells : ndarray of uint8, shape (2**21,)
         Entry of each cell ``r7 | g7 << 7 | b7 << 14`` (see :func:`cell_of_keys`).
-    closeness : ndarray of uint8, shape (2**24,)
-        How closely the palette holds each colour ``r | g << 8 | b << 16``: 255 within
-        ``EXACT_LEVELS`` of an entry, falling to 0 at ``FAR_LEVELS``.
-    exact : ndarray of uint8, shape (2**24,)
-        Exact nearest entry of each colour whose closeness is above 0.
+    closeness, exact
+        As for :class:`HeldColors`.
     """
 
     def __init__(self, palette: np.ndarray, space: str) -> None:
-        palette = np.ascontiguousarray(palette[:, :3])
-        coords = to_space(palette, space)
+        super().__init__(palette, space)
+        coords = self.coords
         best, cands = _bin_candidates(coords, space)
         # Cells r7 | g7 << 7 | b7 << 14 as a (b7, g7, r7) array: each bin is 2x2x2 cells.
         cells = np.empty((64, 2, 64, 2, 64, 2), dtype=np.uint8)
@@ -98,10 +147,6 @@ class NearestTable:
         self.cells = cells.reshape(-1)
         if cands is not None:
             _split_bins(self.cells, coords, space, *cands)
-        # Zero-filled pages cost nothing until written; only colours near entries are.
-        self.closeness = np.zeros(1 << 24, dtype=np.uint8)
-        self.exact = np.zeros(1 << 24, dtype=np.uint8)
-        _exact_near_entries(self, palette, coords, space)
 
     def own_labels(self, keys: np.ndarray) -> np.ndarray:
         """Nearest entry of the packed colours ``keys`` (any shape), uint8: exact where the
@@ -113,7 +158,7 @@ class NearestTable:
 
 
 def _exact_near_entries(
-    table: NearestTable, palette: np.ndarray, coords: np.ndarray, space: str
+    table: HeldColors, palette: np.ndarray, coords: np.ndarray, space: str
 ) -> None:
     """Measure exactly every colour within ``EXACT_REACH`` levels of an entry, and record how
     close it is to the closest entry (largest channel gap)."""
@@ -145,7 +190,7 @@ def _exact_near_entries(
 @cache
 def _bin_geometry(space: str) -> tuple[np.ndarray, np.ndarray]:
     """The working space around each 18-bit bin's centre colour (see
-    :func:`bin_centre_coords`): its Jacobian per 8-bit level and a bound on the distance from
+    :func:`bin_center_coords`): its Jacobian per 8-bit level and a bound on the distance from
     the centre to any colour of the bin.
 
     Returns
@@ -154,11 +199,11 @@ def _bin_geometry(space: str) -> tuple[np.ndarray, np.ndarray]:
         ``jacobian[b, :, c]``: change of the coordinates per level of channel c (r, g, b).
     radius : ndarray of float64, shape (2**18,)
     """
-    c = bin_centre_coords(space).reshape(64, 64, 64, 3)  # (b6, g6, r6)
+    c = bin_center_coords(space).reshape(64, 64, 64, 3)  # (b6, g6, r6)
     jac = np.empty((64, 64, 64, 3, 3))
     reach2 = np.zeros((64, 64, 64))
     for channel, axis in enumerate((2, 1, 0)):
-        step = np.diff(c, axis=axis) / 4.0  # per level, between neighbouring centres
+        step = np.diff(c, axis=axis) / 4.0  # per level, between neighbouring centers
         pad = [(0, 0)] * 4
         pad[axis] = (1, 0)
         before = np.pad(step, pad, mode="edge")
@@ -187,10 +232,10 @@ def _bin_candidates(
         Undecided bins (shape (m,)), their first MAX_CANDIDATES candidate entries (shape
         (m, MAX_CANDIDATES), padded by repeating the first), and how many there are.
     """
-    centres = bin_centre_coords(space)
+    centers = bin_center_coords(space)
     _, radius = _bin_geometry(space)
     n = coords.shape[0]
-    nb = centres.shape[0]
+    nb = centers.shape[0]
     best = np.zeros(nb, dtype=np.intp)
     if n < 2:
         return best, None
@@ -200,7 +245,7 @@ def _bin_candidates(
     rows = max(1, (1 << 22) // n)
     bins, entries, counts = [], [], []
     for s in range(0, nb, rows):
-        c = centres[s : s + rows]
+        c = centers[s : s + rows]
         d2 = c @ neg2
         d2 += norms
         d2 += (c**2).sum(axis=1)[:, None]
@@ -244,7 +289,7 @@ def _split_bins(
     centre) and measured against the bin's candidates; bins are grouped by how many they
     have, so that the common case of two costs little.
     """
-    centres = bin_centre_coords(space)
+    centers = bin_center_coords(space)
     jac, _ = _bin_geometry(space)
     for lo, hi in ((2, 2), (3, 4), (5, MAX_CANDIDATES)):
         group = np.flatnonzero((counts >= lo) & (counts <= hi))
@@ -253,8 +298,8 @@ def _split_bins(
             b = bins[sel]
             e = entries[sel, :hi]  # (m, kk)
             j = jac[b]  # (m, 3, 3)
-            # Cell centres in the linearised space, (m, 8, 3).
-            x = centres[b][:, None, :] + np.einsum("dc,mkc->mdk", _CELL_DELTAS, j)
+            # Cell centers in the linearised space, (m, 8, 3).
+            x = centers[b][:, None, :] + np.einsum("dc,mkc->mdk", _CELL_DELTAS, j)
             p = coords[e]  # (m, kk, 3)
             d2 = np.zeros((b.size, 8, e.shape[1]))
             for axis in range(3):

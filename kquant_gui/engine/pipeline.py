@@ -9,7 +9,7 @@ entry, optionally dithered.
 from __future__ import annotations
 
 import time
-from numbers import Integral
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +17,8 @@ import numpy as np
 from . import packing
 from .cluster import cluster
 from .colorspace import COLOR_SPACES, to_space
-from .dither import floyd_steinberg_labels, ordered_labels
+from .diffusion import diffuse
+from .dither import ordered_labels
 from .histogram import Histogram, histogram
 from .lut import (
     bin_center_cells,
@@ -29,12 +30,14 @@ from .lut import (
     pair_table,
     rank_pairs,
 )
+from .nearest import HeldColors
 from .packing import pack_rgb
 from .paint import paint_labels
 from .parallel import engine_threads, single_threaded_blas
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
 from .smooth import stream_labels
+from .spread import spread_palette
 
 DITHERS = ("none", "floyd-steinberg", "ordered")
 K_MIN, K_MAX = 1, 256
@@ -93,6 +96,15 @@ def validate_pixels(pixels: object) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
+def validate_strength(strength: object) -> float:
+    """Return ``strength`` as a float in [0, 1], or raise ``ValueError`` saying what is allowed."""
+    if isinstance(strength, bool) or not isinstance(strength, Real):
+        raise ValueError(f"dither_strength must be a number from 0.0 to 1.0, got {strength!r}")
+    if not 0.0 <= float(strength) <= 1.0:  # also rejects NaN
+        raise ValueError(f"dither_strength must be from 0.0 to 1.0, got {float(strength)}")
+    return float(strength)
+
+
 def _validate_options(color_space: object, dither: object, seed: object) -> None:
     if color_space not in COLOR_SPACES:
         raise ValueError(
@@ -110,6 +122,7 @@ def quantize(
     *,
     color_space: str = "lab",
     dither: str = "none",
+    dither_strength: float = 1.0,
     seed: int = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
@@ -127,7 +140,13 @@ def quantize(
         Space in which colour distances are measured: CIELAB (default) or OKLab, both from
         linearised sRGB, or plain sRGB values.
     dither : {"none", "floyd-steinberg", "ordered"}
-        Dithering of the final mapping; "ordered" is an 8x8 Bayer matrix.
+        Dithering of the final mapping: "floyd-steinberg" is our selective serpentine error
+        diffusion (pixels the palette holds exactly stay exact, edges are spared), "ordered"
+        an 8x8 Bayer matrix between each colour's two nearest entries. With either, outer
+        palette entries move outward so that the image's outermost colours can be mixed.
+    dither_strength : float
+        0.0 to 1.0: how much of the dithering to apply. 0.0 gives exactly the undithered
+        result; 1.0 (default) the full dithering.
     seed : int
         Seed of the k-means++ start; the same inputs and seed give a byte-identical result.
     progress : callable(fraction: float, stage: str), optional
@@ -154,8 +173,9 @@ def quantize(
     k = validate_k(k)
     pixels = validate_pixels(pixels)
     _validate_options(color_space, dither, seed)
+    strength = validate_strength(dither_strength)
     with engine_threads(threads), single_threaded_blas():
-        return _quantize(pixels, k, color_space, dither, int(seed), progress, cancel)
+        return _quantize(pixels, k, color_space, dither, strength, int(seed), progress, cancel)
 
 
 def _quantize(
@@ -163,6 +183,7 @@ def _quantize(
     k: int,
     color_space: str,
     dither: str,
+    strength: float,
     seed: int,
     progress: ProgressCallback | None,
     cancel: CancelCallback | None,
@@ -173,7 +194,9 @@ def _quantize(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
-    hist = _histogram(pixels, k, dither, steps)
+    # Dithering at strength 0 is no dithering, exactly.
+    dithered = dither != "none" and strength > 0.0
+    hist = _histogram(pixels, k, dither if dithered else "none", steps)
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
 
@@ -185,6 +208,10 @@ def _quantize(
         palette_vis, coords = np.empty((0, 3), dtype=np.uint8), np.empty((0, 3))
     else:
         palette_vis, coords = cluster(hist, k_visible, color_space, seed, steps)
+        if dithered:
+            palette_vis = spread_palette(
+                palette_vis, coords, hist.weights, color_space, amount=strength
+            )
     t2 = time.perf_counter()
     timings["clustering"] = t2 - t1
 
@@ -194,13 +221,13 @@ def _quantize(
         # Nothing visible: every pixel is fully transparent and takes the one entry.
         raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
         mapped = _paint_in_share_order(pixels, entries.palette, raw, steps)
-    elif dither == "none":
+    elif not dithered:
         mapped = _map_nearest(pixels, hist, coords, entries, k_visible, color_space, steps)
     else:
-        mapped = _map_dithered(pixels, entries, dither, color_space, steps)
+        mapped = _map_dithered(pixels, entries, dither, strength, color_space, steps)
     timings["mapping"] = time.perf_counter() - t2
     steps.done()
-    return _assemble(mapped, entries, hist, k, color_space, dither, seed, timings)
+    return _assemble(mapped, entries, hist, k, color_space, (dither, strength), seed, timings)
 
 
 def _histogram(pixels: np.ndarray, k: int, dither: str, steps: Steps) -> Histogram:
@@ -313,14 +340,28 @@ def _map_nearest(
 
 
 def _map_dithered(
-    pixels: np.ndarray, entries: _Entries, dither: str, space: str, steps: Steps
+    pixels: np.ndarray,
+    entries: _Entries,
+    dither: str,
+    strength: float,
+    space: str,
+    steps: Steps,
 ) -> _Mapped:
-    """Every pixel to an entry by ordered or Floyd–Steinberg dithering."""
+    """Every pixel to an entry by ordered dithering or error diffusion."""
     palette_vis = entries.palette[: entries.n_visible]
     if dither == "ordered":
-        raw = ordered_labels(pixels, palette_vis, space, entries.transparent, steps)
+        raw = ordered_labels(pixels, palette_vis, space, entries.transparent, steps, strength)
+        # Bins mix their two nearest entries; a colour the palette holds keeps its own.
+        HeldColors(palette_vis, space).settle(raw, pixels)
     else:
-        raw = floyd_steinberg_labels(pixels, palette_vis, entries.transparent, steps)
+        raw = diffuse(
+            pixels,
+            palette_vis,
+            space=space,
+            strength=strength,
+            transparent=entries.transparent,
+            steps=steps,
+        )
     return _paint_in_share_order(pixels, entries.palette, raw, steps)
 
 
@@ -340,11 +381,12 @@ def _assemble(
     hist: Histogram,
     k: int,
     color_space: str,
-    dither: str,
+    dither: tuple[str, float],
     seed: int,
     timings: dict[str, float],
 ) -> Quantization:
-    """The result: palette in share order, unused entries dropped."""
+    """The result: palette in share order, unused entries dropped. ``dither`` is the kind
+    and strength asked for."""
     palette, counts = entries.palette[mapped.order], mapped.counts
     keep = counts > 0
     if not keep.all():
@@ -363,7 +405,8 @@ def _assemble(
         transparent_index=transparent_index,
         k=k,
         color_space=color_space,
-        dither=dither,
+        dither=dither[0],
+        dither_strength=dither[1],
         seed=seed,
         distinct_colors=int(hist.colors.shape[0]) if hist.exact else None,
         timings=timings,

@@ -29,7 +29,7 @@ class Quantization:
         Pixels per palette entry; sums to ``H * W``.
     transparent_index : int or None
         The palette entry shared by all fully transparent pixels, if there are any and k > 1.
-    k, color_space, dither, seed
+    k, color_space, dither, seed, dither_strength
         The settings that produced this result.
     distinct_colors : int or None
         Distinct visible colours of the input when the engine counted them exactly (it does so
@@ -45,6 +45,7 @@ class Quantization:
     color_space: str
     dither: str
     seed: int
+    dither_strength: float = 1.0
     distinct_colors: int | None = None
     timings: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -75,6 +76,7 @@ class Quantization:
             "k": self.k,
             "color_space": self.color_space,
             "dither": self.dither,
+            "dither_strength": self.dither_strength,
             "seed": self.seed,
         }
 
@@ -85,4 +87,7 @@ class Quantization:
                 f"the image has only {self.distinct_colors} colours; "
                 f"all {self.n_colors} are kept exactly (k={self.k})"
             )
-        return f"{self.n_colors} colours (k={self.k}, {self.color_space}, dither {self.dither})"
+        dither = self.dither
+        if dither != "none" and self.dither_strength < 1.0:
+            dither += f" at {self.dither_strength:.0%}"
+        return f"{self.n_colors} colours (k={self.k}, {self.color_space}, dither {dither})"

@@ -153,3 +153,66 @@ def test_spreading_moves_outer_entries_out_and_keeps_flat_colours():
     # The darkest entry moves towards black, away from the others.
     assert spread[0, 0] < palette[0, 0]
     np.testing.assert_array_equal(spread_palette(palette, coords, weights, "lab", 0.0), palette)
+
+
+# --- through quantize -------------------------------------------------------------------
+
+DITHERED = ("floyd-steinberg", "ordered")
+
+
+@pytest.mark.parametrize("dither", ("none", *DITHERED))
+@pytest.mark.parametrize("space", ("lab", "oklab", "rgb"))
+def test_quantize_returns_an_image_k_colours_hold_unchanged(dither, space):
+    from kquant_gui import quantize
+
+    palette = _palette(16, seed=11)
+    pixels = palette[np.random.default_rng(2).integers(0, 16, (60, 80))]
+    result = quantize(pixels, 16, dither=dither, color_space=space)
+    np.testing.assert_array_equal(result.image, pixels)
+
+
+@pytest.mark.parametrize("dither", DITHERED)
+def test_quantize_at_strength_zero_is_no_dithering(dither):
+    from kquant_gui import quantize
+
+    pixels = _gradient(120, 200)
+    plain = quantize(pixels, 8)
+    zero = quantize(pixels, 8, dither=dither, dither_strength=0.0)
+    np.testing.assert_array_equal(zero.image, plain.image)
+    np.testing.assert_array_equal(zero.labels, plain.labels)
+    np.testing.assert_array_equal(zero.palette, plain.palette)
+    assert zero.settings()["dither_strength"] == 0.0
+    half = quantize(pixels, 8, dither=dither, dither_strength=0.5)
+    assert not np.array_equal(half.image, plain.image)
+
+
+@pytest.mark.parametrize("dither", DITHERED)
+def test_quantize_dithered_is_the_same_whatever_the_threads(dither):
+    from kquant_gui import quantize
+
+    pixels = _gradient(300, 420)
+    one = quantize(pixels, 16, dither=dither, threads=1)
+    many = quantize(pixels, 16, dither=dither, threads=4)
+    np.testing.assert_array_equal(one.image, many.image)
+    np.testing.assert_array_equal(one.labels, many.labels)
+
+
+def test_quantize_dithered_keeps_transparent_pixels_transparent():
+    from kquant_gui import quantize
+
+    rgb = _gradient()
+    alpha = np.full(rgb.shape[:2], 255, dtype=np.uint8)
+    alpha[30:60, :] = 0
+    rgb[30:60] = 255 - rgb[30:60]  # hidden colours, far from the rest
+    result = quantize(np.dstack([rgb, alpha]), 8, dither="floyd-steinberg")
+    assert (result.labels[30:60] == result.transparent_index).all()
+    assert (result.image[30:60, :, 3] == 0).all()
+    np.testing.assert_array_equal(result.image[..., 3], alpha)
+
+
+@pytest.mark.parametrize("bad", (-0.1, 1.5, float("nan"), "1", True, None))
+def test_quantize_rejects_a_strength_outside_0_to_1(bad):
+    from kquant_gui import quantize
+
+    with pytest.raises(ValueError, match="dither_strength"):
+        quantize(_gradient(8, 8), 4, dither="floyd-steinberg", dither_strength=bad)
