@@ -1,4 +1,4 @@
-"""``python -m benchmarks`` (= ``make bench``): engine, CLI and GUI benches as Markdown tables.
+"""``python -m benchmarks`` (= ``make bench``): engine, CLI, GUI and dithering benches as Markdown.
 
 The engine bench runs in this process (it is Qt-free); the CLI and GUI benches, owned by their
 modules ``bench_cli`` and ``bench_gui``, each run in a subprocess so Qt never loads next to the
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .images import OUT_DIR
 
-SECTIONS = ("engine", "cli", "gui")
+SECTIONS = ("engine", "cli", "gui", "dither")
 #: Run inside the subprocess: call ``main`` with the arguments if it takes any, else via argv.
 _RUNNER = """
 import inspect, sys

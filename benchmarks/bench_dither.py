@@ -199,20 +199,9 @@ def _png_size(palette: np.ndarray, labels: np.ndarray) -> int:
 def ours(pixels: np.ndarray, k: int) -> tuple[np.ndarray, int, float]:
     """Our dithered result, its PNG size and the time of ``quantize``."""
     t0 = time.perf_counter()
-    q = _quantize_dithered(pixels, k)
+    q = quantize(pixels, k, dither="floyd-steinberg")
     seconds = time.perf_counter() - t0
     return q.image, _png_size(q.palette, q.labels), seconds
-
-
-def _quantize_dithered(pixels: np.ndarray, k: int):
-    # Until the pipeline calls it: the undithered palette, then our diffusion against it.
-    from types import SimpleNamespace
-
-    from kquant_gui.engine.diffusion import diffuse
-
-    palette = quantize(pixels, k).palette
-    labels = diffuse(pixels, palette)
-    return SimpleNamespace(image=palette[labels], palette=palette, labels=labels)
 
 
 def pillow_fs(pixels: np.ndarray, k: int) -> tuple[np.ndarray, int, float]:

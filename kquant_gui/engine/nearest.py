@@ -122,19 +122,13 @@ class NearestTable(HeldColors):
     entry are measured exactly (``exact``), so the colours the palette holds always find their
     own entry.
 
-    Parameters
-    ----------
-    palette : ndarray of uint8, shape (n, 3+), 1 <= n <= 256
-        Only the colour channels are used.
-    space : str
-        Working colour space in which distances are measured (see :func:`to_space`).
+    Parameters and the attributes ``closeness`` and ``exact`` are those of
+    :class:`HeldColors`.
 
     Attributes
     ----------
     cells : ndarray of uint8, shape (2**21,)
         Entry of each cell ``r7 | g7 << 7 | b7 << 14`` (see :func:`cell_of_keys`).
-    closeness, exact
-        As for :class:`HeldColors`.
     """
 
     def __init__(self, palette: np.ndarray, space: str) -> None:

@@ -44,3 +44,25 @@ def test_24mp_recipe_is_deterministic_and_noisy() -> None:
     assert a.shape == (40, 60, 3)
     assert (a == b).all()
     assert images.count_colors(a) > 1000
+
+
+def test_dither_bench_renders_a_table_and_verdicts_on_tiny_images() -> None:
+    import shutil
+
+    import pytest
+
+    from benchmarks import bench_dither
+
+    if shutil.which("pngquant") is None:
+        pytest.skip("pngquant is not installed")
+    loaders = {
+        "logo": lambda: bench_dither.logo(60, 100),
+        "gradient": lambda: bench_dither.gradient(64, 96),
+    }
+    rows = bench_dither.run(loaders, [8])
+    assert len(rows) == 2 * len(bench_dither.METHODS)
+    assert all(math.isfinite(r.blurred) and r.png_bytes > 0 for r in rows)
+    md = bench_dither.render(rows, "Dithering")
+    assert "### logo" in md and "### gradient" in md
+    assert "| 8 | **kquant-gui** |" in md
+    assert "### Targets against pngquant" in md
