@@ -110,7 +110,6 @@ def _carry(linear: np.ndarray) -> np.ndarray:
 
 #: 8-bit code of each channel to carried linear light, for the three channels in turn.
 _DECODE = _carry(np.broadcast_to(SRGB_TO_LINEAR, (3, 256))).reshape(-1)
-_CHANNEL_BASE = np.array([0, 256, 512], dtype=np.uint16)
 
 
 def edge_damping(pixels: np.ndarray) -> np.ndarray:
@@ -279,7 +278,7 @@ def diffuse(
         labels = _diffuse_tiles(pixels, palette, table, accept, KERNELS[kernel], steps, threads)
         # The diffusion looks held pixels up by cell like any other; where two entries share
         # a cell that could pick the wrong one of the two.
-        table.settle(labels, pixels)
+        table.settle(labels, pixels, maybe=accept == 0)
     if transparent >= 0 and pixels.shape[2] == 4:
         labels[pixels[..., 3] == 0] = transparent
     return labels
@@ -306,6 +305,7 @@ def _diffuse_tiles(
     low, high = _LOW, _HIGH
     amplitude = _noise_amplitude(palette)
     flat_rgb = pixels.reshape(h * w, pixels.shape[2])[:, :3]
+    decode = _DECODE.reshape(3, 256)
     flat_accept = accept.reshape(-1)
     ahead = np.float32(weights.ahead)
     b_behind, b_below, b_ahead = (np.float32(b) for b in weights.below)
@@ -328,6 +328,8 @@ def _diffuse_tiles(
         f = np.empty((3, n), dtype=np.float32)
         idx = np.empty((3, n), dtype=np.intp)
         labels = np.empty((tw, n), dtype=np.uint8)
+        own = np.empty((tw, 3, n), dtype=np.float32)
+        spare = np.empty((tw, 3, n), dtype=np.float32)
         # Views made once: indexing in the inner loop costs as much as a small operation.
         err_at = list(err)
         diff_at = list(diff)
@@ -335,8 +337,10 @@ def _diffuse_tiles(
         for r in range(th):
             yy = y0 + r
             flat = np.clip(yy, 0, h - 1)[None, :] * w + cols  # (tw, n)
-            rgb = flat_rgb[flat]  # (tw, n, 3)
-            own = _DECODE.take((rgb + _CHANNEL_BASE).transpose(0, 2, 1))  # (tw, 3, n)
+            # take, not fancy indexing: five times faster on rows of 3 bytes.
+            rgb = flat_rgb.take(flat, axis=0)  # (tw, n, 3)
+            for c in range(3):
+                np.take(decode[c], rgb[..., c], out=own[:, c, :], mode="clip")
             take = flat_accept.take(flat).astype(np.float32)
             take *= np.float32(1.0 / 255.0)
             passes = (take > 0).astype(np.float32)
@@ -363,12 +367,11 @@ def _diffuse_tiles(
                 err_at[x + 1 + step] += f
             # The row below: each pixel's error, if it passes any, spread over three pixels.
             diff[1:-1] *= passes[:, None, :]
-            err[...] = 0.0
             behind_d = diff[2:] if rightward else diff[:-2]
             ahead_d = diff[:-2] if rightward else diff[2:]
-            err[1:-1] += b_below * diff[1:-1]
-            err[1:-1] += b_behind * behind_d
-            err[1:-1] += b_ahead * ahead_d
+            np.multiply(diff[1:-1], b_below, out=err[1:-1])
+            err[1:-1] += np.multiply(behind_d, b_behind, out=spare)
+            err[1:-1] += np.multiply(ahead_d, b_ahead, out=spare)
             if r >= MARGIN_TOP:
                 keep = core_x & (yy < h)[None, :]
                 out[np.where(keep, flat, h * w)] = labels

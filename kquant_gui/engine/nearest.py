@@ -84,7 +84,9 @@ class HeldColors:
         self.exact = np.zeros(1 << 24, dtype=np.uint8)
         _exact_near_entries(self, self.palette, self.coords, space)
 
-    def settle(self, labels: np.ndarray, pixels: np.ndarray) -> None:
+    def settle(
+        self, labels: np.ndarray, pixels: np.ndarray, maybe: np.ndarray | None = None
+    ) -> None:
         """Give every pixel that the palette holds (closeness 255) its exact entry, in place;
         fully transparent pixels keep theirs.
 
@@ -92,17 +94,27 @@ class HeldColors:
         ----------
         labels : ndarray of uint8, shape (H, W)
         pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        maybe : ndarray of bool, shape (H, W), optional
+            Where held pixels may be (the others are not looked at).
         """
-        w = pixels.shape[1]
+        h, w, c = pixels.shape
         rows = max(1, (1 << 18) // max(w, 1))
-        for y0 in range(0, pixels.shape[0], rows):
-            p = pixels[y0 : y0 + rows]
-            keys = pack_keys(p)
+        for y0 in range(0, h, rows):
+            p, lab = pixels[y0 : y0 + rows], labels[y0 : y0 + rows]
+            where = None if maybe is None else maybe[y0 : y0 + rows]
+            if where is not None and not where.any():
+                continue
+            some = p.reshape(-1, c) if where is None else p[where]
+            keys = pack_keys(some)
             held = self.closeness.take(keys) == 255
-            if p.shape[2] == 4:
-                held &= p[..., 3] > 0
-            if held.any():
-                labels[y0 : y0 + rows][held] = self.exact.take(keys[held])
+            if c == 4:
+                held &= some[:, 3] > 0
+            if not held.any():
+                continue
+            picked = lab.reshape(-1) if where is None else lab[where]  # a view, or a copy
+            picked[held] = self.exact.take(keys[held])
+            if where is not None:
+                lab[where] = picked
 
 
 class NearestTable(HeldColors):
