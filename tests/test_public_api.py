@@ -79,8 +79,50 @@ def test_display_color_palette_into_given_axes():
 
 @pytest.mark.parametrize(
     ("centroids", "n"),
-    [(np.zeros((3, 3)), 0), (np.zeros((3, 3)), 4), (np.zeros((3,)), 1), ([[np.nan, 0, 0]], 1)],
+    [
+        (np.zeros((3, 3)), 0),
+        (np.zeros((3, 3)), 4),
+        (np.zeros((3,)), 1),
+        ([[np.nan, 0, 0]], 1),
+        ([["red", "green", "blue"]], 1),
+        (np.zeros((3, 3)), 2.0),
+        (np.zeros((3, 3)), True),
+    ],
 )
 def test_display_color_palette_rejects_bad_input(centroids, n):
     with pytest.raises(ValueError):
         display_color_palette(centroids, n)
+
+
+def test_palette_colours_out_of_range_are_clipped_and_unit_floats_kept():
+    from kquant_gui.palette_view import normalize_colors
+
+    clipped = normalize_colors(np.array([[0, 0, 0], [300, -5, 51]]))
+    assert np.allclose(clipped, [[0, 0, 0], [1, 0, 0.2]])
+    unit = np.array([[0.0, 0.5, 1.0]])
+    assert np.array_equal(normalize_colors(unit), unit)
+    # RGBA centroids: the alpha column is not drawn.
+    assert np.allclose(normalize_colors(np.array([[255, 0, 0, 7]])), [[1, 0, 0]])
+
+
+@pytest.mark.parametrize(
+    ("colors", "expected"),
+    [
+        (1, "the image has only 1 colour; it is kept exactly (k=8)"),
+        (2, "the image has only 2 colours; both are kept exactly (k=8)"),
+        (3, "the image has only 3 colours; all 3 are kept exactly (k=8)"),
+    ],
+)
+def test_summary_of_an_image_with_fewer_colours_than_k(colors: int, expected: str) -> None:
+    palette = np.array([[200, 10, 10], [10, 200, 10], [10, 10, 200]], dtype=np.uint8)[:colors]
+    pixels = palette[np.arange(12) % colors].reshape(3, 4, 3)
+    assert quantize(pixels, 8).summary() == expected
+
+
+def test_summary_names_colours_space_and_dither() -> None:
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+    assert quantize(pixels, 1).summary() == "1 colour (k=1, lab, dither none)"
+    assert (
+        quantize(pixels, 4, dither="ordered").summary() == "4 colours (k=4, lab, dither ordered)"
+    )

@@ -83,11 +83,17 @@ class Quantization:
     def summary(self) -> str:
         """One human sentence about the palette, e.g. for a status line."""
         if self.exhausted:
+            kept = {1: "it is", 2: "both are"}.get(self.n_colors, f"all {self.n_colors} are")
             return (
-                f"the image has only {self.distinct_colors} colours; "
-                f"all {self.n_colors} are kept exactly (k={self.k})"
+                f"the image has only {_colours(self.distinct_colors)}; "
+                f"{kept} kept exactly (k={self.k})"
             )
         dither = self.dither
         if dither != "none" and self.dither_strength < 1.0:
             dither += f" at {self.dither_strength:.0%}"
-        return f"{self.n_colors} colours (k={self.k}, {self.color_space}, dither {dither})"
+        return f"{_colours(self.n_colors)} (k={self.k}, {self.color_space}, dither {dither})"
+
+
+def _colours(n: int) -> str:
+    """``1 colour``, ``2 colours``: the count with the noun in the right number."""
+    return f"{n} colour" if n == 1 else f"{n} colours"

@@ -11,7 +11,8 @@ from .file_formats import human_size
 def image_summary(source: tasks.Loaded) -> str:
     """``6000×4000 px · 1,626,301 colours`` (plus notes of the loader, if any)."""
     h, w = source.pixels.shape[:2]
-    text = f"{w}×{h} px · {source.distinct_colors:,} colours"
+    colours = "colour" if source.distinct_colors == 1 else "colours"
+    text = f"{w}×{h} px · {source.distinct_colors:,} {colours}"
     notes = getattr(source.image, "notes", ())
     if notes:
         text += " · " + "; ".join(notes)
@@ -26,7 +27,8 @@ def result_summary(
     Figures not measured yet show as "…".
     """
     result = shown.result
-    text = f"k={result.k}: {result.n_colors} colours in {shown.seconds:.2f} s"
+    colours = "colour" if result.n_colors == 1 else "colours"
+    text = f"k={result.k}: {result.n_colors} {colours} in {shown.seconds:.2f} s"
     if measured is None:
         return text + " · mean ΔE2000 … · PNG ≈ …"
     text += f" · mean ΔE2000 {measured.mean_delta_e:.2f}"

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from benchmarks import bench_engine, images
 from benchmarks.measure import measure_isolated
 
 
+@pytest.mark.slow
 def test_engine_bench_renders_tables_on_a_tiny_image() -> None:
     plan = bench_engine.Plan(
         small=[("china", "tiny")],
@@ -31,6 +34,7 @@ def test_engine_bench_renders_tables_on_a_tiny_image() -> None:
     assert "not measured" in md
 
 
+@pytest.mark.slow  # a child process of its own
 def test_isolated_case_reports_memory() -> None:
     r = measure_isolated("tiny", "pillow", 4, 1, timeout=60)
     assert r.error is None, r.error

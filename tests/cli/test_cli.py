@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import digest, run
 from PIL import Image
 
 from kquant_gui import __version__, quantize
-from kquant_gui.cli import main
 from kquant_gui.image_io import load_image
-
-
-def make_photo(seed: int, size: tuple[int, int] = (40, 30)) -> np.ndarray:
-    """A small smooth image with noise: many colours, different for every seed."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    y, x = np.mgrid[0:h, 0:w]
-    base = np.stack([x * 255 // w, y * 255 // h, (x + y) * 127 // (w + h) + seed * 17 % 128], 2)
-    return np.clip(base + rng.integers(-12, 13, base.shape), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture
-def inputs(tmp_path: Path) -> list[Path]:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    paths = []
-    for i, ext in enumerate(["png", "jpg", "webp"]):
-        p = folder / f"img{i}.{ext}"
-        Image.fromarray(make_photo(i)).save(p)
-        paths.append(p)
-    return paths
-
-
-def digest(paths: list[Path]) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
-
-
-def run(capsys, *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_single_input_with_output(capsys, tmp_path, inputs):
@@ -191,6 +158,8 @@ def test_two_inputs_with_the_same_output_name(capsys, tmp_path, inputs):
         (["-k", "4", "IN", "IN2", "--palette", "p.gpl"], "single input"),
         (["-k", "4", "IN", "--space", "hsv"], "invalid choice"),
         (["-k", "4", "IN", "--jobs", "0"], "at least 1"),
+        (["-k", "4", "IN", "--seed", "one"], "whole number, got 'one'"),
+        (["-k", "4", "IN", "--seed", "-1"], "from 0 to 4294967295"),
         (["-k", "4", "IN", "-o", "a.png", "--out-dir", "d"], "not allowed with"),
     ],
 )
@@ -207,11 +176,11 @@ def test_usage_errors_exit_2_with_a_message(capsys, tmp_path, inputs, args, word
 def test_help_explains_every_option_with_examples(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for option in ("-k", "-o", "--out-dir", "--space", "--dither", "--dither-strength",
-                   "--seed", "--palette", "--format", "--jobs", "--force", "--quiet",
-                   "--version"):  # fmt: skip
+    options = "-k -o --out-dir --space --dither --dither-strength --seed --palette --format"
+    for option in [*options.split(), "--jobs", "--force", "--quiet", "--debug", "--version"]:
         assert option in out
     assert "examples:" in out and "exit status" in out
+    assert "3 internal error" in out and "KQUANT_LOG=debug" in out
 
 
 def test_version(capsys):
@@ -235,10 +204,13 @@ def test_jpeg_output_warns_once(capsys, tmp_path, inputs):
 def test_notes_reach_the_user(capsys, tmp_path):
     frames = [Image.new("RGB", (8, 8), c) for c in ((200, 0, 0), (0, 200, 0))]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
-    code, _, err = run(capsys, tmp_path / "anim.gif", "-k", 8)
+    code, out, err = run(capsys, tmp_path / "anim.gif", "-k", 8)
     assert code == 0
     assert "first frame of an animated GIF (2 frames)" in err
-    assert "only 1 colours" in err or "only 1 colour" in err
+    # The first frame is one flat colour: the count and its noun agree, in the note and summary.
+    assert "the image has only 1 colour; it is kept exactly (k=8)" in err
+    assert "anim-k8.png, 1 colour (k=8)" in out
+    assert "1 colours" not in err + out
 
 
 def test_installed_command_has_no_traceback_on_user_errors(tmp_path):
@@ -262,3 +234,13 @@ def test_cli_and_io_never_import_qt():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_python_m_kquant_gui_is_the_command_line(capsys, monkeypatch):
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["kquant", "--version"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("kquant_gui", run_name="__main__")
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"kquant {__version__}"

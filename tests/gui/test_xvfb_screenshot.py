@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytestmark = pytest.mark.xvfb
+pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 SHOT = REPO / "build" / "screenshots" / "xvfb-main-window.png"

@@ -19,7 +19,23 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def package_index() -> None:
+    """Skip unless pip reaches a package index: building and installing fetch from one."""
+    probe = [sys.executable, "-m", "pip", "index", "versions", "setuptools"]
+    options = ["--disable-pip-version-check", "--timeout", "15", "--retries", "0"]
+    try:
+        run = subprocess.run(
+            [*probe, *options], capture_output=True, text=True, timeout=120, check=False
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("no package index reachable: pip index versions setuptools timed out")
+    if run.returncode != 0:
+        why = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"no package index reachable: pip index versions setuptools says {why!r}")
+
+
+@pytest.fixture(scope="module")
+def wheel(package_index: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     # Built from a copy: setuptools reuses the checkout's build/lib, where a stale file (one
     # since deleted from the package) would slip into the wheel.

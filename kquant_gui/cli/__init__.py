@@ -1,0 +1,182 @@
+"""The ``kquant`` command line: reduce image files to k colours in a batch; Qt-free.
+
+Every file is loaded, quantized and saved independently, in parallel worker processes with
+``--jobs``; the engine is deterministic, so the bytes written do not depend on ``--jobs``.
+Exit codes: 0 all written, 1 some inputs failed (each named on stderr, the rest still
+processed), 2 usage error, 3 internal error, 130 interrupted. A user error (a file that cannot
+be read or written, a bad argument) is one line naming the file and the reason; a bug in kquant
+is one line plus a hint to report it, with the traceback shown by ``--debug``. ``KQUANT_LOG=debug``
+logs each step for maintainers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import traceback
+
+from .._version import __version__
+from ..image_io import JPEG_NOTE
+from .args import (
+    EXIT_BUG,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    UsageError,
+    build_parser,
+)
+from .jobs import Job, JobResult, Options, Progress, plan_jobs, run_job, run_jobs
+from .logs import LOG_ENV, level_from_env, logging_to_stderr
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Job",
+    "JobResult",
+    "Options",
+    "UsageError",
+    "build_parser",
+    "main",
+    "plan_jobs",
+    "run_job",
+    "run_jobs",
+]
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover - the loop always returns
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``kquant``; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 all written, 1 some inputs failed, 2 usage error, 3 internal error, 130 interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
+        return int(exc.code or 0)
+    with logging_to_stderr(level_from_env(args.debug)):
+        try:
+            return _run(parser, args)
+        except Exception as exc:  # a bug of ours, outside any one file's job
+            print(f"{PROG}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            _ask_for_report([traceback.format_exc()], args.debug)
+            return EXIT_BUG
+
+
+def _ask_for_report(tracebacks: list[str], debug: bool) -> None:
+    """The hint after a bug's one-line message; with ``--debug``, the tracebacks first."""
+    err = sys.stderr
+    hint = f"{PROG}: this is a bug in kquant {__version__}; please report it, with "
+    if debug:
+        for text in tracebacks:
+            err.write(text)
+        print(hint + "the output above", file=err)
+    else:
+        print(
+            hint + f"the output of the same command run with --debug ({LOG_ENV}=debug logs more)",
+            file=err,
+        )
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    out, err = sys.stdout, sys.stderr
+    try:
+        if args.out_dir is not None:
+            if args.out_dir.exists() and not args.out_dir.is_dir():
+                raise UsageError(f"--out-dir {args.out_dir} is a file, not a folder")
+            args.out_dir.mkdir(parents=True, exist_ok=True)
+        jobs, failed = plan_jobs(args)
+    except UsageError as exc:
+        parser.print_usage(err)
+        print(f"{PROG}: error: {exc}", file=err)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}", file=err)
+        return EXIT_FAILED
+
+    opts = Options(
+        k=args.k,
+        color_space=args.space,
+        dither=args.dither,
+        dither_strength=args.dither_strength,
+        seed=args.seed,
+        force=args.force,
+        strip_metadata=args.strip_metadata,
+        max_pixels=args.max_pixels,
+    )
+    if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
+        print(f"{PROG}: warning: {JPEG_NOTE}", file=err)
+
+    log.debug(
+        "%d jobs on up to %d processes, %d inputs failed already",
+        len(jobs),
+        args.jobs,
+        len(failed),
+    )
+    t0 = time.perf_counter()
+    progress = Progress(len(jobs), err, enabled=not args.quiet)
+    try:
+        results = run_jobs(jobs, opts, args.jobs, progress)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"{PROG}: interrupted", file=err)
+        return EXIT_INTERRUPTED
+    progress.close()
+    elapsed = time.perf_counter() - t0
+
+    results = failed + results
+    for r in results:
+        if r.error is not None:
+            print(f"{PROG}: error: {r.error}", file=err)
+        elif not args.quiet:
+            for note in r.notes:
+                print(f"{PROG}: note: {r.job.input}: {note}", file=err)
+    done = [r for r in results if r.error is None]
+    n_failed = len(results) - len(done)
+    if not args.quiet:
+        print(_summary(done, n_failed, elapsed, opts.k), file=out)
+    bugs = [r.bug for r in results if r.bug is not None]
+    if bugs:
+        _ask_for_report(bugs, args.debug)
+        return EXIT_BUG
+    return EXIT_FAILED if n_failed else EXIT_OK
+
+
+def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> str:
+    before = sum(r.bytes_in for r in done)
+    after = sum(r.bytes_out for r in done)
+    ratio = f" ({after / before:.0%})" if before else ""
+    if len(done) == 1 and not n_failed:
+        r = done[0]
+        colours = "colour" if r.n_colors == 1 else "colours"
+        head = f"{r.job.input} -> {r.job.output}, {r.n_colors} {colours} (k={k})"
+    else:
+        head = f"{len(done)} file{'s' if len(done) != 1 else ''} written (k={k})"
+    sizes = f"{_human_bytes(before)} -> {_human_bytes(after)}{ratio}"
+    line = f"{PROG}: {head}, {sizes} in {elapsed:.1f} s"
+    if n_failed:
+        line += f"; {n_failed} failed"
+    return line
+
+
+if __name__ == "__main__":
+    sys.exit(main())

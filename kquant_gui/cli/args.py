@@ -1,0 +1,172 @@
+"""The ``kquant`` command line's arguments: the parser, its help text and the usage errors."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from .._version import __version__
+from ..engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN
+from ..image_io import DEFAULT_MAX_PIXELS
+from ..palettes import PALETTE_FORMATS
+
+PROG = "kquant"
+#: ``--format`` choices and the extension each writes.
+FORMAT_EXT = {
+    "png": ".png",
+    "gif": ".gif",
+    "webp": ".webp",
+    "tiff": ".tiff",
+    "bmp": ".bmp",
+    "jpg": ".jpg",
+}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EXAMPLES = f"""\
+examples:
+  {PROG} photo.jpg -k 16                      writes photo-k16.png next to photo.jpg
+  {PROG} photo.jpg -k 8 -o poster.png --palette poster.gpl
+  {PROG} shots/ *.png -k 64 --out-dir small/ --jobs 4
+  {PROG} logo.png -k 4 --space oklab --dither floyd-steinberg -o logo-4.png --force
+  {PROG} shots/ -k 32 --out-dir out/ --palette json   one palette file per image
+
+Output names: with -o, one input is written there. Otherwise every input becomes
+<name>-k<K>.<ext> in --out-dir (default: next to the input). Existing files, and the input
+itself, are never overwritten without --force. The same input and settings always give the
+same bytes.
+
+Loading: everything Pillow reads (JPEG, PNG 8/16-bit, TIFF incl. 16-bit and CMYK, WebP, BMP,
+GIF: first frame, ...); EXIF orientation applied, an embedded ICC profile converted to sRGB.
+Saving: PNG (true indexed, palette exactly the result's, transparency kept), GIF (indexed,
+binary transparency), WebP (lossless), TIFF, BMP (indexed), JPEG (lossy: adds colours back).
+Palette files: {", ".join(PALETTE_FORMATS)}.
+
+exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error,
+3 internal error (a bug in kquant: please report it, with the output of --debug).
+Environment: KQUANT_LOG=debug prints what each step did and took (for maintainers)."""
+
+
+class UsageError(Exception):
+    """Bad combination of arguments; reported like argparse's own errors, exit status 2."""
+
+
+def _k_type(text: str) -> int:
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not K_MIN <= k <= K_MAX:
+        raise argparse.ArgumentTypeError(f"must be from {K_MIN} to {K_MAX}, got {k}")
+    return k
+
+
+def _int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` accepting whole numbers from ``low`` (to ``high``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def _strength(text: str) -> float:
+    """An argparse ``type`` for ``--dither-strength``: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``kquant`` (also used to render ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Reduce images to k colours with k-means clustering, in a batch.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files, or folders of images (not recursive)",
+    )
+    parser.add_argument(
+        "-k", "--colors", dest="k", type=_k_type, required=True, metavar="K",
+        help=f"number of colours, {K_MIN} to {K_MAX}; an image with fewer keeps exactly its own",
+    )  # fmt: skip
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "-o", "--output", type=Path, metavar="OUTPUT",
+        help="output file, for a single input; its extension picks the format",
+    )  # fmt: skip
+    where.add_argument(
+        "--out-dir", type=Path, metavar="DIR",
+        help="folder for <name>-k<K>.<ext> outputs, created if missing (default: beside inputs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--space", choices=COLOR_SPACES, default="lab",
+        help="colour space distances are measured in (default: lab = CIELAB; oklab; rgb)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dither", choices=DITHERS, default="none",
+        help="dithering of the final mapping (default: none; ordered = 8x8 Bayer)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dither-strength", type=_strength, default=1.0, metavar="S",
+        help="how much of the dithering to apply, 0 (none) to 1 (full, the default)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=_int_at_least(0, 2**32 - 1), default=0, metavar="N",
+        help="seed of the k-means start (default 0); same seed, same output",
+    )  # fmt: skip
+    parser.add_argument(
+        "--palette", metavar="FILE",
+        help="also write the palette: a file name (one input) or just a format "
+        f"({', '.join(e[1:] for e in PALETTE_FORMATS)}) for one file per output",
+    )  # fmt: skip
+    parser.add_argument(
+        "--format", choices=FORMAT_EXT, default=None,
+        help="output format when not given by -o (default: png)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jobs", "-j", type=_int_at_least(1), default=os.cpu_count() or 1, metavar="N",
+        help="files processed in parallel (default: the number of cores)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--force", "-f", action="store_true",
+        help="overwrite existing outputs, even an input file",
+    )  # fmt: skip
+    parser.add_argument(
+        "--strip-metadata", action="store_true",
+        help="do not copy the ICC profile and EXIF of the input",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS, metavar="N",
+        help=f"refuse images larger than N pixels (default {DEFAULT_MAX_PIXELS:_})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only errors: no progress, notes or summary",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an internal error, print the traceback to put in a bug report; log in detail",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser

@@ -1,0 +1,306 @@
+"""The ``kquant`` command line's jobs: inputs planned into jobs, each run alone or in a pool."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+import traceback
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from PIL import Image
+
+from ..engine import quantize
+from ..engine.kmeans import preload_in_background
+from ..image_io import JPEG_NOTE, SUPPORTED_SAVE_FORMATS, ImageIOError, load_image, save_quantized
+from ..palettes import PALETTE_FORMATS, write_palette
+from .args import FORMAT_EXT, PROG, UsageError
+from .logs import configure_worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Settings shared by every job (picklable for worker processes)."""
+
+    k: int
+    color_space: str
+    dither: str
+    dither_strength: float
+    seed: int
+    force: bool
+    strip_metadata: bool
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file, where its image goes and, optionally, its palette file."""
+
+    input: Path
+    output: Path
+    palette: Path | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What happened to one job; ``error`` is None on success.
+
+    ``bug`` holds the traceback when the failure is a bug in kquant rather than in the input.
+    """
+
+    job: Job
+    error: str | None = None
+    bug: str | None = None
+    bytes_in: int = 0
+    bytes_out: int = 0
+    n_colors: int = 0
+    notes: tuple[str, ...] = ()
+
+
+def _image_extensions() -> set[str]:
+    Image.init()
+    return {ext.lower() for ext in Image.registered_extensions()}
+
+
+def _expand(inputs: list[str]) -> tuple[list[Path], list[JobResult], bool]:
+    """Files to process, failures for empty folders, and whether any input was a folder."""
+    files: list[Path] = []
+    failed: list[JobResult] = []
+    any_folder = False
+    exts = _image_extensions()
+    for text in inputs:
+        p = Path(text)
+        if p.is_dir():
+            any_folder = True
+            found = sorted(c for c in p.iterdir() if c.is_file() and c.suffix.lower() in exts)
+            if not found:
+                failed.append(JobResult(Job(p, p), error=f"{p}: the folder holds no image files"))
+            files.extend(found)
+        else:
+            files.append(p)
+    return files, failed, any_folder
+
+
+def _palette_plan(value: str | None, n_files: int) -> tuple[str | None, Path | None]:
+    """(extension for per-output palettes, or a single palette path)."""
+    if value is None:
+        return None, None
+    bare = value.lstrip(".").lower()
+    if "." + bare in PALETTE_FORMATS and os.sep not in value and not Path(value).suffix:
+        return "." + bare, None
+    path = Path(value)
+    if path.suffix.lower() not in PALETTE_FORMATS:
+        raise UsageError(
+            f"--palette {value}: unknown palette format; use one of {', '.join(PALETTE_FORMATS)}"
+        )
+    if n_files > 1:
+        raise UsageError(
+            "--palette FILE needs a single input; with several, give only a format, "
+            "e.g. --palette gpl"
+        )
+    return None, path
+
+
+def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
+    """Turn arguments into jobs (input, output, palette), plus inputs that already failed.
+
+    Raises
+    ------
+    UsageError
+        For argument combinations that cannot work (``-o`` with several inputs, ...).
+    """
+    files, failed, any_folder = _expand(args.inputs)
+    if args.output is not None:
+        if len(files) + len(failed) != 1 or any_folder:
+            raise UsageError("-o/--output takes a single input file; use --out-dir for several")
+        suffix = args.output.suffix.lower()
+        if suffix not in SUPPORTED_SAVE_FORMATS:
+            raise UsageError(
+                f"-o {args.output}: unknown image format {suffix or '(no extension)'!r}; use one "
+                f"of {', '.join(FORMAT_EXT[f] for f in FORMAT_EXT)}"
+            )
+        if (
+            args.format
+            and SUPPORTED_SAVE_FORMATS[suffix] != SUPPORTED_SAVE_FORMATS[FORMAT_EXT[args.format]]
+        ):
+            raise UsageError(
+                f"--format {args.format} contradicts the extension of -o {args.output}"
+            )
+    palette_ext, palette_path = _palette_plan(args.palette, len(files))
+
+    ext = FORMAT_EXT[args.format or "png"]
+    jobs: list[Job] = []
+    seen: dict[Path, Path] = {}
+    for f in files:
+        if args.output is not None:
+            out = args.output
+        else:
+            folder = args.out_dir if args.out_dir is not None else f.parent
+            out = folder / f"{f.stem}-k{args.k}{ext}"
+        pal = palette_path or (out.with_suffix(palette_ext) if palette_ext else None)
+        key = Path(os.path.abspath(out))
+        if key in seen:
+            failed.append(
+                JobResult(
+                    Job(f, out),
+                    error=f"{f}: its output {out} would also be written by {seen[key]}",
+                )
+            )
+            continue
+        seen[key] = f
+        jobs.append(Job(f, out, pal))
+    return jobs, failed
+
+
+def run_job(job: Job, opts: Options) -> JobResult:
+    """Load, quantize and save one file; never raises for a user error.
+
+    Module-level so worker processes can run it.
+    """
+    try:
+        if not opts.force:
+            for target in (job.output, job.palette):
+                if target is not None and target.exists():
+                    return JobResult(
+                        job, error=f"{target}: already exists; use --force to overwrite"
+                    )
+        with warnings.catch_warnings():
+            # Pillow warns about damaged metadata on stderr in its own words; the outcome is
+            # already told in one line of ours (the file fails) or not at all (it loads).
+            # Safe here: each job runs alone in its process.
+            warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+            t0 = time.perf_counter()
+            src = load_image(job.input, max_pixels=opts.max_pixels)
+        t1 = time.perf_counter()
+        result = quantize(
+            src.pixels,
+            opts.k,
+            color_space=opts.color_space,
+            dither=opts.dither,
+            dither_strength=opts.dither_strength,
+            seed=opts.seed,
+        )
+        t2 = time.perf_counter()
+        saved = save_quantized(
+            result,
+            job.output,
+            source=src,
+            overwrite=opts.force,
+            strip_metadata=opts.strip_metadata,
+        )
+        if job.palette is not None:
+            write_palette(result, job.palette, source_name=job.input.name, overwrite=opts.force)
+        log.debug(
+            "%s: %dx%d px loaded in %.2f s, %d colours in %.2f s, %d bytes saved in %.2f s",
+            job.input,
+            src.pixels.shape[1],
+            src.pixels.shape[0],
+            t1 - t0,
+            result.n_colors,
+            t2 - t1,
+            saved.size,
+            time.perf_counter() - t2,
+        )
+        notes = list(src.notes) + [n for n in saved.notes if n != JPEG_NOTE]
+        if result.exhausted and result.n_colors < opts.k:
+            notes.append(result.summary())
+        return JobResult(
+            job,
+            bytes_in=src.file_size,
+            bytes_out=saved.size,
+            n_colors=result.n_colors,
+            notes=tuple(notes),
+        )
+    except ImageIOError as exc:
+        return JobResult(job, error=str(exc))
+    except (ValueError, OSError) as exc:
+        return JobResult(job, error=f"{job.input}: {exc}")
+    except MemoryError:
+        return JobResult(job, error=f"{job.input}: not enough memory for this image")
+    except Exception as exc:  # not the input's fault: a bug of ours, told as one
+        return internal_error(job, exc)
+
+
+def internal_error(job: Job, exc: BaseException) -> JobResult:
+    """The result of a job that failed through a bug in kquant, traceback kept for ``--debug``."""
+    log.debug("%s: internal error", job.input, exc_info=exc)
+    return JobResult(
+        job,
+        error=f"{job.input}: internal error ({type(exc).__name__}: {exc})",
+        bug="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+
+
+def _init_worker(log_level: int) -> None:
+    """Start a worker process: the command's logging, and scikit-learn preloaded on a thread."""
+    configure_worker(log_level)
+    preload_in_background()
+
+
+class Progress:
+    """A one-line bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.enabled = enabled and total > 1 and stream.isatty()
+
+    def step(self) -> None:
+        self.done += 1
+        if self.enabled:
+            width = 30
+            filled = width * self.done // self.total
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r{PROG} [{bar}] {self.done}/{self.total} files")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+
+
+def run_jobs(
+    jobs: list[Job], opts: Options, n_workers: int, progress: Progress
+) -> list[JobResult]:
+    """Run every job, in worker processes when ``n_workers > 1``; results in job order."""
+    if n_workers <= 1 or len(jobs) <= 1:
+        # scikit-learn's import (~1 s) overlaps the first decode, which releases the GIL.
+        preload_in_background()
+        results = []
+        for job in jobs:
+            results.append(run_job(job, opts))
+            progress.step()
+        return results
+    slots: list[JobResult | None] = [None] * len(jobs)
+    # Each worker process preloads on a thread of its own; the parent starts no thread
+    # before forking them.
+    with ProcessPoolExecutor(
+        max_workers=min(n_workers, len(jobs)),
+        initializer=_init_worker,
+        initargs=(logging.getLogger("kquant_gui").getEffectiveLevel(),),
+    ) as pool:
+        futures = {pool.submit(run_job, job, opts): i for i, job in enumerate(jobs)}
+        try:
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    slots[i] = fut.result()
+                except BrokenProcessPool:
+                    slots[i] = JobResult(
+                        jobs[i], error=f"{jobs[i].input}: the worker process died (out of memory?)"
+                    )
+                except Exception as exc:  # run_job catches the rest: a bug in the pool's use
+                    slots[i] = internal_error(jobs[i], exc)
+                progress.step()
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return [r for r in slots if r is not None]
