@@ -14,8 +14,9 @@ from functools import cache
 
 import numpy as np
 
-from .colorspace import to_space
+from .colorspace import SRGB_TO_LINEAR, to_space
 from .lut import bin_center_coords
+from .packing import bin_centers
 
 #: Colours within this many levels (in every channel) of an entry are matched exactly, and
 #: how close they are is recorded (see :class:`HeldColors`).
@@ -45,6 +46,11 @@ def pack_keys(rgb: np.ndarray) -> np.ndarray:
         | (rgb[..., 1].astype(np.uint32) << 8)
         | (rgb[..., 2].astype(np.uint32) << 16)
     )
+
+
+def bin_of_keys(keys: np.ndarray) -> np.ndarray:
+    """The 18-bit bin ``r6 | g6 << 6 | b6 << 12`` of packed colours ``r | g << 8 | b << 16``."""
+    return ((keys >> 2) & 0x3F) | ((keys >> 4) & 0xFC0) | ((keys >> 6) & 0x3F000)
 
 
 def cell_of_keys(keys: np.ndarray) -> np.ndarray:
@@ -141,6 +147,10 @@ class NearestTable(HeldColors):
     ----------
     cells : ndarray of uint8, shape (2**21,)
         Entry of each cell ``r7 | g7 << 7 | b7 << 14`` (see :func:`cell_of_keys`).
+    bin_gap : ndarray of float32, shape (2**18,)
+        Distance in linear light from each 18-bit bin's centre to its nearest entry.
+    bin_spacing : ndarray of float32, shape (2**18,)
+        Distance in linear light from that entry to the next nearest one.
     """
 
     def __init__(self, palette: np.ndarray, space: str) -> None:
@@ -153,6 +163,15 @@ class NearestTable(HeldColors):
         self.cells = cells.reshape(-1)
         if cands is not None:
             _split_bins(self.cells, coords, space, *cands)
+        # How far each bin's centre colour lies from its nearest entry, and how far that
+        # entry lies from the next one, in linear light.
+        lin = SRGB_TO_LINEAR[self.palette]
+        gap = SRGB_TO_LINEAR[bin_centers()] - lin[best]
+        self.bin_gap = np.sqrt((gap * gap).sum(axis=1)).astype(np.float32)
+        apart = np.sqrt(((lin[:, None, :] - lin[None, :, :]) ** 2).sum(axis=2))
+        np.fill_diagonal(apart, np.inf)
+        spacing = apart.min(axis=1) if len(lin) > 1 else np.zeros(1)
+        self.bin_spacing = spacing[best].astype(np.float32)
 
     def own_labels(self, keys: np.ndarray) -> np.ndarray:
         """Nearest entry of the packed colours ``keys`` (any shape), uint8: exact where the
