@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 
 from ._version import __version__
-from .image_io import ImageSaveError, write_atomically
+from .image_io.atomic import write_atomically
+from .image_io.errors import ImageSaveError
 
 if TYPE_CHECKING:
     from .engine import Quantization

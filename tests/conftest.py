@@ -10,6 +10,9 @@ import pytest
 # Every Qt test runs headless; set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# The window fixtures, defined once for tests/gui and tests/hardening (Qt imported lazily).
+pytest_plugins = ["qt_support"]
+
 
 @pytest.fixture
 def photo() -> np.ndarray:

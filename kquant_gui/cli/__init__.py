@@ -122,6 +122,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
+        optimize=args.optimize,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
         print(f"{PROG}: warning: {JPEG_NOTE}", file=err)

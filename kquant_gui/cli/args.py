@@ -154,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not copy the ICC profile and EXIF of the input",
     )  # fmt: skip
     parser.add_argument(
+        "--optimize", action="store_true",
+        help="recompress PNG outputs losslessly with oxipng: smaller files, slower saves",
+    )  # fmt: skip
+    parser.add_argument(
         "--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS, metavar="N",
         help=f"refuse images larger than N pixels (default {DEFAULT_MAX_PIXELS:_})",
     )  # fmt: skip

@@ -38,6 +38,7 @@ class Options:
     force: bool
     strip_metadata: bool
     max_pixels: int
+    optimize: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def run_job(job: Job, opts: Options) -> JobResult:
             source=src,
             overwrite=opts.force,
             strip_metadata=opts.strip_metadata,
+            optimize=opts.optimize,
         )
         if job.palette is not None:
             write_palette(result, job.palette, source_name=job.input.name, overwrite=opts.force)

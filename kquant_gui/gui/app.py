@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -35,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
         help="check that the installed app starts, then exit (0 = ok)",
     )
     return parser
+
+
+def _configure_logging() -> None:
+    """Log to stderr at the level named by ``KQUANT_LOG`` (``debug``, ``info``; default
+    ``warning``), so that a maintainer can see what the window does without a debugger."""
+    name = os.environ.get("KQUANT_LOG", "warning").strip().upper()
+    level = logging.getLevelName(name)
+    logger = logging.getLogger("kquant_gui")
+    logger.setLevel(level if isinstance(level, int) else logging.WARNING)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 def _show_unexpected(
@@ -95,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         from kquant_gui.gui.smoke import run_smoke_test
 
         return run_smoke_test()
+    _configure_logging()
 
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication, QIcon

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QSize
+from PySide6.QtGui import QScreen
 
 from kquant_gui.engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN
 
@@ -135,3 +136,16 @@ class Preferences:
     def sync(self) -> None:
         """Write to disk now."""
         self.store.sync()
+
+
+def first_run_size(screen: QScreen | None) -> QSize:
+    """1200x800, or 90% of the screen where that is smaller (an 800x600 or 1024x768 display).
+
+    Without this the first window overhangs a small screen and hides the quantized view, the
+    palette and the status bar behind the screen's edge.
+    """
+    size = QSize(1200, 800)
+    if screen is not None:
+        available = screen.availableGeometry().size()
+        size = size.boundedTo(QSize(int(available.width() * 0.9), int(available.height() * 0.9)))
+    return size

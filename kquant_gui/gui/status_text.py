@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from kquant_gui.engine import Quantization
+
 from . import tasks
+from .controls import COLOR_SPACE_LABELS, DITHER_LABELS
 from .file_formats import human_size
 
 
@@ -75,3 +78,28 @@ def pixel_summary(
             quantized = _color_text(result.image[row, col])
         text += f" → {quantized} (entry {entry + 1} of {result.n_colors})"
     return text
+
+
+def result_titles(result: Quantization) -> tuple[str, str]:
+    """Titles of the quantized view and of the palette for ``result``."""
+    space = COLOR_SPACE_LABELS.get(result.color_space, result.color_space)
+    dither = DITHER_LABELS.get(result.dither, result.dither)
+    exhausted = f" — {result.summary()}" if result.exhausted else ""
+    colours = "colour" if result.n_colors == 1 else "colours"
+    return (
+        f"Quantized · k={result.k} · {space} · dithering {dither.lower()}",
+        f"Palette · {result.n_colors} {colours}{exhausted} · click a swatch to copy its hex "
+        "code and highlight its pixels",
+    )
+
+
+def selection_note(result: Quantization, index: int) -> str:
+    """What selecting palette entry ``index`` did: copied its hex code, highlighted its pixels."""
+    if index == result.transparent_index:
+        return "Fully transparent pixels (Esc clears)"
+    code = _color_text(result.palette[index][:3])
+    share = 100.0 * float(result.shares[index])
+    return (
+        f"Copied {code} — its {int(result.counts[index]):,} pixels ({share:.1f} %) are "
+        "highlighted (Esc clears)"
+    )

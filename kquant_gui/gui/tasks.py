@@ -8,7 +8,7 @@ window and never runs on the main thread.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +25,8 @@ from .display_image import DisplayImage
 
 if TYPE_CHECKING:
     from kquant_gui.image_io import LoadedImage
+
+log = logging.getLogger(__name__)
 
 #: Pixels sampled for the mean colour difference: a stable estimate in well under 0.1 s.
 DELTA_E_SAMPLE = 200_000
@@ -146,11 +148,42 @@ class Saved:
 
 @dataclass(frozen=True)
 class Failed:
-    """A job that raised; ``message`` is for people and names the file when there is one."""
+    """A job that raised; ``message`` is for people and names the file when there is one.
+
+    Never raised or emitted itself: each kind of failure has its own subclass, so that the
+    window handles each one on purpose and nothing falls through to a default.
+    """
 
     job_id: int
-    kind: str
     message: str
+
+
+@dataclass(frozen=True)
+class LoadFailed(Failed):
+    """The file could not be opened (missing, damaged, too large, not an image)."""
+
+
+@dataclass(frozen=True)
+class QuantizeFailed(Failed):
+    """The engine refused or could not finish (e.g. not enough memory)."""
+
+
+@dataclass(frozen=True)
+class MeasureFailed(Failed):
+    """The status-bar figures of a result could not be computed; the result itself is fine."""
+
+
+@dataclass(frozen=True)
+class SaveFailed(Failed):
+    """The image or palette file could not be written."""
+
+
+@dataclass(frozen=True)
+class InternalError(Failed):
+    """An exception nobody expected: a bug. ``doing`` says what was being done, in words
+    that fit "while …" (``"opening photo.png"``); the traceback goes to the log."""
+
+    doing: str = "working"
 
 
 def describe_error(exc: BaseException, path: Path | None) -> str:
@@ -161,11 +194,29 @@ def describe_error(exc: BaseException, path: Path | None) -> str:
     return f"{path.name}: {reason}"
 
 
+def describe_job(job: object) -> str:
+    """What ``job`` does, in words that follow "while" (``"saving the palette k8.gpl"``)."""
+    if isinstance(job, LoadJob):
+        return f"opening {job.path.name}"
+    if isinstance(job, QuantizeJob):
+        return f"quantizing to k={job.k}"
+    if isinstance(job, MeasureJob):
+        return "measuring the result"
+    if isinstance(job, SaveJob):
+        what = "the palette" if job.kind == "palette" else "the image"
+        return f"saving {what} {job.path.name}"
+    if isinstance(job, WarmUpJob):
+        return "preparing the engine"
+    return f"running {type(job).__name__}"
+
+
 def run_warm_up() -> None:
     """Import scikit-learn ahead of the first quantization; a failure is left for that
     quantization to report, with the file it was working on."""
-    with contextlib.suppress(Exception):
+    try:
         preload()
+    except Exception:
+        log.debug("warm-up failed; the first quantization will report it", exc_info=True)
 
 
 def run_load(job: LoadJob) -> Loaded:
@@ -229,13 +280,16 @@ def run_quantize(
 def run_measure(job: MeasureJob) -> Measured:
     """Mean ΔE2000 over the visible pixels, and the estimated indexed-PNG size of a result."""
     delta_e = mean_delta_e2000(job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE)
+    from kquant_gui.image_io import ImageIOError, estimate_png_size
+
     png_size: int | None
     try:
-        from kquant_gui.image_io import estimate_png_size
-
         png_size = int(estimate_png_size(job.result))
-    except Exception:
-        # The estimate is a nicety for the status bar; never let it hide the result.
+    except (ImageIOError, OSError, ValueError, MemoryError) as exc:
+        # The estimate is a nicety for the status bar: an encoder that cannot write this
+        # result, or too little memory, leaves the figure out. Anything else is a bug and
+        # reaches the worker, which logs it and reports an internal error.
+        log.info("no PNG size estimate for the status bar: %s", exc)
         png_size = None
     return Measured(job.job_id, float(delta_e), png_size)
 

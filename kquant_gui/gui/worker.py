@@ -9,10 +9,10 @@ would only arrive after the work it meant to stop.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +22,18 @@ from kquant_gui.engine import Cancelled
 from kquant_gui.image_io import ImageIOError
 
 from . import tasks
+
+log = logging.getLogger(__name__)
+
+#: What each kind of job reports when it fails in an expected way, and which exceptions count
+#: as expected there: a file that cannot be read or written, too little memory, settings the
+#: engine refuses. Every other exception is a bug, reported as :class:`tasks.InternalError`.
+_EXPECTED: dict[type, tuple[type[tasks.Failed], tuple[type[BaseException], ...]]] = {
+    tasks.LoadJob: (tasks.LoadFailed, (ImageIOError, OSError, MemoryError)),
+    tasks.QuantizeJob: (tasks.QuantizeFailed, (MemoryError, ValueError)),
+    tasks.MeasureJob: (tasks.MeasureFailed, (MemoryError,)),
+    tasks.SaveJob: (tasks.SaveFailed, (ImageIOError, OSError, MemoryError)),
+}
 
 #: Minimum time between two progress signals, so the engine's fine-grained ticks do not flood
 #: the main thread's event queue.
@@ -111,15 +123,7 @@ class Worker(QObject):
         except Cancelled:
             self.cancelled.emit(job.job_id)  # type: ignore[attr-defined]
         except Exception as exc:
-            # A file that cannot be read or written is the user's everyday business, said in
-            # a message box; only an unexpected failure (a bug) leaves a traceback behind.
-            if not isinstance(exc, ImageIOError):
-                traceback.print_exc()
-            kind = type(job).__name__.removesuffix("Job").lower()
-            path = getattr(job, "path", None)
-            self.failed.emit(
-                tasks.Failed(job.job_id, kind, tasks.describe_error(exc, path))  # type: ignore[attr-defined]
-            )
+            self.failed.emit(failure_of(job, exc))
 
     def _quantize(self, job: tasks.QuantizeJob) -> None:
         if job.cancel.is_set():
@@ -138,6 +142,20 @@ class Worker(QObject):
         if job.cancel.is_set():
             raise Cancelled("superseded")
         self.quantized.emit(done)
+
+
+def failure_of(job: object, exc: Exception) -> tasks.Failed:
+    """The typed outcome of ``job`` having raised ``exc``; an unexpected ``exc`` is logged
+    with its traceback, since a maintainer needs it and the user gets one line."""
+    job_id = getattr(job, "job_id", 0)
+    path = getattr(job, "path", None)
+    failed, expected = _EXPECTED.get(type(job), (tasks.InternalError, ()))
+    message = tasks.describe_error(exc, path)
+    if isinstance(exc, expected):
+        return failed(job_id, message)
+    doing = tasks.describe_job(job)
+    log.error("unexpected error while %s", doing, exc_info=exc)
+    return tasks.InternalError(job_id, f"{type(exc).__name__}: {message}", doing)
 
 
 class BackgroundWorker(QObject):

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from _cli import digest, run
+from _cli import digest, make_photo, run
 from PIL import Image
 
 from kquant_gui import __version__, quantize
@@ -24,6 +24,19 @@ def test_single_input_with_output(capsys, tmp_path, inputs):
         np.testing.assert_array_equal(np.asarray(im.convert("RGB")), expected.image)
     assert len(out.splitlines()) == 1 and "out.png" in out and "5 colours" in out
     assert err == ""
+
+
+def test_optimize_writes_a_smaller_or_equal_png_that_reads_back_the_same(capsys, tmp_path):
+    source = tmp_path / "big.png"
+    Image.fromarray(make_photo(7, (320, 240))).save(source)
+    plain, small = tmp_path / "plain.png", tmp_path / "small.png"
+    assert run(capsys, source, "-k", 12, "-o", plain)[0] == 0
+    code, _, err = run(capsys, source, "-k", 12, "-o", small, "--optimize")
+    assert code == 0 and err == ""
+    assert small.stat().st_size <= plain.stat().st_size
+    with Image.open(plain) as a, Image.open(small) as b:
+        assert b.mode == "P" and b.getpalette() == a.getpalette()
+        np.testing.assert_array_equal(np.asarray(b), np.asarray(a))
 
 
 def test_default_output_goes_next_to_the_input(capsys, inputs):
@@ -177,8 +190,9 @@ def test_help_explains_every_option_with_examples(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
     options = "-k -o --out-dir --space --dither --dither-strength --seed --palette --format"
-    for option in [*options.split(), "--jobs", "--force", "--quiet", "--debug", "--version"]:
+    for option in [*options.split(), "--jobs", "--force", "--quiet", "--optimize", "--debug"]:
         assert option in out
+    assert "--version" in out
     assert "examples:" in out and "exit status" in out
     assert "3 internal error" in out and "KQUANT_LOG=debug" in out
 

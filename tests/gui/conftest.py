@@ -1,4 +1,9 @@
-"""Fixtures for the window tests: isolated settings, image files, a window, patched dialogs."""
+"""Fixtures for the window tests: image files, a window, patched dialogs, kept Qt state.
+
+The window fixtures themselves (``window``, ``make_window``, ``messages``, ``open_and_wait``…)
+are defined once in ``tests/qt_support.py`` (a plugin of the root conftest) and shared with
+the hardening tests.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog
-from qt_support import Messages, patch_message_boxes
 
 from kquant_gui.gui.main_window import MainWindow
 
-#: Generous bound for one small job; tests wait on signals and return as soon as they fire.
-TIMEOUT_MS = 20_000
-
 
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Point every QSettings of the test at a fresh folder, never at the user's config."""
-    folder = tmp_path_factory.mktemp("settings")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    yield folder
-
-
-@pytest.fixture
-def settings_file(tmp_path: Path) -> Path:
-    """Path of an INI file for windows that should share settings across a restart."""
-    return tmp_path / "kquant-gui.ini"
+def _no_leaks(isolated_settings: Path, kept_look: None) -> Iterator[None]:
+    """Every window test gets its own settings folder and leaves the application's style
+    and palette as it found them."""
+    yield
 
 
 @pytest.fixture
@@ -70,51 +63,6 @@ def bad_file(tmp_path: Path) -> Path:
     path = tmp_path / "not-really.png"
     path.write_text("this is not an image\n")
     return path
-
-
-@pytest.fixture
-def messages(monkeypatch: pytest.MonkeyPatch) -> Messages:
-    """Patch QMessageBox so that no test ever blocks on a modal dialog."""
-    return patch_message_boxes(monkeypatch)
-
-
-@pytest.fixture
-def make_window(qtbot, messages: Messages, settings_file: Path):
-    """Factory of shown windows sharing one settings file; all are closed afterwards and
-    the test fails if any left its worker thread running."""
-    windows: list[MainWindow] = []
-
-    def make(size: tuple[int, int] | None = (1000, 700)) -> MainWindow:
-        window = MainWindow(QSettings(str(settings_file), QSettings.Format.IniFormat))
-        qtbot.addWidget(window)
-        if size is not None:
-            window.resize(*size)
-        window.show()
-        qtbot.waitExposed(window)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        assert not window.worker.thread.isRunning(), "worker thread left running"
-
-
-@pytest.fixture
-def window(make_window) -> MainWindow:
-    """One shown window with no image."""
-    return make_window()
-
-
-@pytest.fixture
-def open_and_wait(qtbot):
-    """``open_and_wait(window, path)``: open and wait until its first result is on screen."""
-
-    def run(window: MainWindow, path: Path) -> None:
-        with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT_MS):
-            window.open_path(path)
-
-    return run
 
 
 @pytest.fixture

@@ -12,15 +12,13 @@ from PySide6 import QtGui
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QTextDocument
 from PySide6.QtWidgets import QApplication, QFileDialog, QSlider, QSpinBox
-from qt_support import drop_files
+from qt_support import TIMEOUT_MS, drop_files
 
 from kquant_gui import __version__
 from kquant_gui.gui import MainWindow
 from kquant_gui.gui.controls import k_to_slider
 from kquant_gui.gui.image_canvas import CHECKER_LIGHT_THEME
 from kquant_gui.gui.palette_canvas import hex_code
-
-TIMEOUT_MS = 20_000
 
 
 def unique_colors(pixels: np.ndarray) -> int:
@@ -173,6 +171,28 @@ def test_a_worker_error_becomes_a_message_naming_the_file(
     monkeypatch.undo()
     with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
         opened.controls.k_spin.setValue(7)
+
+
+def test_a_bug_in_the_worker_is_an_internal_error_naming_the_task(
+    qtbot, opened: MainWindow, messages, monkeypatch, caplog
+) -> None:
+    from kquant_gui.gui import tasks
+
+    def broken(*args, **kwargs):
+        raise IndexError("index 9 is out of bounds")
+
+    monkeypatch.setattr(tasks, "quantize", broken)
+    with (
+        caplog.at_level("ERROR", logger="kquant_gui.gui.worker"),
+        qtbot.waitSignal(opened.errorShown, timeout=TIMEOUT_MS),
+    ):
+        opened.controls.k_spin.setValue(6)
+    title, text = messages.warnings[-1]
+    assert title == "Internal error"
+    assert "while quantizing to k=6" in text and "IndexError" in text and "bug" in text
+    assert "Traceback" not in text and not opened.is_busy()
+    assert [r.exc_info[0] for r in caplog.records] == [IndexError]  # the traceback is logged
+    assert opened.shown.result.k == 8  # the result before is still shown
 
 
 def test_dragging_something_that_is_not_a_file_is_refused(window: MainWindow) -> None:

@@ -15,7 +15,7 @@ from kquant_gui.gui import app
 from kquant_gui.gui.controls import k_to_slider, slider_to_k
 from kquant_gui.gui.palette_canvas import grid_shape, text_color
 from kquant_gui.gui.preferences import Preferences
-from kquant_gui.gui.resources import icon_path, sample_image_path
+from kquant_gui.gui.resources import icon_path, icon_pngs, sample_image_path
 
 
 def test_slider_reaches_every_k_and_gives_small_k_room() -> None:
@@ -54,8 +54,20 @@ def test_bad_stored_settings_fall_back_to_defaults(tmp_path: Path) -> None:
 
 
 def test_bundled_files_are_found() -> None:
-    assert sample_image_path() is not None and sample_image_path().is_file()
-    assert icon_path() is None or icon_path().suffix == ".svg"
+    sample, icon, pngs = sample_image_path(), icon_path(), icon_pngs()
+    assert sample is not None and sample.is_file()
+    # The app's icon ships with it: a missing icon is a packaging bug, not an option.
+    assert icon is not None and icon.is_file() and icon.suffix == ".svg"
+    sizes = [int(p.stem.rsplit("-", 1)[-1]) for p in pngs]
+    assert sizes == sorted(sizes) and {16, 32, 256} <= set(sizes)
+
+
+def test_a_missing_icon_is_reported_as_missing(monkeypatch, tmp_path: Path) -> None:
+    from kquant_gui.gui import resources
+
+    monkeypatch.setattr(resources, "_PACKAGE_DIR", tmp_path / "package")
+    monkeypatch.setattr(resources, "_REPO_DIR", tmp_path / "repo")
+    assert resources.icon_path() is None and resources.icon_pngs() == []
 
 
 def test_version_flag(capsys) -> None:
@@ -117,3 +129,20 @@ def test_pixel_readout_names_colours_alpha_and_entry() -> None:
     assert pixel_summary(source, shown, 2.5, 1.5).startswith("x 2 y 1 · transparent → transparent")
     assert pixel_summary(source, None, 1.0, 1.0) == "x 1 y 1 · #1e1ec8"  # no result yet
     assert pixel_summary(source, shown, 3.2, 0.0) is None  # beside the image
+
+
+def test_test_helpers_put_settings_path_style_and_palette_back(qapp, tmp_path: Path) -> None:
+    from PySide6.QtGui import QPalette
+    from qt_support import application_look_kept, settings_in, user_settings_folder
+
+    from kquant_gui.gui.theme import apply_theme
+
+    folder, style = user_settings_folder(), qapp.style().name()
+    window_colour = qapp.palette().color(QPalette.ColorRole.Window)
+    with settings_in(tmp_path) as inside, application_look_kept():
+        assert user_settings_folder() == inside
+        apply_theme("dark")
+        assert qapp.palette().color(QPalette.ColorRole.Window) != window_colour
+    assert user_settings_folder() == folder
+    assert qapp.style().name() == style
+    assert qapp.palette().color(QPalette.ColorRole.Window) == window_colour

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from qt_support import TIMEOUT_MS
 
 from kquant_gui.gui import MainWindow
-
-TIMEOUT_MS = 20_000
 
 
 def test_save_as_writes_the_indexed_png_shown(

@@ -24,9 +24,6 @@ from PIL import Image
 #: Offsets at which the JPEG and PNG are cut: inside the signature, inside the first header,
 #: just after it, in the middle of the pixel data and a few bytes before the end of the data.
 CUT_FRACTIONS = (0.01, 0.05, 0.15, 0.5, 0.8)
-#: Generous bound for one small job in the window; tests wait on signals and return as soon
-#: as they fire.
-TIMEOUT_MS = 20_000
 
 
 @dataclass(frozen=True)

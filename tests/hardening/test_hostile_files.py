@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _corpus import TIMEOUT_MS, Case, encode, small_photo, snapshot, unreadable
+from _corpus import Case, encode, small_photo, snapshot, unreadable
 from PIL import Image
+from qt_support import TIMEOUT_MS
 
 from kquant_gui.cli import main
 from kquant_gui.image_io import load_image

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _corpus import TIMEOUT_MS, small_photo
+from _corpus import small_photo
 from PIL import Image
+from qt_support import TIMEOUT_MS
 
 #: Completed quantizations in the session.
 RUNS = 200

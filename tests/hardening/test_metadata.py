@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _corpus import TIMEOUT_MS, png_chunk, small_photo
+from _corpus import png_chunk, small_photo
 from PIL import Image, PngImagePlugin
+from qt_support import TIMEOUT_MS
 
 from kquant_gui.cli import main
 from kquant_gui.image_io import ImageLoadError, load_image

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _corpus import TIMEOUT_MS, encode, small_photo
+from _corpus import encode, small_photo
+from qt_support import TIMEOUT_MS
 
 from kquant_gui.cli import main
 from kquant_gui.engine import quantize

@@ -262,3 +262,40 @@ def test_our_limit_replaces_pillows_own(tmp_path, photo, monkeypatch):
         loaded = load_image(path)
     np.testing.assert_array_equal(loaded.pixels, photo)
     assert Image.MAX_IMAGE_PIXELS == 100
+
+
+def test_icc_profile_of_a_palette_image_is_applied(tmp_path):
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[:2] = (255, 0, 0)
+    rgb[2:] = (0, 0, 255)
+    Image.fromarray(rgb).quantize(2).save(tmp_path / "p.png", icc_profile=swapped_profile())
+    loaded = load_image(tmp_path / "p.png")
+    assert loaded.mode == "P" and loaded.notes == ()
+    np.testing.assert_array_equal(loaded.pixels, rgb[..., ::-1])
+
+
+def test_icc_profile_of_a_grey_alpha_image_keeps_grey_and_alpha(tmp_path):
+    grey = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (4, 1))
+    alpha = np.tile(np.array([[0], [64], [128], [255]], np.uint8), (1, 16))
+    Image.fromarray(np.dstack([grey, alpha]), "LA").save(
+        tmp_path / "la.png", icc_profile=swapped_profile()
+    )
+    loaded = load_image(tmp_path / "la.png")
+    assert loaded.mode == "LA" and loaded.notes == ()
+    # Red and blue swapped: grey stays grey; alpha is carried around the conversion.
+    np.testing.assert_array_equal(loaded.pixels[..., :3], np.dstack([grey] * 3))
+    np.testing.assert_array_equal(loaded.pixels[..., 3], alpha)
+
+
+def test_16_bit_grey_with_a_profile_that_cannot_apply_loads_scaled_with_a_note(tmp_path):
+    # An RGB profile on grey samples: lcms refuses the conversion, so the pixels are read as
+    # they are (scaled from 16 bits, not clipped) and a note says the profile was not applied.
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (8, 1))
+    Image.fromarray(ramp).save(tmp_path / "g16.png", icc_profile=swapped_profile())
+    loaded = load_image(tmp_path / "g16.png")
+    assert loaded.mode.startswith("I;16")
+    expected = ((ramp.astype(np.int64) * 255 + 32767) // 65535).astype(np.uint8)
+    np.testing.assert_array_equal(loaded.pixels, np.dstack([expected] * 3))
+    assert loaded.notes == (
+        "the embedded colour profile could not be applied; colours were read as sRGB",
+    )

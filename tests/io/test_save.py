@@ -16,9 +16,7 @@ from _images import encode, swapped_profile
 from PIL import Image, ImageCms
 
 from kquant_gui import quantize
-from kquant_gui.engine import engine_threads
 from kquant_gui.image_io import (
-    PARALLEL_DEFLATE_BYTES,
     SUPPORTED_SAVE_FORMATS,
     ImageSaveError,
     estimate_png_size,
@@ -75,24 +73,59 @@ def test_png_is_indexed_with_the_exact_palette_and_smallest_depth(tmp_path, phot
     assert saved.size == len(data) and saved.format == "PNG" and saved.notes == ()
 
 
-@pytest.mark.parametrize("k, h", [(64, 1400), (16, 2800)])
-def test_large_png_is_deflated_in_parts_into_one_valid_stream(tmp_path, k, h):
-    # Over 4 MiB of scanlines (8 bits per pixel at k=64, 4 at k=16): split into parts.
-    rng = np.random.default_rng(5)
-    w = 3200
-    assert h * w * (8 if k > 16 else 4) // 8 > PARALLEL_DEFLATE_BYTES
-    img = np.repeat(rng.integers(0, 256, (h, w // 16, 3), dtype=np.uint8), 16, axis=1)
-    result = quantize(img, k)
-    with_threads = save_quantized(result, tmp_path / "a.png").path.read_bytes()
-    with engine_threads(1):
-        one_thread = save_quantized(result, tmp_path / "b.png").path.read_bytes()
-    assert with_threads == one_thread  # the same bytes whatever the thread count
-    idat = b"".join(data for tag, data in all_png_chunks(with_threads) if tag == b"IDAT")
-    raw = zlib.decompress(idat)  # checks the zlib header and the Adler-32 of the whole
-    width_bytes = w if k > 16 else w // 2
-    assert len(raw) == h * (1 + width_bytes)
-    with Image.open(tmp_path / "a.png") as im:
-        np.testing.assert_array_equal(np.asarray(im), result.labels)
+@pytest.mark.parametrize("k", [3, 16, 64, 256])
+def test_optimized_png_is_no_larger_and_reads_back_identical(tmp_path, photo, rgba_soft, k):
+    for name, pixels in (("rgb", photo), ("soft", rgba_soft)):
+        result = quantize(pixels, k)
+        plain = save_quantized(result, tmp_path / f"{name}{k}.png")
+        small = save_quantized(result, tmp_path / f"{name}{k}-o.png", optimize=True)
+        assert small.size <= plain.size and small.notes == plain.notes
+        a, b = png_chunks(plain.path.read_bytes()), png_chunks(small.path.read_bytes())
+        # oxipng may only recompress: same header (so bit depth), palette, order and alpha.
+        for tag in (b"IHDR", b"PLTE", b"tRNS"):
+            assert a.get(tag) == b.get(tag), tag
+        with Image.open(small.path) as im, Image.open(plain.path) as ref:
+            assert im.mode == ref.mode == ("P" if b"PLTE" in a else "RGBA")
+            np.testing.assert_array_equal(np.asarray(im), np.asarray(ref))
+        mode = "RGBA" if result.has_alpha else "RGB"
+        np.testing.assert_array_equal(read_back(small.path, mode), result.image)
+
+
+def test_optimize_keeps_the_metadata(tmp_path, tagged_source):
+    result = quantize(tagged_source.pixels, 8)
+    plain = save_quantized(result, tmp_path / "a.png", source=tagged_source)
+    small = save_quantized(result, tmp_path / "b.png", source=tagged_source, optimize=True)
+    a, b = png_chunks(plain.path.read_bytes()), png_chunks(small.path.read_bytes())
+    assert b[b"eXIf"] == a[b"eXIf"]
+
+    def profile(chunk: bytes) -> bytes:  # oxipng recompresses it and renames it "icc"
+        return zlib.decompress(chunk.partition(b"\0")[2][1:])
+
+    assert profile(b[b"iCCP"]) == profile(a[b"iCCP"])
+
+
+def test_optimize_is_only_for_png_and_says_so(tmp_path, photo):
+    result = quantize(photo, 8)
+    plain = save_quantized(result, tmp_path / "a.gif")
+    saved = save_quantized(result, tmp_path / "b.gif", optimize=True)
+    assert saved.path.read_bytes() == plain.path.read_bytes()
+    assert saved.notes == (
+        *plain.notes,
+        "optimizing applies to PNG only; the GIF file was written as usual",
+    )
+
+
+def test_optimizer_failure_keeps_the_file_as_written(tmp_path, photo, monkeypatch):
+    import oxipng
+
+    def refuse(data, **kwargs):
+        raise oxipng.PngError("refused")
+
+    monkeypatch.setattr(oxipng, "optimize_from_memory", refuse)
+    result = quantize(photo, 8)
+    plain = save_quantized(result, tmp_path / "a.png")
+    saved = save_quantized(result, tmp_path / "b.png", optimize=True)
+    assert saved.path.read_bytes() == plain.path.read_bytes()
 
 
 def test_png_full_transparency_round_trips(tmp_path, rgba_binary):
@@ -345,3 +378,39 @@ def test_estimate_of_a_large_image_is_close(tmp_path):
     # 60,000 of 273,280 pixels are encoded, in bands spread over the image.
     estimate = estimate_png_size(result, max_pixels=60_000)
     assert abs(estimate - saved.size) / saved.size < 0.1
+
+
+def rgba_with_256_colours(transparent: np.ndarray) -> np.ndarray:
+    """16 x 256 pixels, each column its own colour, alpha 0 where ``transparent`` is True."""
+    i = np.arange(256)
+    colours = np.stack([i, (i * 7) % 256, (i * 13) % 256], axis=1).astype(np.uint8)
+    rgb = np.repeat(colours[None], 16, axis=0)
+    return np.dstack([rgb, np.where(transparent, 0, 255).astype(np.uint8)])
+
+
+def test_gif_with_256_entries_keeps_transparency_on_its_own_entry(tmp_path):
+    clear = np.zeros((16, 256), bool)
+    clear[:4, :64] = True
+    result = quantize(rgba_with_256_colours(clear), 256)
+    assert result.palette.shape[0] == 256 and result.transparent_index is not None
+    saved = save_quantized(result, tmp_path / "t.gif")
+    assert saved.notes == ()
+    with Image.open(saved.path) as im:
+        assert im.info["transparency"] == result.transparent_index
+        assert len(im.getpalette()) == 3 * 256
+    np.testing.assert_array_equal(read_back(saved.path, "RGBA")[..., 3] == 0, clear)
+
+
+def test_gif_with_256_colours_and_no_free_entry_says_transparency_is_lost(tmp_path):
+    # Half-transparent pixels share their palette entries with opaque ones: GIF would need a
+    # 257th entry for "transparent", so it keeps the colours and says so.
+    pixels = rgba_with_256_colours(np.zeros((16, 256), bool))
+    pixels[:4, :, 3] = 100
+    result = quantize(pixels, 256)
+    assert result.palette.shape[0] == 256
+    saved = save_quantized(result, tmp_path / "t.gif")
+    assert saved.notes == (
+        "GIF transparency lost: all 256 entries hold colours; save as PNG to keep it",
+    )
+    with Image.open(saved.path) as im:
+        assert "transparency" not in im.info

@@ -1,0 +1,287 @@
+"""The window's session: which image is open, which result is shown, what is running.
+
+:class:`Session` is the one task object of a window (the window never sees a job id). It
+turns requests (open this file, the settings changed, cancel, save) into jobs for the
+:class:`.worker.BackgroundWorker`, drops every outcome of a job that a later request
+superseded, and reports what is left as signals the window draws. It draws nothing itself,
+so it is tested without a window; its only Qt parts are signals and the debounce timer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
+
+from . import tasks
+
+#: Quiet time after the last settings change before the trailing re-quantization starts.
+DEBOUNCE_MS = 150
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The settings a quantization runs with, as the engine spells them."""
+
+    k: int = 8
+    color_space: str = "lab"
+    dither: str = "none"
+
+
+class WorkerSignals(Protocol):
+    """The outcome signals of :class:`.worker.Worker` (a fake may stand in for tests)."""
+
+    loaded: SignalInstance
+    quantized: SignalInstance
+    measured: SignalInstance
+    saved: SignalInstance
+    failed: SignalInstance
+    cancelled: SignalInstance
+    progress: SignalInstance
+
+
+class Runner(Protocol):
+    """What the session needs of :class:`.worker.BackgroundWorker`."""
+
+    @property
+    def worker(self) -> WorkerSignals: ...
+
+    def new_id(self) -> int: ...
+
+    def submit(self, job: object) -> None: ...
+
+    def cancel_all(self) -> None: ...
+
+
+class Session(QObject):
+    """Source image, shown result and the jobs in flight, for one window.
+
+    Parameters
+    ----------
+    runner : BackgroundWorker
+        Runs the jobs; its ``worker`` reports their outcomes (queued, on this thread).
+    parent : QObject, optional
+
+    Signals
+    -------
+    busyChanged(str)
+        What is running now, for the progress bar ("Opening x.png…"); "" when idle.
+    progress(float, str)
+        Fraction done (0..1) and stage name of the running quantization.
+    loaded(object)
+        A :class:`tasks.Loaded` became the source; its quantization has started.
+    resultReady(object)
+        A :class:`tasks.Quantized` of the current source and settings became the result.
+    measured(object)
+        A :class:`tasks.Measured` for the result shown.
+    saved(object)
+        A :class:`tasks.Saved`.
+    failed(object)
+        A :class:`tasks.Failed` subclass of a job still wanted (never of a superseded one).
+    cancelled()
+        Running work stopped before its result (by :meth:`cancel` or by the engine).
+    """
+
+    busyChanged = Signal(str)
+    progress = Signal(float, str)
+    loaded = Signal(object)
+    resultReady = Signal(object)
+    measured = Signal(object)
+    saved = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal()
+
+    def __init__(self, runner: Runner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.recipe = Recipe()
+        #: The image open now, the result on screen and its figures (None until there are).
+        self.source: tasks.Loaded | None = None
+        self.shown: tasks.Quantized | None = None
+        self.measurement: tasks.Measured | None = None
+        # The one job of each kind whose outcome is still wanted; any other id is stale.
+        self._load_id: int | None = None
+        self._quantize_id: int | None = None
+        self._measure_id: int | None = None
+        self._save_ids: set[int] = set()
+        self._trailing = False
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._debounce_elapsed)
+        w = runner.worker
+        w.loaded.connect(self._on_loaded)
+        w.quantized.connect(self._on_quantized)
+        w.measured.connect(self._on_measured)
+        w.saved.connect(self._on_saved)
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+        w.progress.connect(self._on_progress)
+
+    # == questions ============================================================================
+    def is_busy(self) -> bool:
+        """True while an image is being opened or quantized."""
+        return self._load_id is not None or self._quantize_id is not None
+
+    def is_loading(self) -> bool:
+        """True while an image is being opened (the current one stays until it succeeds)."""
+        return self._load_id is not None
+
+    # == requests =============================================================================
+    def open(self, path: Path) -> None:
+        """Decode ``path`` in the background; whatever ran for the old image is stopped."""
+        if path.is_dir():
+            self.failed.emit(tasks.LoadFailed(0, f"{path.name}: is a folder, not an image file."))
+            return
+        self.runner.cancel_all()
+        self._quantize_id = None
+        self._load_id = self.runner.new_id()
+        self.runner.submit(tasks.LoadJob(self._load_id, path))
+        self.busyChanged.emit(f"Opening {path.name}…")
+
+    def set_recipe(self, recipe: Recipe) -> None:
+        """Take ``recipe`` for the next quantization without starting one."""
+        self.recipe = recipe
+
+    def change_recipe(self, recipe: Recipe) -> None:
+        """The user changed a setting: re-quantize, at once after a quiet moment and then at
+        most once per :data:`DEBOUNCE_MS` while changes keep coming (a slider drag)."""
+        self.recipe = recipe
+        # Whatever runs now answers an outdated question: stop it and never show it.
+        self.runner.cancel_all()
+        self._quantize_id = None
+        if self._debounce.isActive():
+            # Inside a burst (slider drag, key repeat): wait for a quiet moment.
+            self._trailing = True
+            self._debounce.start()
+            return
+        # First change after a quiet moment: start at once, then hold later ones back.
+        self._debounce.start()
+        self.quantize()
+
+    def quantize(self) -> None:
+        """Queue a quantization of the source with the current recipe."""
+        if self.source is None or self._load_id is not None:
+            # No image yet, or one still opening: its arrival starts the quantization.
+            return
+        self.runner.cancel_all()
+        r = self.recipe
+        job = tasks.QuantizeJob(
+            self.runner.new_id(), self.source.pixels, r.k, r.color_space, r.dither
+        )
+        self._quantize_id = job.job_id
+        self.runner.submit(job)
+        self.busyChanged.emit(f"Quantizing to k={job.k}…")
+
+    def measure(self) -> None:
+        """Queue the status-bar figures of the result shown (skipped while a newer runs)."""
+        if self.shown is None or self.source is None or self._quantize_id is not None:
+            return
+        job = tasks.MeasureJob(self.runner.new_id(), self.source.pixels, self.shown.result)
+        self._measure_id = job.job_id
+        self.runner.submit(job)
+
+    def cancel(self) -> bool:
+        """Stop opening and quantizing; returns False when nothing was running."""
+        if not self.is_busy():
+            return False
+        self.runner.cancel_all()
+        self._quantize_id = None
+        self._trailing = False
+        self._debounce.stop()
+        # Decoding cannot be interrupted; its result is simply ignored.
+        self._load_id = None
+        self.busyChanged.emit("")
+        self.cancelled.emit()
+        return True
+
+    def save(self, path: Path, kind: str, overwrite: bool) -> bool:
+        """Write the result shown as an image (``kind="image"``) or a palette file."""
+        if self.shown is None or self.source is None:
+            return False
+        job_id = self.runner.new_id()
+        self._save_ids.add(job_id)
+        self.runner.submit(
+            tasks.SaveJob(job_id, self.shown.result, path, kind, self.source.image, overwrite)
+        )
+        return True
+
+    def shutdown(self) -> None:
+        """Stop the debounce timer: no job starts after this."""
+        self._debounce.stop()
+        self._trailing = False
+
+    # == outcomes =============================================================================
+    @Slot()
+    def _debounce_elapsed(self) -> None:
+        if self._trailing:
+            self._trailing = False
+            self.quantize()
+
+    @Slot(object)
+    def _on_loaded(self, outcome: tasks.Loaded) -> None:
+        if outcome.job_id != self._load_id:
+            return
+        self._load_id = None
+        self.source = outcome
+        self.shown = None
+        self.measurement = None
+        self.loaded.emit(outcome)
+        self.quantize()
+
+    @Slot(int, float, str)
+    def _on_progress(self, job_id: int, fraction: float, stage: str) -> None:
+        if job_id == self._quantize_id:
+            self.progress.emit(fraction, stage)
+
+    @Slot(object)
+    def _on_quantized(self, outcome: tasks.Quantized) -> None:
+        if outcome.job_id != self._quantize_id:
+            return  # superseded: a newer job (or a cancel) came after it
+        self._quantize_id = None
+        self.shown = outcome
+        self.measurement = None
+        self.busyChanged.emit("")
+        self.resultReady.emit(outcome)
+        # Measured only after the views are drawn (draw_idle's timer fires first), so that
+        # the worker does not compete with the drawing for the interpreter.
+        QTimer.singleShot(0, self, self.measure)
+
+    @Slot(object)
+    def _on_measured(self, outcome: tasks.Measured) -> None:
+        if outcome.job_id == self._measure_id:
+            self._measure_id = None
+            self.measurement = outcome
+            self.measured.emit(outcome)
+
+    @Slot(object)
+    def _on_saved(self, outcome: tasks.Saved) -> None:
+        self._save_ids.discard(outcome.job_id)
+        self.saved.emit(outcome)
+
+    @Slot(int)
+    def _on_cancelled(self, job_id: int) -> None:
+        if job_id == self._quantize_id:
+            self._quantize_id = None
+            self.busyChanged.emit("")
+            self.cancelled.emit()
+
+    @Slot(object)
+    def _on_failed(self, failure: tasks.Failed) -> None:
+        job_id = failure.job_id
+        if isinstance(failure, tasks.MeasureFailed) or job_id in self._save_ids:
+            # Saves are never superseded; measuring reports even for an older result.
+            self._save_ids.discard(job_id)
+        elif job_id == self._measure_id:
+            self._measure_id = None
+        elif job_id == self._load_id:
+            self._load_id = None
+            self.busyChanged.emit("")
+        elif job_id == self._quantize_id:
+            self._quantize_id = None
+            self.busyChanged.emit("")
+        else:
+            return  # a superseded job's failure answers a question nobody asks any more
+        self.failed.emit(failure)

@@ -1,0 +1,275 @@
+"""The window's parts: views and splitters, actions, menus, settings toolbar and status bar.
+
+Like the ``setupUi`` code Qt Designer generates, these functions give the window its
+``*_canvas``, ``action_*``, ``controls``, ``recent_menu``, ``progress_bar``… attributes and
+connect each action to one of the window's slots, so that the window module keeps the wiring
+and the behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QSizePolicy,
+    QSplitter,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .controls import QuantizeControls
+from .elided_label import ElidedLabel
+from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
+from .palette_canvas import PaletteCanvas
+from .theme import THEMES
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+    from .preferences import Preferences
+
+
+def build_views(w: MainWindow) -> None:
+    """The original and quantized views side by side above the palette, each with a title."""
+    w.view = ViewState(w)
+    w.original_canvas = ImageCanvas(w.view, "Drop an image here\nor press Ctrl+O to open one")
+    w.original_canvas.setObjectName("originalCanvas")
+    w.quantized_canvas = ImageCanvas(w.view, "")
+    w.quantized_canvas.setObjectName("quantizedCanvas")
+    w.palette_canvas = PaletteCanvas()
+    w.palette_canvas.setObjectName("paletteCanvas")
+    w.original_title = ElidedLabel("Original")
+    w.quantized_title = ElidedLabel("Quantized")
+    w.palette_title = ElidedLabel("Palette")
+    for label in (w.original_title, w.quantized_title, w.palette_title):
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    w.images_splitter = QSplitter(Qt.Orientation.Horizontal)
+    w.images_splitter.setObjectName("imagesSplitter")
+    w.images_splitter.addWidget(_titled(w.original_title, w.original_canvas))
+    w.images_splitter.addWidget(_titled(w.quantized_title, w.quantized_canvas))
+    w.images_splitter.setChildrenCollapsible(False)
+    w.main_splitter = QSplitter(Qt.Orientation.Vertical)
+    w.main_splitter.setObjectName("mainSplitter")
+    w.main_splitter.addWidget(w.images_splitter)
+    w.main_splitter.addWidget(_titled(w.palette_title, w.palette_canvas))
+    w.main_splitter.setStretchFactor(0, 5)
+    w.main_splitter.setStretchFactor(1, 1)
+    w.main_splitter.setChildrenCollapsible(False)
+    w.setCentralWidget(w.main_splitter)
+    w.palette_canvas.clear("The palette appears here")
+
+
+def _titled(title: QLabel, body: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(2, 2, 2, 2)
+    layout.setSpacing(2)
+    layout.addWidget(title)
+    layout.addWidget(body, 1)
+    return box
+
+
+def _action(
+    window: MainWindow,
+    text: str,
+    slot: Callable[..., object],
+    shortcut: str | QKeySequence.StandardKey | list[str] | None = None,
+    name: str | None = None,
+    tip: str | None = None,
+) -> QAction:
+    action = QAction(text, window)
+    if name:
+        action.setObjectName(name)
+    if shortcut is not None:
+        keys = shortcut if isinstance(shortcut, list) else [shortcut]
+        action.setShortcuts([QKeySequence(k) for k in keys])
+    if tip:
+        action.setStatusTip(tip)
+    action.triggered.connect(slot)
+    window.addAction(action)  # shortcuts work even when the menu bar is hidden
+    return action
+
+
+def _choices(
+    window: MainWindow, kind: str, names: tuple[str, ...], choose: Callable[[str], None]
+) -> dict[str, QAction]:
+    """One checkable action per name, exclusive within their group (``actionThemeDark``)."""
+    group = QActionGroup(window)
+    actions: dict[str, QAction] = {}
+    for name in names:
+        action = QAction(name.capitalize(), window, checkable=True)
+        action.setObjectName(f"action{kind}{name.capitalize()}")
+        action.triggered.connect(lambda _=False, n=name: choose(n))
+        group.addAction(action)
+        actions[name] = action
+    return actions
+
+
+def build_actions(w: MainWindow) -> None:
+    """Every command of the window as a named ``QAction`` with its shortcut.
+
+    Needs ``w.view`` and ``w.quantized_canvas``; the k steps reach ``w.controls`` when
+    triggered, so they may be built before the toolbar.
+    """
+    seq = QKeySequence.StandardKey
+    w.action_open = _action(
+        w, "&Open…", w.open_dialog, seq.Open, "actionOpen", "Open an image file"
+    )
+    w.action_open_sample = _action(
+        w, "Open &Sample Image", w.open_sample, None, "actionOpenSample"
+    )
+    w.action_save_as = _action(
+        w,
+        "Save &As…",
+        w.save_as_dialog,
+        "Ctrl+Shift+S",
+        "actionSaveAs",
+        "Save the quantized image (indexed PNG, GIF, WebP, TIFF, BMP or JPEG)",
+    )
+    w.action_export_palette = _action(
+        w,
+        "&Export Palette…",
+        w.export_palette_dialog,
+        "Ctrl+E",
+        "actionExportPalette",
+        "Save the palette (GIMP .gpl, JSON, CSS, hex text, …)",
+    )
+    w.action_quit = _action(w, "&Quit", w.close, "Ctrl+Q", "actionQuit")
+    w.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
+    w.action_k_up = _action(
+        w, "&More Colours (k + 1)", lambda: w.controls.step_k(1), ["+", "="], "actionMoreColors"
+    )
+    w.action_k_down = _action(
+        w, "&Fewer Colours (k − 1)", lambda: w.controls.step_k(-1), "-", "actionFewerColors"
+    )
+    w.action_cancel = _action(
+        w, "&Cancel", w.cancel, "Esc", "actionCancel", "Stop the running quantization"
+    )
+    w.action_fit = _action(w, "&Fit to Window", w.view.set_fit, "Ctrl+0", "actionFit")
+    w.action_one_to_one = _action(
+        w, "&Actual Pixels (1:1)", w.quantized_canvas.one_to_one, "Ctrl+1", "actionOneToOne"
+    )
+    w.action_zoom_in = _action(
+        w, "Zoom &In", lambda: w.quantized_canvas.zoom(ZOOM_STEP), seq.ZoomIn, "actionZoomIn"
+    )
+    w.action_zoom_out = _action(
+        w,
+        "Zoom &Out",
+        lambda: w.quantized_canvas.zoom(1 / ZOOM_STEP),
+        seq.ZoomOut,
+        "actionZoomOut",
+    )
+    w.action_about = _action(w, "&About kquant-gui", w.show_about, None, "actionAbout")
+    w.action_about.setMenuRole(QAction.MenuRole.AboutRole)
+    w.background_actions = _choices(w, "Background", BACKGROUNDS, w.set_background)
+    w.theme_actions = _choices(w, "Theme", THEMES, w.set_theme)
+
+
+def build_menus(w: MainWindow) -> None:
+    """File, Colours, View and Help, from the actions of :func:`build_actions`."""
+    bar = w.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(w.action_open)
+    w.recent_menu = file_menu.addMenu("Open &Recent")
+    w.recent_menu.setObjectName("menuOpenRecent")
+    w.recent_menu.aboutToShow.connect(w._fill_recent_menu)
+    file_menu.addAction(w.action_open_sample)
+    file_menu.addSeparator()
+    file_menu.addAction(w.action_save_as)
+    file_menu.addAction(w.action_export_palette)
+    file_menu.addSeparator()
+    file_menu.addAction(w.action_quit)
+    edit_menu = bar.addMenu("&Colours")
+    edit_menu.addAction(w.action_k_up)
+    edit_menu.addAction(w.action_k_down)
+    edit_menu.addSeparator()
+    edit_menu.addAction(w.action_cancel)
+    view_menu = bar.addMenu("&View")
+    for action in (w.action_fit, w.action_one_to_one, w.action_zoom_in, w.action_zoom_out):
+        view_menu.addAction(action)
+    view_menu.addSeparator()
+    background_menu = view_menu.addMenu("Transparency &Background")
+    for action in w.background_actions.values():
+        background_menu.addAction(action)
+    theme_menu = view_menu.addMenu("&Theme")
+    for action in w.theme_actions.values():
+        theme_menu.addAction(action)
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(w.action_about)
+
+
+def fill_recent_menu(menu: QMenu, prefs: Preferences, open_path: Callable[[str], None]) -> None:
+    """Refill File > Open Recent from ``prefs`` (numbered, newest first, then Clear Menu)."""
+    menu.clear()
+    files = prefs.recent_files()
+    for i, name in enumerate(files, 1):
+        action = menu.addAction(f"&{i % 10}  {Path(name).name}")
+        action.setToolTip(name)
+        action.setStatusTip(name)
+        action.triggered.connect(lambda _=False, n=name: open_path(n))
+    if not files:
+        menu.addAction("No recent files").setEnabled(False)
+    menu.addSeparator()
+    clear = menu.addAction("&Clear Menu")
+    clear.setEnabled(bool(files))
+    clear.triggered.connect(prefs.clear_recent_files)
+
+
+def build_toolbar(w: MainWindow) -> None:
+    """The settings toolbar: k (spin box and slider), colour space, dithering, Fit and 1:1."""
+    bar = QToolBar("Settings", w)
+    bar.setObjectName("settingsToolBar")
+    bar.setMovable(False)
+    bar.setFloatable(False)
+    w.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+    w.controls = QuantizeControls(w)
+    k_label = QLabel(" Colours k ")
+    k_label.setBuddy(w.controls.k_spin)
+    bar.addWidget(k_label)
+    bar.addWidget(w.controls.k_spin)
+    bar.addWidget(w.controls.k_slider)
+    bar.addSeparator()
+    bar.addWidget(QLabel(" Colour space "))
+    bar.addWidget(w.controls.color_space)
+    bar.addWidget(QLabel(" Dithering "))
+    bar.addWidget(w.controls.dither)
+    bar.addSeparator()
+    bar.addAction(w.action_fit)
+    bar.addAction(w.action_one_to_one)
+    w.action_fit.setIconText("Fit")
+    w.action_one_to_one.setIconText("1:1")
+    w.settings_toolbar = bar
+
+
+def build_status_bar(w: MainWindow) -> None:
+    """Figures of the image and result, the pixel under the pointer, progress and Cancel."""
+    status = w.statusBar()
+    w.stats_label = ElidedLabel("")
+    w.stats_label.setObjectName("statsLabel")
+    status.addWidget(w.stats_label, 1)
+    # The colour under the pointer, while it is over an image.
+    w.pixel_label = QLabel("")
+    w.pixel_label.setObjectName("pixelLabel")
+    w.pixel_label.setTextFormat(Qt.TextFormat.PlainText)
+    w.pixel_label.setVisible(False)
+    status.addPermanentWidget(w.pixel_label)
+    w.progress_bar = QProgressBar()
+    w.progress_bar.setObjectName("progressBar")
+    w.progress_bar.setRange(0, 1000)
+    w.progress_bar.setMaximumWidth(200)
+    w.progress_bar.setTextVisible(True)
+    w.cancel_button = QToolButton()
+    w.cancel_button.setObjectName("cancelButton")
+    w.cancel_button.setDefaultAction(w.action_cancel)
+    w.cancel_button.setToolTip("Cancel (Esc)")
+    status.addPermanentWidget(w.progress_bar)
+    status.addPermanentWidget(w.cancel_button)

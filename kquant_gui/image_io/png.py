@@ -1,0 +1,156 @@
+"""The indexed PNG a result becomes: palette in result order, tRNS alpha table, smallest depth."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+if TYPE_CHECKING:
+    from ..engine import Quantization
+
+__all__ = [
+    "COMPRESS_LEVEL",
+    "OXIPNG_LEVEL",
+    "PngPlan",
+    "optimize_png",
+    "p_image",
+    "png_plan",
+    "write_indexed_png",
+]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PngPlan:
+    """How a result becomes a PNG: indexed planes, or ``index`` None for RGBA and a note."""
+
+    index: np.ndarray | None  # uint8 (H, W)
+    palette: np.ndarray  # uint8 (m, 3), m <= 256
+    trns: bytes | None
+    note: str | None = None
+
+
+def p_image(index: np.ndarray, palette: np.ndarray) -> Image.Image:
+    """A Pillow "P" image of ``index`` (uint8, shape (H, W)) with ``palette`` (m, 3), m <= 256."""
+    h, w = index.shape
+    im = Image.frombytes("P", (w, h), np.ascontiguousarray(index, dtype=np.uint8).tobytes())
+    # Pillow sizes PLTE (and picks the 1/2/4/8-bit depth) from the palette's length.
+    im.putpalette(np.ascontiguousarray(palette, dtype=np.uint8).tobytes(), rawmode="RGB")
+    return im
+
+
+def png_plan(result: Quantization) -> PngPlan:
+    """The result as PNG palette indices, palette and tRNS alpha table.
+
+    The PNG palette is the result's palette in the same order. With alpha, each entry gets the
+    alpha most of its pixels have; other (entry, alpha) pairs become extra entries after the
+    palette while they fit in 256, else the image has to stay RGBA.
+    """
+    labels = result.labels
+    palette = result.palette
+    n = palette.shape[0]
+    if not result.has_alpha:
+        return PngPlan(labels, palette, None)
+
+    alpha = result.image[..., 3]
+    # One bincount over (entry, alpha) codes: linear time, unlike np.unique's sort.
+    code = labels.astype(np.int32) << 8
+    code |= alpha
+    pairs = np.bincount(code.ravel(), minlength=n << 8).reshape(n, 256)
+    main_alpha = pairs.argmax(axis=1)
+    extra_entry, extra_alpha = np.nonzero(pairs)
+    is_extra = extra_alpha != main_alpha[extra_entry]
+    extra_entry, extra_alpha = extra_entry[is_extra], extra_alpha[is_extra]
+    total = n + extra_entry.size
+    if total > 256:
+        note = (
+            f"saved as an RGBA PNG, not indexed: the semi-transparent edges need {total} "
+            "palette entries (colour, alpha), more than 256"
+        )
+        return PngPlan(None, palette, None, note)
+    table = np.concatenate([main_alpha, extra_alpha]).astype(np.uint8)
+    full_palette = np.concatenate([palette, palette[extra_entry]])
+    index = labels
+    if extra_entry.size:
+        lut = np.repeat(np.arange(n, dtype=np.uint8), 256).reshape(n, 256)
+        lut[extra_entry, extra_alpha] = np.arange(n, total).astype(np.uint8)
+        index = lut.ravel()[code]
+    # Trailing opaque entries need no tRNS byte.
+    opaque_tail = np.flatnonzero(table != 255)
+    trns = table[: opaque_tail[-1] + 1].tobytes() if opaque_tail.size else None
+    return PngPlan(index, full_palette, trns)
+
+
+#: oxipng's preset for ``optimize``: its default, the best size for the time on photos.
+OXIPNG_LEVEL = 2
+
+#: zlib level of the saved PNG: Pillow's default. Level 9 takes 2.5-9x as long for files
+#: 1-4% smaller (benchmarks/bench_png.py); ``optimize=True`` is the way to the smallest file.
+COMPRESS_LEVEL = 6
+
+
+def write_indexed_png(fp: IO[bytes], plan: PngPlan, meta: dict[str, Any]) -> None:
+    """Write ``plan`` as an indexed PNG with Pillow's encoder.
+
+    Pillow keeps the palette as given (``optimize=False``: no entries dropped or reordered),
+    sizes PLTE from its length and picks the smallest bit depth (1, 2, 4 or 8) that holds it;
+    ``transparency`` bytes become the tRNS chunk as they are.
+
+    Parameters
+    ----------
+    fp : binary file
+        Where to write.
+    plan : PngPlan
+        Indices (not None), palette and tRNS table from :func:`png_plan`.
+    meta : dict
+        ``icc_profile`` and ``exif`` bytes to embed, if any.
+    """
+    assert plan.index is not None
+    extra: dict[str, Any] = dict(meta)
+    if plan.trns:
+        extra["transparency"] = plan.trns
+    p_image(plan.index, plan.palette).save(
+        fp, "PNG", optimize=False, compress_level=COMPRESS_LEVEL, **extra
+    )
+
+
+def optimize_png(data: bytes) -> bytes:
+    """Recompress a PNG losslessly with oxipng; the smaller of the two.
+
+    Only the row filters and the deflate stream change: palette, order, bit depth and every
+    chunk stay as written, so the saved palette is still the result's palette in its order
+    (oxipng's palette, bit-depth and colour-type reductions would reorder or drop entries).
+    oxipng runs on threads of its own.
+
+    Parameters
+    ----------
+    data : bytes
+        A complete PNG file.
+
+    Returns
+    -------
+    bytes
+        The optimized file, or ``data`` itself when oxipng found nothing smaller.
+    """
+    import oxipng  # imported here: only saves that ask for it pay for loading it
+
+    try:
+        smaller = oxipng.optimize_from_memory(
+            data,
+            level=OXIPNG_LEVEL,
+            bit_depth_reduction=False,
+            color_type_reduction=False,
+            palette_reduction=False,
+            grayscale_reduction=False,
+            strip=oxipng.StripChunks.none(),
+        )
+    except oxipng.PngError as exc:
+        # The file as written is complete and correct; only the extra saving is lost.
+        _log.warning("oxipng could not optimize a PNG, kept as written: %s", exc)
+        return data
+    return smaller if len(smaller) < len(data) else data
