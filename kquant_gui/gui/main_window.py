@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         p = self.prefs
-        self.controls.set_values(p.k, p.color_space, p.dither)
+        self.controls.set_values(p.k, p.color_space, p.dither, p.dither_strength)
         self.session.set_recipe(self._recipe())
         self.theme_actions[p.theme].setChecked(True)
         if p.theme != "system":
@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         p.k = self.controls.k
         p.color_space = self.controls.color_space_key
         p.dither = self.controls.dither_key
+        p.dither_strength = self.controls.dither_strength_value
         p.set_bytes("geometry", self.saveGeometry())
         p.set_bytes("mainSplitter", self.main_splitter.saveState())
         p.set_bytes("imagesSplitter", self.images_splitter.saveState())
@@ -273,7 +274,7 @@ class MainWindow(QMainWindow):
 
     def _recipe(self) -> Recipe:
         c = self.controls
-        return Recipe(c.k, c.color_space_key, c.dither_key)
+        return Recipe(c.k, c.color_space_key, c.dither_key, c.dither_strength_value)
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, stage: str) -> None:

@@ -28,6 +28,7 @@ class Recipe:
     k: int = 8
     color_space: str = "lab"
     dither: str = "none"
+    dither_strength: float = 1.0
 
 
 class WorkerSignals(Protocol):
@@ -169,7 +170,12 @@ class Session(QObject):
         self.runner.cancel_all()
         r = self.recipe
         job = tasks.QuantizeJob(
-            self.runner.new_id(), self.source.pixels, r.k, r.color_space, r.dither
+            self.runner.new_id(),
+            self.source.pixels,
+            r.k,
+            r.color_space,
+            r.dither,
+            dither_strength=r.dither_strength,
         )
         self._quantize_id = job.job_id
         self.runner.submit(job)

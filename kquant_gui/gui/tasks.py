@@ -57,6 +57,7 @@ class QuantizeJob:
     color_space: str
     dither: str
     seed: int = 0
+    dither_strength: float = 1.0
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
@@ -265,6 +266,7 @@ def run_quantize(
         job.k,
         color_space=job.color_space,
         dither=job.dither,
+        dither_strength=job.dither_strength,
         seed=job.seed,
         progress=progress,
         cancel=cancelled,

@@ -225,7 +225,8 @@ def fill_recent_menu(menu: QMenu, prefs: Preferences, open_path: Callable[[str],
 
 
 def build_toolbar(w: MainWindow) -> None:
-    """The settings toolbar: k (spin box and slider), colour space, dithering, Fit and 1:1."""
+    """The settings toolbar: k (spin box and slider), colour space, dithering and its strength,
+    Fit and 1:1."""
     bar = QToolBar("Settings", w)
     bar.setObjectName("settingsToolBar")
     bar.setMovable(False)
@@ -242,6 +243,7 @@ def build_toolbar(w: MainWindow) -> None:
     bar.addWidget(w.controls.color_space)
     bar.addWidget(QLabel(" Dithering "))
     bar.addWidget(w.controls.dither)
+    bar.addWidget(w.controls.dither_strength)
     bar.addSeparator()
     bar.addAction(w.action_fit)
     bar.addAction(w.action_one_to_one)
