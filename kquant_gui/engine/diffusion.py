@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .colorspace import SRGB_TO_LINEAR
-from .nearest import NearestTable, bin_of_keys, pack_keys
+from .nearest import NearestTable, bin_of_keys, dilate_bins, pack_keys
 from .parallel import max_threads
 from .progress import Steps
 
@@ -46,6 +46,9 @@ EDGE_START, EDGE_END, EDGE_FLOOR = 24, 96, 0.25
 REACH = 3.0
 REACH_SPACING = 2.0
 REACH_FLOOR = 0.01
+#: How far (in 18-bit bins, 4 levels each) around the image's own colours the nearest-entry
+#: table is worked out exactly; see :class:`~.nearest.NearestTable`.
+NEAR_BINS = 2
 #: Rows of context above each tile and columns either side of it, diffused and thrown away.
 MARGIN_TOP = 8
 MARGIN_SIDE = 8
@@ -153,6 +156,23 @@ def edge_damping(pixels: np.ndarray) -> np.ndarray:
         np.maximum(c[:-1], dy, out=c[:-1])
         out[y0:y1] = table[np.minimum(c[y0 - lo : y1 - lo], 255)]
     return out
+
+
+def near_bins(pixels: np.ndarray) -> np.ndarray:
+    """The 18-bit bins that dithered colours of ``pixels`` may fall in: those of the image's
+    own colours (seen on every other pixel of every other row), grown by NEAR_BINS in every
+    direction.
+
+    Returns
+    -------
+    ndarray of bool, shape (2**18,)
+    """
+    seen = np.zeros(1 << 18, dtype=bool)
+    sample = pixels[::2, ::2]
+    rows = max(1, (1 << 18) // max(sample.shape[1], 1))
+    for y0 in range(0, sample.shape[0], rows):
+        seen[bin_of_keys(pack_keys(sample[y0 : y0 + rows])).reshape(-1)] = True
+    return dilate_bins(seen, NEAR_BINS)
 
 
 def pixel_maps(
@@ -299,7 +319,7 @@ def diffuse(
     ndarray of uint8, shape (H, W)
     """
     if table is None:
-        table = NearestTable(palette, space)
+        table = NearestTable(palette, space, near=near_bins(pixels))
     if strength <= 0.0:
         labels = table.own_labels(pack_keys(pixels))
     else:

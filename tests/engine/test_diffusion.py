@@ -216,3 +216,20 @@ def test_quantize_rejects_a_strength_outside_0_to_1(bad):
 
     with pytest.raises(ValueError, match="dither_strength"):
         quantize(_gradient(8, 8), 4, dither="floyd-steinberg", dither_strength=bad)
+
+
+def test_the_table_near_the_image_agrees_with_the_whole_table():
+    from kquant_gui.engine.diffusion import near_bins
+
+    pixels = _gradient(90, 120)
+    palette = _palette(24, seed=8)
+    whole = NearestTable(palette, "lab")
+    near = near_bins(pixels)
+    assert 0 < near.mean() < 0.5
+    part = NearestTable(palette, "lab", near=near)
+    # Inside the region the cells are worked out the same way.
+    from kquant_gui.engine.nearest import cell_of_keys, pack_keys
+
+    keys = pack_keys(pixels.reshape(-1, 3))
+    np.testing.assert_array_equal(part.cells[cell_of_keys(keys)], whole.cells[cell_of_keys(keys)])
+    np.testing.assert_array_equal(diffuse(pixels, palette, table=part), diffuse(pixels, palette))
