@@ -299,7 +299,7 @@ def diffuse(
         With alpha, fully transparent pixels take ``transparent``, receive no error and pass
         none on; the others are diffused by colour.
     palette : ndarray of uint8, shape (n, 3), 1 <= n <= 256
-        Visible palette entries.
+        Visible palette entries, colour only (RGBA palettes are refused with ``ValueError``).
     space : {"lab", "oklab", "rgb"}
         Working colour space of the nearest-entry search.
     kernel : {"floyd-steinberg", "sierra-lite"}
@@ -318,6 +318,10 @@ def diffuse(
     -------
     ndarray of uint8, shape (H, W)
     """
+    if palette.ndim != 2 or palette.shape[1] != 3:
+        # Colour-and-alpha palettes need the error diffused in alpha too, which this table
+        # (keyed by colour alone) cannot decide; say so rather than ignore their alpha.
+        raise ValueError(f"diffuse takes an RGB palette of shape (n, 3), got {palette.shape}")
     if table is None:
         table = NearestTable(palette, space, near=near_bins(pixels))
     if strength <= 0.0:

@@ -233,3 +233,9 @@ def test_the_table_near_the_image_agrees_with_the_whole_table():
     keys = pack_keys(pixels.reshape(-1, 3))
     np.testing.assert_array_equal(part.cells[cell_of_keys(keys)], whole.cells[cell_of_keys(keys)])
     np.testing.assert_array_equal(diffuse(pixels, palette, table=part), diffuse(pixels, palette))
+
+
+def test_an_rgba_palette_is_refused_not_half_used():
+    rgba = np.zeros((4, 4, 4), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"\(n, 3\)"):
+        diffuse(rgba, np.zeros((2, 4), dtype=np.uint8))
