@@ -65,8 +65,9 @@ def display_color_palette(
 
     Parameters
     ----------
-    cluster_centroids : array_like, shape (n, 3)
-        Colours in 0-255 or in 0-1 (floats all within [0, 1] are read as 0-1).
+    cluster_centroids : array_like, shape (n, 3) or (n, 4)
+        Colours in 0-255 or in 0-1 (floats all within [0, 1] are read as 0-1); an RGBA
+        palette (a soft-edged result's) is drawn by its colours, alpha left out.
     num_clusters : int
         Number of swatches to draw, at most ``n``.
     ax : matplotlib.axes.Axes, optional

@@ -6,6 +6,13 @@ result), CSS custom properties ``.css``, plain ``.txt`` (one ``#rrggbb`` per lin
 strip ``.png``. Colours are listed as in the result, largest share first. The entry that only
 fully transparent pixels use is not a colour anyone sees, so it is left out (JSON reports its
 share as ``transparent_share``).
+
+A soft-edged image has semi-transparent entries (an RGBA palette). The formats that can carry
+alpha do: ``.json`` (``alpha`` per colour, hex as ``#rrggbbaa``), ``.css`` and ``.txt``
+(``#rrggbbaa``) and the ``.png`` strip; when any entry is semi-transparent every code is
+written with 8 digits, so a reader sees one form. GIMP ``.gpl`` and ``.ase`` hold RGB only:
+they list the colours without alpha and say so (a comment, the group's name), and name each
+colour by its 8-digit code.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from PIL import Image
 from ._version import __version__
 from .image_io.atomic import write_atomically
 from .image_io.errors import ImageSaveError
+from .names import printable
 
 if TYPE_CHECKING:
     from .engine import Quantization
@@ -48,29 +56,53 @@ SWATCH_SIZE = 48
 
 
 def _visible(result: Quantization) -> tuple[np.ndarray, np.ndarray]:
-    """Palette entries a person sees and their shares: shapes (m, 3) uint8 and (m,) float."""
+    """Palette entries a person sees and their shares: shapes (m, 4) uint8 (alpha 255 for an
+    opaque palette) and (m,) float."""
     keep = np.ones(result.n_colors, dtype=bool)
     if result.transparent_index is not None:
         keep[result.transparent_index] = False
-    return result.palette[keep], result.shares[keep]
+    colors = result.palette[keep]
+    if colors.shape[1] == 3:
+        colors = np.column_stack([colors, np.full(colors.shape[0], 255, np.uint8)])
+    return colors, result.shares[keep]
 
 
-def _hex(rgb: np.ndarray) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb))
+def _has_alpha(colors: np.ndarray) -> bool:
+    """True when some of the (m, 4) colours is semi-transparent."""
+    return bool((colors[:, 3] < 255).any())
+
+
+def _hex(rgba: np.ndarray, with_alpha: bool = False) -> str:
+    """``#rrggbb``, or ``#rrggbbaa`` with ``with_alpha``."""
+    values = rgba[:4] if with_alpha else rgba[:3]
+    return "#" + "".join(f"{int(v):02x}" for v in values)
+
+
+#: What the RGB-only formats say when the palette had alpha.
+ALPHA_DROPPED = "alpha dropped: this format holds RGB only; the names give #rrggbbaa"
+
+
+def _name(source_name: str | None) -> str | None:
+    """The source's file name as text every format can hold: a name that is not UTF-8, or
+    holds a newline (which would end a GPL header line), is written escaped."""
+    return printable(source_name) if source_name else source_name
 
 
 def _title(result: Quantization, source_name: str | None) -> str:
-    base = source_name or "kquant palette"
+    base = _name(source_name) or "kquant palette"
     return f"{base} k={result.k} {result.color_space}"
 
 
 def palette_gpl(result: Quantization, source_name: str | None = None) -> bytes:
     """GIMP palette text; each colour named by its hex and share."""
     colors, shares = _visible(result)
+    alpha = _has_alpha(colors)
     lines = ["GIMP Palette", f"Name: {_title(result, source_name)}", "Columns: 8", "#"]
-    for rgb, share in zip(colors, shares, strict=True):
-        r, g, b = (int(v) for v in rgb)
-        lines.append(f"{r:3d} {g:3d} {b:3d}\t{_hex(rgb)} {share * 100:.2f}%")
+    if alpha:
+        lines.append(f"# {ALPHA_DROPPED}")
+    for rgba, share in zip(colors, shares, strict=True):
+        r, g, b = (int(v) for v in rgba[:3])
+        lines.append(f"{r:3d} {g:3d} {b:3d}\t{_hex(rgba, alpha)} {share * 100:.2f}%")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -89,12 +121,14 @@ def palette_ase(result: Quantization, source_name: str | None = None) -> bytes:
     0-1 and a uint16 type (0 = global).
     """
     colors, _ = _visible(result)
-    blocks = [(0xC001, _ase_string(_title(result, source_name)))]
-    for rgb in colors:
+    alpha = _has_alpha(colors)
+    title = _title(result, source_name) + (f" ({ALPHA_DROPPED})" if alpha else "")
+    blocks = [(0xC001, _ase_string(title))]
+    for rgba in colors:
         body = (
-            _ase_string(_hex(rgb))
+            _ase_string(_hex(rgba, alpha))
             + b"RGB "
-            + struct.pack(">3f", *(int(v) / 255.0 for v in rgb))
+            + struct.pack(">3f", *(int(v) / 255.0 for v in rgba[:3]))
             + struct.pack(">H", 0)
         )
         blocks.append((0x0001, body))
@@ -106,16 +140,23 @@ def palette_ase(result: Quantization, source_name: str | None = None) -> bytes:
 
 
 def palette_json(result: Quantization, source_name: str | None = None) -> bytes:
-    """JSON with ``hex``, ``rgb`` and ``share`` per colour and the reproducing settings."""
+    """JSON with ``hex``, ``rgb`` and ``share`` per colour and the reproducing settings; with
+    semi-transparent entries also ``alpha`` (0-255) per colour and 8-digit ``hex``."""
     colors, shares = _visible(result)
+    alpha = _has_alpha(colors)
+
+    def entry(rgba: np.ndarray, share: float) -> dict[str, Any]:
+        out: dict[str, Any] = {"hex": _hex(rgba, alpha), "rgb": [int(v) for v in rgba[:3]]}
+        if alpha:
+            out["alpha"] = int(rgba[3])
+        out["share"] = round(float(share), 6)
+        return out
+
     doc: dict[str, Any] = {
         "generator": f"kquant-gui {__version__}",
-        "source": source_name,
+        "source": _name(source_name),
         "settings": result.settings(),
-        "colors": [
-            {"hex": _hex(rgb), "rgb": [int(v) for v in rgb], "share": round(float(s), 6)}
-            for rgb, s in zip(colors, shares, strict=True)
-        ],
+        "colors": [entry(rgba, s) for rgba, s in zip(colors, shares, strict=True)],
     }
     if result.transparent_index is not None:
         doc["transparent_share"] = round(float(result.shares[result.transparent_index]), 6)
@@ -125,18 +166,21 @@ def palette_json(result: Quantization, source_name: str | None = None) -> bytes:
 def palette_css(result: Quantization, source_name: str | None = None) -> bytes:
     """CSS custom properties ``--kq-1`` ... on ``:root``, each commented with its share."""
     colors, shares = _visible(result)
+    alpha = _has_alpha(colors)
     title = _title(result, source_name).replace("*/", "* /")
     lines = [f"/* {title} - generated by kquant-gui {__version__} */", ":root {"]
-    for i, (rgb, share) in enumerate(zip(colors, shares, strict=True), start=1):
-        lines.append(f"  --kq-{i}: {_hex(rgb)}; /* {share * 100:.2f}% */")
+    for i, (rgba, share) in enumerate(zip(colors, shares, strict=True), start=1):
+        lines.append(f"  --kq-{i}: {_hex(rgba, alpha)}; /* {share * 100:.2f}% */")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def palette_txt(result: Quantization, source_name: str | None = None) -> bytes:
-    """One ``#rrggbb`` per line, largest share first."""
+    """One ``#rrggbb`` (``#rrggbbaa`` with semi-transparent entries) per line, largest share
+    first."""
     colors, _ = _visible(result)
-    return "".join(_hex(rgb) + "\n" for rgb in colors).encode("ascii")
+    alpha = _has_alpha(colors)
+    return "".join(_hex(rgba, alpha) + "\n" for rgba in colors).encode("ascii")
 
 
 def palette_png(result: Quantization, source_name: str | None = None) -> bytes:
@@ -146,8 +190,11 @@ def palette_png(result: Quantization, source_name: str | None = None) -> bytes:
     strip = np.repeat(np.arange(m, dtype=np.uint8), SWATCH_SIZE)
     index = np.broadcast_to(strip, (SWATCH_SIZE, strip.size))
     im = Image.frombytes("P", (strip.size, SWATCH_SIZE), np.ascontiguousarray(index).tobytes())
-    pal = colors if colors.shape[0] else np.zeros((1, 3), np.uint8)
-    im.putpalette(np.ascontiguousarray(pal, dtype=np.uint8).tobytes(), rawmode="RGB")
+    pal = colors if colors.shape[0] else np.zeros((1, 4), np.uint8)
+    if _has_alpha(pal):
+        im.putpalette(np.ascontiguousarray(pal, dtype=np.uint8).tobytes(), rawmode="RGBA")
+    else:
+        im.putpalette(np.ascontiguousarray(pal[:, :3], dtype=np.uint8).tobytes(), rawmode="RGB")
     buf = io.BytesIO()
     im.save(buf, "PNG", optimize=True)
     return buf.getvalue()

@@ -3,33 +3,45 @@
 Every file is loaded, quantized and saved independently, in parallel worker processes with
 ``--jobs``; the engine is deterministic, so the bytes written do not depend on ``--jobs``.
 Exit codes: 0 all written, 1 some inputs failed (each named on stderr, the rest still
-processed), 2 usage error, 3 internal error, 130 interrupted. A user error (a file that cannot
+processed), 2 usage error, 3 internal error, 128 + the signal when stopped (130 Ctrl-C, 143
+SIGTERM: files finished are kept whole, nothing else is left). A user error (a file that cannot
 be read or written, a bad argument) is one line naming the file and the reason; a bug in kquant
 is one line plus a hint to report it, with the traceback shown by ``--debug``. ``KQUANT_LOG=debug``
-logs each step for maintainers.
+logs each step for maintainers. File names are printed escaped (see :mod:`kquant_gui.names`).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 import traceback
 
 from .._version import __version__
 from ..image_io import JPEG_NOTE
+from ..names import say
+from ..process_pool import Interrupted, stop_on_signals
 from .args import (
     EXIT_BUG,
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     PROG,
     UsageError,
     build_parser,
 )
-from .jobs import Job, JobResult, Options, Progress, plan_jobs, run_job, run_jobs
+from .jobs import (
+    BatchInterrupted,
+    Job,
+    JobResult,
+    Options,
+    Progress,
+    plan_jobs,
+    run_job,
+    run_jobs,
+)
 from .logs import LOG_ENV, level_from_env, logging_to_stderr
 
 log = logging.getLogger(__name__)
@@ -66,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 all written, 1 some inputs failed, 2 usage error, 3 internal error, 130 interrupted.
+        0 all written, 1 some inputs failed, 2 usage error, 3 internal error, 128 + the
+        signal's number when stopped by SIGINT (130), SIGTERM (143) or SIGHUP (129).
     """
     parser = build_parser()
     try:
@@ -75,9 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     with logging_to_stderr(level_from_env(args.debug)):
         try:
-            return _run(parser, args)
+            with stop_on_signals():
+                return _run(parser, args)
+        except (Interrupted, KeyboardInterrupt) as exc:  # before the batch: nothing written
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            say(sys.stderr, f"{PROG}: interrupted by {signal.Signals(signum).name}")
+            return 128 + signum
         except Exception as exc:  # a bug of ours, outside any one file's job
-            print(f"{PROG}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            say(sys.stderr, f"{PROG}: internal error: {type(exc).__name__}: {exc}")
             _ask_for_report([traceback.format_exc()], args.debug)
             return EXIT_BUG
 
@@ -107,10 +125,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         jobs, failed = plan_jobs(args)
     except UsageError as exc:
         parser.print_usage(err)
-        print(f"{PROG}: error: {exc}", file=err)
+        say(err, f"{PROG}: error: {exc}")
         return EXIT_USAGE
     except OSError as exc:
-        print(f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}", file=err)
+        say(err, f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}")
         return EXIT_FAILED
 
     opts = Options(
@@ -125,7 +143,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         optimize=args.optimize,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
-        print(f"{PROG}: warning: {JPEG_NOTE}", file=err)
+        say(err, f"{PROG}: warning: {JPEG_NOTE}")
 
     log.debug(
         "%d jobs on up to %d processes, %d inputs failed already",
@@ -137,29 +155,42 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     progress = Progress(len(jobs), err, enabled=not args.quiet)
     try:
         results = run_jobs(jobs, opts, args.jobs, progress)
-    except KeyboardInterrupt:
+    except BatchInterrupted as exc:
         progress.close()
-        print(f"{PROG}: interrupted", file=err)
-        return EXIT_INTERRUPTED
+        finished = failed + [r for r in exc.results if r is not None]
+        _report(finished, quiet=args.quiet)
+        n_written = sum(r.error is None for r in finished)
+        say(
+            err,
+            f"{PROG}: interrupted by {signal.Signals(exc.signum).name}: "
+            f"{n_written} of {len(failed) + len(jobs)} files written, the others not",
+        )
+        return exc.exit_status
     progress.close()
     elapsed = time.perf_counter() - t0
 
     results = failed + results
-    for r in results:
-        if r.error is not None:
-            print(f"{PROG}: error: {r.error}", file=err)
-        elif not args.quiet:
-            for note in r.notes:
-                print(f"{PROG}: note: {r.job.input}: {note}", file=err)
+    _report(results, quiet=args.quiet)
     done = [r for r in results if r.error is None]
     n_failed = len(results) - len(done)
     if not args.quiet:
-        print(_summary(done, n_failed, elapsed, opts.k), file=out)
+        say(out, _summary(done, n_failed, elapsed, opts.k))
     bugs = [r.bug for r in results if r.bug is not None]
     if bugs:
         _ask_for_report(bugs, args.debug)
         return EXIT_BUG
     return EXIT_FAILED if n_failed else EXIT_OK
+
+
+def _report(results: list[JobResult], *, quiet: bool) -> None:
+    """Each failure's error and (unless ``quiet``) each success's notes, on stderr."""
+    err = sys.stderr
+    for r in results:
+        if r.error is not None:
+            say(err, f"{PROG}: error: {r.error}")
+        elif not quiet:
+            for note in r.notes:
+                say(err, f"{PROG}: note: {r.job.input}: {note}")
 
 
 def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> str:

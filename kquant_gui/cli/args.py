@@ -22,7 +22,9 @@ FORMAT_EXT = {
     "bmp": ".bmp",
     "jpg": ".jpg",
 }
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+#: What a per-output swatch strip adds to the image's name, so the two never share a path.
+STRIP_SUFFIX = "-palette"
 
 EXAMPLES = f"""\
 examples:
@@ -41,10 +43,13 @@ Loading: everything Pillow reads (JPEG, PNG 8/16-bit, TIFF incl. 16-bit and CMYK
 GIF: first frame, ...); EXIF orientation applied, an embedded ICC profile converted to sRGB.
 Saving: PNG (true indexed, palette exactly the result's, transparency kept), GIF (indexed,
 binary transparency), WebP (lossless), TIFF, BMP (indexed), JPEG (lossy: adds colours back).
-Palette files: {", ".join(PALETTE_FORMATS)}.
+Palette files: {", ".join(PALETTE_FORMATS)}; one per output is <name>-k<K>.<ext>, the swatch
+strip (png) <name>-k<K>{STRIP_SUFFIX}.png. A run in which two outputs would share a path is
+refused before anything is written.
 
 exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error,
-3 internal error (a bug in kquant: please report it, with the output of --debug).
+3 internal error (a bug in kquant: please report it, with the output of --debug),
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM): files already finished are kept whole.
 Environment: KQUANT_LOG=debug prints what each step did and took (for maintainers)."""
 
 

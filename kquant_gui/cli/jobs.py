@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
+import signal
 import time
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -18,9 +18,17 @@ from PIL import Image
 
 from ..engine import quantize
 from ..engine.kmeans import preload_in_background
-from ..image_io import JPEG_NOTE, SUPPORTED_SAVE_FORMATS, ImageIOError, load_image, save_quantized
+from ..image_io import (
+    JPEG_NOTE,
+    SUPPORTED_SAVE_FORMATS,
+    ImageIOError,
+    discard_temp_files,
+    load_image,
+    save_quantized,
+)
 from ..palettes import PALETTE_FORMATS, write_palette
-from .args import FORMAT_EXT, PROG, UsageError
+from ..process_pool import Interrupted, TaskError, WorkerLost, WorkerPool
+from .args import FORMAT_EXT, PROG, STRIP_SUFFIX, UsageError
 from .logs import configure_worker
 
 log = logging.getLogger(__name__)
@@ -66,6 +74,18 @@ class JobResult:
     notes: tuple[str, ...] = ()
 
 
+class BatchInterrupted(Interrupted):
+    """A signal stopped the batch; ``results`` holds, in job order, what had finished.
+
+    None for a job not done; a job cut short just after renaming its file into place counts
+    as written.
+    """
+
+    def __init__(self, signum: int, results: list[JobResult | None]) -> None:
+        super().__init__(signum)
+        self.results = results
+
+
 def _image_extensions() -> set[str]:
     Image.init()
     return {ext.lower() for ext in Image.registered_extensions()}
@@ -79,7 +99,7 @@ def _expand(inputs: list[str]) -> tuple[list[Path], list[JobResult], bool]:
     exts = _image_extensions()
     for text in inputs:
         p = Path(text)
-        if p.is_dir():
+        if _is_dir(p):
             any_folder = True
             found = sorted(c for c in p.iterdir() if c.is_file() and c.suffix.lower() in exts)
             if not found:
@@ -88,6 +108,15 @@ def _expand(inputs: list[str]) -> tuple[list[Path], list[JobResult], bool]:
         else:
             files.append(p)
     return files, failed, any_folder
+
+
+def _is_dir(p: Path) -> bool:
+    """Whether ``p`` is a folder; False when it cannot even be looked at (a name over 255
+    bytes, a loop of links): then it is a file whose job reports the reason."""
+    try:
+        return p.is_dir()
+    except OSError:
+        return False
 
 
 def _palette_plan(value: str | None, n_files: int) -> tuple[str | None, Path | None]:
@@ -139,26 +168,49 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
 
     ext = FORMAT_EXT[args.format or "png"]
     jobs: list[Job] = []
-    seen: dict[Path, Path] = {}
     for f in files:
         if args.output is not None:
             out = args.output
         else:
             folder = args.out_dir if args.out_dir is not None else f.parent
             out = folder / f"{f.stem}-k{args.k}{ext}"
-        pal = palette_path or (out.with_suffix(palette_ext) if palette_ext else None)
-        key = Path(os.path.abspath(out))
-        if key in seen:
-            failed.append(
-                JobResult(
-                    Job(f, out),
-                    error=f"{f}: its output {out} would also be written by {seen[key]}",
-                )
-            )
-            continue
-        seen[key] = f
+        pal = palette_path
+        if palette_ext is not None:
+            # The swatch strip is a PNG too: its own name keeps it off a PNG image.
+            tail = STRIP_SUFFIX if palette_ext == ".png" else ""
+            pal = out.with_name(f"{out.stem}{tail}{palette_ext}")
         jobs.append(Job(f, out, pal))
+    _refuse_shared_outputs(jobs)
     return jobs, failed
+
+
+def _path_key(path: Path) -> Path:
+    return Path(os.path.normcase(os.path.abspath(path)))
+
+
+def _refuse_shared_outputs(jobs: list[Job]) -> None:
+    """Raise UsageError if two outputs (images or palettes) of the run share a path.
+
+    Checked before anything is written: in a batch, which one would be left on disk depends
+    on timing, and with ``--force`` one would replace the other.
+    """
+    seen: dict[Path, Job] = {}
+    clashes: list[str] = []
+    for job in jobs:
+        keys = [_path_key(t) for t in (job.output, job.palette) if t is not None]
+        if len(keys) == 2 and keys[0] == keys[1]:
+            clashes.append(f"{job.output} would be both the image and the palette of {job.input}")
+            keys.pop()
+        for key in keys:
+            other = seen.setdefault(key, job)
+            if other is not job:
+                clashes.append(f"{key} would be written for both {other.input} and {job.input}")
+    if clashes:
+        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+        raise UsageError(
+            f"{clashes[0]}{more}; nothing was written: give distinct names "
+            "(-o, --out-dir or --format)"
+        )
 
 
 def run_job(job: Job, opts: Options) -> JobResult:
@@ -169,7 +221,7 @@ def run_job(job: Job, opts: Options) -> JobResult:
     try:
         if not opts.force:
             for target in (job.output, job.palette):
-                if target is not None and target.exists():
+                if target is not None and _exists(target):
                     return JobResult(
                         job, error=f"{target}: already exists; use --force to overwrite"
                     )
@@ -231,6 +283,15 @@ def run_job(job: Job, opts: Options) -> JobResult:
         return internal_error(job, exc)
 
 
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; False when the system refuses the name (too long): the
+    writer then reports that, naming the file."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def internal_error(job: Job, exc: BaseException) -> JobResult:
     """The result of a job that failed through a bug in kquant, traceback kept for ``--debug``."""
     log.debug("%s: internal error", job.input, exc_info=exc)
@@ -272,37 +333,97 @@ class Progress:
 def run_jobs(
     jobs: list[Job], opts: Options, n_workers: int, progress: Progress
 ) -> list[JobResult]:
-    """Run every job, in worker processes when ``n_workers > 1``; results in job order."""
-    if n_workers <= 1 or len(jobs) <= 1:
-        # scikit-learn's import (~1 s) overlaps the first decode, which releases the GIL.
-        preload_in_background()
-        results = []
-        for job in jobs:
-            results.append(run_job(job, opts))
-            progress.step()
-        return results
+    """Run every job, in worker processes when ``n_workers > 1``; results in job order.
+
+    A worker that dies fails only the job it held; the others go on in a fresh worker.
+
+    Raises
+    ------
+    BatchInterrupted
+        A signal stopped the batch (under :func:`stop_on_signals`), with what had finished.
+    """
     slots: list[JobResult | None] = [None] * len(jobs)
-    # Each worker process preloads on a thread of its own; the parent starts no thread
-    # before forking them.
-    with ProcessPoolExecutor(
-        max_workers=min(n_workers, len(jobs)),
-        initializer=_init_worker,
-        initargs=(logging.getLogger("kquant_gui").getEffectiveLevel(),),
-    ) as pool:
-        futures = {pool.submit(run_job, job, opts): i for i, job in enumerate(jobs)}
-        try:
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    slots[i] = fut.result()
-                except BrokenProcessPool:
-                    slots[i] = JobResult(
-                        jobs[i], error=f"{jobs[i].input}: the worker process died (out of memory?)"
-                    )
-                except Exception as exc:  # run_job catches the rest: a bug in the pool's use
-                    slots[i] = internal_error(jobs[i], exc)
+    # What each job's targets were before: a job whose worker died or was stopped may still
+    # have renamed its file into place, and the summary counts what is really on disk.
+    before = [_identities(job) for job in jobs]
+    try:
+        if n_workers <= 1 or len(jobs) <= 1:
+            # scikit-learn's import (~1 s) overlaps the first decode, which releases the GIL.
+            preload_in_background()
+            for i, job in enumerate(jobs):
+                slots[i] = run_job(job, opts)
                 progress.step()
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+            return [r for r in slots if r is not None]
+        # Each worker process preloads on a thread of its own; the parent starts no thread
+        # before forking them.
+        with WorkerPool(
+            functools.partial(run_job, opts=opts),
+            min(n_workers, len(jobs)),
+            initializer=functools.partial(
+                _init_worker, logging.getLogger("kquant_gui").getEffectiveLevel()
+            ),
+            on_lost=_discard_temp_files,
+        ) as pool:
+            for i, outcome in pool.run(jobs):
+                if isinstance(outcome, WorkerLost):
+                    outcome = _left_on_disk(jobs[i], before[i], outcome.reason)
+                elif isinstance(outcome, TaskError):  # run_job catches the rest: a bug
+                    outcome = JobResult(
+                        jobs[i],
+                        error=f"{jobs[i].input}: internal error ({outcome.message})",
+                        bug=outcome.traceback,
+                    )
+                slots[i] = outcome
+                progress.step()
+    except (Interrupted, KeyboardInterrupt) as exc:
+        # KeyboardInterrupt: a Ctrl-C that came before our handler, or raised by a library.
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        results = [
+            r if r is not None else _left_on_disk(job, was, None)
+            for r, job, was in zip(slots, jobs, before, strict=True)
+        ]
+        raise BatchInterrupted(signum, results) from None
     return [r for r in slots if r is not None]
+
+
+def _discard_temp_files(job: Job, pid: int) -> None:
+    """What a killed worker ``pid`` left of ``job``: its temporary files."""
+    for target in (job.output, job.palette):
+        if target is not None:
+            discard_temp_files(target, pid)
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _identities(job: Job) -> tuple[tuple[int, int, int, int] | None, ...]:
+    return tuple(_identity(t) for t in (job.output, job.palette) if t is not None)
+
+
+def _left_on_disk(job: Job, before: tuple, reason: str | None) -> JobResult | None:
+    """The result of a job whose worker ended without answering, judged from the disk.
+
+    Written if every target changed (the worker died after renaming them into place);
+    otherwise an error with ``reason``, or None (not done) when there is no reason.
+    """
+    now = _identities(job)
+    changed = [n is not None and n != b for n, b in zip(now, before, strict=True)]
+    if all(changed):
+        out = _identity(job.output)
+        src = _identity(job.input)
+        return JobResult(
+            job,
+            bytes_in=src[3] if src else 0,
+            bytes_out=out[3] if out else 0,
+            notes=(f"{reason or 'stopped'} after writing it",),
+        )
+    if reason is None:
+        return None
+    if changed[0]:
+        reason += f" after writing {job.output}, before its palette"
+    return JobResult(job, error=f"{job.input}: {reason}")

@@ -6,7 +6,8 @@ colours), ``kmeans`` (seeding and Lloyd), ``lut`` (colour-to-entry lookup tables
 (nearest-colour mapping with near ties following their neighbours), ``dither`` (ordered and
 Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE2000, PSNR),
 ``parallel`` (row-independent work on a small thread pool; thread limits) and ``pipeline``
-(the whole of `quantize`).
+(the whole of `quantize`). Soft-edged images take ``alpha`` (the colour-and-alpha working
+space), ``alpha_histogram`` and ``alpha_pipeline`` (the same stages for an RGBA palette).
 """
 
 from .colorspace import COLOR_SPACES

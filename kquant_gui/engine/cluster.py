@@ -11,7 +11,7 @@ import numpy as np
 
 from .colorspace import from_space, to_space
 from .histogram import Histogram
-from .kmeans import lloyd, nearest, seed_centers
+from .kmeans import best_of_starts, lloyd
 from .lut import bin_center_coords
 from .progress import Steps
 
@@ -37,14 +37,21 @@ SMALL_K = 16
 N_INIT_SMALL_K = 3
 
 
-def _aggregate(
+def aggregate(
     coords: np.ndarray, weights: np.ndarray, codes: np.ndarray, n_codes: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted mean of ``coords`` per occupied code (codes below ``n_codes``).
 
+    Parameters
+    ----------
+    coords : ndarray of float64, shape (m, d)
+    weights : ndarray of float64, shape (m,)
+    codes : ndarray of int, shape (m,)
+    n_codes : int
+
     Returns
     -------
-    means : ndarray of float64, shape (p, 3)
+    means : ndarray of float64, shape (p, d)
     mass : ndarray of float64, shape (p,)
     """
     if n_codes > codes.shape[0]:
@@ -58,7 +65,8 @@ def _aggregate(
     mass = np.bincount(codes, weights=weights, minlength=n_codes)
     occupied = np.flatnonzero(mass)
     sums = [
-        np.bincount(codes, weights=weights * coords[:, j], minlength=n_codes) for j in range(3)
+        np.bincount(codes, weights=weights * coords[:, j], minlength=n_codes)
+        for j in range(coords.shape[1])
     ]
     means = np.stack([c[occupied] for c in sums], axis=1)
     return means / mass[occupied, None], mass[occupied]
@@ -86,7 +94,7 @@ def _levels(hist: Histogram, coords: np.ndarray, k: int) -> list[tuple[np.ndarra
         size = levels[-1][0].shape[0]
         if size <= COARSE_MAX:
             break
-        points, weights = _aggregate(coords, hist.weights, codes, n_codes)
+        points, weights = aggregate(coords, hist.weights, codes, n_codes)
         if points.shape[0] > 0.7 * size or points.shape[0] < COARSE_POINTS_PER_CLUSTER * k:
             continue
         levels.append((points, weights))
@@ -98,9 +106,7 @@ def cluster(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette for the visible colours of ``hist``, and the entries' working-space coordinates.
 
-    k-means runs to convergence on the coarsest level of :func:`_levels` (a few thousand
-    points, so iterations are cheap, and small palettes can afford several starts), then a few
-    iterations on each finer level settle the centres.
+    k-means runs on the levels of :func:`_levels` (see :func:`kmeans_on_levels`).
 
     Returns
     -------
@@ -112,7 +118,38 @@ def cluster(
     coords = to_space(hist.colors, space) if centers is None else centers
     if hist.exact and hist.colors.shape[0] <= k:
         return hist.colors.copy(), coords
-    levels = _levels(hist, coords, k)
+    centers = kmeans_on_levels(_levels(hist, coords, k), k, seed, steps)
+    return from_space(centers, space), coords
+
+
+def kmeans_on_levels(
+    levels: list[tuple[np.ndarray, np.ndarray]],
+    k: int,
+    seed: int,
+    steps: Steps,
+    *,
+    fixed_point: np.ndarray | None = None,
+) -> np.ndarray:
+    """k-means centres for points given at decreasing resolutions, finest level first.
+
+    k-means runs to convergence on the coarsest level (a few thousand points, so iterations
+    are cheap, and small palettes can afford several starts), then a few iterations on each
+    finer level settle the centres.
+
+    Parameters
+    ----------
+    levels : list of (points (m, d) float64, weights (m,) float64)
+    k : int
+    seed : int
+    steps : Steps
+    fixed_point : ndarray of float64, shape (d,), optional
+        A centre that never moves (the shared fully transparent entry), run alongside the
+        others and not returned.
+
+    Returns
+    -------
+    ndarray of float64, shape (k', d), k' = min(k, points of the coarsest level)
+    """
     refine = []
     for level in reversed(range(len(levels) - 1)):
         # The finest level is worth its cost at large k, where clusters are small next to a
@@ -124,25 +161,28 @@ def cluster(
         refine.append(levels[level])
     points, weights = levels[-1]
     kk = min(k, points.shape[0])
+    fixed = kk if fixed_point is not None else None
     if points.shape[0] <= kk:
         centers = points.copy()
+        if fixed_point is not None:
+            centers = np.vstack([centers, fixed_point])
     else:
-        best = None
         # Small palettes are cheap and most sensitive to a bad start: keep the best of a few.
         n_init = N_INIT_SMALL_K if kk <= SMALL_K else 1
         # Several starts are compared by inertia, which needs each run converged.
         tol = COARSE_TOL if refine and n_init == 1 else TOL
-        for i in range(n_init):
-            start = seed_centers(points, weights, kk, (seed + i * 7919) % 2**32)
-            steps.tick("clustering", (i + 0.1) / n_init)
-            cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering")
-            _, d2 = nearest(points, cand)
-            inertia = float(np.dot(weights, d2))
-            if best is None or inertia < best[0]:
-                best = (inertia, cand)
-        centers = best[1]
+        centers = best_of_starts(
+            points, weights, kk, seed, n_init=n_init, tol=tol, steps=steps, fixed_point=fixed_point
+        )
     for points, weights in refine:
         centers = lloyd(
-            points, weights, centers, max_iter=REFINE_ITER, tol=TOL, steps=steps, stage="refining"
+            points,
+            weights,
+            centers,
+            max_iter=REFINE_ITER,
+            tol=TOL,
+            steps=steps,
+            stage="refining",
+            fixed=fixed,
         )
-    return from_space(centers, space), coords
+    return centers[:kk]

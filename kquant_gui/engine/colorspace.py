@@ -100,10 +100,23 @@ def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
     ndarray of float64, shape (..., 3): L* in [0, 100], a*, b*
     """
     rgb = np.asarray(rgb)
-    shape = rgb.shape
+    return linear_to_lab(SRGB_TO_LINEAR[rgb.reshape(-1, 3)]).reshape(rgb.shape)
+
+
+def linear_to_lab(linear: np.ndarray) -> np.ndarray:
+    """Linear sRGB to CIELAB (D65).
+
+    Parameters
+    ----------
+    linear : ndarray of float64, shape (m, 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (m, 3)
+    """
     # Flat (m, 3) rows and one matrix with the white point folded in: four times faster than
     # broadcasting over arbitrary leading axes, which matters for 100k-colour histograms.
-    xyz = SRGB_TO_LINEAR[rgb.reshape(-1, 3)] @ _RGB_TO_XYZ_WHITE.T
+    xyz = linear @ _RGB_TO_XYZ_WHITE.T
     f = np.cbrt(xyz)
     dark = xyz <= _EPS
     if dark.any():
@@ -112,7 +125,7 @@ def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
     # long as the whole conversion otherwise.
     lab = f @ _F_TO_LAB
     lab[:, 0] -= 16.0
-    return lab.reshape(shape)
+    return lab
 
 
 def lab_to_linear(lab: np.ndarray) -> np.ndarray:
@@ -144,7 +157,21 @@ def srgb8_to_oklab(rgb: np.ndarray) -> np.ndarray:
     -------
     ndarray of float64, shape (..., 3)
     """
-    lms = np.cbrt(srgb8_to_linear(rgb) @ _OK_M1.T)
+    return linear_to_oklab(srgb8_to_linear(rgb))
+
+
+def linear_to_oklab(linear: np.ndarray) -> np.ndarray:
+    """Linear sRGB to OKLab, scaled so that L runs from 0 to 100.
+
+    Parameters
+    ----------
+    linear : ndarray of float64, shape (..., 3)
+
+    Returns
+    -------
+    ndarray of float64, shape (..., 3)
+    """
+    lms = np.cbrt(linear @ _OK_M1.T)
     return (lms @ _OK_M2.T) * _OK_SCALE
 
 
@@ -232,6 +259,22 @@ def to_space(rgb: np.ndarray, space: str) -> np.ndarray:
     if space == "oklab":
         return srgb8_to_oklab(rgb)
     return np.asarray(rgb, dtype=np.float64)
+
+
+def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
+    """Decode sRGB values (0..255, any float) to linear light, shape unchanged."""
+    c = np.asarray(srgb, dtype=np.float64) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((np.maximum(c, 0.04045) + 0.055) / 1.055) ** 2.4)
+
+
+def srgb_to_space(srgb: np.ndarray, space: str) -> np.ndarray:
+    """:func:`to_space` for unrounded sRGB values (0..255 floats), shape (m, 3)."""
+    if space == "rgb":
+        return np.asarray(srgb, dtype=np.float64)
+    linear = srgb_to_linear(srgb)
+    if space == "lab":
+        return compress_chroma(linear_to_lab(linear))
+    return linear_to_oklab(linear)
 
 
 def from_space(coords: np.ndarray, space: str) -> np.ndarray:

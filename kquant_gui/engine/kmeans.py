@@ -251,6 +251,7 @@ def lloyd(
     tol: float = 1e-4,
     steps: Steps | None = None,
     stage: str = "clustering",
+    fixed: int | None = None,
 ) -> np.ndarray:
     """Refine centres with weighted Lloyd iterations.
 
@@ -270,6 +271,9 @@ def lloyd(
         Progress and cancellation, polled every iteration.
     stage : str
         Stage name for progress.
+    fixed : int, optional
+        A centre that stays where it is (the shared fully transparent entry): it still takes
+        the points nearest to it, so the others do not have to cover them.
 
     Returns
     -------
@@ -283,6 +287,8 @@ def lloyd(
             steps.tick(stage, it / max_iter)
         labels = nearest_labels(aug, centers)
         means, mass = weighted_means(points, weights, labels, k)
+        if fixed is not None:
+            means[fixed], mass[fixed] = centers[fixed], max(mass[fixed], 1.0)
         empty = np.flatnonzero(mass == 0)
         if empty.size:
             _, dist2 = nearest(points, centers)
@@ -299,3 +305,51 @@ def lloyd(
         if shift <= tol and not empty.size:
             break
     return centers
+
+
+def best_of_starts(
+    points: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    seed: int,
+    *,
+    n_init: int,
+    tol: float,
+    steps: Steps,
+    fixed_point: np.ndarray | None = None,
+) -> np.ndarray:
+    """k-means from ``n_init`` k-means++ starts; the run of lowest inertia wins.
+
+    Parameters
+    ----------
+    points : ndarray of float64, shape (m, d), m > k
+    weights : ndarray of float64, shape (m,)
+    k : int
+        Centres to seed.
+    seed : int
+        Start ``i`` uses seed ``seed + 7919 i``.
+    n_init : int
+    tol : float
+        Lloyd's tolerance; several starts are compared by inertia, which needs them converged.
+    steps : Steps
+    fixed_point : ndarray of float64, shape (d,), optional
+        An extra centre that never moves (see :func:`lloyd`), appended after the ``k``.
+
+    Returns
+    -------
+    ndarray of float64, shape (k, d), or (k + 1, d) with ``fixed_point`` last
+    """
+    best = None
+    fixed = k if fixed_point is not None else None
+    for i in range(n_init):
+        start = seed_centers(points, weights, k, (seed + i * 7919) % 2**32)
+        if fixed_point is not None:
+            start = np.vstack([start, fixed_point])
+        steps.tick("clustering", (i + 0.1) / n_init)
+        cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering", fixed=fixed)
+        _, d2 = nearest(points, cand)
+        inertia = float(np.dot(weights, d2))
+        if best is None or inertia < best[0]:
+            best = (inertia, cand)
+    assert best is not None
+    return best[1]

@@ -23,15 +23,18 @@ def pair_table(best: np.ndarray, alt: np.ndarray) -> np.ndarray:
     return (best.astype(np.uint16) | (alt.astype(np.uint16) << 8)).astype(np.uint16)
 
 
-def entry_pairs(coords: np.ndarray, palette_coords: np.ndarray, margin: float) -> np.ndarray:
+def entry_pairs(
+    coords: np.ndarray, palette_coords: np.ndarray, margin: float | np.ndarray
+) -> np.ndarray:
     """Nearest palette entry of every point, and a second choice where it is nearly as close.
 
     Parameters
     ----------
-    coords : ndarray of float64, shape (m, 3)
-        Working-space coordinates of histogram entries, bins or cells.
-    palette_coords : ndarray of float64, shape (n, 3)
-    margin : float
+    coords : ndarray of float64, shape (m, d)
+        Working-space coordinates of histogram entries, bins or cells (d = 3, or 6 for the
+        colour-and-alpha space of :mod:`.alpha`).
+    palette_coords : ndarray of float64, shape (n, d)
+    margin : float or ndarray of float, shape (m,)
         A point whose second-nearest entry is at most this much farther than its nearest one is
         ambiguous: :func:`smooth.stream_labels` may give it the second one to follow its
         neighbours.

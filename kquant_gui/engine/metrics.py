@@ -144,3 +144,44 @@ def psnr(original: np.ndarray, quantized: np.ndarray) -> float:
     a, b = a.astype(np.float64), b.astype(np.float64)
     mse = float(np.mean((a - b) ** 2))
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+def composite_delta_e2000(
+    original: np.ndarray, quantized: np.ndarray, *, max_pixels: int | None = None, seed: int = 0
+) -> tuple[float, float]:
+    """Mean CIEDE2000 between two RGBA images as they show over white and over black.
+
+    A soft edge can look right on a white page and wrong on a dark one, so transparency is
+    judged on both: each image is blended over the background (in sRGB values, as browsers
+    do, rounded to 8 bits) and every pixel compared, fully transparent ones included (they
+    show the background, so a result that keeps them transparent scores 0 there).
+
+    Parameters
+    ----------
+    original, quantized : ndarray of uint8, shape (H, W, 4) or (H, W, 3)
+        RGB images count as opaque.
+    max_pixels, seed
+        As for :func:`mean_delta_e2000`.
+
+    Returns
+    -------
+    (float, float)
+        Mean CIEDE2000 over white and over black; their average is the composite score.
+    """
+    from .alpha import composite
+
+    if original.shape[:2] != quantized.shape[:2]:
+        raise ValueError(f"shapes differ: {original.shape} and {quantized.shape}")
+
+    def over(image: np.ndarray, level: int) -> np.ndarray:
+        if image.shape[-1] == 3:
+            return image
+        return composite(image, level)
+
+    scores = tuple(
+        mean_delta_e2000(
+            over(original, level), over(quantized, level), max_pixels=max_pixels, seed=seed
+        )
+        for level in (255, 0)
+    )
+    return scores[0], scores[1]

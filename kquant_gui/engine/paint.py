@@ -1,4 +1,7 @@
-"""Paint an image from palette and labels (keeping the input's alpha) and count the labels.
+"""Paint an image from palette and labels and count the labels.
+
+An RGB palette keeps the input's alpha; an RGBA palette (soft-edged images) gives colour and
+alpha alike.
 
 Painting goes through Pillow, which expands a palette image and counts its indices in C with
 the interpreter lock released; numpy is the fallback.
@@ -48,8 +51,9 @@ def count_labels(labels: np.ndarray, n: int, index: np.ndarray | None = None) ->
 def painter(
     pixels: np.ndarray, palette: np.ndarray, image: np.ndarray
 ) -> Callable[[int, int, np.ndarray, Scratch], np.ndarray]:
-    """``paint(y0, y1, labels, scratch)`` writes ``palette[labels]`` (and the input's alpha)
-    into rows ``y0:y1`` of ``image`` and returns the count of each label, shape (n,) int64.
+    """``paint(y0, y1, labels, scratch)`` writes ``palette[labels]`` (and, for an RGB palette,
+    the input's alpha) into rows ``y0:y1`` of ``image`` and returns the count of each label,
+    shape (n,) int64. An RGBA palette (n, 4) gives colour and alpha alike.
 
     Pillow expands a palette image in C about three times as fast as ``np.take`` over 3-byte
     rows, and counts its indices in half the time of ``np.bincount``; it releases the
@@ -88,13 +92,22 @@ def painter(
         return count(p)
 
     def paint_numpy(y0: int, y1: int, out: np.ndarray, scratch: Scratch) -> np.ndarray:
-        image[y0:y1, :, :3] = np.take(palette, out, axis=0)
-        if c == 4:
+        image[y0:y1, :, : palette.shape[1]] = np.take(palette, out, axis=0)
+        if c == 4 and palette.shape[1] == 3:
             image[y0:y1, :, 3] = pixels[y0:y1, :, 3]
         return count_labels(out, n, scratch.index)
 
+    def paint_palette_rgba(y0: int, y1: int, out: np.ndarray, scratch: Scratch) -> np.ndarray:
+        # An RGBA palette: colour and alpha both come from it.
+        p = Image.frombuffer("P", (w, out.shape[0]), out, "raw", "P", 0, 1)
+        p.putpalette(pal_bytes, rawmode="RGBA")
+        image[y0:y1] = np.frombuffer(p.convert("RGBA").tobytes(), np.uint8).reshape(-1, w, 4)
+        return count(p)
+
     if n == 0:
         return paint_numpy
+    if palette.shape[1] == 4:
+        return paint_palette_rgba
     if c == 3:
         return paint_rgb
     return paint_rgba if little and pixels.flags.c_contiguous else paint_numpy
@@ -103,14 +116,14 @@ def painter(
 def paint_labels(
     pixels: np.ndarray, palette: np.ndarray, labels: np.ndarray, steps: Steps | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rebuild the image from palette and labels, keeping the input's alpha exactly, and count
-    the labels on the way.
+    """Rebuild the image from palette and labels, keeping the input's alpha exactly (RGB
+    palette) or painting the palette's (RGBA palette), and count the labels on the way.
 
     Parameters
     ----------
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
         The input, for its shape and alpha.
-    palette : ndarray of uint8, shape (n, 3)
+    palette : ndarray of uint8, shape (n, 3) or (n, 4)
     labels : ndarray of uint8, shape (H, W), values below n
     steps : Steps, optional
         Polled for cancellation between blocks.

@@ -3,18 +3,22 @@
 Stages: histogram (distinct colours weighted by pixel count and alpha) -> k-means in the
 working colour space (weighted k-means++ seeding, Lloyd refinement, then a few exact
 iterations on the distinct colours) -> palette clipped to sRGB -> every pixel mapped to its
-entry, optionally dithered.
+entry, optionally dithered. Images with semi-transparent pixels take the same stages in the
+colour-and-alpha space instead (:mod:`.alpha_pipeline`).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
 
 from . import packing
+from .alpha_histogram import has_soft_alpha
+from .alpha_pipeline import quantize_soft
 from .cluster import cluster
 from .colorspace import COLOR_SPACES, to_space
 from .diffusion import diffuse
@@ -135,7 +139,9 @@ def quantize(
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
         sRGB image, optionally with straight (non-premultiplied) alpha.
     k : int
-        Palette size, 1 to 256. An image with fewer distinct colours keeps exactly those.
+        Palette size, 1 to 256, counting every entry, the shared fully transparent one
+        included. An image with at most k distinct colours (RGBA values, with alpha) keeps
+        exactly those.
     color_space : {"lab", "oklab", "rgb"}
         Space in which colour distances are measured: CIELAB (default) or OKLab, both from
         linearised sRGB, or plain sRGB values.
@@ -162,6 +168,12 @@ def quantize(
     Returns
     -------
     Quantization
+        Its ``palette`` has shape (n, 3) for RGB input and (n, 4), RGBA, for input with
+        alpha. Semi-transparent pixels are quantized in colour and alpha together (see
+        :mod:`.alpha`): ``image`` is then exactly ``palette[labels]``, alpha included, as an
+        indexed PNG with a tRNS chunk holds it. Fully transparent pixels share one entry,
+        ``(0, 0, 0, 0)``. An image whose alpha is only 0 or 255 keeps it exactly, and its
+        colours are those an RGB image would get.
 
     Raises
     ------
@@ -191,11 +203,19 @@ def _quantize(
     steps = Steps(
         progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
     )
+    # Dithering at strength 0 is no dithering, exactly.
+    dithered = dither != "none" and strength > 0.0
+    if has_soft_alpha(pixels):
+        # Colour-and-alpha palettes: error diffusion that carries alpha is not in yet, so
+        # "floyd-steinberg" runs the ordered pattern there (see alpha_pipeline).
+        result = quantize_soft(
+            pixels, k, color_space, dither if dithered else "none", seed, steps, strength
+        )
+        steps.done()
+        return replace(result, dither=dither, dither_strength=strength)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
-    # Dithering at strength 0 is no dithering, exactly.
-    dithered = dither != "none" and strength > 0.0
     hist = _histogram(pixels, k, dither if dithered else "none", steps)
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
@@ -385,8 +405,9 @@ def _assemble(
     seed: int,
     timings: dict[str, float],
 ) -> Quantization:
-    """The result: palette in share order, unused entries dropped. ``dither`` is the kind
-    and strength asked for."""
+    """The result: palette in share order, unused entries dropped; RGBA for input with alpha
+    (only 0 and 255 here), the transparent entry at alpha 0. ``dither`` is the kind and
+    strength asked for."""
     palette, counts = entries.palette[mapped.order], mapped.counts
     keep = counts > 0
     if not keep.all():
@@ -397,6 +418,11 @@ def _assemble(
     if entries.has_transparent_entry:
         # Used by every fully transparent pixel, so never dropped.
         transparent_index = int(np.flatnonzero(mapped.order == entries.transparent)[0])
+    if mapped.image.shape[2] == 4:
+        alpha = np.full(palette.shape[0], 255, np.uint8)
+        if transparent_index is not None:
+            alpha[transparent_index] = 0
+        palette = np.column_stack([palette, alpha])
     return Quantization(
         image=mapped.image,
         palette=palette,

@@ -19,16 +19,20 @@ class Quantization:
     Attributes
     ----------
     image : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
-        The quantized image, same shape as the input. Its colour channels equal
-        ``palette[labels]``; an alpha channel, if any, is the input's alpha unchanged.
-    palette : ndarray of uint8, shape (n, 3)
-        sRGB palette, ``n <= k``, sorted by share, largest first (ties by colour).
+        The quantized image, same shape as the input, equal to ``palette[labels]``. (The one
+        exception: with k = 1, fully transparent pixels keep alpha 0 beside visible ones.)
+    palette : ndarray of uint8, shape (n, 3) or (n, 4)
+        sRGB palette, ``n <= k``, sorted by share, largest first (ties by colour). (n, 3)
+        for RGB input; (n, 4), straight RGBA, for input with alpha, where semi-transparent
+        entries hold the alpha of soft edges and the shared fully transparent entry is
+        ``(0, 0, 0, 0)``.
     labels : ndarray of uint8, shape (H, W)
         Index into ``palette`` for every pixel.
     counts : ndarray of int64, shape (n,)
         Pixels per palette entry; sums to ``H * W``.
     transparent_index : int or None
-        The palette entry shared by all fully transparent pixels, if there are any and k > 1.
+        The palette entry shared by all fully transparent pixels, if there are any and k > 1;
+        it counts towards k.
     k, color_space, dither, seed, dither_strength
         The settings that produced this result.
     distinct_colors : int or None

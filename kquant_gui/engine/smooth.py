@@ -40,7 +40,7 @@ def stream_labels(
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
     source : callable(start, stop) -> ndarray of uint16
         Label pairs ``best | alt << 8`` of the flattened pixels ``start:stop``.
-    palette : ndarray of uint8, shape (n, 3)
+    palette : ndarray of uint8, shape (n, 3) or (n, 4)
     steps : Steps
 
     Returns

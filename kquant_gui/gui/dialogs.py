@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from kquant_gui import __version__
 
+from ..names import printable_name
 from . import file_formats, tasks
 
 
@@ -63,11 +64,11 @@ def ask_replace(parent: QWidget, path: Path, is_source: bool) -> bool:
     ``is_source``); the safe answer is the default."""
     if is_source:
         question = (
-            f"{path.name} is the original image. Replace the original with the "
+            f"{printable_name(path.name)} is the original image. Replace the original with the "
             "quantized version? This cannot be undone."
         )
     else:
-        question = f"{path.name} already exists. Replace it?"
+        question = f"{printable_name(path.name)} already exists. Replace it?"
     answer = QMessageBox.question(
         parent,
         "Replace file?",
@@ -96,7 +97,7 @@ def failure_text(failure: tasks.Failed, source: Path | None) -> tuple[str, str]:
     if isinstance(failure, tasks.LoadFailed):
         return "Could not open image", failure.message
     if isinstance(failure, tasks.QuantizeFailed):
-        name = source.name if source is not None else "the image"
+        name = printable_name(source.name) if source is not None else "the image"
         return "Could not quantize", f"{name}: {failure.message}"
     if isinstance(failure, tasks.SaveFailed):
         return "Could not save", failure.message

@@ -10,6 +10,8 @@ each turns its event into a path or a setting and calls one method.
 from __future__ import annotations
 
 import math
+import os
+import urllib.parse
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, QUrl, Signal, Slot
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..names import printable_name
 from . import dialogs, file_formats, tasks
 from . import window_parts as parts
 from .controls import QuantizeControls
@@ -235,8 +238,9 @@ class MainWindow(QMainWindow):
             return
         self.open_path(paths[0])
         if len(paths) > 1:
+            first = printable_name(Path(paths[0]).name)
             self.statusBar().showMessage(
-                f"{len(paths)} files dropped: opening {Path(paths[0]).name}, the first one "
+                f"{len(paths)} files dropped: opening {first}, the first one "
                 "(one image at a time)",
                 MESSAGE_MS,
             )
@@ -249,7 +253,7 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, outcome: tasks.Loaded) -> None:
         self.prefs.add_recent_file(outcome.path)
         self.prefs.last_folder = outcome.path.resolve().parent
-        self.setWindowTitle(f"{outcome.path.name} — kquant-gui")
+        self.setWindowTitle(f"{printable_name(outcome.path.name)} — kquant-gui")
         # Old images out first, then the new view: resetting the view redraws every canvas,
         # and with the old pictures still in, that meant resampling them once more for nothing
         # on the main thread.
@@ -257,9 +261,8 @@ class MainWindow(QMainWindow):
         self.original_canvas.set_image(None)
         self.view.reset(outcome.display.width, outcome.display.height)
         self.original_canvas.set_image(outcome.display)
-        self.original_title.setText(
-            f"Original · {outcome.path.name} · {outcome.display.width}×{outcome.display.height}"
-        )
+        name, shown = printable_name(outcome.path.name), outcome.display
+        self.original_title.setText(f"Original · {name} · {shown.width}×{shown.height}")
         self.quantized_title.setText("Quantized")
         self.palette_canvas.clear("")
         self.palette_title.setText("Palette")
@@ -388,7 +391,7 @@ class MainWindow(QMainWindow):
             return False
         self.prefs.last_folder = path.resolve().parent
         self.session.save(path, kind, overwrite=overwrite)
-        self.statusBar().showMessage(f"Saving {path.name}…")
+        self.statusBar().showMessage(f"Saving {printable_name(path.name)}…")
         return True
 
     @Slot(object)
@@ -396,7 +399,8 @@ class MainWindow(QMainWindow):
         what = "palette" if outcome.kind == "palette" else "image"
         notes = "".join(f" — {note}" for note in outcome.notes)
         self.statusBar().showMessage(
-            f"Saved {what} {outcome.path.name} ({file_formats.human_size(outcome.size)}){notes}",
+            f"Saved {what} {printable_name(outcome.path.name)} "
+            f"({file_formats.human_size(outcome.size)}){notes}",
             2 * MESSAGE_MS,
         )
         self.saved.emit(str(outcome.path))
@@ -512,4 +516,19 @@ class MainWindow(QMainWindow):
 
 
 def _local_files(urls: list[QUrl]) -> list[Path]:
-    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile() and u.toLocalFile()]
+    return [p for p in map(_local_path, urls) if p is not None]
+
+
+def _local_path(url: QUrl) -> Path | None:
+    """The file a dropped URL names, byte for byte.
+
+    Qt decodes a URL's path as UTF-8 and replaces what is not: a file whose name is not UTF-8
+    would become another name, of no file. On POSIX the percent-encoded bytes are decoded as
+    the file system does (undecodable bytes kept as surrogates, shown escaped).
+    """
+    if not url.isLocalFile() or not url.toLocalFile():
+        return None
+    if os.name == "posix" and not url.host():
+        encoded = url.path(QUrl.ComponentFormattingOption.FullyEncoded)
+        return Path(os.fsdecode(urllib.parse.unquote_to_bytes(encoded)))
+    return Path(url.toLocalFile())

@@ -2,6 +2,8 @@
 
 Swatches are laid out to fill the canvas (:func:`grid_shape`); each one big enough to hold text
 shows its hex code and share, and every swatch tells both on hover. Clicking one emits its index.
+A semi-transparent entry (an RGBA palette) is drawn over a checkerboard, as the image views draw
+transparency, and its code reads ``#rrggbbaa``; the shared fully transparent entry is hatched.
 """
 
 from __future__ import annotations
@@ -56,14 +58,30 @@ def grid_shape(n: int, width: float, height: float) -> tuple[int, int]:
     return best
 
 
-def hex_code(rgb: np.ndarray) -> str:
-    """``#rrggbb`` of an (3,) uint8 colour."""
-    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb[:3]))
+#: Checkerboard under semi-transparent swatches: square size (logical pixels) and its two greys,
+#: the same pattern the image views draw under transparent pixels.
+CHECKER_SIZE = 8
+CHECKER_GREYS = (204, 153)
 
 
-def text_color(rgb: np.ndarray) -> str:
-    """Black or white, whichever reads better on ``rgb`` (relative luminance)."""
-    r, g, b = (float(c) / 255.0 for c in rgb[:3])
+def hex_code(color: np.ndarray) -> str:
+    """``#rrggbb`` of a (3,) or opaque (4,) uint8 colour; ``#rrggbbaa`` when its alpha < 255."""
+    values = [int(c) for c in color[:4]]
+    if len(values) == 4 and values[3] == 255:
+        values = values[:3]
+    return "#" + "".join(f"{v:02x}" for v in values)
+
+
+def text_color(color: np.ndarray) -> str:
+    """Black or white, whichever reads better on ``color`` (relative luminance).
+
+    A semi-transparent (4,) colour is judged as it shows over the checkerboard's middle grey.
+    """
+    rgb = np.asarray(color[:3], dtype=np.float64)
+    if len(color) == 4:
+        a = float(color[3]) / 255.0
+        rgb = rgb * a + (1.0 - a) * float(np.mean(CHECKER_GREYS))
+    r, g, b = rgb / 255.0
     return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#ffffff"
 
 
@@ -83,6 +101,7 @@ class PaletteCanvas(FullAxesCanvas):
         self.setMinimumHeight(48)
         self.setMouseTracking(True)
         self.palette_rgb = np.empty((0, 3), dtype=np.uint8)
+        self.palette_alpha = np.empty(0, dtype=np.uint8)
         self.shares = np.empty(0)
         self.counts = np.empty(0, dtype=np.int64)
         self.transparent_index: int | None = None
@@ -91,7 +110,16 @@ class PaletteCanvas(FullAxesCanvas):
         # (x, y, w, h, text, colour) of each swatch label, in device pixels, y down.
         self._labels: list[tuple[float, float, float, float, str, str]] = []
         self._hover: int | None = None
-        self.swatches = PatchCollection([], linewidths=0)
+        # The checkerboard shows through semi-transparent swatches only: it is an image that
+        # is itself transparent outside their cells, drawn below the swatches.
+        self.checker = self.ax.imshow(
+            np.zeros((1, 1, 4), np.uint8),
+            interpolation="nearest",
+            aspect="auto",
+            zorder=0,
+            visible=False,
+        )
+        self.swatches = PatchCollection([], linewidths=0, zorder=1)
         self.ax.add_collection(self.swatches)
         self.transparent_patch = Rectangle((0, 0), 0, 0, fill=False, hatch="//", visible=False)
         self.ax.add_patch(self.transparent_patch)
@@ -106,8 +134,14 @@ class PaletteCanvas(FullAxesCanvas):
     def set_palette(
         self, palette: np.ndarray, counts: np.ndarray, transparent_index: int | None = None
     ) -> None:
-        """Show ``palette`` (n, 3) uint8 with pixel ``counts`` (n,), largest share first."""
-        self.palette_rgb = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+        """Show ``palette`` (n, 3) or (n, 4) uint8 with pixel ``counts`` (n,), largest share
+        first."""
+        palette = np.asarray(palette, dtype=np.uint8)
+        palette = palette.reshape(-1, palette.shape[-1] if palette.ndim == 2 else 3)
+        self.palette_rgb = np.ascontiguousarray(palette[:, :3])
+        self.palette_alpha = (
+            palette[:, 3].copy() if palette.shape[1] == 4 else np.full(len(palette), 255, np.uint8)
+        )
         self.counts = np.asarray(counts, dtype=np.int64)
         total = int(self.counts.sum())
         self.shares = self.counts / total if total else np.zeros(len(self.counts))
@@ -119,6 +153,7 @@ class PaletteCanvas(FullAxesCanvas):
     def clear(self, message: str = "") -> None:
         """Remove every swatch and show ``message``."""
         self.palette_rgb = np.empty((0, 3), dtype=np.uint8)
+        self.palette_alpha = np.empty(0, dtype=np.uint8)
         self.counts = np.empty(0, dtype=np.int64)
         self.shares = np.empty(0)
         self.selected = None
@@ -132,11 +167,14 @@ class PaletteCanvas(FullAxesCanvas):
         self.draw_idle()
 
     def describe(self, index: int) -> str:
-        """``#rrggbb · 12.3 % · 45,678 px`` for swatch ``index``."""
-        name = (
-            "transparent" if index == self.transparent_index else hex_code(self.palette_rgb[index])
-        )
+        """``#rrggbb · 12.3 % · 45,678 px`` for swatch ``index`` (``#rrggbbaa`` when the entry
+        is semi-transparent)."""
+        name = "transparent" if index == self.transparent_index else hex_code(self.color(index))
         return f"{name} · {100.0 * self.shares[index]:.1f} % · {int(self.counts[index]):,} px"
+
+    def color(self, index: int) -> np.ndarray:
+        """Entry ``index`` as RGBA, shape (4,) uint8."""
+        return np.append(self.palette_rgb[index], self.palette_alpha[index])
 
     def swatch_at(self, x: float, y_down: float) -> int | None:
         """Index of the swatch under device pixel (x, y counted from the top), or None."""
@@ -169,6 +207,7 @@ class PaletteCanvas(FullAxesCanvas):
         if n == 0 or width < 2 or height < 2:
             self._cells = np.empty((0, 4))
             self.swatches.set_paths([])
+            self.checker.set_visible(False)
             self.transparent_patch.set_visible(False)
             self._place_outline()
             self.draw_idle()
@@ -189,11 +228,12 @@ class PaletteCanvas(FullAxesCanvas):
         )
         self._cells = cells
         self.swatches.set_paths([Rectangle((x, y), w, h) for x, y, w, h in cells])
-        faces = np.column_stack([self.palette_rgb / 255.0, np.ones(n)])
+        faces = np.column_stack([self.palette_rgb / 255.0, self.palette_alpha / 255.0])
         t = self.transparent_index
         if t is not None:
             faces[t, 3] = 0.0  # the hatched outline says "transparent", not its stored black
         self.swatches.set_facecolor(faces)
+        self._place_checker(width, height, ratio)
         self.transparent_patch.set_visible(t is not None)
         if t is not None:
             x, y, w, h = cells[t]
@@ -201,6 +241,28 @@ class PaletteCanvas(FullAxesCanvas):
         self._add_labels(cw / ratio, ch / ratio)
         self._place_outline()
         self.draw_idle()
+
+    def _place_checker(self, width: float, height: float, ratio: float) -> None:
+        """Put the checkerboard under every semi-transparent swatch (none: hide it)."""
+        semi = np.flatnonzero(self.palette_alpha < 255)
+        semi = semi[semi != self.transparent_index] if self.transparent_index is not None else semi
+        if semi.size == 0:
+            self.checker.set_visible(False)
+            return
+        h, w = max(1, math.ceil(height)), max(1, math.ceil(width))
+        size = max(1, round(CHECKER_SIZE * ratio))
+        yy, xx = np.mgrid[0:h, 0:w]
+        light = ((yy // size + xx // size) % 2) == 0
+        grey = np.where(light, CHECKER_GREYS[0], CHECKER_GREYS[1]).astype(np.uint8)
+        board = np.zeros((h, w, 4), np.uint8)
+        for x, y, cw, ch in self._cells[semi]:
+            x0, y0 = round(x), round(y)
+            x1, y1 = min(w, round(x + cw)), min(h, round(y + ch))
+            board[y0:y1, x0:x1, :3] = grey[y0:y1, x0:x1, None]
+            board[y0:y1, x0:x1, 3] = 255
+        self.checker.set_data(board)
+        self.checker.set_extent((0, w, h, 0))
+        self.checker.set_visible(True)
 
     def _add_labels(self, cell_w: float, cell_h: float) -> None:
         if cell_w >= TWO_LINES[0] and cell_h >= TWO_LINES[1]:
@@ -214,7 +276,7 @@ class PaletteCanvas(FullAxesCanvas):
             if i == self.transparent_index:
                 label, color = "transparent", foreground
             else:
-                label, color = hex_code(self.palette_rgb[i]), text_color(self.palette_rgb[i])
+                label, color = hex_code(self.color(i)), text_color(self.color(i))
             share = f"{100.0 * self.shares[i]:.1f} %"
             self._labels.append((x, y, w, h, template.format(hex=label, share=share), color))
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
 
+from ..names import printable_name
 from . import tasks
 
 #: Quiet time after the last settings change before the trailing re-quantization starts.
@@ -134,13 +135,14 @@ class Session(QObject):
     def open(self, path: Path) -> None:
         """Decode ``path`` in the background; whatever ran for the old image is stopped."""
         if path.is_dir():
-            self.failed.emit(tasks.LoadFailed(0, f"{path.name}: is a folder, not an image file."))
+            reason = f"{printable_name(path.name)}: is a folder, not an image file."
+            self.failed.emit(tasks.LoadFailed(0, reason))
             return
         self.runner.cancel_all()
         self._quantize_id = None
         self._load_id = self.runner.new_id()
         self.runner.submit(tasks.LoadJob(self._load_id, path))
-        self.busyChanged.emit(f"Opening {path.name}…")
+        self.busyChanged.emit(f"Opening {printable_name(path.name)}…")
 
     def set_recipe(self, recipe: Recipe) -> None:
         """Take ``recipe`` for the next quantization without starting one."""

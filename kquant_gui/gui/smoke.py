@@ -183,9 +183,20 @@ def _check_indexed_png(path: Path, result: Quantization) -> None:
         n = result.n_colors
         palette = np.asarray(saved.getpalette()[: 3 * n], dtype=np.uint8).reshape(-1, 3)
         _require(
-            np.array_equal(palette, result.palette),
+            np.array_equal(palette, result.palette[:, :3]),
             "saved palette differs from the result's palette",
         )
+        if result.palette.shape[1] == 4:
+            trns = saved.info.get("transparency", b"")
+            alpha = np.full(n, 255, np.uint8)
+            if isinstance(trns, bytes):
+                alpha[: min(n, len(trns))] = np.frombuffer(trns, np.uint8)[:n]
+            elif isinstance(trns, int) and trns < n:
+                alpha[trns] = 0
+            _require(
+                np.array_equal(alpha, result.palette[:, 3]),
+                "saved tRNS alpha differs from the result's palette alpha",
+            )
         back = np.asarray(saved.convert("RGBA" if result.has_alpha else "RGB"))
     _require(
         np.array_equal(back, result.image),

@@ -35,6 +35,8 @@ def result_summary(
     if measured is None:
         return text + " · mean ΔE2000 … · PNG ≈ …"
     text += f" · mean ΔE2000 {measured.mean_delta_e:.2f}"
+    if measured.over_backgrounds:
+        text += " (over white and black)"
     if measured.png_size is None:
         return text
     text += f" · PNG ≈ {human_size(measured.png_size)}"

@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kquant_gui.engine import Quantization, count_distinct_colors, mean_delta_e2000, quantize
+from kquant_gui.engine.alpha_histogram import has_soft_alpha
 from kquant_gui.engine.kmeans import preload
+from kquant_gui.engine.metrics import composite_delta_e2000
 
+from ..names import printable_name
 from .display_image import DisplayImage
 
 if TYPE_CHECKING:
@@ -127,13 +130,18 @@ class Measured:
     ----------
     mean_delta_e : float
         Mean CIEDE2000 difference to the original (estimated from a sample on big images).
+        For an image with semi-transparent pixels, the composite score: the mean over white
+        and the mean over black, averaged (see ``over_backgrounds``).
     png_size : int or None
         Estimated size in bytes of the indexed PNG, None if it could not be estimated.
+    over_backgrounds : bool
+        True when ``mean_delta_e`` compares the images as they show over white and black.
     """
 
     job_id: int
     mean_delta_e: float
     png_size: int | None
+    over_backgrounds: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,22 +198,22 @@ class InternalError(Failed):
 def describe_error(exc: BaseException, path: Path | None) -> str:
     """A one-paragraph reason for ``exc``, naming ``path`` unless the message already does."""
     reason = str(exc).strip() or type(exc).__name__
-    if path is None or path.name in reason:
+    if path is None or printable_name(path.name) in reason:
         return reason
-    return f"{path.name}: {reason}"
+    return f"{printable_name(path.name)}: {reason}"
 
 
 def describe_job(job: object) -> str:
     """What ``job`` does, in words that follow "while" (``"saving the palette k8.gpl"``)."""
     if isinstance(job, LoadJob):
-        return f"opening {job.path.name}"
+        return f"opening {printable_name(job.path.name)}"
     if isinstance(job, QuantizeJob):
         return f"quantizing to k={job.k}"
     if isinstance(job, MeasureJob):
         return "measuring the result"
     if isinstance(job, SaveJob):
         what = "the palette" if job.kind == "palette" else "the image"
-        return f"saving {what} {job.path.name}"
+        return f"saving {what} {printable_name(job.path.name)}"
     if isinstance(job, WarmUpJob):
         return "preparing the engine"
     return f"running {type(job).__name__}"
@@ -280,8 +288,19 @@ def run_quantize(
 
 
 def run_measure(job: MeasureJob) -> Measured:
-    """Mean ΔE2000 over the visible pixels, and the estimated indexed-PNG size of a result."""
-    delta_e = mean_delta_e2000(job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE)
+    """Mean ΔE2000 of a result and the estimated size of the indexed PNG Save writes.
+
+    Over the visible pixels; for an image with soft edges, as it shows over white and over
+    black (the average of the two), since its alpha is quantized too.
+    """
+    soft = has_soft_alpha(job.pixels)
+    if soft:
+        white, black = composite_delta_e2000(
+            job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE
+        )
+        delta_e = (white + black) / 2.0
+    else:
+        delta_e = mean_delta_e2000(job.pixels, job.result.image, max_pixels=DELTA_E_SAMPLE)
     from kquant_gui.image_io import ImageIOError, estimate_png_size
 
     png_size: int | None
@@ -293,7 +312,7 @@ def run_measure(job: MeasureJob) -> Measured:
         # reaches the worker, which logs it and reports an internal error.
         log.info("no PNG size estimate for the status bar: %s", exc)
         png_size = None
-    return Measured(job.job_id, float(delta_e), png_size)
+    return Measured(job.job_id, float(delta_e), png_size, over_backgrounds=soft)
 
 
 def run_save(job: SaveJob) -> Saved:

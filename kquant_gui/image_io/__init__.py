@@ -13,7 +13,7 @@ Both directions raise one error type each, :class:`ImageLoadError` and :class:`I
 
 from __future__ import annotations
 
-from .atomic import write_atomically
+from .atomic import discard_temp_files, write_atomically
 from .encode import (
     JPEG_NOTE,
     SUPPORTED_SAVE_FORMATS,
@@ -34,6 +34,7 @@ __all__ = [
     "ImageSaveError",
     "LoadedImage",
     "SavedImage",
+    "discard_temp_files",
     "encode_quantized",
     "estimate_png_size",
     "load_image",

@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageSaveError
-from .png import p_image, png_plan, write_indexed_png
+from .exif import exif_for
+from .png import optimize_png, p_image, png_plan, write_indexed_png
 
 if TYPE_CHECKING:
     from ..engine import Quantization
@@ -24,6 +25,7 @@ __all__ = [
     "encode_quantized",
     "estimate_png_size",
     "save_format_for",
+    "size_limit_reason",
 ]
 
 #: File extensions :func:`save_quantized` writes, and the Pillow format of each.
@@ -37,6 +39,14 @@ SUPPORTED_SAVE_FORMATS: dict[str, str] = {
     ".jpg": "JPEG",
     ".jpeg": "JPEG",
 }
+
+#: Soft-edged results up to this size are recompressed with oxipng whenever they are written as
+#: PNG (Save and the window's size estimate alike). Pillow filters palette rows adaptively,
+#: which on soft edges at k <= 16 made files 15-30% larger than the unfiltered rows pngquant
+#: writes; oxipng picks the filters and deflates better, for 0.02-0.2 s on the transparency
+#: bench images (benchmarks/bench_alpha.py): 10-20% under ``pngquant --nofs`` instead of up to
+#: 15% over. Web assets with soft edges are small; above this size a save would take seconds.
+SOFT_OPTIMIZE_MAX_PIXELS = 2_000_000
 
 #: The note every JPEG save returns: the format cannot hold an exact palette.
 JPEG_NOTE = "JPEG compression adds colours back; save as PNG to keep exactly the palette"
@@ -62,13 +72,19 @@ def save_format_for(path: os.PathLike[str] | str) -> str:
     return fmt
 
 
+def _soft_edged(result: Quantization) -> bool:
+    """True when the result's palette holds semi-transparent entries (an RGBA palette)."""
+    alpha = result.palette[:, 3] if result.palette.shape[1] == 4 else None
+    return alpha is not None and bool(((alpha > 0) & (alpha < 255)).any())
+
+
 def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | None]:
     """The result as a "P" image for GIF, its transparent index and a note.
 
     GIF has one fully transparent index and no partial alpha: alpha below 128 becomes
     transparent, the rest opaque.
     """
-    labels, palette = result.labels, result.palette
+    labels, palette = result.labels, result.palette[:, :3]
     if not result.has_alpha:
         return p_image(labels, palette), None, None
     alpha = result.image[..., 3]
@@ -90,6 +106,14 @@ def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | Non
     ):
         return p_image(labels, palette), ti, note
     n = palette.shape[0]
+    entry_clear = result.palette[:, 3] < 128 if result.palette.shape[1] == 4 else None
+    if entry_clear is not None and bool(np.array_equal(entry_clear[labels], clear)):
+        # An RGBA palette (soft edges): its faint entries all become the one transparent
+        # index (the shared transparent entry where there is one), with no entry added.
+        t = ti if ti is not None else int(np.flatnonzero(entry_clear)[0])
+        table = np.arange(n, dtype=np.uint8)
+        table[entry_clear] = t
+        return p_image(table[labels], palette), t, note
     if n >= 256:
         msg = "GIF transparency lost: all 256 entries hold colours; save as PNG to keep it"
         return p_image(labels, palette), None, msg
@@ -98,15 +122,38 @@ def _gif_image(result: Quantization) -> tuple[Image.Image, int | None, str | Non
     return p_image(index, np.vstack([palette, np.zeros((1, 3), np.uint8)])), n, note
 
 
-def _metadata(source: LoadedImage | None, strip: bool, fmt: str) -> dict[str, Any]:
+def _metadata(
+    source: LoadedImage | None, strip: bool, fmt: str
+) -> tuple[dict[str, Any], str | None]:
+    """Metadata keyword arguments for the writer of ``fmt``, and a note if some stays behind."""
     if source is None or strip or fmt in ("GIF", "BMP"):
-        return {}
+        return {}, None
     meta: dict[str, Any] = {}
+    note = None
     if source.icc_profile:
         meta["icc_profile"] = source.icc_profile
     if source.exif:
-        meta["exif"] = source.exif
-    return meta
+        exif, note = exif_for(fmt, source.exif)
+        if exif:
+            meta["exif"] = exif
+    return meta, note
+
+
+#: Largest width or height each format can store (libwebp, libjpeg, GIF's 16-bit fields).
+SIDE_LIMITS = {"WEBP": 16383, "JPEG": 65500, "GIF": 65535}
+_FORMAT_NAMES = {"WEBP": "WebP"}
+
+
+def size_limit_reason(fmt: str, width: int, height: int) -> str | None:
+    """Why an image of ``width`` x ``height`` cannot be saved as ``fmt``, or None if it can."""
+    limit = SIDE_LIMITS.get(fmt)
+    if limit is None or max(width, height) <= limit:
+        return None
+    name = _FORMAT_NAMES.get(fmt, fmt)
+    return (
+        f"{name} is limited to {limit} px per side and this image is {width} x {height}; "
+        "save it as PNG or TIFF"
+    )
 
 
 def _on_white(image: np.ndarray) -> np.ndarray:
@@ -145,18 +192,28 @@ def encode_quantized(
     Returns
     -------
     tuple of str
-        Notes for the user (e.g. RGBA fallback, JPEG adding colours back).
+        Notes for the user (e.g. GIF rounding soft edges, JPEG adding colours back).
+
+    Raises
+    ------
+    ValueError
+        The image is larger than the format can store (see :func:`size_limit_reason`).
     """
-    meta = _metadata(source, strip_metadata, fmt)
-    notes: list[str] = []
     image = result.image
+    too_big = size_limit_reason(fmt, image.shape[1], image.shape[0])
+    if too_big:
+        raise ValueError(too_big)
+    meta, meta_note = _metadata(source, strip_metadata, fmt)
+    notes: list[str] = [meta_note] if meta_note else []
     if fmt == "PNG":
         plan = png_plan(result)
-        if plan.index is not None:
-            write_indexed_png(fp, plan, meta)
+        h, w = result.labels.shape
+        if _soft_edged(result) and h * w <= SOFT_OPTIMIZE_MAX_PIXELS:
+            plain = io.BytesIO()
+            write_indexed_png(plain, plan, meta)
+            fp.write(optimize_png(plain.getvalue()))
         else:
-            Image.fromarray(np.ascontiguousarray(image)).save(fp, "PNG", compress_level=9, **meta)
-            notes.append(str(plan.note))
+            write_indexed_png(fp, plan, meta)
     elif fmt == "GIF":
         im, ti, note = _gif_image(result)
         # optimize=False: Pillow's GIF optimizer may drop or reorder palette entries.

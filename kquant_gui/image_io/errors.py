@@ -10,6 +10,8 @@ import errno
 import os
 from pathlib import Path
 
+from ..names import printable_name
+
 __all__ = ["ImageIOError", "ImageLoadError", "ImageSaveError", "os_reason"]
 
 
@@ -27,7 +29,8 @@ class ImageIOError(Exception):
     def __init__(self, path: os.PathLike[str] | str, reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        # Escaped: a name that is not UTF-8, or holds control characters, prints as it is.
+        super().__init__(f"{printable_name(self.path)}: {reason}")
 
 
 class ImageLoadError(ImageIOError):

@@ -8,9 +8,10 @@ a worker thread.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
-import re
+import stat
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,9 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
+from .containers import largest_frame
 from .errors import ImageLoadError, os_reason
+from .exif import portable_exif
+from .reasons import c_messages, refusal
 from .srgb import SRGB_PROFILE, to_srgb, to_uint8
 
 if TYPE_CHECKING:
@@ -32,8 +36,6 @@ _log = logging.getLogger(__name__)
 
 #: Default pixel limit of :func:`load_image` (200 megapixels).
 DEFAULT_MAX_PIXELS = 200_000_000
-
-_ORIENTATION_TAG = 0x0112
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +57,7 @@ class LoadedImage:
         Size of the file in bytes.
     notes : tuple of str
         Things the user should know about how the file was read, e.g.
-        "first frame of an animated GIF (12 frames)".
+        "first frame of an animated GIF used".
     icc_profile : bytes or None
         An sRGB ICC profile when the file had an embedded profile (its pixels are now in sRGB),
         for :func:`save_quantized` to carry over; None when the file had none.
@@ -141,52 +143,49 @@ def _raised_by_pillow(exc: BaseException) -> bool:
     return name == "PIL" or name.startswith("PIL.")
 
 
-def _refusal(p: Path, exc: Exception, max_pixels: int | None) -> ImageLoadError:
-    """The user's words for a failure Pillow reported while reading ``p``."""
-    if isinstance(exc, UnidentifiedImageError):
-        return ImageLoadError(p, "not an image file, or a format that cannot be read")
-    if isinstance(exc, Image.DecompressionBombError):
-        # Pillow says "Image size (N pixels) exceeds limit ..."; N is the whole image, or an
-        # image embedded in it (an icon in an ICO).
-        found = re.search(r"\((\d+) pixels\)", str(exc))
-        size = f"{int(found.group(1)) / 1e6:.0f} megapixels, " if found else ""
-        limit = f"{max_pixels / 1e6:g} megapixels" if max_pixels else "what can be decoded safely"
-        return ImageLoadError(p, f"the image is too large: {size}more than the limit of {limit}")
-    if isinstance(exc, PermissionError):
-        return ImageLoadError(p, "permission denied: the file cannot be read")
-    text = str(exc).lower()
-    if "truncated" in text or isinstance(exc, EOFError):
-        return ImageLoadError(p, "the file is truncated (incomplete download or copy?)")
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return ImageLoadError(p, os_reason(exc))
-    return ImageLoadError(p, "the image data is damaged and cannot be decoded")
-
-
 @contextmanager
-def _read_by_pillow(p: Path, max_pixels: int | None = None) -> Iterator[None]:
+def _read_by_pillow(
+    p: Path, max_pixels: int | None = None, *, file_access: bool = True
+) -> Iterator[None]:
     """Turn what Pillow raises for a bad file into :class:`ImageLoadError`.
 
     Pillow reports a damaged file with many exception types (OSError, SyntaxError, ValueError,
-    EOFError, struct.error, even IndexError or TypeError) and terse internal messages. Only
-    exceptions raised inside Pillow count: the same types raised by our own code are bugs and
-    propagate, rather than being shown as a damaged file.
+    EOFError, NotImplementedError, struct.error, even IndexError or TypeError) and terse
+    internal messages; libtiff prints its own lines on stderr, which are caught meanwhile and
+    kept in the log (see :func:`.reasons.c_messages`). Only exceptions raised inside Pillow
+    count (and, with ``file_access``, OSError from reading the file): the same types raised
+    by our own code are bugs and propagate, rather than being shown as a damaged file.
     """
-    try:
-        yield
-    except ImageLoadError:
-        raise
-    except MemoryError:
-        raise ImageLoadError(p, "not enough memory to decode this image") from None
-    except Exception as exc:
-        if not (_raised_by_pillow(exc) or isinstance(exc, OSError)):
+    failure: BaseException | None = None
+    with c_messages() as said:
+        try:
+            yield
+        except ImageLoadError:
             raise
+        except MemoryError as exc:
+            failure = exc
+        except Exception as exc:
+            if not (_raised_by_pillow(exc) or (file_access and isinstance(exc, OSError))):
+                raise
+            failure = exc
+    if failure is not None:
         # The exception's name and Pillow's words, without a traceback: a bad file is not a bug.
-        _log.debug("Pillow could not read %s: %s: %s", p, type(exc).__name__, exc)
-        raise _refusal(p, exc, max_pixels) from None
+        _log.debug("Pillow could not read %s: %s: %s", p, type(failure).__name__, failure)
+        raise refusal(p, failure, max_pixels, said) from None
 
 
-def _open_and_decode(p: Path, max_pixels: int) -> tuple[Image.Image, int]:
-    """Open ``p``, check its size from the header, decode it; return it and its frame count."""
+def _too_large(p: Path, w: int, h: int, max_pixels: int, what: str = "image") -> ImageLoadError:
+    return ImageLoadError(
+        p,
+        f"the {what} is too large: {w} x {h} = {w * h / 1e6:.0f} megapixels, "
+        f"more than the limit of {max_pixels / 1e6:g} megapixels",
+    )
+
+
+def _open_and_decode(p: Path, max_pixels: int) -> tuple[Image.Image, str | None]:
+    """Open ``p``, check its size from the header, decode it; return it and a note when the
+    file holds more frames or pages than the first (never counted: a header may claim two
+    billion frames, and counting a TIFF's pages walks them all)."""
     with pillow_pixel_limit(max_pixels), _read_by_pillow(p, max_pixels):
         # Image.open reads only the header (and any image a container holds), so the size is
         # known before the pixels are decoded.
@@ -194,17 +193,28 @@ def _open_and_decode(p: Path, max_pixels: int) -> tuple[Image.Image, int]:
         try:
             w, h = im.size
             if w * h > max_pixels:
-                raise ImageLoadError(
-                    p,
-                    f"the image is too large: {w} x {h} = {w * h / 1e6:.0f} megapixels, "
-                    f"more than the limit of {max_pixels / 1e6:g} megapixels",
-                )
-            frames = int(getattr(im, "n_frames", 1) or 1)
+                raise _too_large(p, w, h, max_pixels)
+            note = _more_frames_note(im)
             im.load()
         except BaseException:
             im.close()
             raise
-    return im, frames
+    return im, note
+
+
+def _more_frames_note(im: Image.Image) -> str | None:
+    """ "first frame of an animated GIF used" when there is a second frame (or page)."""
+    if im.format == "TIFF":
+        # The offset of the next page, from the first page's header: nothing else is read.
+        more = bool(getattr(getattr(im, "tag_v2", None), "next", 0))
+    else:
+        more = bool(getattr(im, "is_animated", False))
+    if not more:
+        return None
+    if im.format in ("GIF", "PNG", "WEBP"):
+        return f"first frame of an animated {im.format} used"
+    what = "page" if im.format in ("TIFF", "PDF", "DCX", "PSD") else "frame"
+    return f"first {what} of a multi-{what} {im.format} used"
 
 
 def load_image(
@@ -234,34 +244,33 @@ def load_image(
         message names the file and the reason. Any other exception is a bug, not a bad file.
     """
     p = Path(path)
-    if not p.exists():
-        raise ImageLoadError(p, "no such file")
-    if p.is_dir():
-        raise ImageLoadError(p, "is a folder, not an image file")
-    try:
-        file_size = p.stat().st_size
-    except OSError as exc:
-        raise ImageLoadError(p, os_reason(exc)) from None
+    file_size = _regular_file_size(p)
     if file_size == 0:
         raise ImageLoadError(p, "the file is empty")
+    _refuse_large_frames(p, max_pixels)
 
     notes: list[str] = []
-    im, frames = _open_and_decode(p, max_pixels)
+    im, frames_note = _open_and_decode(p, max_pixels)
     with im:
-        if frames > 1:
-            kind = "an animated" if im.format in ("GIF", "PNG", "WEBP") else "a multi-page"
-            notes.append(f"first frame of {kind} {im.format} ({frames} frames)")
+        if frames_note:
+            notes.append(frames_note)
         fmt, mode = im.format or "", im.mode
         icc = im.info.get("icc_profile")
-        with _read_by_pillow(p, max_pixels):
-            # Pillow parses the EXIF block here; a damaged one is the file's fault.
+        try:
             upright = ImageOps.exif_transpose(im)
+        except Exception as exc:  # damaged EXIF: the pixels are still good
+            if not _raised_by_pillow(exc):
+                raise
+            _log.debug("EXIF of %s unreadable: %r", p, exc)
+            notes.append("the EXIF metadata is damaged and was ignored (orientation not applied)")
+            upright = im
         # Only after transposing: this edits the orientation tag of im's cached EXIF.
-        exif = _upright_exif(im)
-        srgb, icc_note = to_srgb(upright, icc)
-        if icc_note:
-            notes.append(icc_note)
-        pixels = to_uint8(srgb)
+        exif = portable_exif(im)
+        with _read_by_pillow(p, max_pixels, file_access=False):
+            srgb, icc_note = to_srgb(upright, icc)
+            if icc_note:
+                notes.append(icc_note)
+            pixels = to_uint8(srgb)
 
     if pixels.shape[2] == 4 and bool((pixels[..., 3] == 255).all()):
         # A fully opaque alpha channel carries nothing; dropping it keeps saved files smaller.
@@ -278,23 +287,34 @@ def load_image(
     )
 
 
-def _upright_exif(im: Image.Image) -> bytes | None:
-    """The EXIF block with orientation reset to 1, or None when the file has none."""
+def _regular_file_size(p: Path) -> int:
+    """The size of ``p``, refused unless it is a regular file (with the reason why not)."""
     try:
-        exif = im.getexif()
-    except Exception as exc:  # broken EXIF must not stop the image from loading
-        _log.debug(
-            "EXIF of %s unreadable, not carried over: %r", getattr(im, "filename", "?"), exc
-        )
-        return None
-    if not exif:
-        return None
-    if _ORIENTATION_TAG in exif:
-        exif[_ORIENTATION_TAG] = 1
+        st = os.stat(p)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageLoadError(p, "a loop of symbolic links, which leads to no file") from None
+        if exc.errno == errno.ENOENT:
+            raise ImageLoadError(p, "no such file") from None
+        raise ImageLoadError(p, os_reason(exc)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageLoadError(p, "is a folder, not an image file")
+    if not stat.S_ISREG(st.st_mode):
+        # Reading a pipe waits for a writer, a device may never end: neither is opened.
+        kinds = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket"}
+        kind = kinds.get(stat.S_IFMT(st.st_mode), "a device or other special file")
+        raise ImageLoadError(p, f"is {kind}, not an image file")
+    return st.st_size
+
+
+def _refuse_large_frames(p: Path, max_pixels: int) -> None:
+    """Refuse an icon container (ICO, CUR, ICNS) whose largest frame, by its own header, is
+    over the limit: Pillow would decode it while opening the file, whatever the directory says."""
     try:
-        return exif.tobytes()
-    except Exception as exc:  # metadata is optional
-        _log.debug(
-            "EXIF of %s not re-encodable, not carried over: %r", getattr(im, "filename", "?"), exc
-        )
-        return None
+        with open(p, "rb") as f:
+            head = f.read(16)
+        size = largest_frame(p, head)
+    except OSError:  # unreadable: Image.open will say why
+        return
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise _too_large(p, size[0], size[1], max_pixels, "icon's largest frame")

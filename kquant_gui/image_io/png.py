@@ -27,12 +27,11 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PngPlan:
-    """How a result becomes a PNG: indexed planes, or ``index`` None for RGBA and a note."""
+    """How a result becomes a PNG: indexed planes, their palette and the tRNS alpha table."""
 
-    index: np.ndarray | None  # uint8 (H, W)
+    index: np.ndarray  # uint8 (H, W)
     palette: np.ndarray  # uint8 (m, 3), m <= 256
     trns: bytes | None
-    note: str | None = None
 
 
 def p_image(index: np.ndarray, palette: np.ndarray) -> Image.Image:
@@ -47,32 +46,44 @@ def p_image(index: np.ndarray, palette: np.ndarray) -> Image.Image:
 def png_plan(result: Quantization) -> PngPlan:
     """The result as PNG palette indices, palette and tRNS alpha table.
 
-    The PNG palette is the result's palette in the same order. With alpha, each entry gets the
-    alpha most of its pixels have; other (entry, alpha) pairs become extra entries after the
-    palette while they fit in 256, else the image has to stay RGBA.
+    The PNG palette is the result's palette in the same order, and an RGBA palette's alpha is
+    the tRNS table: the image is ``palette[labels]``, so every k up to 256 gives a true palette
+    PNG. The one result whose image differs from its palette is k = 1 with fully transparent
+    pixels beside visible ones (a single visible entry): those pixels get one more entry,
+    after the palette.
+
+    Raises
+    ------
+    ValueError
+        For a result whose (colour, alpha) pairs need more than 256 entries, which
+        :func:`kquant_gui.quantize` never returns.
     """
     labels = result.labels
-    palette = result.palette
+    palette = np.ascontiguousarray(result.palette[:, :3])
     n = palette.shape[0]
     if not result.has_alpha:
         return PngPlan(labels, palette, None)
 
     alpha = result.image[..., 3]
-    # One bincount over (entry, alpha) codes: linear time, unlike np.unique's sort.
+    if result.palette.shape[1] == 4:
+        main_alpha = result.palette[:, 3].astype(np.intp)
+    else:
+        # An RGB palette with alpha beside it: each entry takes its most common alpha.
+        counts = np.bincount(((labels.astype(np.int32) << 8) | alpha).ravel(), minlength=n << 8)
+        main_alpha = counts.reshape(n, 256).argmax(axis=1)
+    # Pixels whose alpha is not their entry's get an entry of their own (colour, alpha).
     code = labels.astype(np.int32) << 8
     code |= alpha
-    pairs = np.bincount(code.ravel(), minlength=n << 8).reshape(n, 256)
-    main_alpha = pairs.argmax(axis=1)
-    extra_entry, extra_alpha = np.nonzero(pairs)
-    is_extra = extra_alpha != main_alpha[extra_entry]
-    extra_entry, extra_alpha = extra_entry[is_extra], extra_alpha[is_extra]
+    off = alpha != main_alpha[labels]
+    extra_entry = extra_alpha = np.empty(0, dtype=np.intp)
+    if off.any():
+        pairs = np.unique(code[off])
+        extra_entry, extra_alpha = pairs >> 8, pairs & 0xFF
     total = n + extra_entry.size
     if total > 256:
-        note = (
-            f"saved as an RGBA PNG, not indexed: the semi-transparent edges need {total} "
-            "palette entries (colour, alpha), more than 256"
+        raise ValueError(
+            f"the result needs {total} palette entries (colour, alpha) as a PNG, more than 256"
         )
-        return PngPlan(None, palette, None, note)
     table = np.concatenate([main_alpha, extra_alpha]).astype(np.uint8)
     full_palette = np.concatenate([palette, palette[extra_entry]])
     index = labels
@@ -110,7 +121,6 @@ def write_indexed_png(fp: IO[bytes], plan: PngPlan, meta: dict[str, Any]) -> Non
     meta : dict
         ``icc_profile`` and ``exif`` bytes to embed, if any.
     """
-    assert plan.index is not None
     extra: dict[str, Any] = dict(meta)
     if plan.trns:
         extra["transparency"] = plan.trns

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from .atomic import write_atomically
-from .encode import encode_quantized, save_format_for
+from .encode import encode_quantized, save_format_for, size_limit_reason
+from .errors import ImageSaveError
 from .png import optimize_png
 
 if TYPE_CHECKING:
@@ -94,11 +95,17 @@ def save_quantized(
     Raises
     ------
     ImageSaveError
-        Unknown extension (the message lists the supported ones), existing file, or a write
-        failure (read-only folder, full disk, bad path); nothing partial is left behind.
+        Unknown extension (the message lists the supported ones), an image too large for the
+        format ("WebP is limited to 16383 px per side ..."), existing file, or a write failure
+        (read-only folder, full disk, bad path); nothing partial is left behind.
     """
     p = Path(path)
     fmt = save_format_for(p)
+    # Checked before anything is written: the encoders would fail only after a while, in
+    # their own words (libjpeg prints a line of its own).
+    too_big = size_limit_reason(fmt, result.image.shape[1], result.image.shape[0])
+    if too_big:
+        raise ImageSaveError(p, too_big)
     notes: tuple[str, ...] = ()
 
     def write(f: IO[bytes]) -> None:

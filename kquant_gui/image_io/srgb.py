@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
 from PIL import Image, ImageCms
 
-__all__ = ["SRGB_PROFILE", "to_srgb", "to_uint8"]
+__all__ = ["ALPHA_MODES", "SRGB_PROFILE", "to_srgb", "to_uint8"]
 
 #: The sRGB profile pixels are converted to, and the one saved files carry.
 SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+#: Modes whose last band is alpha. Not "A" in the band names: LAB's "A" is the a* axis.
+ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La", "I;16A"})
+
+# Colours an RGB profile must leave unchanged to count as sRGB: the cube's corners (primaries,
+# secondaries, black, white), greys along the tone curve and a few mixed colours.
+_PROBE = np.array(
+    [[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)]
+    + [[v, v, v] for v in (16, 64, 128, 192, 240)]
+    + [[200, 60, 40], [40, 160, 90], [50, 70, 200], [240, 200, 30], [120, 40, 160]],
+    dtype=np.uint8,
+).reshape(1, -1, 3)
+
+
+@functools.lru_cache(maxsize=32)
+def _is_srgb(icc: bytes) -> bool:
+    """Whether the RGB profile ``icc`` behaves as sRGB: converting colours with it to sRGB
+    changes none by more than 1 in 255.
+
+    Decided from what the profile does (its primaries, white point and tone curves), never from
+    its description: a wide-gamut profile may call itself "sRGB", and an sRGB one may not.
+    """
     try:
-        return "srgb" in ImageCms.getProfileDescription(profile).lower()
-    except ImageCms.PyCMSError:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        probe = Image.fromarray(_PROBE, "RGB")
+        out = ImageCms.profileToProfile(
+            probe, profile, SRGB_PROFILE, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+            outputMode="RGB",
+        )  # fmt: skip
+    except (ImageCms.PyCMSError, OSError, ValueError):
         return False
+    assert out is not None
+    diff = np.abs(np.asarray(out, dtype=np.int16) - _PROBE.astype(np.int16))
+    return int(diff.max()) <= 1
 
 
 def to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, str | None]:
@@ -28,14 +57,14 @@ def to_srgb(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, str | None
         src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     except (ImageCms.PyCMSError, OSError, ValueError):
         return im, "the embedded colour profile is damaged; colours were read as sRGB"
-    if _is_srgb(src) and im.mode != "CMYK":
+    if im.mode != "CMYK" and _is_srgb(bytes(icc)):
         return im, None
     alpha = None
     if im.mode in ("LA", "PA", "P"):
         im = im.convert("RGBA")
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         im = Image.fromarray(_scale_to_uint8(np.asarray(im)))
-    if im.mode in ("RGBA", "LA") or (im.mode != "CMYK" and "A" in im.getbands()):
+    if im.mode in ALPHA_MODES:
         alpha = im.getchannel("A")
         im = im.convert("RGB")
     try:
@@ -74,11 +103,10 @@ def to_uint8(im: Image.Image) -> np.ndarray:
             alpha = np.where(np.asarray(im) == im.info["transparency"], 0, 255).astype(np.uint8)
             return np.dstack([grey, grey, grey, alpha])
         return np.repeat(grey[..., None], 3, axis=2)
-    has_alpha = "A" in im.getbands() or "transparency" in im.info
-    if mode in ("RGBa", "La"):
-        has_alpha = True
+    has_alpha = mode in ALPHA_MODES or "transparency" in im.info
     target = "RGBA" if has_alpha else "RGB"
     if mode != target:
-        # Pillow converts CMYK, YCbCr, LAB, HSV, 1, L, P and their alpha variants correctly.
+        # Pillow converts CMYK, YCbCr, LAB (to sRGB, D65), HSV, 1, L, P and their alpha
+        # variants correctly.
         im = im.convert(target)
     return np.array(im, dtype=np.uint8, copy=True)

@@ -5,7 +5,9 @@ No figures are checked here (timings are for ``make bench``); only that the plum
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import shutil
 
 import pytest
 
@@ -50,11 +52,24 @@ def test_24mp_recipe_is_deterministic_and_noisy() -> None:
     assert images.count_colors(a) > 1000
 
 
+def test_transparency_bench_renders_a_table_for_one_image() -> None:
+    from benchmarks import bench_alpha
+
+    rows = bench_alpha.soft_rows(["icon"], [8], repeat=1)
+    methods = {r.method for r in rows}
+    assert {"kquant-gui", "kquant-gui (FS)"} <= methods
+    # The peers run where they are installed (libimagequant comes with the bench extra).
+    if importlib.util.find_spec("imagequant") is not None:
+        assert "libimagequant" in methods
+    if shutil.which("pngquant"):
+        assert {"pngquant", "pngquant --nofs"} <= methods
+    ours = next(r for r in rows if r.method == "kquant-gui")
+    assert ours.indexed and ours.size and math.isfinite(ours.score) and ours.score > 0
+    md = bench_alpha.render(rows, [8], {}, None, None)
+    assert "**icon**" in md and "| kquant-gui |" in md
+
+
 def test_dither_bench_renders_a_table_and_verdicts_on_tiny_images() -> None:
-    import shutil
-
-    import pytest
-
     from benchmarks import bench_dither
 
     if shutil.which("pngquant") is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-from concurrent.futures import Future
+import signal
 
 import pytest
 from _cli import run
@@ -13,7 +13,10 @@ from PIL import Image
 
 from kquant_gui import __version__, cli
 from kquant_gui.cli import jobs
-from kquant_gui.cli.args import EXIT_BUG, EXIT_FAILED, EXIT_INTERRUPTED
+from kquant_gui.cli.args import EXIT_BUG, EXIT_FAILED
+from kquant_gui.process_pool import Interrupted, WorkerPool
+
+EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 HINT = f"kquant: this is a bug in kquant {__version__}; please report it"
 
@@ -125,22 +128,26 @@ def test_an_error_escaping_a_worker_is_reported_as_a_bug(capsys, monkeypatch, tm
 
 
 def test_interrupt_stops_the_pool_and_exits_130(capsys, monkeypatch, tmp_path, inputs):
-    cancelled: list[Future] = []
+    real_run = WorkerPool.run
 
-    def interrupted(futures):
-        cancelled.extend(futures)
-        raise KeyboardInterrupt
+    def run_then_interrupt(self, items):
+        for answer in real_run(self, items):
+            yield answer
+            raise Interrupted(signal.SIGINT)  # as the handler does on Ctrl-C
 
-    monkeypatch.setattr(jobs, "as_completed", interrupted)
-    code, out, err = run(capsys, *inputs, "-k", 4, "--out-dir", tmp_path / "o", "--jobs", 2)
-    assert code == EXIT_INTERRUPTED
-    assert err == "kquant: interrupted\n" and out == ""
-    assert len(cancelled) == len(inputs)
-    # Whatever the workers finished is whole; nothing half-written or temporary is left.
-    for path in (tmp_path / "o").iterdir():
+    monkeypatch.setattr(WorkerPool, "run", run_then_interrupt)
+    out_dir = tmp_path / "o"
+    code, out, err = run(capsys, *inputs, "-k", 4, "--out-dir", out_dir, "--jobs", 2)
+    assert code == EXIT_INTERRUPTED and out == ""
+    # Whatever the workers finished is whole and counted; nothing temporary is left.
+    written = sorted(out_dir.iterdir())
+    for path in written:
         assert path.name.endswith("-k4.png"), path.name
         with Image.open(path) as im:
             im.verify()
+    assert err.splitlines()[-1] == (
+        f"kquant: interrupted by SIGINT: {len(written)} of 3 files written, the others not"
+    )
 
 
 def test_interrupt_of_a_single_process_run(capsys, monkeypatch, tmp_path, inputs):
@@ -149,7 +156,8 @@ def test_interrupt_of_a_single_process_run(capsys, monkeypatch, tmp_path, inputs
 
     monkeypatch.setattr(jobs, "run_job", interrupted)
     code, _, err = run(capsys, inputs[0], "-k", 4, "-o", tmp_path / "a.png")
-    assert code == EXIT_INTERRUPTED and err == "kquant: interrupted\n"
+    assert code == EXIT_INTERRUPTED
+    assert err == "kquant: interrupted by SIGINT: 0 of 1 files written, the others not\n"
     assert not (tmp_path / "a.png").exists()
 
 

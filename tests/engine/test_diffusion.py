@@ -239,3 +239,18 @@ def test_an_rgba_palette_is_refused_not_half_used():
     rgba = np.zeros((4, 4, 4), dtype=np.uint8)
     with pytest.raises(ValueError, match=r"\(n, 3\)"):
         diffuse(rgba, np.zeros((2, 4), dtype=np.uint8))
+
+
+def test_soft_alpha_images_honour_the_strength_too():
+    from kquant_gui import quantize
+
+    rgb = _gradient(60, 80)
+    alpha = np.tile(np.linspace(0, 255, 80).astype(np.uint8), (60, 1))  # soft edges
+    rgba = np.dstack([rgb, alpha])
+    plain = quantize(rgba, 8)
+    zero = quantize(rgba, 8, dither="ordered", dither_strength=0.0)
+    np.testing.assert_array_equal(zero.image, plain.image)
+    half = quantize(rgba, 8, dither="floyd-steinberg", dither_strength=0.5)
+    assert half.palette.shape[1] == 4
+    assert (half.dither, half.dither_strength) == ("floyd-steinberg", 0.5)
+    assert (half.image[alpha == 0, 3] == 0).all()

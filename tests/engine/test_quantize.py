@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from kquant_gui import COLOR_SPACES, DITHERS, Cancelled, quantize
+from kquant_gui.engine import alpha_histogram, packing
 from kquant_gui.engine import histogram as histogram_module
-from kquant_gui.engine import packing
 from kquant_gui.engine import pipeline as pipeline_module
 from kquant_gui.engine.colorspace import srgb8_to_lab
-from kquant_gui.engine.metrics import mean_delta_e2000
+from kquant_gui.engine.metrics import composite_delta_e2000, mean_delta_e2000
 
 
 def _check_invariants(pixels: np.ndarray, result, k: int) -> None:
@@ -22,9 +22,11 @@ def _check_invariants(pixels: np.ndarray, result, k: int) -> None:
     assert result.labels.shape == (h, w)
     n = result.palette.shape[0]
     assert 1 <= n <= k
-    assert result.palette.dtype == np.uint8 and result.palette.shape[1] == 3
+    c = result.palette.shape[1]
+    assert result.palette.dtype == np.uint8 and c in (3, pixels.shape[2])
     assert result.labels.max() < n
-    assert np.array_equal(result.image[..., :3], result.palette[result.labels])
+    # With an RGBA palette, colour and alpha alike are the palette's.
+    assert np.array_equal(result.image[..., :c], result.palette[result.labels])
     assert int(result.counts.sum()) == h * w
     assert np.array_equal(result.counts, np.bincount(result.labels.ravel(), minlength=n))
     assert np.all(np.diff(result.counts) <= 0), "palette must be sorted by share, largest first"
@@ -235,17 +237,22 @@ def _rgba_photo(photo: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dither", DITHERS)
-def test_alpha_kept_exactly_and_transparent_share_one_entry(photo, dither):
+def test_soft_edges_get_an_rgba_palette_and_transparent_pixels_share_one_entry(photo, dither):
     rgba = _rgba_photo(photo)
     result = quantize(rgba, 8, dither=dither)
     _check_invariants(rgba, result, 8)
-    assert np.array_equal(result.image[..., 3], rgba[..., 3])
+    assert result.palette.shape == (result.n_colors, 4)
     t = result.transparent_index
-    assert t is not None
+    assert t is not None and tuple(result.palette[t]) == (0, 0, 0, 0)
+    # k counts the transparent entry: 7 visible entries and it.
+    assert result.n_colors == 8
     transparent = rgba[..., 3] == 0
     assert np.all(result.labels[transparent] == t)
-    assert not np.any(result.labels[~transparent] == t)
-    assert result.counts[t] == transparent.sum()
+    assert not result.image[..., 3][transparent].any()
+    # Nearly invisible pixels may fall to the transparent entry; nothing half visible does.
+    assert not np.any((result.labels == t) & (rgba[..., 3] > 127))
+    # The opaque photo stays opaque.
+    assert (result.image[..., 3][:, 40:] == 255).all()
 
 
 def test_transparent_pixels_do_not_pull_the_palette(photo):
@@ -258,15 +265,19 @@ def test_transparent_pixels_do_not_pull_the_palette(photo):
     assert np.array_equal(a.palette, b.palette)
 
 
-def test_semi_transparent_pixels_weigh_by_alpha():
-    # Half the pixels are vivid red but almost invisible: with k=1 the single colour should
-    # stay close to the opaque blue.
-    pixels = np.zeros((10, 10, 4), np.uint8)
-    pixels[:, :5] = (255, 0, 0, 5)
-    pixels[:, 5:] = (0, 0, 255, 255)
-    result = quantize(pixels, 1)
-    r, _, b = result.palette[0].astype(int)
-    assert b > 200 and r < 60
+def test_a_faint_pixel_colour_weighs_by_its_alpha():
+    # Faint red and faint green are both nearly invisible: what they show, over any
+    # background, is almost the same. With k=2 they share one faint entry; the opaque blue
+    # and the opaque cyan, equally far apart in colour, would not.
+    pixels = np.zeros((10, 12, 4), np.uint8)
+    pixels[:, :3] = (255, 0, 0, 6)
+    pixels[:, 3:6] = (0, 255, 0, 6)
+    pixels[:, 6:] = (0, 0, 255, 255)
+    result = quantize(pixels, 2)
+    faint = result.palette[result.palette[:, 3] < 20]
+    assert faint.shape[0] == 1
+    assert result.labels[0, 0] == result.labels[0, 4]
+    assert tuple(result.palette[result.labels[0, 8]]) == (0, 0, 255, 255)
 
 
 def test_fully_transparent_image():
@@ -382,14 +393,22 @@ def test_engine_threads_survive_fork(photo):
 
 @pytest.fixture
 def binned(monkeypatch):
-    """Force the large-image path (binned histogram) on small arrays."""
+    """Force the large-image paths (binned histograms) on small arrays."""
     monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+    monkeypatch.setattr(alpha_histogram, "EXACT_MAX_PIXELS", 100)
+
+
+def _binary_photo(photo: np.ndarray) -> np.ndarray:
+    """The photo with a fully transparent margin (garbage colours under it), no soft edge."""
+    rgba = _rgba_photo(photo)
+    rgba[..., 3] = np.where(rgba[..., 3] < 128, 0, 255)
+    return rgba
 
 
 @pytest.mark.parametrize("dither", DITHERS)
 @pytest.mark.parametrize("k", [8, 48])  # mapped by 18-bit bin, and by 21-bit cell
-def test_rgba_through_the_binned_path(photo, binned, k, dither):
-    rgba = _rgba_photo(photo)
+def test_binary_alpha_through_the_binned_path(photo, binned, k, dither):
+    rgba = _binary_photo(photo)
     result = quantize(rgba, k, dither=dither)
     _check_invariants(rgba, result, k)
     assert result.distinct_colors is None  # the binned histogram, not the exact one
@@ -401,14 +420,34 @@ def test_rgba_through_the_binned_path(photo, binned, k, dither):
     assert not np.any(result.labels[~transparent] == t)
 
 
-def test_rgba_binned_path_keeps_the_quality_of_the_exact_one(photo, monkeypatch):
+@pytest.mark.parametrize("dither", DITHERS)
+@pytest.mark.parametrize("k", [8, 48])
+def test_soft_alpha_through_the_binned_path(photo, binned, k, dither):
     rgba = _rgba_photo(photo)
+    result = quantize(rgba, k, dither=dither)
+    _check_invariants(rgba, result, k)
+    assert result.distinct_colors is None
+    transparent = rgba[..., 3] == 0
+    t = result.transparent_index
+    assert t is not None and np.all(result.labels[transparent] == t)
+    assert not result.image[transparent, 3].any()
+    assert not np.any((result.labels == t) & (rgba[..., 3] > 127))
+
+
+def test_rgba_binned_paths_keep_the_quality_of_the_exact_ones(photo, monkeypatch):
+    rgba = _binary_photo(photo)
     visible = rgba[..., 3] > 0
     exact = quantize(rgba, 16)
+    soft = _rgba_photo(photo)
+    exact_soft = quantize(soft, 16)
     monkeypatch.setattr(histogram_module, "EXACT_MAX_PIXELS", 100)
+    monkeypatch.setattr(alpha_histogram, "EXACT_MAX_PIXELS", 100)
     binned = quantize(rgba, 16)
     de_exact = mean_delta_e2000(photo[visible], exact.image[..., :3][visible])
     assert mean_delta_e2000(photo[visible], binned.image[..., :3][visible]) < de_exact + 0.5
+    score_exact = sum(composite_delta_e2000(soft, exact_soft.image)) / 2
+    score_binned = sum(composite_delta_e2000(soft, quantize(soft, 16).image)) / 2
+    assert score_binned < score_exact + 0.5
     # Colours hidden under alpha 0 pull neither palette.
     other = rgba.copy()
     other[~visible, :3] = 0
@@ -419,7 +458,7 @@ def test_rgba_binned_path_keeps_the_quality_of_the_exact_one(photo, monkeypatch)
 def test_rgba_asked_to_sample_counts_every_pixel(photo, sampled, monkeypatch, dither):
     # The sample reads RGB words only, so RGBA images count every pixel: the same result as
     # without sampling, and a histogram that is not marked as sampled.
-    rgba = _rgba_photo(photo)
+    rgba = _binary_photo(photo)
     assert not histogram_module.histogram(rgba, 8, sample=True).sampled
     assert histogram_module.histogram(photo, 8, sample=True).sampled
     result = quantize(rgba, 8, dither=dither)

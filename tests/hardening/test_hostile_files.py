@@ -87,7 +87,21 @@ def test_cli_refuses_an_unreadable_file(capsys, tmp_path: Path):
 def test_cli_mixed_batch_names_each_bad_file_once(capsys, tmp_path: Path, bad: list[Case]):
     good = tmp_path / "good.png"
     good.write_bytes(encode(small_photo(), "PNG"))
-    files = [c.path for c in bad if c.name != "directory"] + [good]
+    # One name per case: files sharing a stem (random.png, random.jpg) would share an output,
+    # and such a run is refused as a whole before anything is read.
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    files = []
+    for c in bad:
+        if c.name == "directory":
+            continue
+        unique = batch / f"{c.name}{c.path.suffix}"
+        if c.path.is_symlink():
+            unique.symlink_to(os.readlink(c.path))
+        else:
+            unique.write_bytes(c.path.read_bytes())
+        files.append(unique)
+    files.append(good)
     code, out, err = run_cli(capsys, *files, "-k", "4", "--out-dir", tmp_path / "out")
     assert code == 1
     lines = err.strip().splitlines()

@@ -28,7 +28,7 @@ def transparent_result(rgba_binary):
 
 
 def hexes(palette: np.ndarray) -> list[str]:
-    return ["#" + bytes(int(v) for v in c).hex() for c in palette]
+    return ["#" + bytes(int(v) for v in c[:3]).hex() for c in palette]
 
 
 def parse_ase(data: bytes) -> tuple[list[str], list[tuple[str, str, tuple[float, ...], int]]]:
@@ -154,6 +154,50 @@ def test_transparent_entry_is_left_out(tmp_path, transparent_result, ext):
         doc = json.loads(path.read_text())
         total = sum(c["share"] for c in doc["colors"]) + doc["transparent_share"]
         assert total == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def soft_result(rgba_soft):
+    r = quantize(rgba_soft, 12)
+    assert r.palette.shape[1] == 4 and (r.palette[:, 3] % 255 != 0).any()
+    return r
+
+
+def test_alpha_is_carried_where_the_format_can(tmp_path, soft_result):
+    r = soft_result
+    visible = np.delete(r.palette, r.transparent_index, axis=0)
+    codes = ["#" + bytes(int(v) for v in c).hex() for c in visible]  # 8 digits each
+    assert re.findall(r"#[0-9a-f]{8}\b", write_palette(r, tmp_path / "p.txt").read_text()) == codes
+    css = write_palette(r, tmp_path / "p.css").read_text()
+    assert re.findall(r"--kq-\d+: (#[0-9a-f]{8});", css) == codes
+    doc = json.loads(write_palette(r, tmp_path / "p.json").read_text())
+    assert [c["hex"] for c in doc["colors"]] == codes
+    assert [c["alpha"] for c in doc["colors"]] == [int(a) for a in visible[:, 3]]
+    assert [c["rgb"] for c in doc["colors"]] == visible[:, :3].tolist()
+    with Image.open(write_palette(r, tmp_path / "p.png")) as im:
+        strip = np.asarray(im.convert("RGBA"))
+    np.testing.assert_array_equal(
+        strip[SWATCH_SIZE // 2, SWATCH_SIZE // 2 :: SWATCH_SIZE], visible
+    )
+
+
+def test_rgb_only_formats_say_that_alpha_was_dropped(tmp_path, soft_result):
+    r = soft_result
+    visible = np.delete(r.palette, r.transparent_index, axis=0)
+    gpl = write_palette(r, tmp_path / "p.gpl").read_text()
+    assert "# alpha dropped" in gpl
+    rows = re.findall(r"^\s*(\d+)\s+(\d+)\s+(\d+)\t", gpl, flags=re.M)
+    assert [[int(v) for v in row] for row in rows] == visible[:, :3].tolist()
+    groups, colors = parse_ase(write_palette(r, tmp_path / "p.ase").read_bytes())
+    assert "alpha dropped" in groups[0]
+    assert [c[0] for c in colors] == ["#" + bytes(int(v) for v in c).hex() for c in visible]
+
+
+def test_opaque_palettes_keep_six_digit_codes(tmp_path, result):
+    assert "alpha" not in write_palette(result, tmp_path / "p.gpl").read_text()
+    assert re.findall(r"#[0-9a-f]+", write_palette(result, tmp_path / "p.txt").read_text()) == (
+        hexes(result.palette)
+    )
 
 
 def test_unknown_extension_lists_the_formats(tmp_path, result):

@@ -166,7 +166,8 @@ def test_an_icon_holding_a_huge_image_is_refused_before_decoding_it(tmp_path, mo
         return real_load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
-    with pytest.raises(ImageLoadError, match="too large: 9 megapixels, more than the limit of 1"):
+    refused = r"too large: .*9 megapixels, more than the limit of 1"
+    with pytest.raises(ImageLoadError, match=refused):
         load_image(path, max_pixels=1_000_000)
     assert (3000, 3000) not in decoded
 

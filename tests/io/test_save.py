@@ -131,39 +131,42 @@ def test_optimizer_failure_keeps_the_file_as_written(tmp_path, photo, monkeypatc
 def test_png_full_transparency_round_trips(tmp_path, rgba_binary):
     result = quantize(rgba_binary, 8)
     assert result.transparent_index is not None
+    assert tuple(result.palette[result.transparent_index]) == (0, 0, 0, 0)
     saved = save_quantized(result, tmp_path / "t.png")
     chunks = png_chunks(saved.path.read_bytes())
     assert chunks[b"IHDR"][9] == 3
     plte = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
-    np.testing.assert_array_equal(plte, result.palette)
+    np.testing.assert_array_equal(plte, result.palette[:, :3])
     trns = chunks[b"tRNS"]
     assert trns[result.transparent_index] == 0
     assert all(a == 255 for i, a in enumerate(trns) if i != result.transparent_index)
     np.testing.assert_array_equal(read_back(saved.path, "RGBA"), result.image)
 
 
-def test_png_soft_edges_get_extra_entries_after_the_palette(tmp_path, rgba_soft):
+def test_png_soft_edges_are_a_true_palette_with_trns(tmp_path, rgba_soft):
     result = quantize(rgba_soft, 6)
+    assert result.palette.shape == (result.n_colors, 4)
     saved = save_quantized(result, tmp_path / "soft.png")
     assert saved.notes == ()
     chunks = png_chunks(saved.path.read_bytes())
     assert chunks[b"IHDR"][9] == 3
     plte = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
-    n = result.n_colors
-    assert len(plte) > n
-    np.testing.assert_array_equal(plte[:n], result.palette)
-    # Every extra entry repeats a palette colour (with another alpha): no new colours.
-    assert {tuple(c) for c in plte[n:]} <= {tuple(c) for c in result.palette}
+    # The palette is the result's, in the same order, and no more.
+    np.testing.assert_array_equal(plte, result.palette[:, :3])
+    trns = np.frombuffer(chunks[b"tRNS"], np.uint8)
+    alpha = result.palette[:, 3]
+    np.testing.assert_array_equal(trns, alpha[: trns.size])
+    assert (alpha[trns.size :] == 255).all()
     np.testing.assert_array_equal(read_back(saved.path, "RGBA"), result.image)
 
 
-def test_png_with_too_many_colour_alpha_pairs_falls_back_to_rgba(tmp_path, photo):
+def test_png_with_an_alpha_ramp_stays_indexed(tmp_path, photo):
     ramp = np.tile(np.linspace(1, 254, photo.shape[1]).astype(np.uint8), (photo.shape[0], 1))
     result = quantize(np.dstack([photo, ramp]), 16)
     saved = save_quantized(result, tmp_path / "ramp.png")
-    assert len(saved.notes) == 1 and "RGBA" in saved.notes[0]
+    assert saved.notes == ()
     with Image.open(saved.path) as im:
-        assert im.mode == "RGBA"
+        assert im.mode == "P" and "transparency" in im.info
     np.testing.assert_array_equal(read_back(saved.path, "RGBA"), result.image)
 
 
@@ -401,16 +404,19 @@ def test_gif_with_256_entries_keeps_transparency_on_its_own_entry(tmp_path):
     np.testing.assert_array_equal(read_back(saved.path, "RGBA")[..., 3] == 0, clear)
 
 
-def test_gif_with_256_colours_and_no_free_entry_says_transparency_is_lost(tmp_path):
-    # Half-transparent pixels share their palette entries with opaque ones: GIF would need a
-    # 257th entry for "transparent", so it keeps the colours and says so.
+def test_gif_with_256_rgba_entries_keeps_binary_transparency(tmp_path):
+    # Half-transparent pixels get entries of their own in an RGBA palette (k=256 holds them):
+    # GIF makes the faint ones (alpha < 128) its transparent index, without a 257th entry.
     pixels = rgba_with_256_colours(np.zeros((16, 256), bool))
     pixels[:4, :, 3] = 100
     result = quantize(pixels, 256)
-    assert result.palette.shape[0] == 256
+    assert result.palette.shape == (256, 4)
     saved = save_quantized(result, tmp_path / "t.gif")
-    assert saved.notes == (
-        "GIF transparency lost: all 256 entries hold colours; save as PNG to keep it",
-    )
+    assert len(saved.notes) == 1 and "partial transparency" in saved.notes[0]
     with Image.open(saved.path) as im:
-        assert "transparency" not in im.info
+        assert "transparency" in im.info
+        back = np.asarray(im.convert("RGBA"))
+    faint = result.image[..., 3] < 128
+    assert faint[:4].all() and not faint[4:].any()
+    assert (back[faint, 3] == 0).all() and (back[~faint, 3] == 255).all()
+    np.testing.assert_array_equal(back[~faint, :3], result.image[~faint, :3])
