@@ -2,10 +2,12 @@
 
 The public API is Qt-free::
 
-    from kquant_gui import quantize, quantize_image, display_color_palette
+    from kquant_gui import quantize, quantize_image, display_color_palette, sweep, choose_k
 
 ``quantize`` works on arrays, ``quantize_image`` on files (the original script's function), and
-``display_color_palette`` draws a palette strip on a matplotlib ``Figure`` without pyplot.
+``display_color_palette`` draws a palette strip on a matplotlib ``Figure`` without pyplot;
+``sweep`` estimates quality and PNG size for many k at once, and ``choose_k`` finds the fewest
+colours that reach a mean CIEDE2000 target.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .engine import COLOR_SPACES, DITHERS, Cancelled, Quantization, quantize
+from .engine import (
+    COLOR_SPACES,
+    DITHERS,
+    Cancelled,
+    KChoice,
+    Quantization,
+    SweepPoint,
+    choose_k,
+    quantize,
+    sweep,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -23,11 +35,15 @@ __all__ = [
     "COLOR_SPACES",
     "DITHERS",
     "Cancelled",
+    "KChoice",
     "Quantization",
+    "SweepPoint",
     "__version__",
+    "choose_k",
     "display_color_palette",
     "quantize",
     "quantize_image",
+    "sweep",
 ]
 
 

@@ -64,16 +64,21 @@ def patch_message_boxes(monkeypatch: pytest.MonkeyPatch) -> Messages:
 
 
 def drop_files(window: QWidget, paths: list[Path], at: tuple[int, int] = (50, 50)) -> bool:
-    """Drag ``paths`` onto ``window`` and drop them, as a file manager would.
+    """Drag ``paths`` onto ``window`` and drop them, as a file manager would: file URLs
+    holding each name's bytes, percent-encoded (so a name that is not UTF-8 arrives as is).
 
     Returns whether the window accepted the drag (nothing is dropped when it did not).
     """
-    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+    import os
+    import urllib.parse
+
+    from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, Qt, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
     from PySide6.QtWidgets import QApplication
 
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    encoded = [urllib.parse.quote_from_bytes(os.fsencode(Path(p).absolute())) for p in paths]
+    mime.setUrls([QUrl.fromEncoded(QByteArray(b"file://" + e.encode())) for e in encoded])
     args = (
         Qt.DropAction.CopyAction,
         mime,

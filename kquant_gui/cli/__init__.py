@@ -3,7 +3,8 @@
 Every file is loaded, quantized and saved independently, in parallel worker processes with
 ``--jobs``; the engine is deterministic, so the bytes written do not depend on ``--jobs``.
 Exit codes: 0 all written, 1 some inputs failed (each named on stderr, the rest still
-processed), 2 usage error, 3 internal error, 128 + the signal when stopped (130 Ctrl-C, 143
+processed), 2 usage error, 3 internal error, 99 / 98 some file not written for ``--max-de`` /
+``--skip-if-larger`` (see :mod:`targets`), 128 + the signal when stopped (130 Ctrl-C, 143
 SIGTERM: files finished are kept whole, nothing else is left). A user error (a file that cannot
 be read or written, a bad argument) is one line naming the file and the reason; a bug in kquant
 is one line plus a hint to report it, with the traceback shown by ``--debug``. ``KQUANT_LOG=debug``
@@ -23,6 +24,7 @@ from .._version import __version__
 from ..image_io import JPEG_NOTE
 from ..names import say
 from ..process_pool import Interrupted, stop_on_signals
+from . import targets
 from .args import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -117,7 +119,10 @@ def _ask_for_report(tracebacks: list[str], debug: bool) -> None:
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
+    args.k = targets.resolve_k(args.k, args.max_de)
     try:
+        if args.k is None:
+            raise UsageError("-k/--colors is required (or --max-de to choose k per file)")
         if args.out_dir is not None:
             if args.out_dir.exists() and not args.out_dir.is_dir():
                 raise UsageError(f"--out-dir {args.out_dir} is a file, not a folder")
@@ -141,6 +146,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
         optimize=args.optimize,
+        max_de=args.max_de,
+        skip_if_larger=args.skip_if_larger,
     )
     if not args.quiet and any(j.output.suffix.lower() in (".jpg", ".jpeg") for j in jobs):
         say(err, f"{PROG}: warning: {JPEG_NOTE}")
@@ -159,7 +166,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         progress.close()
         finished = failed + [r for r in exc.results if r is not None]
         _report(finished, quiet=args.quiet)
-        n_written = sum(r.error is None for r in finished)
+        n_written = sum(r.error is None and r.skipped is None for r in finished)
         say(
             err,
             f"{PROG}: interrupted by {signal.Signals(exc.signum).name}: "
@@ -171,40 +178,62 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     results = failed + results
     _report(results, quiet=args.quiet)
-    done = [r for r in results if r.error is None]
-    n_failed = len(results) - len(done)
+    done = [r for r in results if r.error is None and r.skipped is None]
+    skipped = [r.skipped for r in results if r.skipped is not None]
+    n_failed = len(results) - len(done) - len(skipped)
     if not args.quiet:
-        say(out, _summary(done, n_failed, elapsed, opts.k))
+        if opts.max_de is not None and len(done) > 1:
+            for r in done:
+                say(out, f"{PROG}: {r.job.output}: k={r.k}, mean dE2000 {r.delta_e:.2f}")
+        say(out, _summary(done, n_failed, elapsed, opts, len(skipped)))
     bugs = [r.bug for r in results if r.bug is not None]
     if bugs:
         _ask_for_report(bugs, args.debug)
         return EXIT_BUG
+    status = targets.exit_status(n_failed, skipped)
+    if status is not None:
+        return status
     return EXIT_FAILED if n_failed else EXIT_OK
 
 
 def _report(results: list[JobResult], *, quiet: bool) -> None:
-    """Each failure's error and (unless ``quiet``) each success's notes, on stderr."""
+    """Each failure's error, each file left out by a target (even when ``quiet``: the file
+    asked for is not there) and, unless ``quiet``, each success's notes, on stderr."""
     err = sys.stderr
     for r in results:
         if r.error is not None:
             say(err, f"{PROG}: error: {r.error}")
+        elif r.skipped is not None:
+            say(err, f"{PROG}: {r.job.input}: {r.notes[0]}")
         elif not quiet:
             for note in r.notes:
                 say(err, f"{PROG}: note: {r.job.input}: {note}")
 
 
-def _summary(done: list[JobResult], n_failed: int, elapsed: float, k: int) -> str:
+def _summary(
+    done: list[JobResult], n_failed: int, elapsed: float, opts: Options, n_skipped: int = 0
+) -> str:
     before = sum(r.bytes_in for r in done)
     after = sum(r.bytes_out for r in done)
     ratio = f" ({after / before:.0%})" if before else ""
-    if len(done) == 1 and not n_failed:
+    if opts.max_de is None:
+        setting = f"k={opts.k}"
+    else:
+        setting = f"mean dE2000 <= {opts.max_de:g}, k <= {opts.k}"
+    if len(done) == 1 and not n_failed and not n_skipped:
         r = done[0]
         colours = "colour" if r.n_colors == 1 else "colours"
-        head = f"{r.job.input} -> {r.job.output}, {r.n_colors} {colours} (k={k})"
+        if opts.max_de is not None:
+            setting = f"k={r.k}, mean dE2000 {r.delta_e:.2f} <= {opts.max_de:g}"
+        head = f"{r.job.input} -> {r.job.output}, {r.n_colors} {colours} ({setting})"
     else:
-        head = f"{len(done)} file{'s' if len(done) != 1 else ''} written (k={k})"
+        head = f"{len(done)} file{'s' if len(done) != 1 else ''} written ({setting})"
     sizes = f"{_human_bytes(before)} -> {_human_bytes(after)}{ratio}"
     line = f"{PROG}: {head}, {sizes} in {elapsed:.1f} s"
+    if not done:
+        line = f"{PROG}: no file written ({setting}) in {elapsed:.1f} s"
+    if n_skipped:
+        line += f"; {n_skipped} not written"
     if n_failed:
         line += f"; {n_failed} failed"
     return line

@@ -11,6 +11,7 @@ from .._version import __version__
 from ..engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN
 from ..image_io import DEFAULT_MAX_PIXELS
 from ..palettes import PALETTE_FORMATS
+from . import targets
 
 PROG = "kquant"
 #: ``--format`` choices and the extension each writes.
@@ -33,11 +34,12 @@ examples:
   {PROG} shots/ *.png -k 64 --out-dir small/ --jobs 4
   {PROG} logo.png -k 4 --space oklab --dither floyd-steinberg -o logo-4.png --force
   {PROG} shots/ -k 32 --out-dir out/ --palette json   one palette file per image
+  {PROG} shots/ --max-de 2.3 --skip-if-larger --out-dir out/   fewest colours per image
 
 Output names: with -o, one input is written there. Otherwise every input becomes
-<name>-k<K>.<ext> in --out-dir (default: next to the input). Existing files, and the input
-itself, are never overwritten without --force. The same input and settings always give the
-same bytes.
+<name>-k<K>.<ext> (<name>-de<D>.<ext> with --max-de) in --out-dir (default: next to the
+input). Existing files, and the input itself, are never overwritten without --force. The
+same input and settings always give the same bytes.
 
 Loading: everything Pillow reads (JPEG, PNG 8/16-bit, TIFF incl. 16-bit and CMYK, WebP, BMP,
 GIF: first frame, ...); EXIF orientation applied, an embedded ICC profile converted to sRGB.
@@ -49,7 +51,9 @@ refused before anything is written.
 
 exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage error,
 3 internal error (a bug in kquant: please report it, with the output of --debug),
-130 interrupted (Ctrl-C), 143 terminated (SIGTERM): files already finished are kept whole.
+99 some file missed --max-de (and none failed), 98 some file was left out by
+--skip-if-larger (and for no other reason), 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM): files already finished are kept whole.
 Environment: KQUANT_LOG=debug prints what each step did and took (for maintainers)."""
 
 
@@ -109,8 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="image files, or folders of images (not recursive)",
     )
     parser.add_argument(
-        "-k", "--colors", dest="k", type=_k_type, required=True, metavar="K",
-        help=f"number of colours, {K_MIN} to {K_MAX}; an image with fewer keeps exactly its own",
+        "-k", "--colors", dest="k", type=_k_type, default=None, metavar="K",
+        help=f"number of colours, {K_MIN} to {K_MAX}; an image with fewer keeps exactly its own "
+        "(required unless --max-de is given; with it, the most colours allowed)",
     )  # fmt: skip
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -164,8 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--max-pixels", type=_int_at_least(1), default=DEFAULT_MAX_PIXELS, metavar="N",
-        help=f"refuse images larger than N pixels (default {DEFAULT_MAX_PIXELS:_})",
+        help=f"refuse images larger than N pixels (default {DEFAULT_MAX_PIXELS:_}); "
+        "one with transparency counts 5/3 of its pixels",
     )  # fmt: skip
+    targets.add_arguments(parser)
     parser.add_argument(
         "--quiet",
         "-q",

@@ -10,7 +10,7 @@ import signal
 import time
 import traceback
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -25,9 +25,11 @@ from ..image_io import (
     discard_temp_files,
     load_image,
     save_quantized,
+    write_atomically,
 )
 from ..palettes import PALETTE_FORMATS, write_palette
 from ..process_pool import Interrupted, TaskError, WorkerLost, WorkerPool
+from . import targets
 from .args import FORMAT_EXT, PROG, STRIP_SUFFIX, UsageError
 from .logs import configure_worker
 
@@ -47,6 +49,8 @@ class Options:
     strip_metadata: bool
     max_pixels: int
     optimize: bool = False
+    max_de: float | None = None
+    skip_if_larger: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,11 @@ class JobResult:
     bytes_out: int = 0
     n_colors: int = 0
     notes: tuple[str, ...] = ()
+    #: The k used (with --max-de, the one found) and its mean dE2000 when measured.
+    k: int = 0
+    delta_e: float | None = None
+    #: "quality" or "larger" when the result was deliberately not written.
+    skipped: str | None = None
 
 
 class BatchInterrupted(Interrupted):
@@ -173,7 +182,7 @@ def plan_jobs(args: argparse.Namespace) -> tuple[list[Job], list[JobResult]]:
             out = args.output
         else:
             folder = args.out_dir if args.out_dir is not None else f.parent
-            out = folder / f"{f.stem}-k{args.k}{ext}"
+            out = folder / f"{f.stem}{targets.output_tag(args.k, args.max_de)}{ext}"
         pal = palette_path
         if palette_ext is not None:
             # The swatch strip is a PNG too: its own name keeps it off a PNG image.
@@ -233,23 +242,44 @@ def run_job(job: Job, opts: Options) -> JobResult:
             t0 = time.perf_counter()
             src = load_image(job.input, max_pixels=opts.max_pixels)
         t1 = time.perf_counter()
-        result = quantize(
-            src.pixels,
-            opts.k,
-            color_space=opts.color_space,
-            dither=opts.dither,
-            dither_strength=opts.dither_strength,
-            seed=opts.seed,
-        )
+        settings = {
+            "color_space": opts.color_space,
+            "dither": opts.dither,
+            "dither_strength": opts.dither_strength,
+            "seed": opts.seed,
+        }
+        if opts.max_de is None:
+            outcome = targets.Outcome(quantize(src.pixels, opts.k, **settings))
+        else:
+            outcome = targets.quantize_to_target(src.pixels, opts.k, opts.max_de, **settings)
+        result = outcome.result
         t2 = time.perf_counter()
-        saved = save_quantized(
-            result,
-            job.output,
-            source=src,
-            overwrite=opts.force,
-            strip_metadata=opts.strip_metadata,
-            optimize=opts.optimize,
-        )
+        done = JobResult(
+            job, bytes_in=src.file_size, n_colors=result.n_colors, k=result.k,
+            delta_e=outcome.delta_e,
+        )  # fmt: skip
+        if outcome.skipped is not None:
+            return replace(done, skipped=outcome.skipped, notes=(outcome.message,))
+        if opts.skip_if_larger:
+            data, saved_notes = targets.encode_in_memory(
+                result, job.output, src, strip_metadata=opts.strip_metadata, optimize=opts.optimize
+            )
+            if src.file_size and len(data) >= src.file_size:
+                message = targets.larger_message(len(data), src.file_size)
+                return replace(done, skipped="larger", notes=(message,))
+            size = write_atomically(
+                job.output, lambda f: f.write(data), overwrite=opts.force, protect=src.path
+            )
+        else:
+            saved = save_quantized(
+                result,
+                job.output,
+                source=src,
+                overwrite=opts.force,
+                strip_metadata=opts.strip_metadata,
+                optimize=opts.optimize,
+            )
+            size, saved_notes = saved.size, saved.notes
         if job.palette is not None:
             write_palette(result, job.palette, source_name=job.input.name, overwrite=opts.force)
         log.debug(
@@ -260,19 +290,13 @@ def run_job(job: Job, opts: Options) -> JobResult:
             t1 - t0,
             result.n_colors,
             t2 - t1,
-            saved.size,
+            size,
             time.perf_counter() - t2,
         )
-        notes = list(src.notes) + [n for n in saved.notes if n != JPEG_NOTE]
-        if result.exhausted and result.n_colors < opts.k:
+        notes = list(src.notes) + [n for n in saved_notes if n != JPEG_NOTE]
+        if result.exhausted and result.n_colors < result.k:
             notes.append(result.summary())
-        return JobResult(
-            job,
-            bytes_in=src.file_size,
-            bytes_out=saved.size,
-            n_colors=result.n_colors,
-            notes=tuple(notes),
-        )
+        return replace(done, bytes_out=size, notes=tuple(notes))
     except ImageIOError as exc:
         return JobResult(job, error=str(exc))
     except (ValueError, OSError) as exc:

@@ -5,29 +5,40 @@ One module per stage, in the order data flows: ``colorspace`` (sRGB, CIELAB, OKL
 colours), ``kmeans`` (seeding and Lloyd), ``lut`` (colour-to-entry lookup tables), ``smooth``
 (nearest-colour mapping with near ties following their neighbours), ``dither`` (ordered and
 Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE2000, PSNR),
-``parallel`` (row-independent work on a small thread pool; thread limits) and ``pipeline``
-(the whole of `quantize`). Soft-edged images take ``alpha`` (the colour-and-alpha working
-space), ``alpha_histogram`` and ``alpha_pipeline`` (the same stages for an RGBA palette).
+``parallel`` (row-independent work on a small thread pool; thread limits), ``pipeline``
+(the whole of `quantize`), ``probe`` (cheap quality and PNG-size figures), ``estimate``
+(warm-started k-means for many palette sizes), ``sweep`` (the quality-and-size curve) and
+``choose`` (the fewest colours for a quality target). Soft-edged images take ``alpha`` (the
+colour-and-alpha working space), ``alpha_histogram`` and ``alpha_pipeline`` (the same stages
+for an RGBA palette).
 """
 
+from .choose import KChoice, choose_k
 from .colorspace import COLOR_SPACES
 from .histogram import count_distinct_colors
 from .metrics import ciede2000, mean_delta_e2000, psnr
 from .parallel import engine_threads
 from .pipeline import DITHERS, K_MAX, K_MIN, quantize
 from .result import Cancelled, Quantization
+from .sweep import CURVE_KS, SweepPoint, coarse_first, sweep
 
 __all__ = [
     "COLOR_SPACES",
+    "CURVE_KS",
     "DITHERS",
     "K_MAX",
     "K_MIN",
     "Cancelled",
+    "KChoice",
     "Quantization",
+    "SweepPoint",
+    "choose_k",
     "ciede2000",
+    "coarse_first",
     "count_distinct_colors",
     "engine_threads",
     "mean_delta_e2000",
     "psnr",
     "quantize",
+    "sweep",
 ]

@@ -99,7 +99,7 @@ def pixel_keys(words: np.ndarray, scratch: Scratch) -> np.ndarray:
     return keys
 
 
-def _key_colors(keys: np.ndarray) -> np.ndarray:
+def key_colors(keys: np.ndarray) -> np.ndarray:
     """The RGBA colour standing for each visible key: its bin's centre, shape (m, 4)."""
     out = np.empty((keys.shape[0], 4), dtype=np.uint8)
     opaque = keys < OPAQUE_KEYS
@@ -190,7 +190,7 @@ def rgba_histogram(pixels: np.ndarray, steps: Steps | None = None) -> RgbaHistog
     n_transparent = int(totals[TRANSPARENT_KEY])
     keys = np.flatnonzero(totals[:TRANSPARENT_KEY])
     return RgbaHistogram(
-        colors=_key_colors(keys),
+        colors=key_colors(keys),
         counts=totals[keys],
         exact=False,
         keys=keys,

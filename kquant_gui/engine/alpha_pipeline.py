@@ -25,6 +25,7 @@ from .alpha import (
     premultiplied_linear,
     to_alpha_space,
 )
+from .alpha_diffusion import diffuse_rgba
 from .alpha_histogram import (
     N_KEYS,
     TRANSPARENT_KEY,
@@ -100,9 +101,10 @@ def quantize_soft(
     else:
         if palette.shape[0] == 1:
             labels = np.zeros(pixels.shape[:2], np.uint8)
+        elif dither == "floyd-steinberg":
+            fixed = _settled(pixels, hist, points, palette, space)
+            labels = diffuse_rgba(pixels, palette, transparent, space, steps, fixed=fixed)
         else:
-            # Floyd-Steinberg too, until error diffusion that carries alpha is in: the
-            # ordered pattern reproduces colour and coverage alike.
             labels = _labels_ordered(
                 pixels, hist, points, palette, transparent, space, steps, strength
             )
@@ -243,6 +245,29 @@ def _pixel_index_source(hist: RgbaHistogram, pixels: np.ndarray):
         return pixel_keys(words[start:stop], scratch)
 
     return by_key
+
+
+#: A pixel whose nearest entry is this close (working-space units, about 1 dE over white and
+#: black) is not dithered: it takes that entry and passes no error on, so what the palette
+#: already holds (flat areas, an image of few colours) stays clean.
+SETTLED_DE = 1.0
+
+
+def _settled(
+    pixels: np.ndarray, hist: RgbaHistogram, points: np.ndarray, palette: np.ndarray, space: str
+) -> np.ndarray:
+    """Per pixel, the entry it keeps without dithering, or 0xFFFF; shape (H, W) uint16."""
+    first, d1 = nearest(points, to_alpha_space(palette, space))
+    per_entry = np.where(np.sqrt(d1) < SETTLED_DE, first, 0xFFFF).astype(np.uint16)
+    table = _entry_table(hist, per_entry, np.uint16(0xFFFF))
+    index = _pixel_index_source(hist, pixels)
+    h, w = pixels.shape[:2]
+    out = np.empty(h * w, np.uint16)
+    scratch = Scratch(min(CHUNK, h * w))
+    for s in range(0, h * w, CHUNK):
+        e = min(s + CHUNK, h * w)
+        out[s:e] = np.take(table, index(s, e, scratch), mode="wrap")
+    return out.reshape(h, w)
 
 
 def _entry_table(hist: RgbaHistogram, per_entry: np.ndarray, transparent_value) -> np.ndarray:

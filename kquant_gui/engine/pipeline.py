@@ -199,15 +199,18 @@ def _quantize(
     seed: int,
     progress: ProgressCallback | None,
     cancel: CancelCallback | None,
+    hist: Histogram | None = None,
 ) -> Quantization:
+    """The pipeline on validated inputs; ``hist``, if given, is the histogram
+    :func:`_histogram` would build (``choose_k`` shares one between runs)."""
     steps = Steps(
         progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
     )
     # Dithering at strength 0 is no dithering, exactly.
     dithered = dither != "none" and strength > 0.0
     if has_soft_alpha(pixels):
-        # Colour-and-alpha palettes: error diffusion that carries alpha is not in yet, so
-        # "floyd-steinberg" runs the ordered pattern there (see alpha_pipeline).
+        # Colour-and-alpha palettes (see alpha_pipeline): ordered dithering there honours the
+        # strength; its error diffusion (alpha_diffusion) runs at full strength for now.
         result = quantize_soft(
             pixels, k, color_space, dither if dithered else "none", seed, steps, strength
         )
@@ -216,7 +219,8 @@ def _quantize(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
-    hist = _histogram(pixels, k, dither if dithered else "none", steps)
+    if hist is None:
+        hist = _histogram(pixels, k, dither if dithered else "none", steps)
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
 
@@ -250,18 +254,19 @@ def _quantize(
     return _assemble(mapped, entries, hist, k, color_space, (dither, strength), seed, timings)
 
 
+def histogram_options(n_pixels: int, k: int, dither: str) -> tuple[int | None, bool]:
+    """``exact_max_pixels`` and ``sample`` of the histogram quantize takes at this k."""
+    exact_max_pixels = BINNED_MIN_PIXELS if k <= FINE_MAP_K else None
+    # Cells for k > FINE_MAP_K are laid out for the bins the histogram saw, so it must see
+    # them all; bin-by-bin mapping and dithering cope with bins a sample missed.
+    sample = n_pixels >= SAMPLE_MIN_PIXELS and (k <= FINE_MAP_K or dither != "none")
+    return exact_max_pixels, sample
+
+
 def _histogram(pixels: np.ndarray, k: int, dither: str, steps: Steps) -> Histogram:
     """The histogram to cluster, exact or binned (and maybe sampled) as suits size and k."""
-    n_pixels = pixels.shape[0] * pixels.shape[1]
-    return histogram(
-        pixels,
-        k,
-        steps,
-        exact_max_pixels=BINNED_MIN_PIXELS if k <= FINE_MAP_K else None,
-        # Cells for k > FINE_MAP_K are laid out for the bins the histogram saw, so it must
-        # see them all; bin-by-bin mapping and dithering cope with bins a sample missed.
-        sample=n_pixels >= SAMPLE_MIN_PIXELS and (k <= FINE_MAP_K or dither != "none"),
-    )
+    limit, sample = histogram_options(pixels.shape[0] * pixels.shape[1], k, dither)
+    return histogram(pixels, k, steps, exact_max_pixels=limit, sample=sample)
 
 
 class _Entries(NamedTuple):

@@ -38,6 +38,7 @@ from ..names import printable_name
 from . import dialogs, file_formats, tasks
 from . import window_parts as parts
 from .controls import QuantizeControls
+from .curve_panel import CurveBinding, CurvePanel
 from .elided_label import ElidedLabel
 from .image_canvas import ImageCanvas, ViewState
 from .palette_canvas import PaletteCanvas, hex_code
@@ -92,6 +93,8 @@ class MainWindow(QMainWindow):
     palette_title: ElidedLabel
     images_splitter: QSplitter
     main_splitter: QSplitter
+    bottom_splitter: QSplitter
+    curve_panel: CurvePanel
     action_open: QAction
     action_open_sample: QAction
     action_save_as: QAction
@@ -99,6 +102,7 @@ class MainWindow(QMainWindow):
     action_quit: QAction
     action_k_up: QAction
     action_k_down: QAction
+    action_suggest_k: QAction
     action_cancel: QAction
     action_fit: QAction
     action_one_to_one: QAction
@@ -136,6 +140,8 @@ class MainWindow(QMainWindow):
         for canvas in (self.original_canvas, self.quantized_canvas, self.palette_canvas):
             canvas.draw_gate = self.worker.gate
         self.session = Session(self.worker, self)
+        # The quality curve: its own thread, fed by the session's outcomes.
+        self.curve = CurveBinding(self, self.curve_panel, self.action_suggest_k)
         self._connect()
         self._restore()
         self._update_actions()
@@ -194,12 +200,13 @@ class MainWindow(QMainWindow):
         for key, splitter in (
             ("mainSplitter", self.main_splitter),
             ("imagesSplitter", self.images_splitter),
+            ("bottomSplitter", self.bottom_splitter),
         ):
             state = p.bytes(key)
             if state is not None:
                 splitter.restoreState(state)
         if p.bytes("mainSplitter") is None:
-            self.main_splitter.setSizes([620, 150])
+            self.main_splitter.setSizes([600, 190])
 
     def _save_settings(self) -> None:
         p = self.prefs
@@ -210,6 +217,7 @@ class MainWindow(QMainWindow):
         p.set_bytes("geometry", self.saveGeometry())
         p.set_bytes("mainSplitter", self.main_splitter.saveState())
         p.set_bytes("imagesSplitter", self.images_splitter.saveState())
+        p.set_bytes("bottomSplitter", self.bottom_splitter.saveState())
         p.sync()
 
     # == opening ==============================================================================
@@ -469,7 +477,12 @@ class MainWindow(QMainWindow):
             canvas.set_background(name)
 
     def _recolor_figures(self) -> None:
-        for canvas in (self.original_canvas, self.quantized_canvas, self.palette_canvas):
+        for canvas in (
+            self.original_canvas,
+            self.quantized_canvas,
+            self.palette_canvas,
+            self.curve_panel.canvas,
+        ):
             canvas.apply_theme()
 
     @Slot()
@@ -512,6 +525,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.session.shutdown()
+        self.curve.shutdown()
         self.worker.shutdown()
 
 

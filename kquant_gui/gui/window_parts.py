@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from .controls import QuantizeControls
+from .curve_panel import CurvePanel, suggest_action
 from .elided_label import ElidedLabel
 from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
 from .palette_canvas import PaletteCanvas
@@ -60,7 +61,16 @@ def build_views(w: MainWindow) -> None:
     w.main_splitter = QSplitter(Qt.Orientation.Vertical)
     w.main_splitter.setObjectName("mainSplitter")
     w.main_splitter.addWidget(w.images_splitter)
-    w.main_splitter.addWidget(_titled(w.palette_title, w.palette_canvas))
+    # The palette and, beside it, the quality curve.
+    w.curve_panel = CurvePanel()
+    w.bottom_splitter = QSplitter(Qt.Orientation.Horizontal)
+    w.bottom_splitter.setObjectName("bottomSplitter")
+    w.bottom_splitter.addWidget(_titled(w.palette_title, w.palette_canvas))
+    w.bottom_splitter.addWidget(w.curve_panel)
+    w.bottom_splitter.setStretchFactor(0, 3)
+    w.bottom_splitter.setStretchFactor(1, 2)
+    w.bottom_splitter.setChildrenCollapsible(False)
+    w.main_splitter.addWidget(w.bottom_splitter)
     w.main_splitter.setStretchFactor(0, 5)
     w.main_splitter.setStretchFactor(1, 1)
     w.main_splitter.setChildrenCollapsible(False)
@@ -151,6 +161,8 @@ def build_actions(w: MainWindow) -> None:
     w.action_k_down = _action(
         w, "&Fewer Colours (k − 1)", lambda: w.controls.step_k(-1), "-", "actionFewerColors"
     )
+    w.action_suggest_k = suggest_action(w)
+    w.curve_panel.set_suggest_action(w.action_suggest_k)
     w.action_cancel = _action(
         w, "&Cancel", w.cancel, "Esc", "actionCancel", "Stop the running quantization"
     )
@@ -191,6 +203,7 @@ def build_menus(w: MainWindow) -> None:
     edit_menu = bar.addMenu("&Colours")
     edit_menu.addAction(w.action_k_up)
     edit_menu.addAction(w.action_k_down)
+    edit_menu.addAction(w.action_suggest_k)
     edit_menu.addSeparator()
     edit_menu.addAction(w.action_cancel)
     view_menu = bar.addMenu("&View")

@@ -23,7 +23,7 @@ from .encode import (
 )
 from .errors import ImageIOError, ImageLoadError, ImageSaveError
 from .load import DEFAULT_MAX_PIXELS, LoadedImage, load_image
-from .save import SavedImage, save_quantized
+from .save import SavedImage, encode_to_bytes, save_quantized
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -36,6 +36,7 @@ __all__ = [
     "SavedImage",
     "discard_temp_files",
     "encode_quantized",
+    "encode_to_bytes",
     "estimate_png_size",
     "load_image",
     "save_format_for",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..engine import Quantization
     from .load import LoadedImage
 
-__all__ = ["SavedImage", "save_quantized"]
+__all__ = ["SavedImage", "encode_to_bytes", "save_quantized"]
 
 _log = logging.getLogger(__name__)
 
@@ -113,17 +113,57 @@ def save_quantized(
         if not (optimize and fmt == "PNG"):
             notes = encode_quantized(result, f, fmt, source=source, strip_metadata=strip_metadata)
             return
-        buf = io.BytesIO()
-        notes = encode_quantized(result, buf, fmt, source=source, strip_metadata=strip_metadata)
-        plain = buf.getvalue()
-        del buf
-        data = optimize_png(plain)
-        _log.debug("oxipng: %s from %d to %d bytes", p, len(plain), len(data))
+        data, notes = encode_to_bytes(
+            result, fmt, source=source, strip_metadata=strip_metadata, optimize=True
+        )
         f.write(data)
 
     size = write_atomically(
         p, write, overwrite=overwrite, protect=source.path if source is not None else None
     )
     if optimize and fmt != "PNG":
-        notes += (f"optimizing applies to PNG only; the {fmt} file was written as usual",)
+        notes += (_optimize_note(fmt),)
     return SavedImage(path=p, size=size, format=fmt, notes=notes)
+
+
+def _optimize_note(fmt: str) -> str:
+    return f"optimizing applies to PNG only; the {fmt} file was written as usual"
+
+
+def encode_to_bytes(
+    result: Quantization,
+    fmt: str,
+    *,
+    source: LoadedImage | None = None,
+    strip_metadata: bool = False,
+    optimize: bool = False,
+) -> tuple[bytes, tuple[str, ...]]:
+    """The bytes :func:`save_quantized` would write in format ``fmt``, and its notes.
+
+    For a caller that must see the file before deciding to write it (``kquant
+    --skip-if-larger``); write the bytes with :func:`write_atomically`.
+
+    Parameters
+    ----------
+    result : Quantization
+    fmt : str
+        Pillow format name (see :func:`save_format_for`).
+    source, strip_metadata, optimize
+        As for :func:`save_quantized`.
+
+    Returns
+    -------
+    data : bytes
+    notes : tuple of str
+    """
+    buf = io.BytesIO()
+    notes = encode_quantized(result, buf, fmt, source=source, strip_metadata=strip_metadata)
+    data = buf.getvalue()
+    del buf
+    if optimize and fmt == "PNG":
+        plain = len(data)
+        data = optimize_png(data)
+        _log.debug("oxipng: from %d to %d bytes", plain, len(data))
+    elif optimize:
+        notes += (_optimize_note(fmt),)
+    return data, notes

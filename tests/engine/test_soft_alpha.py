@@ -28,7 +28,8 @@ def _score(original: np.ndarray, result: np.ndarray) -> float:
     return (white + black) / 2.0
 
 
-def test_few_rgba_values_come_back_exactly() -> None:
+@pytest.mark.parametrize("dither", DITHERS)
+def test_few_rgba_values_come_back_exactly(dither: str) -> None:
     # Eleven RGBA values, the fully transparent one among them (with varied colour under it):
     # k = 11 holds them all, whatever the colours beneath alpha 0.
     rng = np.random.default_rng(3)
@@ -37,7 +38,7 @@ def test_few_rgba_values_come_back_exactly() -> None:
     pixels = values[rng.integers(0, 10, (40, 50))]
     hidden = rng.random((40, 50)) < 0.2
     pixels[hidden, 3] = 0
-    result = quantize(pixels, 11)
+    result = quantize(pixels, 11, dither=dither)
     assert result.n_colors == 11
     expected = pixels.copy()
     expected[hidden] = 0
@@ -82,3 +83,26 @@ def test_opaque_areas_stay_opaque_and_soft_ones_soft() -> None:
     assert kept.mean() > 0.95
     error = np.abs(result.image[semi, 3].astype(int) - pixels[semi, 3])
     assert error.mean() < 30  # 16 entries for colour and alpha: steps of a few dozen
+
+
+def test_floyd_steinberg_diffuses_alpha_error_too() -> None:
+    # One colour fading from nothing to opaque, three entries: without dithering the fade
+    # becomes a few steps; error diffusion mixes the entries so that every column's mean
+    # coverage follows the fade, and no error crosses into the fully transparent margin.
+    h, w = 48, 256
+    pixels = np.zeros((h, w, 4), np.uint8)
+    pixels[..., :3] = (40, 110, 200)
+    pixels[..., 3] = np.arange(w, dtype=np.uint8)[None, :]
+    pixels[:, :16, 3] = 0
+    ramp = pixels[..., 3].astype(float).mean(axis=0)
+
+    def coverage_error(dither: str) -> float:
+        result = quantize(pixels, 3, dither=dither)
+        assert not result.image[:, :16, 3].any()
+        # Only where the fade lies within the entries' alphas can mixing reproduce it.
+        within = ramp <= result.palette[:, 3].max()
+        shown = result.image[..., 3].astype(float).mean(axis=0)
+        return float(np.abs(shown - ramp)[within].mean())
+
+    assert coverage_error("floyd-steinberg") < 0.25 * coverage_error("none")
+    assert coverage_error("floyd-steinberg") < 5

@@ -190,3 +190,30 @@ class TestSpecialFiles:
     def test_eps_without_ghostscript_says_so(self, tmp_path):
         reason = refused(write(tmp_path, "figure.eps", minimal_eps()))
         assert "Ghostscript" in reason and "damaged" not in reason
+
+
+class TestTransparencyCountsMore:
+    """Transparency costs the engine 5/3 the memory: such an image counts 5/3 its pixels."""
+
+    @staticmethod
+    def image(alpha: int | None) -> bytes:
+        photo = small_photo(4, (100, 100))
+        if alpha is None:
+            return encode(photo, "PNG")
+        rgba = np.dstack([photo, np.full((100, 100), alpha, np.uint8)])
+        rgba[:, :50, 3] = np.linspace(0, 255, 50).astype(np.uint8)  # a soft edge
+        if alpha == 255:
+            rgba[..., 3] = 255
+        return encode(rgba, "PNG")
+
+    def test_with_transparency_the_limit_is_three_fifths(self, tmp_path):
+        path = write(tmp_path, "soft.png", self.image(200))
+        # 10,000 pixels: under 16,000 as such, over it counted 5/3.
+        with pytest.raises(ImageLoadError, match="with transparency the limit is 0 megapixels"):
+            load_image(path, max_pixels=16_000)
+        assert load_image(path, max_pixels=16_700).pixels.shape == (100, 100, 4)
+
+    @pytest.mark.parametrize("alpha", [None, 255], ids=["rgb", "opaque-alpha"])
+    def test_opaque_images_count_their_pixels(self, tmp_path, alpha):
+        path = write(tmp_path, "flat.png", self.image(alpha))
+        assert load_image(path, max_pixels=10_000).pixels.shape == (100, 100, 3)

@@ -12,14 +12,12 @@ import json
 import os
 import subprocess
 import sys
-import urllib.parse
-import warnings
 from pathlib import Path
 
 import pytest
 from _corpus import encode, small_photo
 from _procs import KQUANT
-from qt_support import TIMEOUT_MS
+from qt_support import TIMEOUT_MS, drop_files
 
 from kquant_gui.cli import main
 from kquant_gui.image_io import ImageLoadError, load_image
@@ -68,6 +66,7 @@ def only_line(stream: bytes) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # one kquant process per case
 class TestNonUtf8Names:
     """Written, reported and put into palette files under their real, escaped name."""
 
@@ -120,6 +119,7 @@ class TestNonUtf8Names:
         str(err.value).encode("utf-8")  # printable as is, in any dialog or log
 
 
+@pytest.mark.slow  # one kquant process per case
 class TestControlCharactersInNames:
     """Escape sequences, CR, newlines, bidi overrides: shown escaped, one line each."""
 
@@ -179,29 +179,6 @@ class TestOverlongNames:
         assert err.value.path == path
 
 
-def drop_raw_names(window, paths: list[Path]) -> None:
-    """Drop ``paths`` as a file manager does: file URLs holding the names' bytes, %-encoded."""
-    from PySide6.QtCore import QByteArray, QMimeData, QPoint, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-    from PySide6.QtWidgets import QApplication
-
-    mime = QMimeData()
-    urls = [b"file://" + urllib.parse.quote_from_bytes(os.fsencode(p)).encode() for p in paths]
-    mime.setUrls([QUrl.fromEncoded(QByteArray(u)) for u in urls])
-    args = (
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # PySide's QPoint constructor
-        enter = QDragEnterEvent(QPoint(50, 50), *args)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    QApplication.sendEvent(window, QDropEvent(QPointF(50, 50), *args))
-
-
 class TestNamesInTheWindow:
     """A dropped file whose name is not UTF-8 is opened, and named escaped, as itself."""
 
@@ -210,7 +187,7 @@ class TestNamesInTheWindow:
         path = tmp_path / os.fsdecode(raw)
         path.write_bytes(encode(small_photo(), "PNG"))
         with qtbot.waitSignal(window.imageLoaded, timeout=TIMEOUT_MS):
-            drop_raw_names(window, [path])
+            assert drop_files(window, [path])
         assert window.source.path == path
         assert window.windowTitle().startswith(shown(raw))
 
@@ -221,7 +198,7 @@ class TestNamesInTheWindow:
         path = tmp_path / os.fsdecode(raw)
         path.write_bytes(b"not an image" * 20)
         with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT_MS):
-            drop_raw_names(window, [path])
+            assert drop_files(window, [path])
         text = messages.warnings[-1][1]
         assert shown(raw) in text and "not an image" in text, text
         assert "no such file" not in text

@@ -1,0 +1,333 @@
+"""`choose_k`: the fewest colours whose mean CIEDE2000 reaches a target.
+
+The answer is about real results: the k returned is one where :func:`quantize` meets the
+target and ``k - 1`` misses it (mean colour error is not strictly monotone in k, so that is
+what "smallest" can promise without trying every k). The search is aimed by the cheap
+estimates of :mod:`sweep` (a doubling ladder, then a power-law guess), and the real runs it
+then needs share one histogram.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from numbers import Real
+
+import numpy as np
+
+from .alpha_histogram import has_soft_alpha
+from .estimate import Estimator
+from .histogram import EXACT_MAX_PIXELS, Histogram, histogram
+from .parallel import engine_threads, single_threaded_blas
+from .pipeline import (
+    K_MAX,
+    _quantize,
+    _validate_options,
+    histogram_options,
+    validate_k,
+    validate_pixels,
+    validate_strength,
+)
+from .probe import Quality, result_quality
+from .progress import CancelCallback, ProgressCallback, Steps
+from .result import Quantization
+from .sweep import log_interpolate
+
+#: Assumed d log(dE) / d log(k) when the estimates give none: typical of photos.
+DEFAULT_EXPONENT = -0.5
+
+
+@dataclass(frozen=True)
+class KChoice:
+    """What :func:`choose_k` found.
+
+    Attributes
+    ----------
+    k : int
+        The smallest k found to meet the target, or ``k_max`` when even that misses it.
+    result : Quantization
+        :func:`kquant_gui.quantize` at ``k`` (byte-identical to calling it directly).
+    mean_delta_e : float
+        Mean CIEDE2000 of ``result`` against the original (see :func:`result_quality`).
+    psnr : float
+        PSNR of ``result``, dB.
+    met : bool
+        Whether ``mean_delta_e <= max_delta_e``.
+    tried : dict of int to float
+        Mean CIEDE2000 of every k actually run during the search.
+    """
+
+    k: int
+    result: Quantization
+    mean_delta_e: float
+    psnr: float
+    met: bool
+    tried: dict[int, float] = field(default_factory=dict)
+
+
+class HistogramCache:
+    """The histograms :func:`quantize` would build, built once per kind and shared.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4), validated
+    dither : str
+    steps : Steps
+    """
+
+    def __init__(self, pixels: np.ndarray, dither: str, steps: Steps) -> None:
+        self.pixels, self.dither, self.steps = pixels, dither, steps
+        self._cache: dict[tuple, Histogram] = {}
+
+    def get(self, k: int) -> Histogram:
+        """The histogram ``quantize(pixels, k, dither=...)`` clusters."""
+        n = self.pixels.shape[0] * self.pixels.shape[1]
+        limit, sample = histogram_options(n, k, self.dither)
+        # Small images get the same exact histogram whatever the options.
+        exact = n <= min(EXACT_MAX_PIXELS, limit or EXACT_MAX_PIXELS)
+        key = ("exact",) if exact else ("binned", sample)
+        base = self._cache.get(key)
+        if base is None:
+            # At k = 1 no binned histogram is swapped for an exact one (unless the image is
+            # one colour, which holds for every k); that swap is handled below.
+            base = histogram(self.pixels, 1, self.steps, exact_max_pixels=limit, sample=sample)
+            self._cache[key] = base
+        if base.exact or base.colors.shape[0] > k:
+            return base
+        few = self._cache.get((*key, "few"))
+        if few is None:
+            # At most k occupied bins: quantize checks them and takes the exact colours; the
+            # outcome is the same for every such k.
+            few = histogram(self.pixels, k, self.steps, exact_max_pixels=limit, sample=sample)
+            self._cache[(*key, "few")] = few
+        return few
+
+
+def _validate_target(max_delta_e: object) -> float:
+    if isinstance(max_delta_e, bool) or not isinstance(max_delta_e, Real):
+        raise ValueError(f"max_delta_e must be a number of at least 0, got {max_delta_e!r}")
+    value = float(max_delta_e)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"max_delta_e must be a finite number of at least 0, got {value}")
+    return value
+
+
+def choose_k(
+    pixels: np.ndarray,
+    max_delta_e: float,
+    *,
+    k_min: int = 1,
+    k_max: int = K_MAX,
+    color_space: str = "lab",
+    dither: str = "none",
+    dither_strength: float = 1.0,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+    threads: int | None = None,
+) -> KChoice:
+    """The smallest palette size whose mean CIEDE2000 is at most ``max_delta_e``.
+
+    A search, not a sweep: estimates on a doubling ladder bracket the answer, a power law
+    through the bracket aims the first real run, and real runs (sharing one histogram) close
+    in until ``k`` meets the target and ``k - 1`` misses it. Mean colour error falls with k
+    but not strictly, so a smaller k than ``k - 1`` may meet the target by chance; ``k - 1``
+    never does.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        sRGB image, optionally with straight alpha.
+    max_delta_e : float
+        Target mean CIEDE2000 (about 1 is invisible side by side, about 2.3 is a just
+        noticeable difference).
+    k_min, k_max : int
+        Range searched, ``1 <= k_min <= k_max <= 256``.
+    color_space, dither, dither_strength, seed
+        As for :func:`kquant_gui.quantize`.
+    progress : callable(fraction: float, stage: str), optional
+        Called as the search advances (stage ``"search"``).
+    cancel : callable() -> bool, optional
+        Polled often; when it returns true, :class:`Cancelled` is raised.
+    threads : int, optional
+        Most threads the engine uses (see :func:`kquant_gui.quantize`).
+
+    Returns
+    -------
+    KChoice
+        ``met`` is False, and ``k`` is ``k_max``, when even ``k_max`` misses the target.
+
+    Raises
+    ------
+    ValueError
+        For bad pixels, target or options.
+    Cancelled
+        When ``cancel`` returned true.
+    """
+    pixels = validate_pixels(pixels)
+    target = _validate_target(max_delta_e)
+    k_min, k_max = validate_k(k_min), validate_k(k_max)
+    if k_min > k_max:
+        raise ValueError(f"k_min must not exceed k_max, got {k_min} and {k_max}")
+    _validate_options(color_space, dither, seed)
+    strength = validate_strength(dither_strength)
+    with engine_threads(threads), single_threaded_blas():
+        search = _Search(
+            pixels, target, k_min, k_max, color_space, dither, int(seed), cancel, strength
+        )
+        return search.run(progress)
+
+
+class _Search:
+    """State of one :func:`choose_k` call: estimates, real runs, the bracket."""
+
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        target: float,
+        k_min: int,
+        k_max: int,
+        space: str,
+        dither: str,
+        seed: int,
+        cancel: CancelCallback | None,
+        strength: float = 1.0,
+    ) -> None:
+        self.pixels, self.target = pixels, target
+        self.k_min, self.k_max = k_min, k_max
+        self.space, self.dither, self.seed, self.cancel = space, dither, seed, cancel
+        self.strength = strength
+        self.steps = Steps(None, cancel, {"search": 1.0})
+        self.hists = HistogramCache(pixels, dither, self.steps)
+        self.soft = has_soft_alpha(pixels)
+        self.estimates: dict[int, float] = {}
+        self.tried: dict[int, float] = {}
+        self.kept: dict[int, tuple[Quantization, Quality]] = {}
+        self.exponent = DEFAULT_EXPONENT
+        self._estimator: Estimator | None = None
+
+    def estimate(self, k: int) -> float:
+        """Estimated mean dE2000 at ``k`` (warm-started, on a probe)."""
+        if k not in self.estimates:
+            if self._estimator is None:
+                self._estimator = Estimator(
+                    self.pixels, self.space, self.dither, self.seed, self.steps,
+                    self.hists.get(K_MAX),
+                )  # fmt: skip
+            self.estimates[k] = self._estimator.point(k, size=False).mean_delta_e
+        return self.estimates[k]
+
+    def real(self, k: int) -> float:
+        """Run quantize at ``k`` for real and measure it; keeps the result while it may be
+        the answer."""
+        # Soft-edged images take the colour-and-alpha pipeline, which builds its own.
+        hist = None if self.soft else self.hists.get(k)
+        result = _quantize(
+            self.pixels, k, self.space, self.dither, self.strength, self.seed, None, self.cancel,
+            hist,
+        )  # fmt: skip
+        quality = result_quality(self.pixels, result.labels, result.palette)
+        self.tried[k] = quality.mean_delta_e
+        if quality.mean_delta_e <= self.target or k == self.k_max:
+            self.kept[k] = (result, quality)
+            # Only the smallest meeting k (and k_max, the answer when none meets) can be the
+            # answer: let big images' other results go.
+            meets = [j for j in self.kept if self.tried[j] <= self.target]
+            for j in list(self.kept):
+                if j != self.k_max and j != min(meets, default=None):
+                    del self.kept[j]
+        return quality.mean_delta_e
+
+    def aim(self) -> int:
+        """First real k: bracket the target on a doubling ladder of estimates, then follow
+        a power law through the bracket (refined once when the bracket is wide)."""
+        # Steps of 4x: estimates at large k cost the most, and the power law through a
+        # bracket of 4x aims within a few percent of k.
+        ladder = [self.k_min]
+        ladder += [4**i for i in range(1, 5) if self.k_min < 4**i < self.k_max]
+        ladder += [self.k_max] if self.k_max > self.k_min else []
+        below = None
+        for k in ladder:
+            if self.estimate(k) <= self.target:
+                if below is None:
+                    return k
+                return self._between(below, k)
+            below = k
+        return self.k_max
+
+    def _between(self, lo: int, hi: int) -> int:
+        for _ in range(2):
+            e_lo, e_hi = self.estimates[lo], self.estimates[hi]
+            if e_lo > 0 and e_hi > 0 and lo != hi:
+                self.exponent = (math.log(e_hi) - math.log(e_lo)) / (math.log(hi) - math.log(lo))
+            aim = math.ceil(log_interpolate(lo, e_lo, hi, e_hi, self.target))
+            guess = min(hi, max(lo + 1, aim))
+            if hi - lo <= 16 or guess in (lo + 1, hi):
+                return guess
+            if self.estimate(guess) <= self.target:
+                hi = guess
+            else:
+                lo = guess
+        return guess
+
+    def _exponent(self) -> float:
+        """d log(dE) / d log(k) near the answer: from the two real runs farthest apart when
+        they are far enough apart to say, else from the estimates."""
+        if len(self.tried) >= 2:
+            k1, k2 = min(self.tried), max(self.tried)
+            e1, e2 = self.tried[k1], self.tried[k2]
+            if k2 >= k1 + 3 and 0 < e2 < e1:
+                return (math.log(e2) - math.log(e1)) / (math.log(k2) - math.log(k1))
+        return self.exponent
+
+    def _toward(self, k: int) -> float:
+        """Where the power law through the real run at ``k`` reaches the target."""
+        error = self.tried[k]
+        if error <= 0:
+            return k - 1
+        if self.target <= 0:
+            # No power law reaches an error of 0: look twice as far.
+            return 2 * k
+        return k * (self.target / error) ** (1.0 / self._exponent())
+
+    def run(self, progress: ProgressCallback | None) -> KChoice:
+        guess = self.aim()
+        miss = meet = None
+        while True:
+            if progress is not None:
+                progress(min(0.9, 0.3 + 0.15 * len(self.tried)), "search")
+            error = self.real(guess)
+            if error <= self.target:
+                meet = guess if meet is None else min(meet, guess)
+            else:
+                miss = guess if miss is None else max(miss, guess)
+            if meet == self.k_min or miss == self.k_max:
+                break
+            if meet is not None and miss is not None:
+                if meet - miss == 1:
+                    break
+                guess = self._inside(miss, meet)
+            elif meet is not None:
+                guess = max(self.k_min, min(meet - 1, math.floor(self._toward(meet))))
+            else:
+                guess = min(self.k_max, max(miss + 1, math.ceil(self._toward(miss))))
+        if progress is not None:
+            progress(1.0, "search")
+        k = meet if meet is not None else self.k_max
+        result, quality = self.kept[k]
+        return KChoice(
+            k, result, quality.mean_delta_e, quality.psnr, meet is not None, dict(self.tried)
+        )
+
+    def _inside(self, miss: int, meet: int) -> int:
+        """Next k strictly between a miss and a meet: on the power law through both, kept a
+        quarter of the way off the ends while the bracket is wide, so that it shrinks at
+        least like a bisection."""
+        e_miss, e_meet = self.tried[miss], self.tried[meet]
+        if 0 < e_meet < e_miss and self.target > 0:
+            b = (math.log(e_meet) - math.log(e_miss)) / (math.log(meet) - math.log(miss))
+            guess = math.ceil(miss * (self.target / e_miss) ** (1.0 / b))
+        else:
+            guess = (miss + meet) // 2
+        margin = (meet - miss) // 4 if meet - miss > 8 else 1
+        return int(min(max(guess, miss + margin), meet - margin))

@@ -1,0 +1,222 @@
+"""Cheap quality and size figures: mean CIEDE2000, PSNR and indexed-PNG size from labels.
+
+A sweep over many palette sizes cannot afford to map, measure and encode the whole image at
+every k. It measures a *probe* instead: up to :data:`PROBE_PIXELS` pixels in tiles of whole
+rows spread over the image, which keep the local structure that deflate and dithering see.
+The figures of a finished result (what ``choose_k`` decides on) are measured exactly.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import NamedTuple
+
+import numpy as np
+
+from .colorspace import srgb8_to_lab
+from .metrics import ciede2000
+from .packing import pack_rgb, unpack_rgb
+
+#: Pixels a probe holds at most: mean dE2000 on it is within ~0.05 of the whole image's on
+#: the benchmark photos, and one k costs ~20 ms to measure there.
+PROBE_PIXELS = 1 << 16
+#: Rows per tile: deflate's window spans a few rows, so a tile compresses about as it would
+#: inside the whole image. On china, flower and the 24 MP recipe at k = 4-185 the estimate
+#: was within 13% of the real file (mean -1%) with 32 rows; 16 rows overestimated by 5%
+#: (the start of every tile compresses worse), 64 rows left too few tiles to cover a photo.
+TILE_ROWS = 32
+#: Widest tile; wider images are probed in staggered tiles rather than in full rows, so that
+#: a probe of a 6000-pixel-wide photo still covers the whole picture.
+TILE_COLUMNS = 512
+#: Finished results with more visible pixels than this are measured on a fixed sample of
+#: this many pixels (drawn with a fixed seed), not on all of them.
+EXACT_QUALITY_PIXELS = 2_000_000
+#: PNG chunks around the image data: signature, IHDR, one IDAT and IEND (bytes).
+PNG_OVERHEAD = 8 + 25 + 12 + 12
+
+
+class Quality(NamedTuple):
+    """How close a quantized image is to its original."""
+
+    #: Mean CIEDE2000 over the visible pixels (0.0 when none is visible).
+    mean_delta_e: float
+    #: Peak signal-to-noise ratio over the colour channels in dB (inf when exact).
+    psnr: float
+
+
+class Probe(NamedTuple):
+    """Tiles of an image measured in place of the whole.
+
+    Attributes
+    ----------
+    pixels : ndarray of uint8, shape (R, C, 3) or (R, C, 4)
+        The tiles stacked on top of each other (one tile's width ``C``).
+    scale : float
+        Pixels of the image per probe pixel: a PNG size measured on the probe times this.
+    """
+
+    pixels: np.ndarray
+    scale: float
+
+
+def make_probe(pixels: np.ndarray, max_pixels: int = PROBE_PIXELS) -> Probe:
+    """Pick up to ``max_pixels`` pixels of ``pixels`` in tiles of :data:`TILE_ROWS` rows.
+
+    Small images are their own probe. Otherwise tiles of full rows (of at most
+    :data:`TILE_COLUMNS` columns, staggered across wider images) are spread evenly down the
+    image, so every region is represented.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+    max_pixels : int
+
+    Returns
+    -------
+    Probe
+    """
+    h, w = pixels.shape[:2]
+    if h * w <= max_pixels:
+        return Probe(pixels, 1.0)
+    rows = min(TILE_ROWS, h)
+    cols = min(w, TILE_COLUMNS)
+    n_tiles = max(1, min(max_pixels // (rows * cols), (h // rows) * max(1, w // cols)))
+    # Evenly spaced down the image; across it, each tile moves on by the golden ratio of
+    # the free width, so that a few tiles still cover every part of a wide image.
+    ys = np.linspace(0, h - rows, n_tiles).astype(int)
+    xs = (np.arange(n_tiles) * 0.6180339887 % 1.0 * (w - cols + 1)).astype(int)
+    tiles = [pixels[y : y + rows, x : x + cols] for y, x in zip(ys, xs, strict=True)]
+    probe = np.ascontiguousarray(np.concatenate(tiles, axis=0))
+    return Probe(probe, (h * w) / (probe.shape[0] * probe.shape[1]))
+
+
+def pair_quality(words: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> Quality:
+    """Mean CIEDE2000 and PSNR of colours against the palette entries they were given.
+
+    Only distinct (colour, entry) pairs go through the CIEDE2000 formula, so this is several
+    times faster than :func:`kquant_gui.engine.mean_delta_e2000` for the same value.
+
+    Parameters
+    ----------
+    words : ndarray of uint32, shape (N,)
+        Visible colours packed as ``r | g << 8 | b << 16`` (higher bits ignored).
+    labels : ndarray of integer, shape (N,)
+        Palette index of each, 0 to 255.
+    palette : ndarray of uint8, shape (n, 3) or (n, 4)
+        Only the colour channels are used.
+
+    Returns
+    -------
+    Quality
+    """
+    if words.size == 0:
+        return Quality(0.0, float("inf"))
+    codes = (words.astype(np.uint32) & np.uint32(0xFFFFFF)) | (
+        labels.astype(np.uint32) << np.uint32(24)
+    )
+    pairs, counts = np.unique(codes, return_counts=True)
+    rgb = unpack_rgb(pairs & np.uint32(0xFFFFFF))
+    entry = (pairs >> np.uint32(24)).astype(np.intp)
+    return weighted_quality(rgb, counts, palette[:, :3], entry)
+
+
+def weighted_quality(
+    rgb: np.ndarray,
+    counts: np.ndarray,
+    palette: np.ndarray,
+    entry: np.ndarray,
+    lab: np.ndarray | None = None,
+) -> Quality:
+    """Mean CIEDE2000 and PSNR of distinct colours, each standing for ``counts`` pixels.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (m, 3)
+    counts : ndarray of int or float, shape (m,)
+    palette : ndarray of uint8, shape (n, 3)
+    entry : ndarray of intp, shape (m,)
+        The palette entry each colour was given.
+    lab : ndarray of float64, shape (m, 3), optional
+        CIELAB of ``rgb``, when the caller has it already.
+
+    Returns
+    -------
+    Quality
+    """
+    total = float(np.sum(counts))
+    if total == 0:
+        return Quality(0.0, float("inf"))
+    lab = srgb8_to_lab(rgb) if lab is None else lab
+    de = ciede2000(lab, srgb8_to_lab(palette)[entry])
+    diff = rgb.astype(np.float64) - palette[entry].astype(np.float64)
+    mse = float(np.dot(counts, np.einsum("ij,ij->i", diff, diff))) / (3.0 * total)
+    psnr = float("inf") if mse == 0 else float(10.0 * np.log10(255.0**2 / mse))
+    return Quality(float(np.dot(counts, de)) / total, psnr)
+
+
+def result_quality(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> Quality:
+    """Mean CIEDE2000 and PSNR of a finished result against its original.
+
+    Exact up to :data:`EXACT_QUALITY_PIXELS` visible pixels; above, measured on that many
+    pixels drawn with a fixed seed (within ~0.01 of the whole), so the same inputs always give
+    the same figures. Fully transparent pixels of the original are left out, as in
+    :func:`kquant_gui.engine.mean_delta_e2000`.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        The original.
+    labels : ndarray of uint8, shape (H, W)
+        Palette index of every pixel of the result.
+    palette : ndarray of uint8, shape (n, 3) or (n, 4)
+
+    Returns
+    -------
+    Quality
+    """
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    lab = labels.reshape(-1)
+    if flat.shape[0] > EXACT_QUALITY_PIXELS:
+        pick = np.random.default_rng(0).integers(0, flat.shape[0], EXACT_QUALITY_PIXELS)
+        pick.sort()
+        flat, lab = flat[pick], lab[pick]
+    if flat.shape[1] == 4:
+        visible = flat[:, 3] > 0
+        if not visible.all():
+            flat, lab = flat[visible], lab[visible]
+    return pair_quality(pack_rgb(flat[:, :3]), lab, palette)
+
+
+def png_size(labels: np.ndarray, n_entries: int, *, has_alpha: bool, scale: float = 1.0) -> int:
+    """Estimated bytes of the indexed PNG of ``labels`` (no metadata).
+
+    Encodes ``labels`` as the indexed-PNG writer does (Pillow's encoder at its default level,
+    smallest bit depth for ``n_entries``) and scales the image data by ``scale`` when
+    ``labels`` is a probe; the chunks around it are counted once.
+
+    Parameters
+    ----------
+    labels : ndarray of uint8, shape (R, C)
+    n_entries : int
+        Palette entries, 1 to 256.
+    has_alpha : bool
+        Whether the PNG carries a tRNS table (one byte per entry).
+    scale : float
+        Image pixels per pixel of ``labels``.
+
+    Returns
+    -------
+    int
+    """
+    from PIL import Image
+
+    h, w = labels.shape
+    image = Image.frombytes("P", (w, h), np.ascontiguousarray(labels, dtype=np.uint8).tobytes())
+    # Pillow sizes PLTE, and picks the bit depth, from the palette's length.
+    image.putpalette(bytes(3 * n_entries), rawmode="RGB")
+    extra = {"transparency": bytes(n_entries)} if has_alpha else {}
+    buf = io.BytesIO()
+    image.save(buf, "PNG", optimize=False, **extra)
+    tables = 12 + 3 * n_entries + (12 + n_entries if has_alpha else 0)
+    overhead = tables + PNG_OVERHEAD
+    return round(max(0, buf.tell() - overhead) * scale) + overhead
