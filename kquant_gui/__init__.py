@@ -23,7 +23,11 @@ from .engine import (
     Quantization,
     SweepPoint,
     choose_k,
+    delete_color,
+    merge_colors,
     quantize,
+    remap,
+    replace_color,
     sweep,
 )
 
@@ -40,9 +44,13 @@ __all__ = [
     "SweepPoint",
     "__version__",
     "choose_k",
+    "delete_color",
     "display_color_palette",
+    "merge_colors",
     "quantize",
     "quantize_image",
+    "remap",
+    "replace_color",
     "sweep",
 ]
 

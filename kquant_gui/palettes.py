@@ -3,7 +3,8 @@
 Formats, chosen by extension (:data:`PALETTE_FORMATS`): GIMP ``.gpl``, Adobe Swatch Exchange
 ``.ase``, ``.json`` (hex, rgb and share per colour plus the settings that reproduce the
 result), CSS custom properties ``.css``, plain ``.txt`` (one ``#rrggbb`` per line) and a swatch
-strip ``.png``. Colours are listed as in the result, largest share first. The entry that only
+strip ``.png``; :func:`read_palette` (from :mod:`palette_read`) reads them all back.
+Colours are listed as in the result, largest share first. The entry that only
 fully transparent pixels use is not a colour anyone sees, so it is left out (JSON reports its
 share as ``transparent_share``).
 
@@ -31,13 +32,19 @@ from ._version import __version__
 from .image_io.atomic import write_atomically
 from .image_io.errors import ImageSaveError
 from .names import printable
+from .palette_read import PaletteFile, PaletteReadError, read_palette, read_palette_file
+from .recipe import recipe_settings
 
 if TYPE_CHECKING:
     from .engine import Quantization
 
 __all__ = [
     "PALETTE_FORMATS",
+    "PaletteFile",
+    "PaletteReadError",
     "palette_bytes",
+    "read_palette",
+    "read_palette_file",
     "write_palette",
 ]
 
@@ -155,7 +162,7 @@ def palette_json(result: Quantization, source_name: str | None = None) -> bytes:
     doc: dict[str, Any] = {
         "generator": f"kquant-gui {__version__}",
         "source": _name(source_name),
-        "settings": result.settings(),
+        "settings": recipe_settings(result),
         "colors": [entry(rgba, s) for rgba, s in zip(colors, shares, strict=True)],
     }
     if result.transparent_index is not None:

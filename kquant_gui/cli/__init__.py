@@ -21,7 +21,7 @@ import time
 import traceback
 
 from .._version import __version__
-from ..image_io import JPEG_NOTE
+from ..image_io import JPEG_NOTE, ImageIOError
 from ..names import say
 from ..process_pool import Interrupted, stop_on_signals
 from . import targets
@@ -45,6 +45,7 @@ from .jobs import (
     run_jobs,
 )
 from .logs import LOG_ENV, level_from_env, logging_to_stderr
+from .recipe_args import resolve_recipe
 
 log = logging.getLogger(__name__)
 
@@ -119,33 +120,45 @@ def _ask_for_report(tracebacks: list[str], debug: bool) -> None:
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
-    args.k = targets.resolve_k(args.k, args.max_de)
     try:
-        if args.k is None:
-            raise UsageError("-k/--colors is required (or --max-de to choose k per file)")
+        if args.max_de is not None and (args.remap or args.recipe or args.fixed):
+            # choose_k searches plain k-means palettes; a given or fixed palette has none.
+            raise UsageError("--max-de cannot be combined with --fixed, --remap or --recipe")
+        if args.remap is None and args.recipe is None:
+            args.k = targets.resolve_k(args.k, args.max_de)
+            if args.k is None:
+                raise UsageError(
+                    "-k/--colors is required (or --max-de to choose k per file, --remap FILE "
+                    "or --recipe FILE.json)"
+                )
         if args.out_dir is not None:
             if args.out_dir.exists() and not args.out_dir.is_dir():
                 raise UsageError(f"--out-dir {args.out_dir} is a file, not a folder")
             args.out_dir.mkdir(parents=True, exist_ok=True)
+        recipe = resolve_recipe(args, parser)
         jobs, failed = plan_jobs(args)
     except UsageError as exc:
         parser.print_usage(err)
         say(err, f"{PROG}: error: {exc}")
         return EXIT_USAGE
+    except ImageIOError as exc:  # the --remap or --recipe file
+        print(f"{PROG}: error: {exc}", file=err)
+        return EXIT_FAILED
     except OSError as exc:
         say(err, f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}")
         return EXIT_FAILED
 
     opts = Options(
-        k=args.k,
-        color_space=args.space,
-        dither=args.dither,
-        dither_strength=args.dither_strength,
-        seed=args.seed,
+        k=recipe.k,
+        color_space=recipe.color_space,
+        dither=recipe.dither,
+        dither_strength=recipe.dither_strength,
+        seed=recipe.seed,
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
         optimize=args.optimize,
+        recipe=None if recipe.plain else recipe,
         max_de=args.max_de,
         skip_if_larger=args.skip_if_larger,
     )

@@ -34,6 +34,9 @@ examples:
   {PROG} shots/ *.png -k 64 --out-dir small/ --jobs 4
   {PROG} logo.png -k 4 --space oklab --dither floyd-steinberg -o logo-4.png --force
   {PROG} shots/ -k 32 --out-dir out/ --palette json   one palette file per image
+  {PROG} logo.png -k 6 --fixed "#c8102e,#ffffff"      brand red and white kept exactly
+  {PROG} photo.jpg --remap brand.gpl -o on-brand.png   map onto a palette you have
+  {PROG} photo.jpg --recipe look.json                  replay settings exported by the window
   {PROG} shots/ --max-de 2.3 --skip-if-larger --out-dir out/   fewest colours per image
 
 Output names: with -o, one input is written there. Otherwise every input becomes
@@ -115,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-k", "--colors", dest="k", type=_k_type, default=None, metavar="K",
         help=f"number of colours, {K_MIN} to {K_MAX}; an image with fewer keeps exactly its own "
-        "(required unless --max-de is given; with it, the most colours allowed)",
+        "(required unless --max-de, --remap or --recipe gives it; with --max-de, the most "
+        "colours allowed)",
     )  # fmt: skip
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -142,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_int_at_least(0, 2**32 - 1), default=0, metavar="N",
         help="seed of the k-means start (default 0); same seed, same output",
     )  # fmt: skip
+    from .recipe_args import add_recipe_arguments
+
+    add_recipe_arguments(parser)
     parser.add_argument(
         "--palette", metavar="FILE",
         help="also write the palette: a file name (one input) or just a format "

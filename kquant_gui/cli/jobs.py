@@ -29,6 +29,7 @@ from ..image_io import (
 )
 from ..palettes import PALETTE_FORMATS, write_palette
 from ..process_pool import Interrupted, TaskError, WorkerLost, WorkerPool
+from ..recipe import Recipe
 from . import targets
 from .args import FORMAT_EXT, PROG, STRIP_SUFFIX, UsageError
 from .logs import configure_worker
@@ -49,6 +50,8 @@ class Options:
     strip_metadata: bool
     max_pixels: int
     optimize: bool = False
+    #: What every job computes (fixed colours, remap, replayed edits); None: plain quantize.
+    recipe: Recipe | None = None
     max_de: float | None = None
     skip_if_larger: bool = False
 
@@ -248,7 +251,9 @@ def run_job(job: Job, opts: Options) -> JobResult:
             "dither_strength": opts.dither_strength,
             "seed": opts.seed,
         }
-        if opts.max_de is None:
+        if opts.recipe is not None:
+            outcome = targets.Outcome(opts.recipe.run(src.pixels))
+        elif opts.max_de is None:
             outcome = targets.Outcome(quantize(src.pixels, opts.k, **settings))
         else:
             outcome = targets.quantize_to_target(src.pixels, opts.k, opts.max_de, **settings)

@@ -11,14 +11,18 @@ Floyd–Steinberg), ``paint`` (image and counts from labels), ``metrics`` (CIEDE
 ``choose`` (the fewest colours for a quality target). Soft-edged images take ``alpha`` (the
 colour-and-alpha working space), ``alpha_histogram`` and ``alpha_pipeline`` (the same stages
 for an RGBA palette).
+Around it: ``fixed`` (k-means around fixed colours), ``remap`` (mapping onto a given palette)
+and ``edit`` (replace, delete, merge entries of a result).
 """
 
 from .choose import KChoice, choose_k
 from .colorspace import COLOR_SPACES
+from .edit import apply_edits, delete_color, merge_colors, replace_color
 from .histogram import count_distinct_colors
 from .metrics import ciede2000, mean_delta_e2000, psnr
 from .parallel import engine_threads
 from .pipeline import DITHERS, K_MAX, K_MIN, quantize
+from .remap import remap
 from .result import Cancelled, Quantization
 from .sweep import CURVE_KS, SweepPoint, coarse_first, sweep
 
@@ -32,13 +36,18 @@ __all__ = [
     "KChoice",
     "Quantization",
     "SweepPoint",
+    "apply_edits",
     "choose_k",
     "ciede2000",
     "coarse_first",
     "count_distinct_colors",
+    "delete_color",
     "engine_threads",
     "mean_delta_e2000",
+    "merge_colors",
     "psnr",
     "quantize",
+    "remap",
+    "replace_color",
     "sweep",
 ]

@@ -101,6 +101,31 @@ def _levels(hist: Histogram, coords: np.ndarray, k: int) -> list[tuple[np.ndarra
     return levels
 
 
+def histogram_coords(hist: Histogram, space: str) -> np.ndarray:
+    """Working-space coordinates of the histogram's entries, shape (m, 3)."""
+    # A binned photo's entries are bin centres, whose coordinates are tabulated once.
+    if hist.centers:
+        return bin_center_coords(space)[hist.codes]
+    return to_space(hist.colors, space)
+
+
+def refine_levels(
+    levels: list[tuple[np.ndarray, np.ndarray]], k: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The finer levels that a few iterations refine after the run on the coarsest, coarse
+    to fine."""
+    refine = []
+    for level in reversed(range(len(levels) - 1)):
+        # The finest level is worth its cost at large k, where clusters are small next to a
+        # bin; at k <= 64 it changes mean dE by ~0.03 and would double the time.
+        if levels[level][0].shape[0] > REFINE_MAX_POINTS or (
+            level == 0 and k <= REFINE_FINEST_MIN_K
+        ):
+            break
+        refine.append(levels[level])
+    return refine
+
+
 def cluster(
     hist: Histogram, k: int, space: str, seed: int, steps: Steps
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -113,9 +138,7 @@ def cluster(
     palette : ndarray of uint8, shape (n, 3), n <= k
     coords : ndarray of float64, shape (m, 3)
     """
-    # A binned photo's entries are bin centres, whose coordinates are tabulated once.
-    centers = bin_center_coords(space)[hist.codes] if hist.centers else None
-    coords = to_space(hist.colors, space) if centers is None else centers
+    coords = histogram_coords(hist, space)
     if hist.exact and hist.colors.shape[0] <= k:
         return hist.colors.copy(), coords
     centers = kmeans_on_levels(_levels(hist, coords, k), k, seed, steps)
@@ -150,15 +173,7 @@ def kmeans_on_levels(
     -------
     ndarray of float64, shape (k', d), k' = min(k, points of the coarsest level)
     """
-    refine = []
-    for level in reversed(range(len(levels) - 1)):
-        # The finest level is worth its cost at large k, where clusters are small next to a
-        # bin; at k <= 64 it changes mean dE by ~0.03 and would double the time.
-        if levels[level][0].shape[0] > REFINE_MAX_POINTS or (
-            level == 0 and k <= REFINE_FINEST_MIN_K
-        ):
-            break
-        refine.append(levels[level])
+    refine = refine_levels(levels, k)
     points, weights = levels[-1]
     kk = min(k, points.shape[0])
     fixed = kk if fixed_point is not None else None

@@ -252,6 +252,7 @@ def lloyd(
     steps: Steps | None = None,
     stage: str = "clustering",
     fixed: int | None = None,
+    frozen: int = 0,
 ) -> np.ndarray:
     """Refine centres with weighted Lloyd iterations.
 
@@ -274,6 +275,9 @@ def lloyd(
     fixed : int, optional
         A centre that stays where it is (the shared fully transparent entry): it still takes
         the points nearest to it, so the others do not have to cover them.
+    frozen : int
+        The first ``frozen`` centres never move either (the user's fixed colours); their
+        members still count, since they are not the other centres' members.
 
     Returns
     -------
@@ -287,9 +291,10 @@ def lloyd(
             steps.tick(stage, it / max_iter)
         labels = nearest_labels(aug, centers)
         means, mass = weighted_means(points, weights, labels, k)
+        means[:frozen] = centers[:frozen]
         if fixed is not None:
             means[fixed], mass[fixed] = centers[fixed], max(mass[fixed], 1.0)
-        empty = np.flatnonzero(mass == 0)
+        empty = np.flatnonzero(mass[frozen:] == 0) + frozen
         if empty.size:
             _, dist2 = nearest(points, centers)
             cost = weights * dist2

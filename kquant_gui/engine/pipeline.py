@@ -19,10 +19,11 @@ import numpy as np
 from . import packing
 from .alpha_histogram import has_soft_alpha
 from .alpha_pipeline import quantize_soft
-from .cluster import cluster
+from .cluster import cluster, histogram_coords
 from .colorspace import COLOR_SPACES, to_space
 from .diffusion import diffuse
 from .dither import ordered_labels
+from .fixed import cluster_around, unique_rows, validate_colors
 from .histogram import Histogram, histogram
 from .lut import (
     bin_center_cells,
@@ -128,6 +129,7 @@ def quantize(
     dither: str = "none",
     dither_strength: float = 1.0,
     seed: int = 0,
+    fixed: object = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
     threads: int | None = None,
@@ -155,6 +157,11 @@ def quantize(
         result; 1.0 (default) the full dithering.
     seed : int
         Seed of the k-means++ start; the same inputs and seed give a byte-identical result.
+    fixed : array_like of uint8, shape (m, 3) or (m, 4), optional
+        Colours kept exactly: they are palette entries whether or not a pixel uses them, and
+        k-means places the other ``k - m`` entries around them (fixed centres never move, but
+        their members count when the others move). ``m <= k``; repeats count once; an alpha
+        column is ignored (every entry takes the input's alpha).
     progress : callable(fraction: float, stage: str), optional
         Called as stages advance, with fractions rising from 0.0 to 1.0.
     cancel : callable() -> bool, optional
@@ -186,8 +193,13 @@ def quantize(
     pixels = validate_pixels(pixels)
     _validate_options(color_space, dither, seed)
     strength = validate_strength(dither_strength)
+    fixed_rgb = None
+    if fixed is not None:
+        fixed_rgb = unique_rows(validate_colors(fixed, "fixed", max_count=k)[:, :3])
     with engine_threads(threads), single_threaded_blas():
-        return _quantize(pixels, k, color_space, dither, strength, int(seed), progress, cancel)
+        return _quantize(
+            pixels, k, color_space, dither, strength, int(seed), progress, cancel, fixed=fixed_rgb
+        )
 
 
 def _quantize(
@@ -200,15 +212,22 @@ def _quantize(
     progress: ProgressCallback | None,
     cancel: CancelCallback | None,
     hist: Histogram | None = None,
+    *,
+    fixed: np.ndarray | None = None,
+    given: np.ndarray | None = None,
 ) -> Quantization:
     """The pipeline on validated inputs; ``hist``, if given, is the histogram
-    :func:`_histogram` would build (``choose_k`` shares one between runs)."""
+    :func:`_histogram` would build (``choose_k`` shares one between runs). With ``given``
+    (uint8, shape (n, 3)), that palette replaces clustering and the result keeps all its
+    entries in its order (see :func:`remap.remap`)."""
     steps = Steps(
         progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
     )
     # Dithering at strength 0 is no dithering, exactly.
     dithered = dither != "none" and strength > 0.0
-    if has_soft_alpha(pixels):
+    # Fixed colours and given palettes are opaque colours: the per-pixel alpha of a
+    # soft-edged image is kept as it is rather than clustered with them.
+    if fixed is None and given is None and has_soft_alpha(pixels):
         # Colour-and-alpha palettes (see alpha_pipeline): ordered dithering there honours the
         # strength; its error diffusion (alpha_diffusion) runs at full strength for now.
         result = quantize_soft(
@@ -226,10 +245,16 @@ def _quantize(
 
     # Fully transparent pixels get one entry of their own, which counts towards k; with k=1
     # they share the single entry (their alpha stays 0 either way).
-    reserve = hist.n_transparent > 0 and hist.colors.shape[0] > 0 and k >= 2
+    n_fixed = 0 if fixed is None else fixed.shape[0]
+    reserve = hist.n_transparent > 0 and hist.colors.shape[0] > 0 and k > max(1, n_fixed)
+    reserve = reserve and given is None
     k_visible = k - 1 if reserve else k
-    if hist.colors.shape[0] == 0:
+    if given is not None:
+        palette_vis, coords = given, histogram_coords(hist, color_space)
+    elif hist.colors.shape[0] == 0:
         palette_vis, coords = np.empty((0, 3), dtype=np.uint8), np.empty((0, 3))
+    elif n_fixed:
+        palette_vis, coords = cluster_around(hist, k_visible, color_space, seed, steps, fixed)
     else:
         palette_vis, coords = cluster(hist, k_visible, color_space, seed, steps)
         if dithered:
@@ -246,12 +271,32 @@ def _quantize(
         raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
         mapped = _paint_in_share_order(pixels, entries.palette, raw, steps)
     elif not dithered:
-        mapped = _map_nearest(pixels, hist, coords, entries, k_visible, color_space, steps)
+        own = fixed is None and given is None
+        mapped = _map_nearest(pixels, hist, coords, entries, k_visible, color_space, steps, own)
     else:
         mapped = _map_dithered(pixels, entries, dither, strength, color_space, steps)
     timings["mapping"] = time.perf_counter() - t2
     steps.done()
-    return _assemble(mapped, entries, hist, k, color_space, (dither, strength), seed, timings)
+    if given is not None:
+        mapped = _in_given_order(mapped)
+    # Fixed (and given) entries stay even when no pixel uses them.
+    kept = np.zeros(entries.palette.shape[0], dtype=bool)
+    kept[: n_fixed if given is None else given.shape[0]] = True
+    result = _assemble(
+        mapped, entries, hist, k, color_space, (dither, strength), seed, timings, kept
+    )
+    if n_fixed:
+        result = replace(result, fixed=fixed.copy())
+    return result
+
+
+def _in_given_order(mapped: _Mapped) -> _Mapped:
+    """Renumber a mapping from share order back to the palette's own order."""
+    labels = _relabel(mapped.labels, mapped.order.astype(np.uint8))
+    counts = np.zeros_like(mapped.counts)
+    counts[mapped.order] = mapped.counts
+    order = np.arange(mapped.order.size)
+    return _Mapped(labels, counts, mapped.image, order)
 
 
 def histogram_options(n_pixels: int, k: int, dither: str) -> tuple[int | None, bool]:
@@ -314,11 +359,14 @@ def _map_nearest(
     k_visible: int,
     space: str,
     steps: Steps,
+    own: bool = True,
 ) -> _Mapped:
     """Every pixel to its nearest entry (near ties following their neighbours), without
     dithering.
 
     ``coords`` are the working-space coordinates of the histogram's entries, shape (m, 3).
+    ``own`` says the palette may be the histogram's own colours in its order (not so with
+    fixed or given colours).
     """
     palette, transparent = entries.palette, entries.transparent
     palette_vis = palette[: entries.n_visible]
@@ -326,7 +374,7 @@ def _map_nearest(
     by_entry = hist.exact or k_visible <= FINE_MAP_K
     if by_entry:
         # Every histogram entry maps as a whole.
-        if hist.exact and hist.colors.shape[0] <= k_visible:
+        if own and hist.exact and hist.colors.shape[0] <= k_visible:
             # The image's own colours: nothing to smooth, every pixel keeps its colour.
             own = np.arange(entries.n_visible)
             pairs = pair_table(own, own)
@@ -409,15 +457,17 @@ def _assemble(
     dither: tuple[str, float],
     seed: int,
     timings: dict[str, float],
+    kept: np.ndarray,
 ) -> Quantization:
-    """The result: palette in share order, unused entries dropped; RGBA for input with alpha
-    (only 0 and 255 here), the transparent entry at alpha 0. ``dither`` is the kind and
-    strength asked for."""
+    """The result: palette in share order, unused entries dropped unless ``kept`` (a mask
+    over the entries, shape (n,)); RGBA for input with alpha (only 0 and 255 here), the
+    transparent entry at alpha 0. ``dither`` is the kind and strength asked for."""
     palette, counts = entries.palette[mapped.order], mapped.counts
-    keep = counts > 0
+    keep = (counts > 0) | kept[mapped.order]
     if not keep.all():
         # Entries no pixel uses (two centres rounding to one colour, or a dither that skipped
-        # one) are dropped; they sort last, so the labels need no renumbering.
+        # one) are dropped; they sort last (in share order; given palettes keep every entry),
+        # so the labels need no renumbering.
         palette, counts = palette[keep], counts[keep]
     transparent_index = None
     if entries.has_transparent_entry:

@@ -38,6 +38,13 @@ class Quantization:
     distinct_colors : int or None
         Distinct visible colours of the input when the engine counted them exactly (it does so
         for small images and whenever the image has at most k colours), else None.
+    fixed : ndarray of uint8, shape (m, 3), or None
+        The fixed colours asked for (``quantize(..., fixed=...)``), each in ``palette``.
+    remapped : bool
+        True for :func:`kquant_gui.remap` results; ``fixed`` then holds the given palette.
+    edits : tuple of dict
+        Palette edits applied since quantizing, oldest first (see :mod:`engine.edit`); they
+        replay on the same settings to give the same result.
     """
 
     image: np.ndarray
@@ -51,6 +58,9 @@ class Quantization:
     seed: int
     dither_strength: float = 1.0
     distinct_colors: int | None = None
+    fixed: np.ndarray | None = None
+    edits: tuple[dict[str, Any], ...] = ()
+    remapped: bool = False
     timings: dict[str, float] = field(default_factory=dict, repr=False)
 
     @property
@@ -75,14 +85,18 @@ class Quantization:
         return self.image.ndim == 3 and self.image.shape[2] == 4
 
     def settings(self) -> dict[str, Any]:
-        """The options that reproduce this result with :func:`kquant_gui.quantize`."""
-        return {
+        """The options that reproduce this result with :func:`kquant_gui.quantize` (for a
+        remapped or edited result, :func:`kquant_gui.recipe.recipe_of` says the rest)."""
+        out: dict[str, Any] = {
             "k": self.k,
             "color_space": self.color_space,
             "dither": self.dither,
             "dither_strength": self.dither_strength,
             "seed": self.seed,
         }
+        if self.fixed is not None and self.fixed.shape[0]:
+            out["fixed"] = ["#{:02x}{:02x}{:02x}".format(*(int(v) for v in c)) for c in self.fixed]
+        return out
 
     def summary(self) -> str:
         """One human sentence about the palette, e.g. for a status line."""

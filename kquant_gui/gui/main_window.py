@@ -42,6 +42,7 @@ from .curve_panel import CurveBinding, CurvePanel
 from .elided_label import ElidedLabel
 from .image_canvas import ImageCanvas, ViewState
 from .palette_canvas import PaletteCanvas, hex_code
+from .palette_edit import PaletteEditor
 from .preferences import Preferences, first_run_size
 from .session import Recipe, Session
 from .status_text import (
@@ -112,6 +113,9 @@ class MainWindow(QMainWindow):
     background_actions: dict[str, QAction]
     theme_actions: dict[str, QAction]
     recent_menu: QMenu
+    file_menu: QMenu
+    colours_menu: QMenu
+    view_menu: QMenu
     controls: QuantizeControls
     settings_toolbar: QToolBar
     stats_label: ElidedLabel
@@ -142,6 +146,8 @@ class MainWindow(QMainWindow):
         self.session = Session(self.worker, self)
         # The quality curve: its own thread, fed by the session's outcomes.
         self.curve = CurveBinding(self, self.curve_panel, self.action_suggest_k)
+        self.palette_editor = PaletteEditor(self)
+        self.palette_editor.add_to_menus(self.file_menu, self.colours_menu, self.view_menu)
         self._connect()
         self._restore()
         self._update_actions()
@@ -281,7 +287,11 @@ class MainWindow(QMainWindow):
     # == quantizing ===========================================================================
     @Slot()
     def _settings_changed(self) -> None:
-        self.session.change_recipe(self._recipe())
+        # One undoable step, which keeps locked colours (see palette_edit).
+        c = self.controls
+        self.palette_editor.settings_changed(
+            c.k, c.color_space_key, c.dither_key, c.dither_strength_value
+        )
 
     def _recipe(self) -> Recipe:
         c = self.controls
@@ -457,6 +467,7 @@ class MainWindow(QMainWindow):
         has_result = self.shown is not None
         self.action_save_as.setEnabled(has_result)
         self.action_export_palette.setEnabled(has_result)
+        self.palette_editor.update_actions()
 
     # == recent files, theme, about ===========================================================
     def _fill_recent_menu(self) -> None:

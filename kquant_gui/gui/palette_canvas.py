@@ -15,8 +15,17 @@ from matplotlib.backend_bases import MouseButton, MouseEvent
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Rectangle
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPaintEvent
+from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QCursor,
+    QFont,
+    QGuiApplication,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from .canvas_base import FullAxesCanvas
@@ -85,6 +94,11 @@ def text_color(color: np.ndarray) -> str:
     return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#ffffff"
 
 
+def _ctrl_held() -> bool:
+    mods = QGuiApplication.keyboardModifiers()
+    return bool(mods & Qt.KeyboardModifier.ControlModifier)
+
+
 class PaletteCanvas(FullAxesCanvas):
     """Swatch grid of one quantization.
 
@@ -92,9 +106,16 @@ class PaletteCanvas(FullAxesCanvas):
     -------
     swatchClicked(int)
         Palette index of the swatch clicked.
+    swatchMenuRequested(int, QPoint)
+        Right click or the context-menu key on swatch ``index``; the global position for
+        the menu.
+    markedChanged()
+        Ctrl-click added or removed a swatch from :attr:`marked` (the swatches to merge).
     """
 
     swatchClicked = Signal(int)
+    swatchMenuRequested = Signal(int, QPoint)
+    markedChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__((6.0, 1.2), parent)
@@ -110,6 +131,10 @@ class PaletteCanvas(FullAxesCanvas):
         # (x, y, w, h, text, colour) of each swatch label, in device pixels, y down.
         self._labels: list[tuple[float, float, float, float, str, str]] = []
         self._hover: int | None = None
+        #: Swatches picked with Ctrl-click (to merge) and swatches whose colour is locked.
+        self.marked: set[int] = set()
+        self.locked: set[int] = set()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # The checkerboard shows through semi-transparent swatches only: it is an image that
         # is itself transparent outside their cells, drawn below the swatches.
         self.checker = self.ax.imshow(
@@ -147,6 +172,7 @@ class PaletteCanvas(FullAxesCanvas):
         self.shares = self.counts / total if total else np.zeros(len(self.counts))
         self.transparent_index = transparent_index
         self.selected = None
+        self.marked = set()
         self.set_message("")
         self._layout()
 
@@ -280,8 +306,15 @@ class PaletteCanvas(FullAxesCanvas):
             share = f"{100.0 * self.shares[i]:.1f} %"
             self._labels.append((x, y, w, h, template.format(hex=label, share=share), color))
 
+    def set_locked(self, indices: set[int]) -> None:
+        """Draw a lock mark on swatches ``indices``."""
+        self.locked = set(indices)
+        self.update()
+
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
+        if self.locked or self.marked:
+            self._paint_marks()
         if not self._labels:
             return
         # Labels are painted by Qt over the figure: matplotlib lays out each text in about
@@ -302,6 +335,34 @@ class PaletteCanvas(FullAxesCanvas):
             )
         painter.end()
 
+    def _paint_marks(self) -> None:
+        """A padlock in the corner of locked swatches, a dashed frame around marked ones."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        ratio = self.device_pixel_ratio
+        for i in sorted(self.locked | self.marked):
+            if i >= self._cells.shape[0]:
+                continue
+            x, y, w, h = (float(v) / ratio for v in self._cells[i])
+            ink = QColor(text_color(self.palette_rgb[i]))
+            if i in self.marked:
+                pen = QPen(ink, 2.0, Qt.PenStyle.DashLine)
+                painter.setPen(pen)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRect(QRectF(x + 2, y + 2, w - 4, h - 4))
+            if i in self.locked:
+                size = max(7.0, min(12.0, h / 3.0))
+                bx, by = x + w - size - 4, y + 4 + size * 0.45
+                painter.setPen(QPen(ink, max(1.2, size / 7.0)))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                # Shackle, then the body.
+                painter.drawArc(
+                    QRectF(bx + size * 0.2, by - size * 0.45, size * 0.6, size * 0.8), 0, 180 * 16
+                )
+                painter.setBrush(ink)
+                painter.drawRect(QRectF(bx, by, size, size * 0.65))
+        painter.end()
+
     def _place_outline(self) -> None:
         i = self.selected
         if i is None or i >= self._cells.shape[0]:
@@ -319,8 +380,33 @@ class PaletteCanvas(FullAxesCanvas):
         if event.button != MouseButton.LEFT:
             return
         index = self.swatch_at(event.x, self._y_down(event))
-        if index is not None:
-            self.swatchClicked.emit(index)
+        if index is None:
+            return
+        if event.key in ("control", "ctrl") or _ctrl_held():
+            self.marked ^= {index}
+            self.markedChanged.emit()
+            self.update()
+            return
+        self.swatchClicked.emit(index)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Right click on a swatch, or the menu key (for the selected or the first swatch)."""
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            ratio = self.device_pixel_ratio
+            index = self.swatch_at(event.pos().x() * ratio, event.pos().y() * ratio)
+            at = event.globalPos()
+        else:
+            index = self.selected if self.selected is not None else 0
+            if index >= self._cells.shape[0]:
+                index = None
+            if index is not None:
+                cx, cy = self.cell_center(index)
+                at = self.mapToGlobal(QPoint(int(cx), int(cy)))
+        if index is None:
+            event.ignore()
+            return
+        event.accept()
+        self.swatchMenuRequested.emit(index, at)
 
     def _on_motion(self, event: MouseEvent) -> None:
         index = self.swatch_at(event.x, self._y_down(event))

@@ -9,14 +9,18 @@ so it is tested without a window; its only Qt parts are signals and the debounce
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
 
+from kquant_gui.recipe import Recipe as EngineRecipe
+
 from ..names import printable_name
 from . import tasks
+from .history import ResultCache
 
 #: Quiet time after the last settings change before the trailing re-quantization starts.
 DEBOUNCE_MS = 150
@@ -24,12 +28,67 @@ DEBOUNCE_MS = 150
 
 @dataclass(frozen=True)
 class Recipe:
-    """The settings a quantization runs with, as the engine spells them."""
+    """The settings a quantization runs with, as the engine spells them, plus the colours
+    locked (``fixed``; with ``remap``, the palette file the image is mapped onto) and the
+    palette edits made since (see :class:`kquant_gui.recipe.Recipe`)."""
 
     k: int = 8
     color_space: str = "lab"
     dither: str = "none"
     dither_strength: float = 1.0
+    seed: int = 0
+    fixed: tuple[str, ...] = ()
+    remap: bool = False
+    edits: tuple[Any, ...] = ()
+
+    def to_engine(self) -> EngineRecipe:
+        """The same recipe for the engine (and the CLI's ``--recipe``)."""
+        return EngineRecipe(
+            k=self.k,
+            color_space=self.color_space,
+            dither=self.dither,
+            dither_strength=self.dither_strength,
+            seed=self.seed,
+            fixed=self.fixed,
+            remap=self.remap,
+            engine=None,
+            edits=self.edits,
+        )
+
+    @classmethod
+    def from_engine(cls, r: EngineRecipe) -> Recipe:
+        """A window recipe from the engine's (e.g. one read from a JSON file)."""
+        return cls(
+            r.k, r.color_space, r.dither, r.dither_strength, r.seed, r.fixed, r.remap, r.edits
+        )
+
+    def key(self) -> str:
+        """A string that identifies the result of this recipe on one image."""
+        return json.dumps(self.to_engine().to_dict(), sort_keys=True)
+
+    def with_k(self, k: int) -> Recipe:
+        """This recipe at another k (same locks, edits dropped; a remap becomes k-means)."""
+        return self.with_settings(k, self.color_space, self.dither, self.dither_strength)
+
+    def with_settings(
+        self, k: int, color_space: str, dither: str, dither_strength: float | None = None
+    ) -> Recipe:
+        """New settings from the controls (``dither_strength`` None: unchanged): locks stay;
+        edits (made on the old result) go. A loaded palette stays while k is its size, else
+        k-means takes over."""
+        if dither_strength is None:
+            dither_strength = self.dither_strength
+        remap = self.remap and k == len(self.fixed)
+        fixed = self.fixed if remap or not self.remap else ()
+        if not remap and len(fixed) > k:
+            fixed = fixed[:k]
+        same = (k, color_space, dither, dither_strength) == (
+            self.k, self.color_space, self.dither, self.dither_strength,
+        )  # fmt: skip
+        return replace(
+            self, k=k, color_space=color_space, dither=dither, dither_strength=dither_strength,
+            fixed=fixed, remap=remap, edits=self.edits if same else (),
+        )  # fmt: skip
 
 
 class WorkerSignals(Protocol):
@@ -103,6 +162,9 @@ class Session(QObject):
         self.source: tasks.Loaded | None = None
         self.shown: tasks.Quantized | None = None
         self.measurement: tasks.Measured | None = None
+        #: Recent results by recipe, so that undo and redo show them at once.
+        self.cache = ResultCache()
+        self._quantize_key: str | None = None
         # The one job of each kind whose outcome is still wanted; any other id is stale.
         self._load_id: int | None = None
         self._quantize_id: int | None = None
@@ -155,6 +217,8 @@ class Session(QObject):
         # Whatever runs now answers an outdated question: stop it and never show it.
         self.runner.cancel_all()
         self._quantize_id = None
+        if self._show_cached():
+            return
         if self._debounce.isActive():
             # Inside a burst (slider drag, key repeat): wait for a quiet moment.
             self._trailing = True
@@ -170,18 +234,57 @@ class Session(QObject):
             # No image yet, or one still opening: its arrival starts the quantization.
             return
         self.runner.cancel_all()
+        if self._show_cached():
+            return
         r = self.recipe
         job = tasks.QuantizeJob(
-            self.runner.new_id(),
-            self.source.pixels,
-            r.k,
-            r.color_space,
-            r.dither,
-            dither_strength=r.dither_strength,
-        )
+            self.runner.new_id(), self.source.pixels, r.k, r.color_space, r.dither, r.seed,
+            dither_strength=r.dither_strength, recipe=r.to_engine(),
+        )  # fmt: skip
+        self._quantize_key = r.key()
         self._quantize_id = job.job_id
         self.runner.submit(job)
         self.busyChanged.emit(f"Quantizing to k={job.k}…")
+
+    def _show_cached(self) -> bool:
+        """Show the cached result of the current recipe at once, if there is one."""
+        if self.source is None or self._load_id is not None:
+            return False
+        outcome = self.cache.get(self.recipe.key())
+        if outcome is None:
+            return False
+        self._quantize_id = None
+        self._trailing = False
+        self._show(outcome)
+        return True
+
+    def show_edited(self, recipe: Recipe, outcome: tasks.Quantized) -> None:
+        """Make ``outcome``, computed here from the result shown (a palette edit), the result
+        of ``recipe``; :meth:`change_recipe` to it then shows it from the cache at once."""
+        self.cache.put(recipe.key(), outcome)
+
+    def preview(self, outcome: tasks.Quantized) -> None:
+        """Show ``outcome`` for a moment (a colour dialog's live preview); not cached."""
+        self._show(outcome)
+
+    def restore_shown(self) -> None:
+        """Show the current recipe's result again after a :meth:`preview`."""
+        self._show_cached()
+
+    def new_outcome(self, result: object, seconds: float = 0.0) -> tasks.Quantized:
+        """Wrap a result computed on this thread (in ``seconds``) as an outcome with a
+        fresh id."""
+        from .display_image import DisplayImage
+
+        display = DisplayImage.for_quantized(result.image, result.labels)
+        return tasks.Quantized(self.runner.new_id(), result, display, seconds)
+
+    def _show(self, outcome: tasks.Quantized) -> None:
+        self.shown = outcome
+        self.measurement = None
+        self.busyChanged.emit("")
+        self.resultReady.emit(outcome)
+        QTimer.singleShot(0, self, self.measure)
 
     def measure(self) -> None:
         """Queue the status-bar figures of the result shown (skipped while a newer runs)."""
@@ -234,6 +337,7 @@ class Session(QObject):
             return
         self._load_id = None
         self.source = outcome
+        self.cache.clear()
         self.shown = None
         self.measurement = None
         self.loaded.emit(outcome)
@@ -249,13 +353,11 @@ class Session(QObject):
         if outcome.job_id != self._quantize_id:
             return  # superseded: a newer job (or a cancel) came after it
         self._quantize_id = None
-        self.shown = outcome
-        self.measurement = None
-        self.busyChanged.emit("")
-        self.resultReady.emit(outcome)
+        if self._quantize_key is not None:
+            self.cache.put(self._quantize_key, outcome)
         # Measured only after the views are drawn (draw_idle's timer fires first), so that
         # the worker does not compete with the drawing for the interpreter.
-        QTimer.singleShot(0, self, self.measure)
+        self._show(outcome)
 
     @Slot(object)
     def _on_measured(self, outcome: tasks.Measured) -> None:

@@ -93,7 +93,7 @@ def result_titles(result: Quantization) -> tuple[str, str]:
     return (
         f"Quantized · k={result.k} · {space} · dithering {dither.lower()}",
         f"Palette · {result.n_colors} {colours}{exhausted} · click a swatch to copy its hex "
-        "code and highlight its pixels",
+        "code and highlight its pixels; right-click to lock, edit, delete or merge",
     )
 
 

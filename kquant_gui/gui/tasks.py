@@ -22,6 +22,7 @@ from kquant_gui.engine import Quantization, count_distinct_colors, mean_delta_e2
 from kquant_gui.engine.alpha_histogram import has_soft_alpha
 from kquant_gui.engine.kmeans import preload
 from kquant_gui.engine.metrics import composite_delta_e2000
+from kquant_gui.recipe import Recipe as EngineRecipe
 
 from ..names import printable_name
 from .display_image import DisplayImage
@@ -62,6 +63,8 @@ class QuantizeJob:
     seed: int = 0
     dither_strength: float = 1.0
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+    #: Fixed colours, a palette to map onto or edits to replay (None: plain settings above).
+    recipe: EngineRecipe | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,10 @@ def run_quantize(
         return job.cancel.is_set()
 
     start = time.perf_counter()
+    if job.recipe is not None and not job.recipe.plain:
+        result = job.recipe.run(job.pixels, progress=progress, cancel=cancelled, threads=1)
+        display = DisplayImage.for_quantized(result.image, result.labels)
+        return Quantized(job.job_id, result, display, time.perf_counter() - start)
     result = quantize(
         job.pixels,
         job.k,

@@ -189,7 +189,7 @@ def build_actions(w: MainWindow) -> None:
 def build_menus(w: MainWindow) -> None:
     """File, Colours, View and Help, from the actions of :func:`build_actions`."""
     bar = w.menuBar()
-    file_menu = bar.addMenu("&File")
+    file_menu = w.file_menu = bar.addMenu("&File")
     file_menu.addAction(w.action_open)
     w.recent_menu = file_menu.addMenu("Open &Recent")
     w.recent_menu.setObjectName("menuOpenRecent")
@@ -200,13 +200,13 @@ def build_menus(w: MainWindow) -> None:
     file_menu.addAction(w.action_export_palette)
     file_menu.addSeparator()
     file_menu.addAction(w.action_quit)
-    edit_menu = bar.addMenu("&Colours")
+    edit_menu = w.colours_menu = bar.addMenu("&Colours")
     edit_menu.addAction(w.action_k_up)
     edit_menu.addAction(w.action_k_down)
     edit_menu.addAction(w.action_suggest_k)
     edit_menu.addSeparator()
     edit_menu.addAction(w.action_cancel)
-    view_menu = bar.addMenu("&View")
+    view_menu = w.view_menu = bar.addMenu("&View")
     for action in (w.action_fit, w.action_one_to_one, w.action_zoom_in, w.action_zoom_out):
         view_menu.addAction(action)
     view_menu.addSeparator()

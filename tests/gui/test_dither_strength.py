@@ -79,3 +79,20 @@ def test_a_bad_stored_strength_falls_back_to_full_or_is_clamped(tmp_path: Path) 
     for stored, read in (("much", 1.0), ("nan", 1.0), (7, 1.0), (-2, 0.0), ("0.25", 0.25)):
         store.setValue("ditherStrength", stored)
         assert prefs.dither_strength == read, stored
+
+
+def test_a_strength_change_is_one_undo_step(qtbot, opened: MainWindow) -> None:
+    editor = opened.palette_editor
+    _choose_dither(qtbot, opened, "ordered")
+    full = opened.shown.result.image.tobytes()
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.dither_strength.setValue(50)
+    half = opened.shown.result.image.tobytes()
+    assert half != full and opened.session.recipe.dither_strength == 0.5
+    assert editor.stack.text(editor.stack.index() - 1) == "Dithering strength 50%"
+    editor.action_undo.trigger()  # cached: on screen at once
+    assert opened.controls.dither_strength.value() == 100
+    assert opened.shown.result.image.tobytes() == full
+    editor.action_redo.trigger()
+    assert opened.controls.dither_strength.value() == 50
+    assert opened.shown.result.image.tobytes() == half

@@ -60,7 +60,7 @@ def params():
 
 
 class TestFramesJudgedByTheirOwnHeader:
-    @pytest.mark.parametrize("kind, build", params())
+    @pytest.mark.parametrize("kind, build", list(params()))
     def test_a_frame_over_the_limit_is_refused_as_too_large(self, tmp_path, kind, build):
         # 3000 x 3000 against a limit of 2 MP (above the 1024 x 1024 an ICNS lists): decoding
         # it would only cost 36 MB, and its data stops after one row, so a decode would be told
@@ -71,7 +71,7 @@ class TestFramesJudgedByTheirOwnHeader:
         assert err.value.path == path
         assert "3000 x 3000 = 9 megapixels" in err.value.reason, err.value.reason
 
-    @pytest.mark.parametrize("kind, build", params())
+    @pytest.mark.parametrize("kind, build", list(params()))
     def test_the_limit_is_the_callers_not_pillows(self, tmp_path, kind, build):
         # Under a raised limit a frame of 3000 x 3000 is not "too large": it gets decoded and
         # fails for what it is (its data stops after one row).
@@ -82,7 +82,7 @@ class TestFramesJudgedByTheirOwnHeader:
 
     @pytest.mark.slow
     @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as Linux applies it")
-    @pytest.mark.parametrize("kind, build", params())
+    @pytest.mark.parametrize("kind, build", list(params()))
     def test_a_30000_px_frame_allocates_nothing(self, tmp_path, kind, build):
         # 900 MP: 3.6 GB once decoded. The command runs with 1.5 GB of address space, enough
         # for itself; a decode would fail for memory instead of being refused as too large.

@@ -1,0 +1,147 @@
+"""Fixed colours: k-means that keeps some palette entries exactly where the user put them.
+
+A brand red or the black of text lines gets averaged away by plain k-means. Here the fixed
+colours are centres that never move; their members still count (they are not the other
+centres' members), and the free centres are seeded k-means++-style around them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cluster import COARSE_TOL, REFINE_ITER, TOL, _levels, histogram_coords, refine_levels
+from .colorspace import from_space, to_space
+from .histogram import Histogram
+from .kmeans import lloyd, nearest
+from .progress import Steps
+
+__all__ = ["cluster_around", "seed_around", "validate_colors"]
+
+
+def validate_colors(colors: object, name: str, *, max_count: int | None = None) -> np.ndarray:
+    """Return ``colors`` as a uint8 (m, 3) or (m, 4) array, or raise ``ValueError``.
+
+    Accepts anything ``np.asarray`` turns into whole numbers 0-255 of that shape, or hex
+    strings (``"#c8102e"``, ``"#c8102e80"``, a list of them or one comma-separated string); an
+    empty list gives shape (0, 3).
+    """
+    if isinstance(colors, str):
+        colors = [c for c in colors.split(",") if c.strip()]
+    if isinstance(colors, (list, tuple)) and colors and all(isinstance(c, str) for c in colors):
+        colors = [parse_hex(c, name) for c in colors]
+    arr = np.asarray(colors)
+    if arr.size == 0:
+        return np.empty((0, 3), dtype=np.uint8)
+    if arr.ndim != 2 or arr.shape[1] not in (3, 4):
+        raise ValueError(
+            f"{name} must have shape (m, 3) for RGB or (m, 4) for RGBA colours, got {arr.shape}"
+        )
+    if arr.dtype.kind not in "ui" or arr.min() < 0 or arr.max() > 255:
+        raise ValueError(f"{name} must hold whole numbers from 0 to 255 (8-bit sRGB)")
+    if max_count is not None and arr.shape[0] > max_count:
+        raise ValueError(f"{name} has {arr.shape[0]} colours, more than {max_count}")
+    return np.ascontiguousarray(arr, dtype=np.uint8)
+
+
+def parse_hex(text: str, name: str = "colour") -> list[int]:
+    """``"#rrggbb"`` or ``"#rrggbbaa"`` (the ``#`` optional) as a list of 3 or 4 ints."""
+    t = text.strip().removeprefix("#")
+    if len(t) not in (6, 8) or any(ch not in "0123456789abcdefABCDEF" for ch in t):
+        raise ValueError(f"{name}: {text.strip()!r} is not a colour like #c8102e")
+    return [int(t[i : i + 2], 16) for i in range(0, len(t), 2)]
+
+
+def unique_rows(colors: np.ndarray) -> np.ndarray:
+    """Rows of ``colors`` without repeats, first occurrence first, shape (m', c)."""
+    _, first = np.unique(colors, axis=0, return_index=True)
+    return colors[np.sort(first)]
+
+
+def seed_around(
+    points: np.ndarray, weights: np.ndarray, fixed: np.ndarray, k: int, seed: int
+) -> np.ndarray:
+    """Weighted k-means++ seeding of ``k`` free centres, the ``fixed`` ones counting as
+    already chosen.
+
+    Parameters
+    ----------
+    points : ndarray of float64, shape (p, 3)
+    weights : ndarray of float64, shape (p,)
+    fixed : ndarray of float64, shape (m, 3)
+    k : int
+    seed : int
+
+    Returns
+    -------
+    ndarray of float64, shape (k', 3), k' <= k
+        Fewer than ``k`` when every point already sits on a centre.
+    """
+    rng = np.random.default_rng(seed)
+    if fixed.shape[0]:
+        _, d2 = nearest(points, fixed)
+    else:
+        d2 = np.ones(points.shape[0])
+    chosen = []
+    for _ in range(k):
+        cost = np.cumsum(weights * d2)
+        if cost[-1] <= 0:
+            break
+        i = min(int(np.searchsorted(cost, rng.random() * cost[-1], side="right")), cost.size - 1)
+        chosen.append(points[i])
+        d2 = np.minimum(d2, np.sum((points - points[i]) ** 2, axis=1))
+    return np.array(chosen, dtype=np.float64).reshape(-1, 3)
+
+
+def cluster_around(
+    hist: Histogram, k: int, space: str, seed: int, steps: Steps, fixed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`cluster.cluster`, with ``fixed`` colours as entries 0..m-1.
+
+    Parameters
+    ----------
+    fixed : ndarray of uint8, shape (m, 3), distinct colours, m <= k
+
+    Returns
+    -------
+    palette : ndarray of uint8, shape (n, 3), m <= n <= k; ``palette[:m] == fixed``
+    coords : ndarray of float64, shape (h, 3), working-space coordinates of ``hist``
+    """
+    coords = histogram_coords(hist, space)
+    m = fixed.shape[0]
+    if hist.exact:
+        # Few distinct colours: the fixed ones plus the image's own, if they fit.
+        known = {bytes(c) for c in fixed}
+        own = np.array([c for c in hist.colors if bytes(c) not in known], dtype=np.uint8)
+        if m + own.shape[0] <= k:
+            return np.vstack([fixed, own.reshape(-1, 3)]), coords
+    fixed_coords = to_space(fixed, space)
+    levels = _levels(hist, coords, k)
+    points, weights = levels[-1]
+    steps.tick("clustering", 0.1)
+    free = seed_around(points, weights, fixed_coords, k - m, seed)
+    centers = np.vstack([fixed_coords, free])
+    refine = refine_levels(levels, k)
+    centers = lloyd(
+        points,
+        weights,
+        centers,
+        tol=COARSE_TOL if refine else TOL,
+        steps=steps,
+        stage="clustering",
+        frozen=m,
+    )
+    for points, weights in refine:
+        centers = lloyd(
+            points,
+            weights,
+            centers,
+            max_iter=REFINE_ITER,
+            tol=TOL,
+            steps=steps,
+            stage="refining",
+            frozen=m,
+        )
+    palette = from_space(centers, space)
+    # Exactly the given bytes, whatever the round trip through the working space did.
+    palette[:m] = fixed
+    return palette, coords
