@@ -2,9 +2,10 @@
 
 A :class:`DisplayImage` keeps the full-resolution array and one reduced copy made in the worker
 thread. :meth:`DisplayImage.region` then hands the canvas only what the current view needs: the
-reduced copy while it is detailed enough, else a crop of the full image, subsampled to about the
-screen's resolution. Every piece is cut by slicing, which costs microseconds on the main thread.
-Qt-free and pure numpy.
+reduced copy while it is detailed enough, else a crop of the full image, box-averaged to about
+the screen's resolution. Averaging (not subsampling) matters for dithered results: seen at Fit,
+a subsampled dither looks far noisier than the file is; labels (for the swatch highlight) are
+still cut by slicing. Qt-free (numpy and Pillow).
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ class Region:
         """This region as RGBA, resampled to at most ``width`` x ``height`` pixels.
 
         matplotlib's own downsampling costs about ten times more than Pillow's, and a photo
-        larger than the screen gains nothing from being handed over whole. Quantized images
-        are resampled with nearest neighbour, so that only palette colours remain. RGBA,
+        larger than the screen gains nothing from being handed over whole. Labels are always
+        resampled with nearest neighbour, so each names a real palette entry. RGBA,
         because matplotlib would otherwise add the alpha channel itself on every redraw.
 
         Parameters
@@ -99,7 +100,7 @@ class Region:
         width, height : int
             Device pixels the region covers on screen.
         smooth : bool
-            Box-filter (photos) instead of nearest neighbour (quantized images).
+            Box-filter (what the eye sees at a distance) instead of nearest neighbour.
 
         Returns
         -------
@@ -137,8 +138,9 @@ class DisplayImage:
     preview_labels : ndarray of uint8, or None
         ``labels`` reduced like ``preview``.
     smooth : bool
-        True for photos (the reduced copy was averaged), False for quantized images, which must
-        be drawn with nearest-neighbour sampling to show only palette colours.
+        True when reduced copies are box-averaged (photos, and quantized images for display:
+        a dithered result averaged looks as it does from a distance, subsampled it looks
+        noisier than it is); False keeps exact pixels (nearest neighbour).
     """
 
     full: np.ndarray
@@ -158,15 +160,16 @@ class DisplayImage:
     def for_quantized(
         cls, image: np.ndarray, labels: np.ndarray, max_side: int = PREVIEW_MAX_SIDE
     ) -> DisplayImage:
-        """Build from a quantized image and its labels (nearest preview, palette colours only)."""
+        """Build from a quantized image and its labels: the preview is box-averaged for
+        display, the labels are subsampled (each drawn pixel names one real entry)."""
         factor = reduction_factor(image.shape, max_side)
         return cls(
             image,
-            reduce_nearest(image, factor),
+            reduce_photo(image, factor),
             factor,
             labels=labels,
             preview_labels=reduce_nearest(labels, factor),
-            smooth=False,
+            smooth=True,
         )
 
     @property
@@ -211,7 +214,11 @@ class DisplayImage:
         # Align to the step so that panning does not make the sampling grid shimmer.
         c0 -= c0 % step
         r0 -= r0 % step
-        pixels = source[r0:r1:step, c0:c1:step]
+        if self.smooth and step > 1:
+            # Box-averaged, as the eye sees the image from afar; never the saved pixels.
+            pixels = reduce_photo(source[r0:r1, c0:c1], step)
+        else:
+            pixels = source[r0:r1:step, c0:c1:step]
         cut_labels = None if labels is None else labels[r0:r1:step, c0:c1:step]
         total = base * step
         rows, cols = pixels.shape[:2]

@@ -1,4 +1,4 @@
-"""A one-line label that ends in "…" instead of being cut off when space runs out."""
+"""A label whose lines end in "…" instead of being cut off when space runs out."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 class ElidedLabel(QLabel):
     """Plain-text label that gives up width freely and elides its text to what is left.
 
-    ``text()`` keeps the whole text; only the painting is shortened. Status-bar figures and
-    view titles use it, so that a narrow window shows "…" rather than a word cut in half
-    running into the next widget.
+    ``text()`` keeps the whole text; only the painting is shortened, each line on its own
+    (the status bar's figures take two lines, so that a narrow window keeps both). Status-bar
+    figures and view titles use it, so that a narrow window shows "…" rather than a word cut
+    in half running into the next widget.
     """
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
@@ -22,8 +23,10 @@ class ElidedLabel(QLabel):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(
-            self.text(), Qt.TextElideMode.ElideRight, rect.width()
+        metrics = self.fontMetrics()
+        shown = "\n".join(
+            metrics.elidedText(line, Qt.TextElideMode.ElideRight, rect.width())
+            for line in self.text().split("\n")
         )
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))

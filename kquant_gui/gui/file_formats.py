@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kquant_gui.image_io import SUPPORTED_SAVE_FORMATS
+from kquant_gui.image_io import SUPPORTED_SAVE_FORMATS, readable_extensions
 from kquant_gui.palettes import PALETTE_FORMATS
 
-#: Extensions offered by File > Open (anything Pillow reads can still be chosen via "All files").
+#: Extensions File > Open may offer, in the order listed; only those this installation can
+#: decode are offered (:func:`open_extensions`); "All files" still lets anything be tried.
 OPEN_EXTENSIONS = (
     ".png",
     ".jpg",
@@ -26,6 +27,7 @@ OPEN_EXTENSIONS = (
     ".jp2",
     ".avif",
     ".heic",
+    ".heif",
 )
 #: How each save format is described in the dialog, in the order offered (PNG first).
 SAVE_LABELS = {
@@ -42,9 +44,16 @@ def _patterns(extensions: list[str]) -> str:
     return " ".join(f"*{e}" for e in extensions)
 
 
+def open_extensions() -> list[str]:
+    """The extensions of :data:`OPEN_EXTENSIONS` that really open here (HEIC only with
+    ``pillow-heif``, AVIF only with a Pillow built with libavif)."""
+    readable = readable_extensions()
+    return [e for e in OPEN_EXTENSIONS if e in readable]
+
+
 def open_filter() -> str:
-    """Filter string for the Open dialog."""
-    return f"Images ({_patterns(list(OPEN_EXTENSIONS))});;All files (*)"
+    """Filter string for the Open dialog: only formats that really open."""
+    return f"Images ({_patterns(open_extensions())});;All files (*)"
 
 
 def save_filter() -> str:

@@ -1,6 +1,8 @@
 """Image canvases with shared zoom and pan.
 
-Both image canvases follow one :class:`ViewState` (zoom one, the other follows). Each canvas
+Both image canvases follow one :class:`ViewState` (zoom one, the other follows; at Fit both
+use the scale at which the image fits the smaller of them, so that one scale holds after the
+splitter between them is dragged). Each canvas
 creates its matplotlib image artist once and afterwards only calls ``set_data`` with the few
 pixels the current view needs (see :mod:`.display_image`), then ``draw_idle``.
 """
@@ -12,7 +14,7 @@ import math
 import numpy as np
 from matplotlib.backend_bases import MouseButton, MouseEvent
 from matplotlib.patches import Rectangle
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .canvas_base import FullAxesCanvas
@@ -53,6 +55,15 @@ class ViewState(QObject):
         self.center = (0.0, 0.0)
         self.scale = 1.0
         self.image_size = (0, 0)  # (width, height)
+        #: The canvases showing this view; at Fit they share the smallest fitting scale.
+        self.canvases: list[ImageCanvas] = []
+
+    def fit_scale(self) -> float:
+        """Scale at which the whole image fits every visible canvas of this view."""
+        scales = [c.own_fit_scale() for c in self.canvases if c.isVisible()]
+        if not scales:
+            scales = [c.own_fit_scale() for c in self.canvases] or [1.0]
+        return min(scales)
 
     def reset(self, width: int, height: int) -> None:
         """A new image of ``width`` x ``height``: back to fit."""
@@ -112,6 +123,18 @@ class ImageCanvas(FullAxesCanvas):
         # rather than as the window's background colour.
         self.checker_artist = self._new_artist(zorder=0)
         self.set_message(placeholder)
+        # A click selects only once it is clear that it is not the first half of a
+        # double-click (which fits, and only fits).
+        self._pending_click: tuple[float, float] | None = None
+        self._click_timer = QTimer(self)
+        self._click_timer.setSingleShot(True)
+        self._click_timer.setInterval(QApplication.doubleClickInterval())
+        self._click_timer.timeout.connect(self._emit_click)
+        view.canvases.append(self)
+        #: Called at the end of every refresh (an overlay that follows the view).
+        self.after_refresh: list = []
+        #: Asked first about every mouse press; True means "mine" (the split divider).
+        self.grab_press = None
         self.ready = True
         self.apply_theme()
         view.changed.connect(self.refresh)
@@ -159,7 +182,7 @@ class ImageCanvas(FullAxesCanvas):
             self.refresh()
 
     def set_highlight(self, index: int | None) -> None:
-        """Dim every pixel whose palette index is not ``index`` (None: no highlight)."""
+        """Outline the pixels whose palette index is ``index`` (None: no highlight)."""
         if index != self.highlight:
             self.highlight = index
             self._region_key = None
@@ -178,7 +201,11 @@ class ImageCanvas(FullAxesCanvas):
         return max(1.0, bbox.width), max(1.0, bbox.height)
 
     def fit_scale(self) -> float:
-        """Scale at which the whole image fits this canvas."""
+        """Scale at Fit: the one at which the image fits every canvas of the shared view."""
+        return self.view.fit_scale()
+
+    def own_fit_scale(self) -> float:
+        """Scale at which the whole image fits this canvas alone."""
         w, h = self.device_size()
         iw, ih = self.view.image_size
         if iw <= 0 or ih <= 0:
@@ -208,19 +235,33 @@ class ImageCanvas(FullAxesCanvas):
         _, center = self.effective_view()
         self.view.set_view(1.0, center, self.fit_scale())
 
-    def refresh(self) -> None:
-        """Recompute limits and the drawn pixels for the current view, then draw when idle."""
-        if self.display is None:
-            self.draw_idle()
-            return
+    def visible_rect(self) -> tuple[float, float, float, float, float]:
+        """(x0, x1, y0, y1, scale): the image rectangle this canvas shows now."""
         w, h = self.device_size()
         scale, (cx, cy) = self.effective_view()
         half_w, half_h = w / (2.0 * scale), h / (2.0 * scale)
-        x0, x1, y0, y1 = cx - half_w, cx + half_w, cy - half_h, cy + half_h
-        region = self.display.region(x0, x1, y0, y1, scale)
+        return cx - half_w, cx + half_w, cy - half_h, cy + half_h, scale
+
+    def region_of(self, display: DisplayImage):
+        """The pixels of ``display`` for the current view, fitted to the screen (a
+        :class:`.display_image.Region`), and the key that says when they change."""
+        x0, x1, y0, y1, scale = self.visible_rect()
+        region = display.region(x0, x1, y0, y1, scale)
         left, right, bottom, top = region.extent
         on_screen = (math.ceil((right - left) * scale), math.ceil((bottom - top) * scale))
-        key = (id(self.display), region.extent, region.step, on_screen, self.highlight)
+        key = (id(display), region.extent, region.step, on_screen)
+        return region, on_screen, key
+
+    def refresh(self) -> None:
+        """Recompute limits and the drawn pixels for the current view, then draw when idle."""
+        if self.display is None:
+            for hook in self.after_refresh:
+                hook()
+            self.draw_idle()
+            return
+        x0, x1, y0, y1, scale = self.visible_rect()
+        region, on_screen, key = self.region_of(self.display)
+        key = (*key, self.highlight)
         if key != self._region_key:
             # Panning within the same pixels, or a redraw, reuses what the artist holds.
             self._region_key = key
@@ -230,6 +271,8 @@ class ImageCanvas(FullAxesCanvas):
             self._place_checker(region.extent, scale)
         self.ax.set_xlim(x0, x1)
         self.ax.set_ylim(y1, y0)
+        for hook in self.after_refresh:
+            hook()
         self.draw_idle()
 
     def _place_checker(self, extent: tuple[float, float, float, float], scale: float) -> None:
@@ -270,12 +313,7 @@ class ImageCanvas(FullAxesCanvas):
     def _compose(self, pixels: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         if self.highlight is None or labels is None:
             return pixels
-        out = np.array(pixels, copy=True)
-        others = labels != self.highlight
-        # Fade the other pixels towards mid-grey so that the chosen colour stands out on both
-        # light and dark colours.
-        out[others, :3] = (out[others, :3] // 4 + 80).astype(np.uint8)
-        return out
+        return outline_selection(pixels, labels == self.highlight)
 
     # -- mouse ---------------------------------------------------------------------------
     def _on_scroll(self, event: MouseEvent) -> None:
@@ -284,9 +322,12 @@ class ImageCanvas(FullAxesCanvas):
         self.zoom(ZOOM_STEP ** float(event.step), (event.xdata, event.ydata))
 
     def _on_press(self, event: MouseEvent) -> None:
-        if self.display is None:
+        if self.display is None or (self.grab_press is not None and self.grab_press(event)):
             return
         if event.dblclick:
+            self._click_timer.stop()
+            self._pending_click = None
+            self._drag = None
             self.view.set_fit()
             return
         if event.button in (MouseButton.LEFT, MouseButton.MIDDLE):
@@ -323,10 +364,55 @@ class ImageCanvas(FullAxesCanvas):
         self._drag = None
         self.unsetCursor()
         if not self._moved and event.xdata is not None and event.ydata is not None:
-            self.clicked.emit(float(event.xdata), float(event.ydata))
+            self._pending_click = (float(event.xdata), float(event.ydata))
+            self._click_timer.start()
+
+    def _emit_click(self) -> None:
+        if self._pending_click is not None:
+            x, y = self._pending_click
+            self._pending_click = None
+            self.clicked.emit(x, y)
 
     # -- Qt ------------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._region_key = None
-        self.refresh()
+        if self.view.fit and len(self.view.canvases) > 1:
+            self.view.changed.emit()  # the other views' Fit scale may have changed too
+        else:
+            self.refresh()
+
+
+#: Colours of the outline drawn around highlighted pixels: black and white dashes read on
+#: any image, dark or light, and on the transparent entry.
+_ANTS = np.array([[0, 0, 0, 255], [255, 255, 255, 255]], dtype=np.uint8)
+
+
+def outline_selection(pixels: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """``pixels`` with the edge of ``selected`` drawn as black-and-white dashes.
+
+    The selected pixels inside the edge and every other pixel keep their own colour, so a
+    dark entry on a dark image (or the transparent entry on black) stays readable; isolated
+    selected pixels (a dithered entry) are all edge and show as dashes.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (h, w, 4)
+    selected : ndarray of bool, shape (h, w)
+
+    Returns
+    -------
+    ndarray of uint8, shape (h, w, 4)
+    """
+    inner = selected.copy()
+    inner[1:, :] &= selected[:-1, :]
+    inner[:-1, :] &= selected[1:, :]
+    inner[:, 1:] &= selected[:, :-1]
+    inner[:, :-1] &= selected[:, 1:]
+    edge = selected & ~inner
+    rows, cols = np.nonzero(edge)
+    out = np.array(pixels, copy=True)
+    if out.shape[2] == 3:
+        out = np.concatenate([out, np.full((*out.shape[:2], 1), 255, np.uint8)], axis=2)
+    out[rows, cols] = _ANTS[((rows + cols) // 3) & 1]
+    return out

@@ -10,16 +10,12 @@ each turns its event into a path or a setting and calls one method.
 from __future__ import annotations
 
 import math
-import os
-import urllib.parse
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QSettings, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
     QGuiApplication,
 )
 from PySide6.QtWidgets import (
@@ -35,16 +31,26 @@ from PySide6.QtWidgets import (
 )
 
 from ..names import printable_name
-from . import dialogs, file_formats, tasks
+from . import dialogs, tasks, view_tools
 from . import window_parts as parts
+from .clipboard import add_clipboard_actions
+from .compare_views import CompareViews
 from .controls import QuantizeControls
 from .curve_panel import CurveBinding, CurvePanel
 from .elided_label import ElidedLabel
+from .file_drop import FileDrop
+from .help_dialog import STATS_TOOLTIP
 from .image_canvas import ImageCanvas, ViewState
+from .job_feedback import JobFeedback
+from .key_routing import route_step_keys
 from .palette_canvas import PaletteCanvas, hex_code
 from .palette_edit import PaletteEditor
 from .preferences import Preferences, first_run_size
+from .resources import sample_image_path
+from .save_flow import SaveFlow
 from .session import Recipe, Session
+from .space_canvas import SpaceView
+from .status_notes import show_note
 from .status_text import (
     image_summary,
     pixel_summary,
@@ -98,6 +104,7 @@ class MainWindow(QMainWindow):
     curve_panel: CurvePanel
     action_open: QAction
     action_open_sample: QAction
+    action_save: QAction
     action_save_as: QAction
     action_export_palette: QAction
     action_quit: QAction
@@ -116,6 +123,7 @@ class MainWindow(QMainWindow):
     file_menu: QMenu
     colours_menu: QMenu
     view_menu: QMenu
+    zoom_label: QLabel
     controls: QuantizeControls
     settings_toolbar: QToolBar
     stats_label: ElidedLabel
@@ -127,10 +135,11 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.setWindowTitle("kquant-gui")
-        self.setAcceptDrops(True)
+        FileDrop(self, self.open_paths)
         self.setMinimumSize(640, 420)
         self.prefs = Preferences(settings)
         self._closed = False
+        self.saving = SaveFlow(self)
 
         parts.build_views(self)
         parts.build_actions(self)
@@ -138,7 +147,6 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         parts.build_toolbar(self)
         parts.build_status_bar(self)
-        self._set_busy("")
         # Started last: if building the widgets failed, no thread would be left running.
         self.worker = BackgroundWorker(self)
         for canvas in (self.original_canvas, self.quantized_canvas, self.palette_canvas):
@@ -149,6 +157,12 @@ class MainWindow(QMainWindow):
         self.palette_editor = PaletteEditor(self)
         self.palette_editor.add_to_menus(self.file_menu, self.colours_menu, self.view_menu)
         self._connect()
+        self.jobs = JobFeedback(self)  # progress bar, Cancel, roll-back after a cancel
+        self.compare = CompareViews(self)  # after _connect: it redraws after the window does
+        self.space_view = SpaceView(self)
+        self.compare.add_to_menu(self.view_menu, self.space_view.action)
+        add_clipboard_actions(self)
+        route_step_keys(self, self.controls.step_k)  # + and − step k from any spin box
         self._restore()
         self._update_actions()
         app = QApplication.instance()
@@ -183,14 +197,11 @@ class MainWindow(QMainWindow):
         self.palette_canvas.swatchClicked.connect(self.select_swatch)
         self.controls.changed.connect(self._settings_changed)
         s = self.session
-        s.busyChanged.connect(self._set_busy)
-        s.progress.connect(self._on_progress)
         s.loaded.connect(self._on_loaded)
         s.resultReady.connect(self._on_result)
         s.measured.connect(self._update_stats)
         s.saved.connect(self._on_saved)
         s.failed.connect(self._on_failed)
-        s.cancelled.connect(self._note_cancelled)
 
     def _restore(self) -> None:
         p = self.prefs
@@ -237,8 +248,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_sample(self) -> None:
         """Open the bundled sample photo."""
-        from .resources import sample_image_path
-
         sample = sample_image_path()
         if sample is None:
             self._error("Sample image missing", "The bundled sample image was not found.")
@@ -252,21 +261,30 @@ class MainWindow(QMainWindow):
             return
         self.open_path(paths[0])
         if len(paths) > 1:
-            first = printable_name(Path(paths[0]).name)
-            self.statusBar().showMessage(
-                f"{len(paths)} files dropped: opening {first}, the first one "
-                "(one image at a time)",
-                MESSAGE_MS,
+            name = printable_name(Path(paths[0]).name)
+            self._note(
+                f"{len(paths)} files dropped: opening {name}, the first one (one image at a time)",
+                name=name,
             )
 
     def open_path(self, path: str | Path) -> None:
         """Decode ``path`` in the background; the current image stays until it succeeds."""
-        self.session.open(Path(path))
+        path = Path(path)
+        # A note about the previous image (saved as…) would hide the next one's figures.
+        self.statusBar().clearMessage()
+        if self.source is None and not path.is_dir():
+            # Not the drop hint while a file named on the command line (or the sample) loads.
+            self.original_canvas.set_message(f"Loading {printable_name(path.name)}…")
+            self.original_canvas.draw_idle()
+        self.session.open(path)
 
     @Slot(object)
     def _on_loaded(self, outcome: tasks.Loaded) -> None:
-        self.prefs.add_recent_file(outcome.path)
-        self.prefs.last_folder = outcome.path.resolve().parent
+        if outcome.path.resolve() != (sample_image_path() or Path()).resolve():
+            # The sample is one menu item away; Open and Recent are for the user's own files.
+            self.prefs.add_recent_file(outcome.path)
+            self.prefs.last_folder = outcome.path.resolve().parent
+        self.saving.image_changed()
         self.setWindowTitle(f"{printable_name(outcome.path.name)} — kquant-gui")
         # Old images out first, then the new view: resetting the view redraws every canvas,
         # and with the old pictures still in, that meant resampling them once more for nothing
@@ -297,17 +315,12 @@ class MainWindow(QMainWindow):
         c = self.controls
         return Recipe(c.k, c.color_space_key, c.dither_key, c.dither_strength_value)
 
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, stage: str) -> None:
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(int(fraction * 1000))
-        self.progress_bar.setFormat(f"{stage} %p%")
-
     @Slot(object)
     def _on_result(self, outcome: tasks.Quantized) -> None:
         result = outcome.result
         self.quantized_canvas.set_image(outcome.display)
         self.palette_canvas.set_palette(result.palette, result.counts, result.transparent_index)
+        parts.fit_palette_pane(self, result.n_colors)
         self.original_canvas.set_highlight(None)
         quantized, palette = result_titles(result)
         self.quantized_title.setText(quantized)
@@ -321,14 +334,6 @@ class MainWindow(QMainWindow):
         """Esc: stop the running work; with nothing running, clear the swatch highlight."""
         if not self.session.cancel():
             self.select_swatch(None)
-
-    @Slot()
-    def _note_cancelled(self) -> None:
-        if self.shown is not None:
-            note = f"Cancelled; still showing the k={self.shown.result.k} result"
-        else:
-            note = "Cancelled"
-        self.statusBar().showMessage(note, MESSAGE_MS)
 
     # == palette and highlight ================================================================
     @Slot(int)
@@ -345,7 +350,7 @@ class MainWindow(QMainWindow):
         self.quantized_canvas.set_highlight(index)
         if index != result.transparent_index:
             QGuiApplication.clipboard().setText(hex_code(result.palette[index]))
-        self.statusBar().showMessage(selection_note(result, index), MESSAGE_MS)
+        self._note(selection_note(result, index))
 
     @Slot(float, float)
     def _hovered(self, x: float, y: float) -> None:
@@ -365,61 +370,35 @@ class MainWindow(QMainWindow):
         else:
             self.select_swatch(None)
 
-    # == saving ===============================================================================
+    # == saving (see .save_flow) ============================================================
     @Slot()
     def save_as_dialog(self) -> None:
         """File > Save As…: choose where to save the quantized image shown."""
-        path = self._ask_target("Save Quantized Image", ".png", file_formats.save_filter())
-        if path is not None:
-            self.save_to(path)
+        self.saving.save_as()
+
+    @Slot()
+    def save(self) -> None:
+        """File > Save (Ctrl+S): to the last Save As target, asking the first time."""
+        self.saving.save()
 
     @Slot()
     def export_palette_dialog(self) -> None:
         """File > Export Palette…: choose a palette file to write."""
-        path = self._ask_target("Export Palette", ".gpl", file_formats.palette_filter())
-        if path is not None:
-            self.export_palette_to(path)
-
-    def _ask_target(self, title: str, suffix: str, filters: str) -> Path | None:
-        """Save dialog proposing ``<stem>-k<K><suffix>`` beside the original."""
-        if self.shown is None or self.source is None:
-            return None
-        src = self.source.path
-        default = src.with_name(f"{src.stem}-k{self.shown.result.k}{suffix}")
-        return dialogs.ask_save_path(self, title, default, suffix, filters)
+        self.saving.export_palette()
 
     def save_to(self, path: str | Path) -> bool:
         """Save the result shown to ``path`` (format from the extension), asking before
         replacing a file. Returns True when a save was started."""
-        return self._write(Path(path), "image")
+        return self.saving.write(Path(path), "image")
 
     def export_palette_to(self, path: str | Path) -> bool:
         """Write the palette shown to ``path``; returns True when the export was started."""
-        return self._write(Path(path), "palette")
-
-    def _write(self, path: Path, kind: str) -> bool:
-        if self.shown is None or self.source is None:
-            return False
-        problem = file_formats.check_suffix(path, kind)
-        if problem:
-            self._error("Cannot save", problem)
-            return False
-        overwrite = dialogs.confirm_target(self, path, self.source.path)
-        if overwrite is None:
-            return False
-        self.prefs.last_folder = path.resolve().parent
-        self.session.save(path, kind, overwrite=overwrite)
-        self.statusBar().showMessage(f"Saving {printable_name(path.name)}…")
-        return True
+        return self.saving.write(Path(path), "palette")
 
     @Slot(object)
     def _on_saved(self, outcome: tasks.Saved) -> None:
-        what = "palette" if outcome.kind == "palette" else "image"
-        notes = "".join(f" — {note}" for note in outcome.notes)
-        self.statusBar().showMessage(
-            f"Saved {what} {printable_name(outcome.path.name)} "
-            f"({file_formats.human_size(outcome.size)}){notes}",
-            2 * MESSAGE_MS,
+        self._note(
+            self.saving.saved_note(outcome), 2 * MESSAGE_MS, printable_name(outcome.path.name)
         )
         self.saved.emit(str(outcome.path))
 
@@ -428,30 +407,24 @@ class MainWindow(QMainWindow):
     def _on_failed(self, failure: tasks.Failed) -> None:
         if isinstance(failure, tasks.MeasureFailed):
             # Only the status-bar figures are missing; the result itself is fine.
-            self.statusBar().showMessage(f"Could not measure the result: {failure.message}")
+            self._note(f"Could not measure the result: {failure.message}", 0)
             return
+        if isinstance(failure, tasks.LoadFailed) and self.source is None:
+            self.original_canvas.set_message(parts.DROP_HINT)
         if isinstance(failure, tasks.SaveFailed):
             self.statusBar().clearMessage()
         self._error(*dialogs.failure_text(failure, self.source.path if self.source else None))
 
     def _error(self, title: str, message: str) -> None:
-        self.statusBar().showMessage(message.splitlines()[0], MESSAGE_MS)
+        self._note(message.splitlines()[0])
         dialogs.warn(self, title, message)
         self.errorShown.emit(message)
 
     # == status ===============================================================================
-    @Slot(str)
-    def _set_busy(self, text: str) -> None:
-        """Show what runs (``text``) in the progress bar, or hide it when ``text`` is ""."""
-        busy = bool(text)
-        self.progress_bar.setVisible(busy)
-        self.cancel_button.setVisible(busy)
-        self.action_cancel.setEnabled(True)
-        if busy:
-            # Said in the progress bar, not as a status message, so that a note shown just
-            # before (several files dropped, saved as…) stays readable.
-            self.progress_bar.setRange(0, 0)  # indeterminate until the first progress report
-            self.progress_bar.setFormat(text)
+    def _note(self, text: str, timeout_ms: int = MESSAGE_MS, name: str | None = None) -> None:
+        """A status-bar note, shortened in the middle of ``name`` (a part of it) to fit."""
+        beside = (self.pixel_label, self.progress_bar, self.cancel_button)
+        show_note(self.statusBar(), text, timeout_ms, name, beside)
 
     @Slot()
     def _update_stats(self) -> None:
@@ -460,11 +433,13 @@ class MainWindow(QMainWindow):
             parts.append(image_summary(self.source))
         if self.shown is not None and self.source is not None:
             parts.append(result_summary(self.shown, self.measured, self.source.file_size))
-        self.stats_label.setText("  │  ".join(parts))
-        self.stats_label.setToolTip("\n".join(parts))
+        # One line each, so that a narrow window elides the ends of both, not the result.
+        self.stats_label.setText("\n".join(parts))
+        self.stats_label.setToolTip("\n".join([*parts, "", STATS_TOOLTIP]))
 
     def _update_actions(self) -> None:
         has_result = self.shown is not None
+        self.action_save.setEnabled(has_result)
         self.action_save_as.setEnabled(has_result)
         self.action_export_palette.setEnabled(has_result)
         self.palette_editor.update_actions()
@@ -495,6 +470,7 @@ class MainWindow(QMainWindow):
             self.curve_panel.canvas,
         ):
             canvas.apply_theme()
+        view_tools.recolor_zoom_icons(self)
 
     @Slot()
     def show_about(self) -> None:
@@ -502,21 +478,6 @@ class MainWindow(QMainWindow):
         dialogs.show_about(self)
 
     # == Qt events ============================================================================
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _local_files(event.mimeData().urls()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:
-        if _local_files(event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = _local_files(event.mimeData().urls())
-        event.acceptProposedAction()
-        self.open_paths(paths)
-
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         # The desktop switched between light and dark: the figures follow.
@@ -538,22 +499,3 @@ class MainWindow(QMainWindow):
         self.session.shutdown()
         self.curve.shutdown()
         self.worker.shutdown()
-
-
-def _local_files(urls: list[QUrl]) -> list[Path]:
-    return [p for p in map(_local_path, urls) if p is not None]
-
-
-def _local_path(url: QUrl) -> Path | None:
-    """The file a dropped URL names, byte for byte.
-
-    Qt decodes a URL's path as UTF-8 and replaces what is not: a file whose name is not UTF-8
-    would become another name, of no file. On POSIX the percent-encoded bytes are decoded as
-    the file system does (undecodable bytes kept as surrogates, shown escaped).
-    """
-    if not url.isLocalFile() or not url.toLocalFile():
-        return None
-    if os.name == "posix" and not url.host():
-        encoded = url.path(QUrl.ComponentFormattingOption.FullyEncoded)
-        return Path(os.fsdecode(urllib.parse.unquote_to_bytes(encoded)))
-    return Path(url.toLocalFile())

@@ -67,6 +67,28 @@ def grid_shape(n: int, width: float, height: float) -> tuple[int, int]:
     return best
 
 
+#: Height (logical pixels) of a swatch row when the panel is sized to its content, with text
+#: and, for palettes too large for text, without.
+ROW_HEIGHT = 46.0
+SMALL_ROW_HEIGHT = 22.0
+
+
+def content_height(n: int, width: float, max_height: float) -> float:
+    """Logical height the swatch grid of ``n`` colours needs at ``width``: rows of
+    :data:`ROW_HEIGHT` while cells can hold text, else rows of :data:`SMALL_ROW_HEIGHT`;
+    never more than ``max_height``, never less than one row."""
+    if n <= 0:
+        return ROW_HEIGHT
+    cols = max(1, min(n, int(width // TEXT_CELL[0])))
+    rows = math.ceil(n / cols)
+    needed = rows * ROW_HEIGHT
+    if needed > max_height:
+        # No room for text anyway: small cells, three times as wide as tall.
+        cols = max(1, min(n, int(width // (3.0 * SMALL_ROW_HEIGHT))))
+        needed = math.ceil(n / cols) * SMALL_ROW_HEIGHT
+    return max(ROW_HEIGHT, min(needed, max_height))
+
+
 #: Checkerboard under semi-transparent swatches: square size (logical pixels) and its two greys,
 #: the same pattern the image views draw under transparent pixels.
 CHECKER_SIZE = 8
@@ -239,7 +261,9 @@ class PaletteCanvas(FullAxesCanvas):
             self.draw_idle()
             return
         cols, rows = grid_shape(n, width / ratio, height / ratio)
-        cw = min(width / cols, MAX_CELL[0] * ratio)
+        # Full width (no gap at the right); the height is capped so that a 2-colour palette
+        # in a tall panel is two bars, not two blocks.
+        cw = width / cols
         ch = min(height / rows, MAX_CELL[1] * ratio)
         gap = GAP * ratio
         idx = np.arange(n)

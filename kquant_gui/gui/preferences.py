@@ -118,6 +118,16 @@ class Preferences:
     def last_folder(self, value: str | Path) -> None:
         self.store.setValue("lastFolder", str(value))
 
+    @property
+    def last_save_folder(self) -> str:
+        """Folder of the last file saved, or "" (Save As then proposes the original's)."""
+        value = self.store.value("lastSaveFolder", "")
+        return value if isinstance(value, str) and Path(value).is_dir() else ""
+
+    @last_save_folder.setter
+    def last_save_folder(self, value: str | Path) -> None:
+        self.store.setValue("lastSaveFolder", str(value))
+
     def recent_files(self) -> list[str]:
         """Recently opened files, newest first."""
         value = self.store.value("recentFiles", [])

@@ -171,6 +171,10 @@ class Session(QObject):
         self._measure_id: int | None = None
         self._save_ids: set[int] = set()
         self._trailing = False
+        #: Measure jobs also compute the per-pixel ΔE picture (View > Difference is on).
+        self.want_error_map = False
+        #: ... and the colour sample of the Colour Space view.
+        self.want_space_sample = False
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -290,9 +294,31 @@ class Session(QObject):
         """Queue the status-bar figures of the result shown (skipped while a newer runs)."""
         if self.shown is None or self.source is None or self._quantize_id is not None:
             return
-        job = tasks.MeasureJob(self.runner.new_id(), self.source.pixels, self.shown.result)
+        job = tasks.MeasureJob(
+            self.runner.new_id(),
+            self.source.pixels,
+            self.shown.result,
+            with_error_map=self.want_error_map,
+            with_space_sample=self.want_space_sample,
+        )
         self._measure_id = job.job_id
         self.runner.submit(job)
+
+    def set_error_map_wanted(self, wanted: bool) -> None:
+        """Compute the per-pixel ΔE picture with every measurement (re-measuring the result
+        shown now if its measurement lacks it)."""
+        self.want_error_map = wanted
+        m = self.measurement
+        if wanted and self.shown is not None and (m is None or m.error_map is None):
+            self.measure()
+
+    def set_space_sample_wanted(self, wanted: bool) -> None:
+        """Sample the colours for the Colour Space view with every measurement (re-measuring
+        the result shown now if its measurement lacks the sample)."""
+        self.want_space_sample = wanted
+        m = self.measurement
+        if wanted and self.shown is not None and (m is None or m.space_sample is None):
+            self.measure()
 
     def cancel(self) -> bool:
         """Stop opening and quantizing; returns False when nothing was running."""

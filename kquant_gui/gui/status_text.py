@@ -61,8 +61,8 @@ def _color_text(pixel: np.ndarray) -> str:
 def pixel_summary(
     source: tasks.Loaded, shown: tasks.Quantized | None, x: float, y: float
 ) -> str | None:
-    """``x 812 y 455 · #7c3db3 → #84cfb4 (entry 3 of 16)`` for the pixel at image coordinates
-    (x, y), or None outside the image.
+    """``x 812 y 455 · #7c3db3`` and, on a second line, ``→ #84cfb4 (entry 3 of 16) · ΔE 2.1``
+    for the pixel at image coordinates (x, y), or None outside the image.
 
     The quantized part is left out while the result shown belongs to another image size.
     """
@@ -78,8 +78,22 @@ def pixel_summary(
             quantized = "transparent"
         else:
             quantized = _color_text(result.image[row, col])
-        text += f" → {quantized} (entry {entry + 1} of {result.n_colors})"
+        delta_e = pixel_delta_e(pixels[row, col], result.image[row, col])
+        error = "" if delta_e is None else f" · ΔE {delta_e:.1f}"
+        text += f"\n→ {quantized} (entry {entry + 1} of {result.n_colors}){error}"
     return text
+
+
+def pixel_delta_e(original: np.ndarray, quantized: np.ndarray) -> float | None:
+    """CIEDE2000 between one original pixel and its quantized colour (None if invisible)."""
+    if original.shape[0] == 4 and int(original[3]) == 0:
+        return None
+    from kquant_gui.engine.colorspace import srgb8_to_lab
+    from kquant_gui.engine.metrics import ciede2000
+
+    pair = np.stack([original[:3], quantized[:3]]).astype(np.uint8)
+    lab = srgb8_to_lab(pair)
+    return float(ciede2000(lab[:1], lab[1:])[0])
 
 
 def result_titles(result: Quantization) -> tuple[str, str]:
@@ -93,7 +107,7 @@ def result_titles(result: Quantization) -> tuple[str, str]:
     return (
         f"Quantized · k={result.k} · {space} · dithering {dither.lower()}",
         f"Palette · {result.n_colors} {colours}{exhausted} · click a swatch to copy its hex "
-        "code and highlight its pixels; right-click to lock, edit, delete or merge",
+        "code and outline its pixels; right-click to lock, edit, delete or merge",
     )
 
 
@@ -103,7 +117,6 @@ def selection_note(result: Quantization, index: int) -> str:
         return "Fully transparent pixels (Esc clears)"
     code = _color_text(result.palette[index][:3])
     share = 100.0 * float(result.shares[index])
-    return (
-        f"Copied {code} — its {int(result.counts[index]):,} pixels ({share:.1f} %) are "
-        "highlighted (Esc clears)"
-    )
+    count = int(result.counts[index])
+    pixels = f"its {count:,} pixels ({share:.1f} %) are" if count != 1 else "its one pixel is"
+    return f"Copied {code} — {pixels} outlined (Esc clears)"

@@ -75,6 +75,10 @@ class MeasureJob:
     pixels: np.ndarray
     result: Quantization
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+    #: Also compute the per-pixel ΔE2000 picture (View > Difference is on).
+    with_error_map: bool = False
+    #: Also sample the image's colours in the clustering space (View > Colour Space is on).
+    with_space_sample: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,12 +143,18 @@ class Measured:
         Estimated size in bytes of the indexed PNG, None if it could not be estimated.
     over_backgrounds : bool
         True when ``mean_delta_e`` compares the images as they show over white and black.
+    error_map : DisplayImage or None
+        The per-pixel ΔE2000 as a heat-map picture, when the job asked for it.
+    space_sample : SpaceSample or None
+        Sampled colours in the clustering space, when the job asked for them.
     """
 
     job_id: int
     mean_delta_e: float
     png_size: int | None
     over_backgrounds: bool = False
+    error_map: DisplayImage | None = None
+    space_sample: object | None = None
 
 
 @dataclass(frozen=True)
@@ -319,7 +329,27 @@ def run_measure(job: MeasureJob) -> Measured:
         # reaches the worker, which logs it and reports an internal error.
         log.info("no PNG size estimate for the status bar: %s", exc)
         png_size = None
-    return Measured(job.job_id, float(delta_e), png_size, over_backgrounds=soft)
+    error_map = None
+    if job.with_error_map:
+        from .delta_e_map import delta_e_per_pixel, heat_picture
+
+        error_map = DisplayImage.for_photo(
+            heat_picture(delta_e_per_pixel(job.pixels, job.result.image))
+        )
+    space_sample = None
+    if job.with_space_sample:
+        from .space_sample import sample_space
+
+        r = job.result
+        space_sample = sample_space(job.pixels, r.labels, r.palette, r.color_space)
+    return Measured(
+        job.job_id,
+        float(delta_e),
+        png_size,
+        over_backgrounds=soft,
+        error_map=error_map,
+        space_sample=space_sample,
+    )
 
 
 def run_save(job: SaveJob) -> Saved:

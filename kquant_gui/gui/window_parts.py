@@ -26,22 +26,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .colour_menus import add_setting_menus
 from .controls import QuantizeControls
 from .curve_panel import CurvePanel, suggest_action
 from .elided_label import ElidedLabel
+from .help_dialog import show_numbers_help
 from .image_canvas import BACKGROUNDS, ZOOM_STEP, ImageCanvas, ViewState
-from .palette_canvas import PaletteCanvas
+from .palette_canvas import PaletteCanvas, content_height
 from .theme import THEMES
+from .view_tools import add_zoom_tools
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
     from .preferences import Preferences
 
 
+#: What the original view says while there is no image.
+DROP_HINT = "Drop an image here\nor press Ctrl+O to open one"
+
+
 def build_views(w: MainWindow) -> None:
     """The original and quantized views side by side above the palette, each with a title."""
     w.view = ViewState(w)
-    w.original_canvas = ImageCanvas(w.view, "Drop an image here\nor press Ctrl+O to open one")
+    w.original_canvas = ImageCanvas(w.view, DROP_HINT)
     w.original_canvas.setObjectName("originalCanvas")
     w.quantized_canvas = ImageCanvas(w.view, "")
     w.quantized_canvas.setObjectName("quantizedCanvas")
@@ -74,8 +81,32 @@ def build_views(w: MainWindow) -> None:
     w.main_splitter.setStretchFactor(0, 5)
     w.main_splitter.setStretchFactor(1, 1)
     w.main_splitter.setChildrenCollapsible(False)
+    # Dragged by the user: from then on the palette pane keeps the height they chose.
+    w.main_splitter.splitterMoved.connect(
+        lambda *_: w.main_splitter.setProperty("userSized", True)
+    )
     w.setCentralWidget(w.main_splitter)
     w.palette_canvas.clear("The palette appears here")
+
+
+def fit_palette_pane(w: MainWindow, n_colors: int) -> None:
+    """Give the palette pane the height its swatches need (at most 40 % of the window) and
+    the image views the rest; left alone once the user has dragged the splitter."""
+    if w.main_splitter.property("userSized"):
+        return
+    sizes = w.main_splitter.sizes()
+    total = sum(sizes)
+    if total <= 0:
+        return
+    pane = w.palette_canvas.parentWidget()
+    extra = pane.height() - w.palette_canvas.height() if pane is not None else 0
+    needed = content_height(n_colors, w.palette_canvas.width(), 0.4 * total) + extra
+    # Neighbours of the palette in its row (the quality curve) keep their own minimum.
+    row = w.main_splitter.widget(1)
+    needed = int(
+        max(needed, w.palette_canvas.minimumHeight() + extra, row.minimumSizeHint().height())
+    )
+    w.main_splitter.setSizes([total - needed, needed, *([0] * (len(sizes) - 2))])
 
 
 def _titled(title: QLabel, body: QWidget) -> QWidget:
@@ -137,6 +168,14 @@ def build_actions(w: MainWindow) -> None:
     w.action_open_sample = _action(
         w, "Open &Sample Image", w.open_sample, None, "actionOpenSample"
     )
+    w.action_save = _action(
+        w,
+        "&Save",
+        w.save,
+        seq.Save,
+        "actionSave",
+        "Save the quantized image to the file of the last Save As (asks the first time)",
+    )
     w.action_save_as = _action(
         w,
         "Save &As…",
@@ -171,7 +210,12 @@ def build_actions(w: MainWindow) -> None:
         w, "&Actual Pixels (1:1)", w.quantized_canvas.one_to_one, "Ctrl+1", "actionOneToOne"
     )
     w.action_zoom_in = _action(
-        w, "Zoom &In", lambda: w.quantized_canvas.zoom(ZOOM_STEP), seq.ZoomIn, "actionZoomIn"
+        w,
+        "Zoom &In",
+        lambda: w.quantized_canvas.zoom(ZOOM_STEP),
+        # Ctrl+= too: on most keyboards "+" needs Shift, and users press Ctrl and the key.
+        ["Ctrl++", "Ctrl+="],
+        "actionZoomIn",
     )
     w.action_zoom_out = _action(
         w,
@@ -196,6 +240,7 @@ def build_menus(w: MainWindow) -> None:
     w.recent_menu.aboutToShow.connect(w._fill_recent_menu)
     file_menu.addAction(w.action_open_sample)
     file_menu.addSeparator()
+    file_menu.addAction(w.action_save)
     file_menu.addAction(w.action_save_as)
     file_menu.addAction(w.action_export_palette)
     file_menu.addSeparator()
@@ -217,6 +262,10 @@ def build_menus(w: MainWindow) -> None:
     for action in w.theme_actions.values():
         theme_menu.addAction(action)
     help_menu = bar.addMenu("&Help")
+    numbers = help_menu.addAction("&What the Numbers Mean")
+    numbers.setObjectName("actionNumbersHelp")
+    numbers.triggered.connect(lambda: show_numbers_help(w))
+    help_menu.addSeparator()
     help_menu.addAction(w.action_about)
 
 
@@ -225,7 +274,9 @@ def fill_recent_menu(menu: QMenu, prefs: Preferences, open_path: Callable[[str],
     menu.clear()
     files = prefs.recent_files()
     for i, name in enumerate(files, 1):
-        action = menu.addAction(f"&{i % 10}  {Path(name).name}")
+        # The folder beside the name: two "photo.jpg" from different folders are told apart.
+        folder = _short_folder(Path(name).parent)
+        action = menu.addAction(f"&{i % 10}  {Path(name).name}  —  {folder}")
         action.setToolTip(name)
         action.setStatusTip(name)
         action.triggered.connect(lambda _=False, n=name: open_path(n))
@@ -235,6 +286,14 @@ def fill_recent_menu(menu: QMenu, prefs: Preferences, open_path: Callable[[str],
     clear = menu.addAction("&Clear Menu")
     clear.setEnabled(bool(files))
     clear.triggered.connect(prefs.clear_recent_files)
+
+
+def _short_folder(folder: Path) -> str:
+    """``~/Pictures/trip`` for a folder in the home folder, else the folder as it is."""
+    try:
+        return str(Path("~") / folder.relative_to(Path.home()))
+    except ValueError:
+        return str(folder)
 
 
 def build_toolbar(w: MainWindow) -> None:
@@ -257,12 +316,11 @@ def build_toolbar(w: MainWindow) -> None:
     bar.addWidget(QLabel(" Dithering "))
     bar.addWidget(w.controls.dither)
     bar.addWidget(w.controls.dither_strength)
-    bar.addSeparator()
-    bar.addAction(w.action_fit)
-    bar.addAction(w.action_one_to_one)
-    w.action_fit.setIconText("Fit")
-    w.action_one_to_one.setIconText("1:1")
+    add_zoom_tools(w, bar)
     w.settings_toolbar = bar
+    add_setting_menus(
+        w, w.colours_menu, w.action_cancel, w.controls.color_space, w.controls.dither
+    )
 
 
 def build_status_bar(w: MainWindow) -> None:

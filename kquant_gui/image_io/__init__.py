@@ -22,7 +22,13 @@ from .encode import (
     save_format_for,
 )
 from .errors import ImageIOError, ImageLoadError, ImageSaveError
-from .load import DEFAULT_MAX_PIXELS, LoadedImage, load_image
+from .load import (
+    DEFAULT_MAX_PIXELS,
+    LoadedImage,
+    load_image,
+    readable_extensions,
+    register_heif,
+)
 from .save import SavedImage, encode_to_bytes, save_quantized
 
 __all__ = [
@@ -39,6 +45,8 @@ __all__ = [
     "encode_to_bytes",
     "estimate_png_size",
     "load_image",
+    "readable_extensions",
+    "register_heif",
     "save_format_for",
     "save_quantized",
     "write_atomically",

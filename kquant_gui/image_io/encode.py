@@ -45,7 +45,9 @@ SUPPORTED_SAVE_FORMATS: dict[str, str] = {
 #: which on soft edges at k <= 16 made files 15-30% larger than the unfiltered rows pngquant
 #: writes; oxipng picks the filters and deflates better, for 0.02-0.2 s on the transparency
 #: bench images (benchmarks/bench_alpha.py): 10-20% under ``pngquant --nofs`` instead of up to
-#: 15% over. Web assets with soft edges are small; above this size a save would take seconds.
+#: 15% over. A palette of up to 16 entries is also tried at one byte per pixel, the smaller kept
+#: (flat icons at k = 16: 7% smaller, see :func:`.png.at_8_bits`), which doubles oxipng's time on
+#: those. Web assets with soft edges are small; above this size a save would take seconds.
 SOFT_OPTIMIZE_MAX_PIXELS = 2_000_000
 
 #: The note every JPEG save returns: the format cannot hold an exact palette.
@@ -211,7 +213,7 @@ def encode_quantized(
         if _soft_edged(result) and h * w <= SOFT_OPTIMIZE_MAX_PIXELS:
             plain = io.BytesIO()
             write_indexed_png(plain, plan, meta)
-            fp.write(optimize_png(plain.getvalue()))
+            fp.write(optimize_png(plain.getvalue(), plan.index))
         else:
             write_indexed_png(fp, plan, meta)
     elif fmt == "GIF":

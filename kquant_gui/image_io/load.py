@@ -30,7 +30,15 @@ from .srgb import SRGB_PROFILE, to_srgb, to_uint8
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["ALPHA_WEIGHT", "DEFAULT_MAX_PIXELS", "LoadedImage", "load_image", "pillow_pixel_limit"]
+__all__ = [
+    "ALPHA_WEIGHT",
+    "DEFAULT_MAX_PIXELS",
+    "LoadedImage",
+    "load_image",
+    "pillow_pixel_limit",
+    "readable_extensions",
+    "register_heif",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -178,6 +186,58 @@ def _read_by_pillow(
         raise refusal(p, failure, max_pixels, said) from None
 
 
+_heif_lock = threading.Lock()
+_heif_registered: bool | None = None
+
+#: Formats whose Pillow plugin is always registered but needs a codec library that a given
+#: Pillow build may lack (the feature name :func:`PIL.features.check` knows it by).
+_NEEDS_CODEC = {"AVIF": "avif", "JPEG2000": "jpg_2000", "WEBP": "webp"}
+
+
+def register_heif() -> bool:
+    """Let Pillow read HEIC / HEIF (the iPhone's default) through ``pillow-heif``.
+
+    Registering a plugin is how Pillow is extended (once per process, like its own plugins);
+    it happens at the first load rather than at import, so importing the package stays cheap.
+
+    Returns
+    -------
+    bool
+        False when ``pillow-heif`` is not installed (HEIC then is not offered).
+    """
+    global _heif_registered
+    with _heif_lock:
+        if _heif_registered is None:
+            try:
+                from pillow_heif import register_heif_opener
+            except ImportError:
+                _heif_registered = False
+            else:
+                register_heif_opener()
+                _heif_registered = True
+    return _heif_registered
+
+
+def readable_extensions() -> frozenset[str]:
+    """Extensions (``".heic"``) of the formats this installation can really decode.
+
+    Pillow registers some plugins (AVIF, JPEG 2000, WebP) whether or not it was built with
+    their codec; those count only when the codec is there.
+    """
+    from PIL import features
+
+    register_heif()
+    Image.init()
+    readable = set()
+    for ext, fmt in Image.registered_extensions().items():
+        if fmt not in Image.OPEN:
+            continue
+        feature = _NEEDS_CODEC.get(fmt)
+        if feature is None or features.check(feature):
+            readable.add(ext.lower())
+    return frozenset(readable)
+
+
 def _too_large(p: Path, w: int, h: int, max_pixels: int, what: str = "image") -> ImageLoadError:
     return ImageLoadError(
         p,
@@ -190,6 +250,7 @@ def _open_and_decode(p: Path, max_pixels: int) -> tuple[Image.Image, str | None]
     """Open ``p``, check its size from the header, decode it; return it and a note when the
     file holds more frames or pages than the first (never counted: a header may claim two
     billion frames, and counting a TIFF's pages walks them all)."""
+    register_heif()
     with pillow_pixel_limit(max_pixels), _read_by_pillow(p, max_pixels):
         # Image.open reads only the header (and any image a container holds), so the size is
         # known before the pixels are decoded.

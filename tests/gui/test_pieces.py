@@ -122,11 +122,16 @@ def test_pixel_readout_names_colours_alpha_and_entry() -> None:
     source = SimpleNamespace(pixels=pixels)
     shown = SimpleNamespace(result=result)
     entry = int(result.labels[0, 0]) + 1
+    # Two lines: where and what, then what it became and how far that is (ΔE2000).
     assert pixel_summary(source, shown, 0.2, 0.7) == (
-        f"x 0 y 0 · #c81e1e → #c81e1e (entry {entry} of {result.n_colors})"
+        f"x 0 y 0 · #c81e1e\n→ #c81e1e (entry {entry} of {result.n_colors}) · ΔE 0.0"
     )
-    assert "#c81e1e α128 → #c81e1e α128" in pixel_summary(source, shown, 1.5, 0.5)
-    assert pixel_summary(source, shown, 2.5, 1.5).startswith("x 2 y 1 · transparent → transparent")
+    assert "#c81e1e α128\n→ #c81e1e α128" in pixel_summary(source, shown, 1.5, 0.5)
+    # A transparent pixel shows no colour, so no colour difference either.
+    assert pixel_summary(source, shown, 2.5, 1.5) == (
+        f"x 2 y 1 · transparent\n→ transparent (entry {int(result.labels[1, 2]) + 1} of "
+        f"{result.n_colors})"
+    )
     assert pixel_summary(source, None, 1.0, 1.0) == "x 1 y 1 · #1e1ec8"  # no result yet
     assert pixel_summary(source, shown, 3.2, 0.0) is None  # beside the image
 
@@ -146,3 +151,23 @@ def test_test_helpers_put_settings_path_style_and_palette_back(qapp, tmp_path: P
     assert user_settings_folder() == folder
     assert qapp.style().name() == style
     assert qapp.palette().color(QPalette.ColorRole.Window) == window_colour
+
+
+def test_pixel_readout_gives_the_pixels_colour_difference() -> None:
+    from types import SimpleNamespace
+
+    from kquant_gui.engine.colorspace import srgb8_to_lab
+    from kquant_gui.engine.metrics import ciede2000
+    from kquant_gui.gui.status_text import pixel_summary
+
+    pixels = np.array([[[250, 10, 10], [10, 10, 250]]], dtype=np.uint8)
+    image = np.array([[[128, 128, 128], [10, 10, 250]]], dtype=np.uint8)
+    result = SimpleNamespace(
+        labels=np.array([[0, 1]], dtype=np.uint8), image=image, n_colors=2, transparent_index=None
+    )
+    expected = float(ciede2000(srgb8_to_lab(pixels[0, :1]), srgb8_to_lab(image[0, :1]))[0])
+    text = pixel_summary(SimpleNamespace(pixels=pixels), SimpleNamespace(result=result), 0, 0)
+    assert text.endswith(f"· ΔE {expected:.1f}") and expected > 20
+    assert pixel_summary(
+        SimpleNamespace(pixels=pixels), SimpleNamespace(result=result), 1, 0
+    ).endswith("· ΔE 0.0")

@@ -1,0 +1,75 @@
+"""What the window shows about running work: the progress bar, Cancel, and what a cancel did.
+
+:class:`JobFeedback` listens to the window's session. While a job runs, the status bar shows
+one bar from 0 to 100 % in words (:mod:`.progress_words`) and the Cancel button; after Esc
+cancels a quantization, the settings controls go back to those of the result still on
+screen, so that the controls, the view and Save As agree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Slot
+
+from .progress_words import JobProgress, stage_words
+from .window_parts import DROP_HINT
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class JobFeedback(QObject):
+    """Progress, Cancel and roll-back for window ``w`` (connected to ``w.session``)."""
+
+    def __init__(self, w: MainWindow) -> None:
+        super().__init__(w)
+        self.w = w
+        self.job = JobProgress()
+        w.session.busyChanged.connect(self.set_busy)
+        w.session.progress.connect(self.on_progress)
+        w.session.cancelled.connect(self.on_cancelled)
+        self.set_busy("")
+
+    @Slot(str)
+    def set_busy(self, text: str) -> None:
+        """Show what runs (``text``) in the progress bar, or hide it when ``text`` is ""."""
+        w = self.w
+        busy = bool(text)
+        w.progress_bar.setVisible(busy)
+        w.cancel_button.setVisible(busy)
+        w.action_cancel.setEnabled(True)
+        if busy:
+            # Said in the progress bar, not as a status message, so that a note shown just
+            # before (several files dropped, saved as…) stays readable.
+            w.progress_bar.setRange(0, 0)  # indeterminate until the first progress report
+            w.progress_bar.setFormat(text)
+            self.job.start()
+
+    @Slot(float, str)
+    def on_progress(self, fraction: float, stage: str) -> None:
+        """One bar per job, never moving back, in words a user understands."""
+        r = self.w.session.recipe
+        bar = self.w.progress_bar
+        bar.setRange(0, 1000)
+        bar.setValue(int(self.job.report(fraction) * 1000))
+        bar.setFormat(f"{stage_words(stage, r.k, r.dither)}… %p%")
+
+    @Slot()
+    def on_cancelled(self) -> None:
+        """Say what Esc did; roll the settings back to those of the result shown."""
+        w = self.w
+        if w.shown is None:
+            w._note("Cancelled")
+            if w.source is None:
+                w.original_canvas.set_message(DROP_HINT)
+            return
+        # The cancelled settings are not pending any more: the controls show the result's.
+        result = w.shown.result
+        w.controls.blockSignals(True)
+        try:
+            w.controls.set_values(result.k, result.color_space, result.dither)
+        finally:
+            w.controls.blockSignals(False)
+        w.session.set_recipe(w._recipe())
+        w._note(f"Cancelled; settings back to those of the k={result.k} result shown")
