@@ -1,9 +1,9 @@
 """``python -m benchmarks`` (= ``make bench``): engine, CLI, GUI, PNG, transparency, curve,
-palette and dithering benches as Markdown tables.
+palette, dithering and batch benches as Markdown tables.
 
 The engine bench runs in this process (it is Qt-free); the others, owned by their modules
-``bench_cli``, ``bench_gui``, ``bench_png``, ``bench_alpha``, ``bench_sweep``, ``bench_palette``
-and ``bench_dither``, each run in a subprocess so Qt never loads next to the engine
+``bench_cli``, ``bench_gui``, ``bench_png``, ``bench_alpha``, ``bench_sweep``, ``bench_palette``,
+``bench_dither`` and ``bench_batch``, each run in a subprocess so Qt never loads next to the engine
 measurements. Each section's Markdown is saved under ``benchmarks/out/`` and the latest of every
 section is collected in ``benchmarks/out/latest.md`` (``latest-quick.md`` for ``--quick``).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .images import OUT_DIR
 
-SECTIONS = ("engine", "cli", "gui", "png", "alpha", "sweep", "palette", "dither")
+SECTIONS = ("engine", "cli", "gui", "png", "alpha", "sweep", "palette", "dither", "batch")
 #: Run inside the subprocess: call ``main`` with the arguments if it takes any, else via argv.
 _RUNNER = """
 import inspect, sys

@@ -24,7 +24,7 @@ from .._version import __version__
 from ..image_io import JPEG_NOTE, ImageIOError
 from ..names import say
 from ..process_pool import Interrupted, stop_on_signals
-from . import targets
+from . import report, targets
 from .args import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -34,6 +34,7 @@ from .args import (
     UsageError,
     build_parser,
 )
+from .cluster import ClusterError, check_address, run_on_cluster
 from .jobs import (
     BatchInterrupted,
     Job,
@@ -45,6 +46,7 @@ from .jobs import (
     run_jobs,
 )
 from .logs import LOG_ENV, level_from_env, logging_to_stderr
+from .pipes import Pipes, open_pipes
 from .recipe_args import resolve_recipe
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,19 @@ def _ask_for_report(tracebacks: list[str], debug: bool) -> None:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    out, err = sys.stdout, sys.stderr
+    try:
+        with open_pipes(args) as pipes:
+            return _run_batch(parser, args, pipes)
+    except UsageError as exc:  # from the checks of '-' before any file is planned
+        parser.print_usage(sys.stderr)
+        say(sys.stderr, f"{PROG}: error: {exc}")
+        return EXIT_USAGE
+
+
+def _run_batch(parser: argparse.ArgumentParser, args: argparse.Namespace, pipes: Pipes) -> int:
+    # stdout carries nothing but the image (-o -) or the report (--report -) when asked to.
+    err = sys.stderr
+    out = err if pipes.stdout is not None or args.report == "-" else sys.stdout
     try:
         if args.max_de is not None and (args.remap or args.recipe or args.fixed):
             # choose_k searches plain k-means palettes; a given or fixed palette has none.
@@ -137,6 +151,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             args.out_dir.mkdir(parents=True, exist_ok=True)
         recipe = resolve_recipe(args, parser)
         jobs, failed = plan_jobs(args)
+        report.check_target(args.report, jobs, to_stdout=pipes.stdout is not None)
+        if args.cluster:
+            check_address(args.cluster)
     except UsageError as exc:
         parser.print_usage(err)
         say(err, f"{PROG}: error: {exc}")
@@ -157,6 +174,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
+        measure=args.report is not None,
         optimize=args.optimize,
         recipe=None if recipe.plain else recipe,
         max_de=args.max_de,
@@ -174,10 +192,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     progress = Progress(len(jobs), err, enabled=not args.quiet)
     try:
-        results = run_jobs(jobs, opts, args.jobs, progress)
+        if args.cluster:
+            results = _run_on_cluster(jobs, opts, args, progress)
+        else:
+            results = run_jobs(jobs, opts, args.jobs, progress)
     except BatchInterrupted as exc:
         progress.close()
-        finished = failed + [r for r in exc.results if r is not None]
+        finished = [pipes.relabel(r) for r in failed + [r for r in exc.results if r is not None]]
         _report(finished, quiet=args.quiet)
         n_written = sum(r.error is None and r.skipped is None for r in finished)
         say(
@@ -185,15 +206,24 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             f"{PROG}: interrupted by {signal.Signals(exc.signum).name}: "
             f"{n_written} of {len(failed) + len(jobs)} files written, the others not",
         )
+        if args.report is not None:  # what was done, for a later run to pick up from
+            _write_report(args.report, finished, opts, time.perf_counter() - t0)
         return exc.exit_status
+    except ClusterError as exc:
+        progress.close()
+        say(err, f"{PROG}: error: {exc}")
+        return EXIT_FAILED
     progress.close()
     elapsed = time.perf_counter() - t0
 
-    results = failed + results
+    results = [pipes.relabel(r) for r in failed + results]
     _report(results, quiet=args.quiet)
     done = [r for r in results if r.error is None and r.skipped is None]
     skipped = [r.skipped for r in results if r.skipped is not None]
     n_failed = len(results) - len(done) - len(skipped)
+    pipes.deliver(results)
+    if args.report is not None and not _write_report(args.report, results, opts, elapsed):
+        n_failed += 1
     if not args.quiet:
         if opts.max_de is not None and len(done) > 1:
             for r in done:
@@ -207,6 +237,30 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if status is not None:
         return status
     return EXIT_FAILED if n_failed else EXIT_OK
+
+
+def _run_on_cluster(
+    jobs: list[Job], opts: Options, args: argparse.Namespace, progress: Progress
+) -> list[JobResult]:
+    """The jobs run on the Dask cluster of ``--cluster``."""
+    return run_on_cluster(
+        jobs,
+        opts,
+        args.cluster,
+        progress,
+        workers=args.jobs,
+        log_level=logging.DEBUG if args.debug else logging.ERROR,
+    )
+
+
+def _write_report(target: str, results: list[JobResult], opts: Options, elapsed: float) -> bool:
+    """Write the --report file; False (said on stderr) when it cannot be written."""
+    try:
+        report.write(target, report.build(results, opts, elapsed))
+    except ImageIOError as exc:
+        say(sys.stderr, f"{PROG}: error: report not written: {exc}")
+        return False
+    return True
 
 
 def _report(results: list[JobResult], *, quiet: bool) -> None:
@@ -226,8 +280,9 @@ def _report(results: list[JobResult], *, quiet: bool) -> None:
 def _summary(
     done: list[JobResult], n_failed: int, elapsed: float, opts: Options, n_skipped: int = 0
 ) -> str:
-    before = sum(r.bytes_in for r in done)
-    after = sum(r.bytes_out for r in done)
+    # The report's totals, summed the same way.
+    totals = report.Totals.of(done, elapsed)
+    before, after = totals.bytes_in, totals.bytes_out
     ratio = f" ({after / before:.0%})" if before else ""
     if opts.max_de is None:
         setting = f"k={opts.k}"
@@ -245,6 +300,8 @@ def _summary(
     line = f"{PROG}: {head}, {sizes} in {elapsed:.1f} s"
     if not done:
         line = f"{PROG}: no file written ({setting}) in {elapsed:.1f} s"
+    elif opts.max_de is None and totals.mean_delta_e is not None:  # measured for --report
+        line += f", mean dE2000 {totals.mean_delta_e:.2f}"
     if n_skipped:
         line += f"; {n_skipped} not written"
     if n_failed:

@@ -38,11 +38,17 @@ examples:
   {PROG} photo.jpg --remap brand.gpl -o on-brand.png   map onto a palette you have
   {PROG} photo.jpg --recipe look.json                  replay settings exported by the window
   {PROG} shots/ --max-de 2.3 --skip-if-larger --out-dir out/   fewest colours per image
+  {PROG} site/ -r --glob '*.png' -k 64 --out-dir small/ --report report.json
+  curl -s https://example.org/a.png | {PROG} - -k 16 > a-16.png
+  {PROG} archive/ -r -k 32 --out-dir /shared/out --cluster tcp://scheduler:8786
 
 Output names: with -o, one input is written there. Otherwise every input becomes
 <name>-k<K>.<ext> (<name>-de<D>.<ext> with --max-de) in --out-dir (default: next to the
-input). Existing files, and the input itself, are never overwritten without --force. The
-same input and settings always give the same bytes.
+input), with -r in the same subfolder as below the input folder. Existing files, and the input
+itself, are never overwritten without --force. The same input and settings always give the
+same bytes, with any --jobs or --cluster. With - as the input, the image comes from stdin and
+goes to stdout unless -o or --out-dir say otherwise; with -o - the summary goes to stderr and
+stdout carries only the image.
 
 Loading: everything Pillow reads (JPEG, PNG 8/16-bit, TIFF incl. 16-bit and CMYK, WebP, BMP,
 GIF: first frame, ...); EXIF orientation applied, an embedded ICC profile converted to sRGB.
@@ -113,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="image files, or folders of images (not recursive)",
+        help="image files, folders of images (with -r, their subfolders too), "
+        "or - for one image on stdin",
     )
     parser.add_argument(
         "-k", "--colors", dest="k", type=_k_type, default=None, metavar="K",
@@ -124,11 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "-o", "--output", type=Path, metavar="OUTPUT",
-        help="output file, for a single input; its extension picks the format",
+        help="output file, for a single input; its extension picks the format; "
+        "- for stdout (format from --format, default png)",
     )  # fmt: skip
     where.add_argument(
         "--out-dir", type=Path, metavar="DIR",
         help="folder for <name>-k<K>.<ext> outputs, created if missing (default: beside inputs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-r", "--recursive", action="store_true",
+        help="take the images of folders' subfolders too, keeping the layout under --out-dir",
+    )  # fmt: skip
+    parser.add_argument(
+        "--glob", action="append", metavar="PATTERN",
+        help="take the files of folders matching PATTERN (e.g. '*.jpg', case-insensitive; "
+        "may be repeated) instead of every image",
+    )  # fmt: skip
+    parser.add_argument(
+        "--report", metavar="FILE.json",
+        help="write one JSON record per input (status, reason, k, colours, mean dE2000, "
+        "bytes in/out, time) to FILE, or - for stdout",
     )  # fmt: skip
     parser.add_argument(
         "--space", choices=COLOR_SPACES, default="lab",
@@ -160,7 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--jobs", "-j", type=_int_at_least(1), default=os.cpu_count() or 1, metavar="N",
-        help="files processed in parallel (default: the number of cores)",
+        help="files processed in parallel, each on one engine thread when N > 1 "
+        "(default: the number of cores)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cluster", metavar="ADDRESS",
+        help="run one task per file on a Dask cluster: tcp://HOST:8786 for a running "
+        "scheduler (files on storage every worker sees), or local for one on this machine; "
+        "needs kquant-gui[cluster]",
     )  # fmt: skip
     parser.add_argument(
         "--force", "-f", action="store_true",

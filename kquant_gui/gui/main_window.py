@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from ..names import printable_name
 from . import dialogs, tasks, view_tools
 from . import window_parts as parts
+from .batch_dialog import BatchDialog
 from .clipboard import add_clipboard_actions
 from .compare_views import CompareViews
 from .controls import QuantizeControls
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
     action_save: QAction
     action_save_as: QAction
     action_export_palette: QAction
+    action_batch: QAction
     action_quit: QAction
     action_k_up: QAction
     action_k_down: QAction
@@ -139,6 +141,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(640, 420)
         self.prefs = Preferences(settings)
         self._closed = False
+        self.batch_dialog: BatchDialog | None = None
         self.saving = SaveFlow(self)
 
         parts.build_views(self)
@@ -402,6 +405,17 @@ class MainWindow(QMainWindow):
         )
         self.saved.emit(str(outcome.path))
 
+    # == batch ================================================================================
+    @Slot()
+    def open_batch(self) -> BatchDialog:
+        """File > Batch…: the batch window (one per main window), with the current settings."""
+        if self.batch_dialog is None:
+            self.batch_dialog = BatchDialog(self._recipe, self.prefs.last_folder, self)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        self.batch_dialog.activateWindow()
+        return self.batch_dialog
+
     # == errors ===============================================================================
     @Slot(object)
     def _on_failed(self, failure: tasks.Failed) -> None:
@@ -486,6 +500,9 @@ class MainWindow(QMainWindow):
             self._recolor_figures()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.batch_dialog is not None and not self.batch_dialog.ask_to_stop():
+            event.ignore()  # the user chose to let the batch run on
+            return
         self._save_settings()
         self.shutdown()
         super().closeEvent(event)
@@ -499,3 +516,5 @@ class MainWindow(QMainWindow):
         self.session.shutdown()
         self.curve.shutdown()
         self.worker.shutdown()
+        if self.batch_dialog is not None:
+            self.batch_dialog.shutdown()

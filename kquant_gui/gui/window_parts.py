@@ -192,6 +192,14 @@ def build_actions(w: MainWindow) -> None:
         "actionExportPalette",
         "Save the palette (GIMP .gpl, JSON, CSS, hex text, …)",
     )
+    w.action_batch = _action(
+        w,
+        "&Batch…",
+        w.open_batch,
+        "Ctrl+B",
+        "actionBatch",
+        "Quantize many files or a folder with the current settings",
+    )
     w.action_quit = _action(w, "&Quit", w.close, "Ctrl+Q", "actionQuit")
     w.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
     w.action_k_up = _action(
@@ -243,6 +251,8 @@ def build_menus(w: MainWindow) -> None:
     file_menu.addAction(w.action_save)
     file_menu.addAction(w.action_save_as)
     file_menu.addAction(w.action_export_palette)
+    file_menu.addSeparator()
+    file_menu.addAction(w.action_batch)
     file_menu.addSeparator()
     file_menu.addAction(w.action_quit)
     edit_menu = w.colours_menu = bar.addMenu("&Colours")

@@ -99,6 +99,7 @@ def test_one_folder_build_ships_resources_and_drops_tests_translations_unused_pl
     assert "kquant_gui.gui.smoke" in calls["Analysis"]["hiddenimports"]
     excluded = set(calls["Analysis"]["excludes"])
     assert {"PySide6.QtWebEngineCore", "PySide6.QtQml", "PySide6.Qt3DCore", "tkinter"} <= excluded
+    assert {"distributed", "dask"} <= excluded  # kquant --cluster's extra stays out of the app
     assert [name for name, *_ in analysis.pure] == ["kquant_gui"]
     assert [dest for dest, *_ in analysis.datas] == ["kquant_gui/resources/sample.jpg"]
     assert [dest for dest, *_ in analysis.binaries] == ["PySide6/Qt/plugins/platforms/libqxcb.so"]

@@ -1,0 +1,425 @@
+"""File > Batch…: the window's settings over many files or a folder, with a table of results.
+
+The dialog collects files and folders (subfolders optional), an output folder and format; k,
+colour space and dithering are the main window's at the moment Start is pressed. Each file's
+row shows its status, size before and after and mean ΔE2000 as it completes; failures keep
+their reason and do not stop the rest. The work runs in a :class:`.batch_task.BatchTask`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kquant_gui.cli.args import FORMAT_EXT, UsageError
+from kquant_gui.cli.jobs import Job, JobResult
+
+from .batch_task import BatchRequest, BatchTask, options, plan
+from .controls import COLOR_SPACE_LABELS, DITHER_LABELS
+from .file_formats import human_size
+from .session import Recipe
+
+FORMAT_LABELS = {
+    "png": "PNG (indexed)",
+    "gif": "GIF",
+    "webp": "WebP (lossless)",
+    "tiff": "TIFF",
+    "bmp": "BMP",
+    "jpg": "JPEG (lossy)",
+}
+COLUMNS = ("File", "Status", "Before", "After", "ΔE2000", "Output or reason")
+FILE, STATUS, BEFORE, AFTER, DELTA_E, DETAIL = range(len(COLUMNS))
+FAILED_COLOUR = QColor(200, 40, 40)
+
+
+def recipe_text(recipe: Recipe) -> str:
+    """``k = 16 · CIELAB · no dithering``: the settings a batch will use."""
+    dither = DITHER_LABELS.get(recipe.dither, recipe.dither)
+    if recipe.dither != "none" and recipe.dither_strength < 1.0:
+        dither += f" at {recipe.dither_strength:.0%}"
+    space = COLOR_SPACE_LABELS.get(recipe.color_space, recipe.color_space)
+    return f"k = {recipe.k} · {space} · dithering: {dither}"
+
+
+def _reason(result: JobResult) -> str:
+    """The failure without the input's path in front (the row names the file already)."""
+    text = result.error or ""
+    prefix = f"{result.job.input}: "
+    text = text[len(prefix) :] if text.startswith(prefix) else text
+    # The command line's wording names its flag; here the checkbox does that job.
+    return text.replace("use --force to overwrite", "tick “Replace existing files”")
+
+
+class BatchDialog(QDialog):
+    """The batch window: inputs, output, a table of results, progress and Cancel.
+
+    Parameters
+    ----------
+    recipe : callable() -> Recipe
+        The main window's settings, read when a batch starts.
+    folder : str
+        Where the file choosers open first.
+
+    Signals
+    -------
+    batchFinished(bool)
+        A batch ended (True when cancelled); its results are in the table.
+    """
+
+    batchFinished = Signal(bool)
+
+    def __init__(
+        self, recipe: Callable[[], Recipe], folder: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("BatchDialog")
+        self.setWindowTitle("Batch — kquant-gui")
+        self._recipe = recipe
+        self._folder = folder
+        self.task = BatchTask(self)
+        self.task.fileDone.connect(self._on_file_done)
+        self.task.finished.connect(self._on_finished)
+        self.jobs: list[Job] = []
+        self.results: list[JobResult | None] = []
+        self._offset = 0  # rows of inputs that failed while planning come first
+        self._build()
+        self._set_running(False)
+        room = self.screen().availableGeometry()
+        self.resize(min(900, room.width()), min(600, room.height()))
+
+    # == layout ===============================================================================
+    def _build(self) -> None:
+        self.inputs = QListWidget()
+        self.inputs.setObjectName("batchInputs")
+        self.inputs.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.inputs.setMaximumHeight(110)
+        add_files = QPushButton("Add &Files…")
+        add_files.clicked.connect(self._ask_files)
+        add_folder = QPushButton("Add F&older…")
+        add_folder.clicked.connect(self._ask_folder)
+        remove = QPushButton("&Remove")
+        remove.clicked.connect(self._remove_selected)
+        self.recursive = QCheckBox("&Include subfolders (the layout is kept in the output)")
+        self.recursive.setObjectName("batchRecursive")
+        self.out_dir = QLineEdit()
+        self.out_dir.setObjectName("batchOutDir")
+        self.out_dir.setPlaceholderText("Folder for the quantized files")
+        self.out_dir.textChanged.connect(self._update_start)
+        choose_out = QPushButton("&Choose…")
+        choose_out.clicked.connect(self._ask_out_dir)
+        self.format = QComboBox()
+        self.format.setObjectName("batchFormat")
+        for key in FORMAT_EXT:  # the command line's --format choices
+            self.format.addItem(FORMAT_LABELS.get(key, key.upper()), key)
+        self.overwrite = QCheckBox("Replace &existing files")
+        self.settings_label = QLabel()
+        self.settings_label.setObjectName("batchSettings")
+
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Inputs:"), 0, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.inputs, 0, 1)
+        buttons = QVBoxLayout()
+        for b in (add_files, add_folder, remove):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        grid.addLayout(buttons, 0, 2)
+        grid.addWidget(self.recursive, 1, 1, 1, 2)
+        grid.addWidget(QLabel("Output folder:"), 2, 0)
+        grid.addWidget(self.out_dir, 2, 1)
+        grid.addWidget(choose_out, 2, 2)
+        row = QHBoxLayout()
+        row.addWidget(self.format)
+        row.addWidget(self.overwrite)
+        row.addStretch(1)
+        grid.addWidget(QLabel("Format:"), 3, 0)
+        grid.addLayout(row, 3, 1, 1, 2)
+        grid.addWidget(QLabel("Settings:"), 4, 0)
+        grid.addWidget(self.settings_label, 4, 1, 1, 2)
+        grid.setColumnStretch(1, 1)
+        self._setup_widgets = [self.inputs, add_files, add_folder, remove, self.recursive]
+        self._setup_widgets += [self.out_dir, choose_out, self.format, self.overwrite]
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("batchTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        rows = self.table.verticalHeader()
+        rows.setVisible(False)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)  # compact, like a file list
+        header = self.table.horizontalHeader()
+        for col in (STATUS, BEFORE, AFTER, DELTA_E):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(DETAIL, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(FILE, 220)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("batchProgress")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")  # no count before there is a batch
+        self.summary = QLabel()
+        self.summary.setObjectName("batchSummary")
+        self.summary.setWordWrap(True)
+        self.only_failed = QCheckBox("Show only &failures")
+        self.only_failed.setObjectName("batchOnlyFailed")
+        self.only_failed.toggled.connect(self._filter_rows)
+
+        box = QDialogButtonBox()
+        self.start_button = box.addButton("&Start", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.start_button.setObjectName("batchStart")
+        self.cancel_button = box.addButton("Cancel", QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button.setObjectName("batchCancel")
+        self.close_button = box.addButton(QDialogButtonBox.StandardButton.Close)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.progress)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.summary, 1)
+        bottom.addWidget(self.only_failed)
+        layout.addLayout(bottom)
+        layout.addWidget(box)
+
+    # == choosing =============================================================================
+    def add_inputs(self, paths: list[str | Path]) -> None:
+        """Add files or folders to the inputs (each once)."""
+        present = {self.inputs.item(i).text() for i in range(self.inputs.count())}
+        for p in paths:
+            text = str(p)
+            if text and text not in present:
+                self.inputs.addItem(text)
+                present.add(text)
+        if paths and not self.out_dir.text():
+            first = Path(paths[0])
+            base = first if first.is_dir() else first.parent
+            self.out_dir.setText(str(base.parent / f"{base.name}-quantized"))
+        self._update_start()
+
+    def input_paths(self) -> list[Path]:
+        return [Path(self.inputs.item(i).text()) for i in range(self.inputs.count())]
+
+    @Slot()
+    def _ask_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(self, "Add Images", self._folder)
+        self.add_inputs(names)
+
+    @Slot()
+    def _ask_folder(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, "Add Folder", self._folder)
+        if name:
+            self.add_inputs([name])
+
+    @Slot()
+    def _ask_out_dir(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, "Output Folder", self.out_dir.text())
+        if name:
+            self.out_dir.setText(name)
+
+    @Slot()
+    def _remove_selected(self) -> None:
+        for item in self.inputs.selectedItems():
+            self.inputs.takeItem(self.inputs.row(item))
+        self._update_start()
+
+    def showEvent(self, event) -> None:
+        self.settings_label.setText(recipe_text(self._recipe()) + " (from the main window)")
+        super().showEvent(event)
+
+    # == running ==============================================================================
+    def is_running(self) -> bool:
+        return self.task.is_running()
+
+    @Slot()
+    def start(self) -> bool:
+        """Plan the batch and start it; False (with the reason shown) when it cannot start."""
+        if self.is_running() or not self.inputs.count() or not self.out_dir.text().strip():
+            return False
+        recipe = self._recipe()
+        self.settings_label.setText(recipe_text(recipe) + " (from the main window)")
+        request = BatchRequest(
+            inputs=tuple(self.input_paths()),
+            out_dir=Path(self.out_dir.text().strip()),
+            format=self.format.currentData(),
+            k=recipe.k,
+            color_space=recipe.color_space,
+            dither=recipe.dither,
+            dither_strength=recipe.dither_strength,
+            recursive=self.recursive.isChecked(),
+            overwrite=self.overwrite.isChecked(),
+        )
+        try:
+            jobs, failed = plan(request)
+        except UsageError as exc:
+            QMessageBox.warning(self, "Cannot start the batch", str(exc))
+            return False
+        self.jobs = [r.job for r in failed] + jobs
+        self.results = [*failed, *([None] * len(jobs))]
+        self._fill_table()
+        self._filter_rows()
+        self.progress.setRange(0, max(1, len(self.results)))
+        self.progress.setFormat("%v / %m files")
+        self.progress.setValue(len(failed))
+        self._update_summary()
+        if not jobs:
+            self._on_finished(False)
+            return True
+        self._offset = len(failed)
+        self.task.start(jobs, options(request))
+        self._set_running(True)
+        return True
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop after the file running now."""
+        if self.is_running():
+            self.task.cancel()
+            self.cancel_button.setEnabled(False)
+            self.cancel_button.setText("Cancelling…")
+
+    @Slot(int, object)
+    def _on_file_done(self, index: int, result: JobResult) -> None:
+        row = self._offset + index
+        self.results[row] = result
+        self._show_result(row, result)
+        self.progress.setValue(sum(r is not None for r in self.results))
+        self._update_summary()
+
+    @Slot(bool)
+    def _on_finished(self, cancelled: bool) -> None:
+        for row, r in enumerate(self.results):
+            if r is None:
+                self._set_cell(row, STATUS, "Not run" if cancelled else "")
+        self._set_running(False)
+        self._update_summary(finished=True, cancelled=cancelled)
+        self.batchFinished.emit(cancelled)
+
+    # == showing ==============================================================================
+    def _fill_table(self) -> None:
+        self.table.setRowCount(len(self.jobs))
+        for row, job in enumerate(self.jobs):
+            item = QTableWidgetItem(job.input.name or str(job.input))
+            item.setToolTip(str(job.input))
+            self.table.setItem(row, FILE, item)
+            for col in range(1, len(COLUMNS)):
+                self.table.setItem(row, col, QTableWidgetItem(""))
+            self._set_cell(row, STATUS, "Waiting")
+            result = self.results[row]
+            if result is not None:
+                self._show_result(row, result)
+
+    @Slot()
+    def _filter_rows(self) -> None:
+        only = self.only_failed.isChecked()
+        for row, r in enumerate(self.results):
+            self.table.setRowHidden(row, only and (r is None or r.error is None))
+
+    def _set_cell(self, row: int, col: int, text: str, tip: str | None = None) -> None:
+        item = self.table.item(row, col)
+        item.setText(text)
+        item.setToolTip(tip if tip is not None else text)
+        if col in (BEFORE, AFTER, DELTA_E):
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def _show_result(self, row: int, r: JobResult) -> None:
+        if r.error is None:
+            self._set_cell(row, STATUS, "Written")
+            self._set_cell(row, BEFORE, human_size(r.bytes_in))
+            self._set_cell(row, AFTER, human_size(r.bytes_out))
+            self._set_cell(row, DELTA_E, "" if r.delta_e is None else f"{r.delta_e:.2f}")
+            self._set_cell(row, DETAIL, r.job.output.name, str(r.job.output))
+        else:
+            self._set_cell(row, STATUS, "Failed")
+            self._set_cell(row, DETAIL, _reason(r), r.error)
+            for col in (STATUS, DETAIL):
+                self.table.item(row, col).setForeground(FAILED_COLOUR)
+        self.table.setRowHidden(row, self.only_failed.isChecked() and r.error is None)
+        if not self.table.isRowHidden(row):
+            self.table.scrollToItem(self.table.item(row, FILE))
+
+    def _update_summary(self, finished: bool = False, cancelled: bool = False) -> None:
+        done = [r for r in self.results if r is not None and r.error is None]
+        failed = [r for r in self.results if r is not None and r.error is not None]
+        parts = [f"{len(done)} of {len(self.results)} written"]
+        if failed:
+            parts.append(f"{len(failed)} failed")
+        before, after = sum(r.bytes_in for r in done), sum(r.bytes_out for r in done)
+        if before:
+            parts.append(f"{human_size(before)} → {human_size(after)} ({after / before:.0%})")
+        measured = [r.delta_e for r in done if r.delta_e is not None]
+        if measured:
+            parts.append(f"mean ΔE2000 {sum(measured) / len(measured):.2f}")
+        head = "Cancelled: " if cancelled else ("Finished: " if finished else "")
+        self.summary.setText(head + " · ".join(parts))
+
+    def _set_running(self, running: bool) -> None:
+        for w in self._setup_widgets:
+            w.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.cancel_button.setText("Cancel")
+        self._update_start()
+
+    @Slot()
+    def _update_start(self) -> None:
+        ready = self.inputs.count() > 0 and bool(self.out_dir.text().strip())
+        self.start_button.setEnabled(ready and not self.is_running())
+
+    # == closing ==============================================================================
+    def ask_to_stop(self) -> bool:
+        """While a batch runs, ask whether to stop it; True when it may stop (or none runs)."""
+        if not self.is_running():
+            return True
+        n = sum(r is not None for r in self.results)
+        answer = QMessageBox.question(
+            self,
+            "Stop the batch?",
+            f"A batch is running ({n} of {len(self.results)} files done). Stop it? Files "
+            "already written are kept.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.cancel()
+        return True
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.ask_to_stop():
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        # Esc closes the dialog like its Close button: through closeEvent, which asks first.
+        self.close()
+
+    def shutdown(self) -> None:
+        """Stop the batch thread and wait for it (the file running now finishes first)."""
+        self.task.shutdown()
