@@ -1,10 +1,10 @@
 """``python -m benchmarks`` (= ``make bench``): engine, quality, CLI, start-up, GUI, PNG,
-transparency, curve, palette and batch benches as Markdown tables.
+transparency, curve, palette, dithering and batch benches as Markdown tables.
 
 The engine bench runs in this process (it is Qt-free); the others, owned by their modules
 ``bench_quality``, ``bench_cli``, ``bench_startup``, ``bench_gui``, ``bench_png``,
-``bench_alpha``, ``bench_sweep``, ``bench_palette`` and ``bench_batch``, each run in a
-subprocess so Qt never loads next to the engine measurements.
+``bench_alpha``, ``bench_sweep``, ``bench_palette``, ``bench_dither`` and ``bench_batch``, each
+run in a subprocess so Qt never loads next to the engine measurements.
 Each section's Markdown is saved under ``benchmarks/out/`` and the latest of every section is
 collected in ``benchmarks/out/latest.md`` (``latest-quick.md`` for ``--quick``).
 """
@@ -31,6 +31,7 @@ SECTIONS = (
     "alpha",
     "sweep",
     "palette",
+    "dither",
     "batch",
 )
 #: Run inside the subprocess: call ``main`` with the arguments if it takes any, else via argv.

@@ -1,10 +1,11 @@
 """Recipes: the settings that reproduce a result, shared by the window and the command line.
 
 A recipe is the ``settings`` object of kquant's JSON palette file: ``k``, ``color_space``,
-``dither``, ``seed``, maybe ``fixed`` colours (or, with ``remap``, the palette the image was
-mapped onto), ``engine`` and the palette ``edits`` made since. The window's File > Export
-Recipe writes such a file and ``kquant --recipe FILE.json`` replays it: same input, same
-bytes. Qt-free.
+``dither``, ``dither_strength``, ``seed``, maybe ``fixed`` colours (or, with ``remap``, the
+palette the image was mapped onto), ``engine`` and the palette ``edits`` made since. The
+window's File > Export Recipe writes such a file and ``kquant --recipe FILE.json`` replays it:
+same input, same bytes. A recipe written before ``dither_strength`` existed means full
+strength (1.0). Qt-free.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from .engine import COLOR_SPACES, DITHERS, apply_edits, quantize, remap
 from .engine.fixed import validate_colors
-from .engine.pipeline import validate_k
+from .engine.pipeline import validate_k, validate_strength
 from .options import ENGINES
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Recipe:
     ----------
     k : int
     color_space, dither : str
+    dither_strength : float
+        0.0 to 1.0, as for :func:`kquant_gui.quantize` (1.0 when a file does not say).
     seed : int
     fixed : tuple of str
         Hex colours kept exactly; with ``remap``, the palette mapped onto, in order.
@@ -57,6 +60,7 @@ class Recipe:
     k: int
     color_space: str = "lab"
     dither: str = "none"
+    dither_strength: float = 1.0
     seed: int = 0
     fixed: tuple[str, ...] = ()
     remap: bool = False
@@ -65,7 +69,8 @@ class Recipe:
 
     @property
     def plain(self) -> bool:
-        """True when plain ``quantize(pixels, k, color_space=, dither=, seed=)`` reproduces it."""
+        """True when plain ``quantize(pixels, k, color_space=, dither=, dither_strength=,
+        seed=)`` reproduces it."""
         return not (self.fixed or self.remap or self.engine or self.edits)
 
     def run(
@@ -84,6 +89,7 @@ class Recipe:
                 list(self.fixed),
                 color_space=self.color_space,
                 dither=self.dither,
+                dither_strength=self.dither_strength,
                 progress=progress,
                 cancel=cancel,
                 threads=threads,
@@ -95,6 +101,7 @@ class Recipe:
                 self.k,
                 color_space=self.color_space,
                 dither=self.dither,
+                dither_strength=self.dither_strength,
                 seed=self.seed,
                 fixed=list(self.fixed) or None,
                 progress=progress,
@@ -110,6 +117,7 @@ class Recipe:
             "k": self.k,
             "color_space": self.color_space,
             "dither": self.dither,
+            "dither_strength": self.dither_strength,
             "seed": self.seed,
         }
         if self.remap:
@@ -134,6 +142,8 @@ class Recipe:
         dither = d.get("dither", "none")
         if dither not in DITHERS:
             raise ValueError(f"dither {dither!r} is not one of {', '.join(DITHERS)}")
+        # Recipes from before the strength existed were dithered at full strength.
+        strength = validate_strength(d.get("dither_strength", 1.0))
         seed = d.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
             raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
@@ -153,6 +163,7 @@ class Recipe:
             k=k,
             color_space=space,
             dither=dither,
+            dither_strength=strength,
             seed=int(seed),
             fixed=tuple(str(c) for c in fixed),
             remap=bool(d.get("remap", False)),
@@ -167,6 +178,7 @@ def recipe_of(result: Quantization) -> Recipe:
         k=result.k,
         color_space=result.color_space,
         dither=result.dither,
+        dither_strength=result.dither_strength,
         seed=result.seed,
         fixed=_hexes(result.fixed),
         remap=result.remapped,

@@ -224,6 +224,7 @@ def _run_batch(parser: argparse.ArgumentParser, args: argparse.Namespace, pipes:
         k=recipe.k,
         color_space=recipe.color_space,
         dither=recipe.dither,
+        dither_strength=recipe.dither_strength,
         seed=recipe.seed,
         engine=recipe.engine or "numpy",
         force=args.force,

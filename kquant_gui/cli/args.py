@@ -100,6 +100,17 @@ def _int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def _strength(text: str) -> float:
+    """An argparse ``type`` for ``--dither-strength``: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``kquant`` (also used to render ``--help``)."""
     parser = argparse.ArgumentParser(
@@ -152,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dither", choices=DITHERS, default="none",
         help="dithering of the final mapping (default: none; ordered = 8x8 Bayer)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dither-strength", type=_strength, default=1.0, metavar="S",
+        help="how much of the dithering to apply, 0 (none) to 1 (full, the default)",
     )  # fmt: skip
     parser.add_argument(
         "--engine", choices=ENGINES, default="numpy",

@@ -57,6 +57,8 @@ class Options:
     threads: int | None = None
     #: Measure each output's mean CIEDE2000 against its input (for --report).
     measure: bool = False
+    #: 0.0 to 1.0, as quantize's ``dither_strength`` (last, so positional uses keep working).
+    dither_strength: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -261,7 +263,12 @@ def _run_job(job: Job, opts: Options) -> JobResult:
             t0 = time.perf_counter()
             src = load_image(job.input, max_pixels=opts.max_pixels)
         t1 = time.perf_counter()
-        settings = {"color_space": opts.color_space, "dither": opts.dither, "seed": opts.seed}
+        settings = {
+            "color_space": opts.color_space,
+            "dither": opts.dither,
+            "dither_strength": opts.dither_strength,
+            "seed": opts.seed,
+        }
         with engine_threads(opts.threads) as threads:  # the limit the engine runs under
             if opts.recipe is not None:
                 outcome = targets.Outcome(opts.recipe.run(src.pixels))

@@ -1,8 +1,8 @@
 """The ``kquant`` options that say which palette to make: ``--fixed``, ``--remap``, ``--recipe``.
 
-They resolve, with ``-k``, ``--space``, ``--dither``, ``--seed`` and ``--engine``, into one
-:class:`~kquant_gui.recipe.Recipe` that every job runs. The module imports neither numpy nor
-Pillow: the parser (and ``kquant --help``) is built from it.
+They resolve, with ``-k``, ``--space``, ``--dither``, ``--dither-strength``, ``--seed`` and
+``--engine``, into one :class:`~kquant_gui.recipe.Recipe` that every job runs. The module
+imports neither numpy nor Pillow: the parser (and ``kquant --help``) is built from it.
 """
 
 from __future__ import annotations
@@ -33,16 +33,19 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     source.add_argument(
         "--recipe", type=Path, metavar="FILE.json",
-        help="replay the settings stored in a JSON palette (k, space, dithering, seed, fixed "
-        "colours, edits) as the window exported them; the same input gives the same bytes",
+        help="replay the settings stored in a JSON palette (k, space, dithering and its "
+        "strength, seed, fixed colours, edits) as the window exported them; the same input "
+        "gives the same bytes",
     )  # fmt: skip
 
 
 def _given(args: argparse.Namespace, parser_defaults: dict[str, object]) -> list[str]:
-    """Options among --space/--dither/--seed/--fixed/--engine set away from their defaults."""
+    """Options among --space/--dither/--dither-strength/--seed/--fixed/--engine set away from
+    their defaults."""
     names = {
         "space": "--space",
         "dither": "--dither",
+        "dither_strength": "--dither-strength",
         "seed": "--seed",
         "fixed": "--fixed",
         "engine": "--engine",
@@ -70,7 +73,7 @@ def resolve_recipe(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     if args.recipe is not None:
         if args.k is not None:
             raise UsageError("-k cannot be combined with --recipe: the recipe gives k")
-        names = ("space", "dither", "seed", "fixed", "engine")
+        names = ("space", "dither", "dither_strength", "seed", "fixed", "engine")
         defaults = {d: parser.get_default(d) for d in names}
         clash = _given(args, defaults)
         if clash:
@@ -86,7 +89,12 @@ def resolve_recipe(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         colors = read_palette(args.remap)
         hexes = tuple("#" + bytes(int(v) for v in c[:3]).hex() for c in colors)
         recipe = Recipe(
-            k=len(hexes), color_space=args.space, dither=args.dither, fixed=hexes, remap=True
+            k=len(hexes),
+            color_space=args.space,
+            dither=args.dither,
+            dither_strength=args.dither_strength,
+            fixed=hexes,
+            remap=True,
         )
     else:
         if args.k is None:
@@ -105,6 +113,7 @@ def resolve_recipe(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
             k=args.k,
             color_space=args.space,
             dither=args.dither,
+            dither_strength=args.dither_strength,
             seed=args.seed,
             fixed=fixed,
             engine=engine,

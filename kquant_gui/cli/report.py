@@ -96,6 +96,7 @@ def build(results: Sequence[JobResult], opts: Options, elapsed: float) -> dict[s
             "k": opts.k,
             "color_space": opts.color_space,
             "dither": opts.dither,
+            "dither_strength": opts.dither_strength,
             "seed": opts.seed,
         },
         "totals": {

@@ -96,12 +96,21 @@ def quantize_to_target(
     color_space: str,
     dither: str,
     seed: int,
+    dither_strength: float = 1.0,
 ) -> Outcome:
     """Quantize with the fewest colours up to ``k`` whose mean CIEDE2000 is at most
     ``max_de``; when even ``k`` misses, the outcome is skipped ("quality")."""
     from ..engine import choose_k  # with numpy: only a run with --max-de needs it
 
-    choice = choose_k(pixels, max_de, k_max=k, color_space=color_space, dither=dither, seed=seed)
+    choice = choose_k(
+        pixels,
+        max_de,
+        k_max=k,
+        color_space=color_space,
+        dither=dither,
+        dither_strength=dither_strength,
+        seed=seed,
+    )
     if choice.met:
         return Outcome(choice.result, choice.mean_delta_e)
     return Outcome(

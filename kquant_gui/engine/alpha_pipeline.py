@@ -52,7 +52,13 @@ COARSE_POINTS_PER_CLUSTER = 16
 
 
 def quantize_soft(
-    pixels: np.ndarray, k: int, space: str, dither: str, seed: int, steps: Steps
+    pixels: np.ndarray,
+    k: int,
+    space: str,
+    dither: str,
+    seed: int,
+    steps: Steps,
+    strength: float = 1.0,
 ) -> Quantization:
     """Quantize an image with semi-transparent pixels to an RGBA palette.
 
@@ -64,6 +70,8 @@ def quantize_soft(
     space, dither, seed
         As for :func:`kquant_gui.quantize`.
     steps : Steps
+    strength : float
+        The dithering strength, in (0, 1] (at 0 the caller asks for no dithering).
 
     Returns
     -------
@@ -97,7 +105,9 @@ def quantize_soft(
             fixed = _settled(pixels, hist, points, palette, space)
             labels = diffuse_rgba(pixels, palette, transparent, space, steps, fixed=fixed)
         else:
-            labels = _labels_ordered(pixels, hist, points, palette, transparent, space, steps)
+            labels = _labels_ordered(
+                pixels, hist, points, palette, transparent, space, steps, strength
+            )
         image, counts = paint_labels(pixels, palette, labels, steps)
     labels, palette, counts, transparent = _in_share_order(labels, palette, counts, transparent)
     if k == 1 and hist.n_transparent and hist.colors.shape[0]:
@@ -386,8 +396,10 @@ def _labels_ordered(
     transparent: int | None,
     space: str,
     steps: Steps,
+    strength: float = 1.0,
 ) -> np.ndarray:
-    """Ordered (8x8 Bayer) dithering between each colour's two nearest entries.
+    """Ordered (8x8 Bayer) dithering between each colour's two nearest entries (thresholds
+    ``t`` weakened to ``1 - strength (1 - t)``, as in :func:`.dither.ordered_labels`).
 
     The share of the second entry is the colour's position on the segment between the two
     entries in premultiplied linear light and alpha, which is what neighbouring pixels blend
@@ -411,7 +423,7 @@ def _labels_ordered(
     t_first = _entry_table(hist, first.astype(np.uint8), t)
     t_second = _entry_table(hist, second.astype(np.uint8), t)
     t_mix = _entry_table(hist, mix, 0)
-    threshold = np.rint(bayer_matrix(3) * 255.0).astype(np.uint8)
+    threshold = np.rint((1.0 - strength * (1.0 - bayer_matrix(3))) * 255.0).astype(np.uint8)
     index = _pixel_index_source(hist, pixels)
     labels = np.empty(h * w, dtype=np.uint8)
     rows = max(8, (CHUNK // max(w, 1)) // 8 * 8)

@@ -26,6 +26,7 @@ from .pipeline import (
     histogram_options,
     validate_k,
     validate_pixels,
+    validate_strength,
 )
 from .probe import Quality, result_quality
 from .progress import CancelCallback, ProgressCallback, Steps
@@ -119,6 +120,7 @@ def choose_k(
     k_max: int = K_MAX,
     color_space: str = "lab",
     dither: str = "none",
+    dither_strength: float = 1.0,
     seed: int = 0,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
@@ -141,7 +143,7 @@ def choose_k(
         noticeable difference).
     k_min, k_max : int
         Range searched, ``1 <= k_min <= k_max <= 256``.
-    color_space, dither, seed
+    color_space, dither, dither_strength, seed
         As for :func:`kquant_gui.quantize`.
     progress : callable(fraction: float, stage: str), optional
         Called as the search advances (stage ``"search"``).
@@ -168,8 +170,11 @@ def choose_k(
     if k_min > k_max:
         raise ValueError(f"k_min must not exceed k_max, got {k_min} and {k_max}")
     _validate_options(color_space, dither, seed)
+    strength = validate_strength(dither_strength)
     with engine_threads(threads), single_threaded_blas():
-        search = _Search(pixels, target, k_min, k_max, color_space, dither, int(seed), cancel)
+        search = _Search(
+            pixels, target, k_min, k_max, color_space, dither, int(seed), cancel, strength
+        )
         return search.run(progress)
 
 
@@ -186,10 +191,12 @@ class _Search:
         dither: str,
         seed: int,
         cancel: CancelCallback | None,
+        strength: float = 1.0,
     ) -> None:
         self.pixels, self.target = pixels, target
         self.k_min, self.k_max = k_min, k_max
         self.space, self.dither, self.seed, self.cancel = space, dither, seed, cancel
+        self.strength = strength
         self.steps = Steps(None, cancel, {"search": 1.0})
         self.hists = HistogramCache(pixels, dither, self.steps)
         self.soft = has_soft_alpha(pixels)
@@ -216,8 +223,9 @@ class _Search:
         # Soft-edged images take the colour-and-alpha pipeline, which builds its own.
         hist = None if self.soft else self.hists.get(k)
         result = _quantize(
-            self.pixels, k, self.space, self.dither, self.seed, None, self.cancel, hist
-        )
+            self.pixels, k, self.space, self.dither, self.strength, self.seed, None, self.cancel,
+            hist,
+        )  # fmt: skip
         quality = result_quality(self.pixels, result.labels, result.palette)
         self.tried[k] = quality.mean_delta_e
         if quality.mean_delta_e <= self.target or k == self.k_max:

@@ -1,6 +1,7 @@
-"""Dithering: ordered (8x8 Bayer, between each colour's two nearest entries) and Floyd–Steinberg.
+"""Ordered dithering (8x8 Bayer, between each colour's two nearest entries).
 
-Both return labels only; :mod:`paint` turns them into the image.
+It returns labels only; :mod:`paint` turns them into the image. Error diffusion lives in
+:mod:`diffusion`.
 """
 
 from __future__ import annotations
@@ -66,7 +67,12 @@ def bayer_matrix(order: int = 3) -> np.ndarray:
 
 
 def ordered_labels(
-    pixels: np.ndarray, palette: np.ndarray, space: str, transparent: int, steps: Steps
+    pixels: np.ndarray,
+    palette: np.ndarray,
+    space: str,
+    transparent: int,
+    steps: Steps,
+    strength: float = 1.0,
 ) -> np.ndarray:
     """Ordered dithering with an 8x8 Bayer matrix between each colour's two nearest entries.
 
@@ -84,6 +90,10 @@ def ordered_labels(
     transparent : int
         Index for fully transparent pixels, or -1.
     steps : Steps
+    strength : float
+        In (0, 1]: the thresholds ``t`` become ``1 - strength (1 - t)``, so a weaker dither
+        takes the second entry only for colours that lie further towards it (at 0, never:
+        each colour keeps its nearest entry).
 
     Returns
     -------
@@ -92,7 +102,8 @@ def ordered_labels(
     h, w = pixels.shape[:2]
     first, second, mix = mixing_tables(palette, space)
     pairs = pair_table(first, second)
-    threshold = np.rint(bayer_matrix(3) * 255.0).astype(np.uint8)
+    thresholds = 1.0 - strength * (1.0 - bayer_matrix(3))
+    threshold = np.rint(thresholds * 255.0).astype(np.uint8)
     rows = max(8, (packing.CHUNK // max(w, 1)) // 8 * 8)
     # Blocks start on multiples of 8 rows, so one tile of thresholds fits every block.
     tile = np.tile(threshold, (rows // 8, -(-w // 8)))[:, :w]
@@ -121,71 +132,4 @@ def ordered_labels(
             steps.check() if done is None else steps.tick("mapping", done)
 
     run_parts(part, h, min_size=4 * rows, align=rows)
-    return labels
-
-
-#: Rows of context run before each Floyd–Steinberg strip, then thrown away, so that the error
-#: carried into the strip is already established and no seam shows between strips.
-_FS_WARMUP = 16
-#: Pixels per Floyd–Steinberg strip: one strip takes ~30 ms here, well inside the 200 ms in
-#: which a cancel must be honoured.
-_FS_STRIP_PIXELS = 1 << 21
-
-
-def floyd_steinberg_labels(
-    pixels: np.ndarray, palette: np.ndarray, transparent: int, steps: Steps
-) -> np.ndarray:
-    """Floyd–Steinberg error diffusion (serpentine-free, as Pillow's C implementation does).
-
-    The image is processed in strips so that cancellation is honoured within a fraction of a
-    second even on very large images.
-
-    Parameters
-    ----------
-    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
-    palette : ndarray of uint8, shape (n, 3), n <= 256
-    transparent : int
-        Index for fully transparent pixels, or -1.
-    steps : Steps
-
-    Returns
-    -------
-    ndarray of uint8, shape (H, W)
-    """
-    from PIL import Image
-
-    h, w = pixels.shape[:2]
-    n = palette.shape[0]
-    # Pillow matches against all 256 slots; padding with copies of entry 0 keeps any match on a
-    # padding slot equivalent to entry 0, which the fix-up below restores.
-    full = np.repeat(palette[:1], 256, axis=0)
-    full[:n] = palette
-    pal_bytes = full.tobytes()
-    t_label = np.uint8(max(transparent, 0))
-    rgb = pixels[..., :3]
-    labels = np.empty((h, w), dtype=np.uint8)
-    rows = max(1, _FS_STRIP_PIXELS // max(w, 1))
-
-    def part(index: int, first_row: int, end_row: int) -> None:
-        # A palette image of its own per thread: Pillow objects are not shared across threads.
-        pal_img = Image.new("P", (1, 1))
-        pal_img.putpalette(pal_bytes)
-        # Strips are cut the same way whatever the thread count, so the result is too.
-        for y in range(first_row, end_row, rows):
-            y0 = max(0, y - _FS_WARMUP)
-            y1 = min(end_row, y + rows)
-            strip = Image.fromarray(np.ascontiguousarray(rgb[y0:y1]), "RGB")
-            out = strip.quantize(palette=pal_img, dither=Image.Dither.FLOYDSTEINBERG)
-            lab = labels[y:y1]
-            lab[...] = np.asarray(out)[y - y0 :]
-            # A match on a padding slot means entry 0 (multiplying by the bool clears it);
-            # fully transparent pixels take their entry: no masked passes.
-            np.multiply(lab, lab < n, out=lab)
-            if transparent >= 0:
-                bitwise_select(pixels[y:y1, :, 3] == 0, t_label, lab, out=lab)
-            done = part_progress(index, first_row, end_row, y1, h)
-            steps.check() if done is None else steps.tick("mapping", done)
-
-    # Pillow releases the interpreter lock while it diffuses, so strips run side by side.
-    run_parts(part, h, min_size=2 * rows, align=rows)
     return labels

@@ -23,7 +23,8 @@ from .cluster import (
     aggregate,
 )
 from .colorspace import from_space, srgb8_to_lab, to_space
-from .dither import floyd_steinberg_labels, ordered_labels
+from .diffusion import diffuse
+from .dither import ordered_labels
 from .histogram import Histogram, histogram
 from .kmeans import lloyd, nearest
 from .lut import bin_center_coords, entry_pairs
@@ -324,7 +325,9 @@ class Estimator:
         if self.dither == "ordered":
             raw = ordered_labels(probe, palette, self.space, transparent, self.steps)
         else:
-            raw = floyd_steinberg_labels(probe, palette, transparent, self.steps)
+            raw = diffuse(
+                probe, palette, space=self.space, transparent=transparent, steps=self.steps
+            )
         flat = raw.reshape(-1)
         seen = flat if self.visible is None else flat[self.visible]
         pick = self.probe_sample

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -22,7 +22,8 @@ from .alpha_histogram import has_soft_alpha
 from .alpha_pipeline import quantize_soft
 from .cluster import cluster, histogram_coords
 from .colorspace import to_space
-from .dither import floyd_steinberg_labels, ordered_labels
+from .diffusion import diffuse
+from .dither import ordered_labels
 from .fixed import cluster_around, unique_rows, validate_colors
 from .histogram import Histogram, histogram
 from .lut import (
@@ -35,12 +36,14 @@ from .lut import (
     pair_table,
     rank_pairs,
 )
+from .nearest import HeldColors
 from .packing import pack_rgb
 from .paint import paint_labels
 from .parallel import engine_threads, single_threaded_blas
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
 from .smooth import stream_labels
+from .spread import spread_palette
 
 #: Above this k, large images map pixels by 21-bit cell rather than by 18-bit bin.
 FINE_MAP_K = 32
@@ -97,6 +100,15 @@ def validate_pixels(pixels: object) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
+def validate_strength(strength: object) -> float:
+    """Return ``strength`` as a float in [0, 1], or raise ``ValueError`` saying what is allowed."""
+    if isinstance(strength, bool) or not isinstance(strength, Real):
+        raise ValueError(f"dither_strength must be a number from 0.0 to 1.0, got {strength!r}")
+    if not 0.0 <= float(strength) <= 1.0:  # also rejects NaN
+        raise ValueError(f"dither_strength must be from 0.0 to 1.0, got {float(strength)}")
+    return float(strength)
+
+
 def _validate_options(
     color_space: object, dither: object, seed: object, engine: object = "numpy"
 ) -> None:
@@ -118,6 +130,7 @@ def quantize(
     *,
     color_space: str = "lab",
     dither: str = "none",
+    dither_strength: float = 1.0,
     seed: int = 0,
     fixed: object = None,
     progress: ProgressCallback | None = None,
@@ -139,7 +152,13 @@ def quantize(
         Space in which colour distances are measured: CIELAB (default) or OKLab, both from
         linearised sRGB, or plain sRGB values.
     dither : {"none", "floyd-steinberg", "ordered"}
-        Dithering of the final mapping; "ordered" is an 8x8 Bayer matrix.
+        Dithering of the final mapping: "floyd-steinberg" is our selective serpentine error
+        diffusion (pixels the palette holds exactly stay exact, edges are spared), "ordered"
+        an 8x8 Bayer matrix between each colour's two nearest entries. With either, outer
+        palette entries move outward so that the image's outermost colours can be mixed.
+    dither_strength : float
+        0.0 to 1.0: how much of the dithering to apply. 0.0 gives exactly the undithered
+        result; 1.0 (default) the full dithering.
     seed : int
         Seed of the k-means++ start; the same inputs and seed give a byte-identical result.
     fixed : array_like of uint8, shape (m, 3) or (m, 4), optional
@@ -185,6 +204,7 @@ def quantize(
     k = validate_k(k)
     pixels = validate_pixels(pixels)
     _validate_options(color_space, dither, seed, engine)
+    strength = validate_strength(dither_strength)
     fixed_rgb = None
     if fixed is not None:
         fixed_rgb = unique_rows(validate_colors(fixed, "fixed", max_count=k)[:, :3])
@@ -198,6 +218,7 @@ def quantize(
             k,
             color_space,
             dither,
+            strength,
             int(seed),
             progress,
             cancel,
@@ -211,6 +232,7 @@ def _quantize(
     k: int,
     color_space: str,
     dither: str,
+    strength: float,
     seed: int,
     progress: ProgressCallback | None,
     cancel: CancelCallback | None,
@@ -227,17 +249,23 @@ def _quantize(
     steps = Steps(
         progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
     )
+    # Dithering at strength 0 is no dithering, exactly.
+    dithered = dither != "none" and strength > 0.0
     # Fixed colours and given palettes are opaque colours: the per-pixel alpha of a
     # soft-edged image is kept as it is rather than clustered with them.
     if fixed is None and given is None and has_soft_alpha(pixels):
-        result = quantize_soft(pixels, k, color_space, dither, seed, steps)
+        # Colour-and-alpha palettes (see alpha_pipeline): ordered dithering there honours the
+        # strength; its error diffusion (alpha_diffusion) runs at full strength for now.
+        result = quantize_soft(
+            pixels, k, color_space, dither if dithered else "none", seed, steps, strength
+        )
         steps.done()
-        return result
+        return replace(result, dither=dither, dither_strength=strength)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
     if hist is None:
-        hist = _histogram(pixels, k, dither, steps)
+        hist = _histogram(pixels, k, dither if dithered else "none", steps)
     t1 = time.perf_counter()
     timings["histogram"] = t1 - t0
 
@@ -255,6 +283,10 @@ def _quantize(
         palette_vis, coords = cluster_around(hist, k_visible, color_space, seed, steps, fixed)
     else:
         palette_vis, coords = cluster(hist, k_visible, color_space, seed, steps, engine=engine)
+        if dithered:
+            palette_vis = spread_palette(
+                palette_vis, coords, hist.weights, color_space, amount=strength
+            )
     t2 = time.perf_counter()
     timings["clustering"] = t2 - t1
 
@@ -264,11 +296,11 @@ def _quantize(
         # Nothing visible: every pixel is fully transparent and takes the one entry.
         raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
         mapped = _paint_in_share_order(pixels, entries.palette, raw, steps)
-    elif dither == "none":
+    elif not dithered:
         own = fixed is None and given is None
         mapped = _map_nearest(pixels, hist, coords, entries, k_visible, color_space, steps, own)
     else:
-        mapped = _map_dithered(pixels, entries, dither, color_space, steps)
+        mapped = _map_dithered(pixels, entries, dither, strength, color_space, steps)
     timings["mapping"] = time.perf_counter() - t2
     steps.done()
     if given is not None:
@@ -280,6 +312,7 @@ def _quantize(
         "k": k,
         "color_space": color_space,
         "dither": dither,
+        "dither_strength": strength,
         "seed": seed,
         "engine": engine,
     }
@@ -412,14 +445,28 @@ def _map_nearest(
 
 
 def _map_dithered(
-    pixels: np.ndarray, entries: _Entries, dither: str, space: str, steps: Steps
+    pixels: np.ndarray,
+    entries: _Entries,
+    dither: str,
+    strength: float,
+    space: str,
+    steps: Steps,
 ) -> _Mapped:
-    """Every pixel to an entry by ordered or Floyd–Steinberg dithering."""
+    """Every pixel to an entry by ordered dithering or error diffusion."""
     palette_vis = entries.palette[: entries.n_visible]
     if dither == "ordered":
-        raw = ordered_labels(pixels, palette_vis, space, entries.transparent, steps)
+        raw = ordered_labels(pixels, palette_vis, space, entries.transparent, steps, strength)
+        # Bins mix their two nearest entries; a colour the palette holds keeps its own.
+        HeldColors(palette_vis, space).settle(raw, pixels)
     else:
-        raw = floyd_steinberg_labels(pixels, palette_vis, entries.transparent, steps)
+        raw = diffuse(
+            pixels,
+            palette_vis,
+            space=space,
+            strength=strength,
+            transparent=entries.transparent,
+            steps=steps,
+        )
     return _paint_in_share_order(pixels, entries.palette, raw, steps)
 
 
@@ -443,7 +490,7 @@ def _assemble(
 ) -> Quantization:
     """The result: palette in share order, unused entries dropped unless ``kept`` (a mask
     over the entries, shape (n,)); RGBA for input with alpha (only 0 and 255 here), the
-    transparent entry at alpha 0."""
+    transparent entry at alpha 0. ``dither`` is the kind and strength asked for."""
     palette, counts = entries.palette[mapped.order], mapped.counts
     keep = (counts > 0) | kept[mapped.order]
     if not keep.all():

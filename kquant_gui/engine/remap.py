@@ -9,7 +9,7 @@ import numpy as np
 
 from .fixed import validate_colors
 from .parallel import engine_threads, single_threaded_blas
-from .pipeline import K_MAX, _quantize, _validate_options, validate_pixels
+from .pipeline import K_MAX, _quantize, _validate_options, validate_pixels, validate_strength
 from .progress import CancelCallback, ProgressCallback
 from .result import Quantization
 
@@ -22,6 +22,7 @@ def remap(
     *,
     color_space: str = "lab",
     dither: str = "none",
+    dither_strength: float = 1.0,
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
     threads: int | None = None,
@@ -37,6 +38,10 @@ def remap(
     color_space : {"lab", "oklab", "rgb"}
         Space in which "nearest" is measured.
     dither : {"none", "floyd-steinberg", "ordered"}
+        As for :func:`kquant_gui.quantize`: our selective error diffusion or an 8x8 Bayer
+        matrix, both onto exactly these entries (the palette is never spread outward).
+    dither_strength : float
+        0.0 to 1.0: how much of the dithering to apply; 0.0 equals ``dither="none"``.
     progress, cancel, threads
         As for :func:`kquant_gui.quantize`.
 
@@ -55,11 +60,20 @@ def remap(
     """
     pixels = validate_pixels(pixels)
     _validate_options(color_space, dither, 0)
+    strength = validate_strength(dither_strength)
     colors = validate_colors(palette, "palette", max_count=K_MAX)[:, :3]
     if colors.shape[0] == 0:
         raise ValueError("palette is empty; remap needs at least one colour")
     with engine_threads(threads), single_threaded_blas():
         result = _quantize(
-            pixels, colors.shape[0], color_space, dither, 0, progress, cancel, given=colors
+            pixels,
+            colors.shape[0],
+            color_space,
+            dither,
+            strength,
+            0,
+            progress,
+            cancel,
+            given=colors,
         )
     return replace(result, fixed=colors.copy(), remapped=True)

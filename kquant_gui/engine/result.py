@@ -33,7 +33,7 @@ class Quantization:
     transparent_index : int or None
         The palette entry shared by all fully transparent pixels, if there are any and k > 1;
         it counts towards k.
-    k, color_space, dither, seed, engine
+    k, color_space, dither, seed, dither_strength, engine
         The settings that produced this result.
     distinct_colors : int or None
         Distinct visible colours of the input when the engine counted them exactly (it does so
@@ -56,6 +56,7 @@ class Quantization:
     color_space: str
     dither: str
     seed: int
+    dither_strength: float = 1.0
     engine: str = "numpy"
     distinct_colors: int | None = None
     fixed: np.ndarray | None = None
@@ -95,6 +96,7 @@ class Quantization:
             "k": self.k,
             "color_space": self.color_space,
             "dither": self.dither,
+            "dither_strength": self.dither_strength,
             "seed": self.seed,
         }
         if self.engine != "numpy":
@@ -111,7 +113,10 @@ class Quantization:
                 f"the image has only {_colours(self.distinct_colors)}; "
                 f"{kept} kept exactly (k={self.k})"
             )
-        return f"{_colours(self.n_colors)} (k={self.k}, {self.color_space}, dither {self.dither})"
+        dither = self.dither
+        if dither != "none" and self.dither_strength < 1.0:
+            dither += f" at {self.dither_strength:.0%}"
+        return f"{_colours(self.n_colors)} (k={self.k}, {self.color_space}, dither {dither})"
 
 
 def _colours(n: int) -> str:

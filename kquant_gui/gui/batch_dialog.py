@@ -59,6 +59,8 @@ FAILED_COLOUR = QColor(200, 40, 40)
 def recipe_text(recipe: Recipe) -> str:
     """``k = 16 · CIELAB · no dithering``: the settings a batch will use."""
     dither = DITHER_LABELS.get(recipe.dither, recipe.dither)
+    if recipe.dither != "none" and recipe.dither_strength < 1.0:
+        dither += f" at {recipe.dither_strength:.0%}"
     space = COLOR_SPACE_LABELS.get(recipe.color_space, recipe.color_space)
     return f"k = {recipe.k} · {space} · dithering: {dither}"
 
@@ -271,6 +273,7 @@ class BatchDialog(QDialog):
             k=recipe.k,
             color_space=recipe.color_space,
             dither=recipe.dither,
+            dither_strength=recipe.dither_strength,
             recursive=self.recursive.isChecked(),
             overwrite=self.overwrite.isChecked(),
         )

@@ -38,6 +38,7 @@ class BatchRequest:
     recursive: bool = False
     overwrite: bool = False
     seed: int = 0
+    dither_strength: float = 1.0
 
 
 def plan(request: BatchRequest) -> tuple[list[Job], list[JobResult]]:
@@ -68,6 +69,7 @@ def options(request: BatchRequest) -> Options:
         k=request.k,
         color_space=request.color_space,
         dither=request.dither,
+        dither_strength=request.dither_strength,
         seed=request.seed,
         force=request.overwrite,
         strip_metadata=False,

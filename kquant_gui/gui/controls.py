@@ -1,4 +1,5 @@
-"""The quantization settings: k (spin box plus a logarithmic slider), colour space, dithering."""
+"""The quantization settings: k (spin box plus a logarithmic slider), colour space, dithering
+and its strength."""
 
 from __future__ import annotations
 
@@ -74,10 +75,24 @@ class QuantizeControls(QObject):
             self.dither.addItem(label, key)
         self.dither.setToolTip("Dithering hides banding but makes files larger")
 
+        self.dither_strength = QSpinBox(parent)
+        self.dither_strength.setObjectName("ditherStrength")
+        self.dither_strength.setRange(0, 100)
+        self.dither_strength.setSingleStep(10)
+        self.dither_strength.setValue(100)
+        self.dither_strength.setSuffix(" %")
+        self.dither_strength.setAccessibleName("Dithering strength")
+        self.dither_strength.setToolTip(
+            "Dithering strength: 100 % dithers fully, lower values dither less (0 % is none)"
+        )
+        self.dither_strength.setKeyboardTracking(False)  # typing "50" must not run 5 % first
+        self.dither_strength.setEnabled(False)  # until a dithering is chosen
+
         self.k_spin.valueChanged.connect(self._spin_changed)
         self.k_slider.valueChanged.connect(self._slider_changed)
         self.color_space.currentIndexChanged.connect(self.changed)
-        self.dither.currentIndexChanged.connect(self.changed)
+        self.dither.currentIndexChanged.connect(self._dither_changed)
+        self.dither_strength.valueChanged.connect(self.changed)
 
     @property
     def k(self) -> int:
@@ -94,10 +109,18 @@ class QuantizeControls(QObject):
         """The chosen dithering, as the engine names it."""
         return str(self.dither.currentData())
 
-    def set_values(self, k: int, color_space: str, dither: str) -> None:
-        """Set all three at once, emitting ``changed`` at most once."""
-        widgets = (self.k_spin, self.k_slider, self.color_space, self.dither)
-        before = (self.k, self.color_space_key, self.dither_key)
+    @property
+    def dither_strength_value(self) -> float:
+        """The chosen dithering strength, 0.0 to 1.0."""
+        return self.dither_strength.value() / 100.0
+
+    def set_values(
+        self, k: int, color_space: str, dither: str, dither_strength: float | None = None
+    ) -> None:
+        """Set the settings at once (the strength only if given), emitting ``changed`` at most
+        once."""
+        widgets = (self.k_spin, self.k_slider, self.color_space, self.dither, self.dither_strength)
+        before = self._values()
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -105,11 +128,25 @@ class QuantizeControls(QObject):
             self.k_slider.setValue(k_to_slider(self.k))
             self.color_space.setCurrentIndex(max(0, self.color_space.findData(color_space)))
             self.dither.setCurrentIndex(max(0, self.dither.findData(dither)))
+            if dither_strength is not None:
+                self.dither_strength.setValue(round(dither_strength * 100))
+            self._enable_strength()
         finally:
             for w in widgets:
                 w.blockSignals(False)
-        if (self.k, self.color_space_key, self.dither_key) != before:
+        if self._values() != before:
             self.changed.emit()
+
+    def _values(self) -> tuple[int, str, str, float]:
+        return (self.k, self.color_space_key, self.dither_key, self.dither_strength_value)
+
+    def _enable_strength(self) -> None:
+        # The strength means nothing without a dithering; greyed out, it keeps its value.
+        self.dither_strength.setEnabled(self.dither_key != "none")
+
+    def _dither_changed(self) -> None:
+        self._enable_strength()
+        self.changed.emit()
 
     def step_k(self, delta: int) -> None:
         """k + ``delta`` (the + and − keys)."""

@@ -46,7 +46,7 @@ def _patterns(extensions: list[str]) -> str:
 
 def open_extensions() -> list[str]:
     """The extensions of :data:`OPEN_EXTENSIONS` that really open here (HEIC only with
-    ``pillow-heif``, AVIF only with a Pillow built with libavif)."""
+    ``pi-heif``, AVIF only with a Pillow built with libavif)."""
     readable = readable_extensions()
     return [e for e in OPEN_EXTENSIONS if e in readable]
 

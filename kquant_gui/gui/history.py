@@ -132,6 +132,8 @@ def describe_change(before: Recipe, after: Recipe) -> str:
         changes.append(f"Colour space: {after.color_space}")
     if after.dither != before.dither:
         changes.append(f"Dithering: {after.dither}")
+    if after.dither_strength != before.dither_strength:
+        changes.append(f"Dithering strength {after.dither_strength:.0%}")
     if after.seed != before.seed:
         changes.append(f"Seed {after.seed}")
     return ", ".join(changes) or "Settings"

@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         p = self.prefs
-        self.controls.set_values(p.k, p.color_space, p.dither)
+        self.controls.set_values(p.k, p.color_space, p.dither, p.dither_strength)
         self.session.set_recipe(self._recipe())
         self.theme_actions[p.theme].setChecked(True)
         if p.theme != "system":
@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         p.k = self.controls.k
         p.color_space = self.controls.color_space_key
         p.dither = self.controls.dither_key
+        p.dither_strength = self.controls.dither_strength_value
         p.set_bytes("geometry", self.saveGeometry())
         p.set_bytes("mainSplitter", self.main_splitter.saveState())
         p.set_bytes("imagesSplitter", self.images_splitter.saveState())
@@ -309,11 +310,13 @@ class MainWindow(QMainWindow):
     def _settings_changed(self) -> None:
         # One undoable step, which keeps locked colours (see palette_edit).
         c = self.controls
-        self.palette_editor.settings_changed(c.k, c.color_space_key, c.dither_key)
+        self.palette_editor.settings_changed(
+            c.k, c.color_space_key, c.dither_key, c.dither_strength_value
+        )
 
     def _recipe(self) -> Recipe:
         c = self.controls
-        return Recipe(c.k, c.color_space_key, c.dither_key)
+        return Recipe(c.k, c.color_space_key, c.dither_key, c.dither_strength_value)
 
     @Slot(object)
     def _on_result(self, outcome: tasks.Quantized) -> None:

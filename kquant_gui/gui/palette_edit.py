@@ -178,16 +178,19 @@ class PaletteEditor(QObject):
             RecipeCommand(text or describe_change(before, after), before, after, self._apply)
         )
 
-    def settings_changed(self, k: int, color_space: str, dither: str) -> None:
+    def settings_changed(
+        self, k: int, color_space: str, dither: str, dither_strength: float | None = None
+    ) -> None:
         """The controls changed: a step that keeps the locks."""
-        self.push(self.session.recipe.with_settings(k, color_space, dither))
+        recipe = self.session.recipe.with_settings(k, color_space, dither, dither_strength)
+        self.push(recipe)
 
     def _apply(self, recipe: Recipe) -> None:
         """Make ``recipe`` current: controls show it, the session shows its result."""
         c = self.w.controls
         c.blockSignals(True)
         try:
-            c.set_values(recipe.k, recipe.color_space, recipe.dither)
+            c.set_values(recipe.k, recipe.color_space, recipe.dither, recipe.dither_strength)
         finally:
             c.blockSignals(False)
         self.session.change_recipe(recipe)

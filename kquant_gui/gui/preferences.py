@@ -78,6 +78,19 @@ class Preferences:
         self.store.setValue("dither", value)
 
     @property
+    def dither_strength(self) -> float:
+        """Dithering strength, 0.0 to 1.0 (default 1.0)."""
+        try:
+            value = float(self.store.value("ditherStrength", 1.0))
+        except (TypeError, ValueError):
+            return 1.0
+        return min(1.0, max(0.0, value)) if value == value else 1.0  # nan -> default
+
+    @dither_strength.setter
+    def dither_strength(self, value: float) -> None:
+        self.store.setValue("ditherStrength", float(value))
+
+    @property
     def theme(self) -> str:
         """One of :data:`.theme.THEMES` (default "system")."""
         return self._str("theme", "system", THEMES)

@@ -35,6 +35,7 @@ class Recipe:
     k: int = 8
     color_space: str = "lab"
     dither: str = "none"
+    dither_strength: float = 1.0
     seed: int = 0
     fixed: tuple[str, ...] = ()
     remap: bool = False
@@ -43,14 +44,23 @@ class Recipe:
     def to_engine(self) -> EngineRecipe:
         """The same recipe for the engine (and the CLI's ``--recipe``)."""
         return EngineRecipe(
-            self.k, self.color_space, self.dither, self.seed, self.fixed, self.remap, None,
-            self.edits,
-        )  # fmt: skip
+            k=self.k,
+            color_space=self.color_space,
+            dither=self.dither,
+            dither_strength=self.dither_strength,
+            seed=self.seed,
+            fixed=self.fixed,
+            remap=self.remap,
+            engine=None,
+            edits=self.edits,
+        )
 
     @classmethod
     def from_engine(cls, r: EngineRecipe) -> Recipe:
         """A window recipe from the engine's (e.g. one read from a JSON file)."""
-        return cls(r.k, r.color_space, r.dither, r.seed, r.fixed, r.remap, r.edits)
+        return cls(
+            r.k, r.color_space, r.dither, r.dither_strength, r.seed, r.fixed, r.remap, r.edits
+        )
 
     def key(self) -> str:
         """A string that identifies the result of this recipe on one image."""
@@ -58,19 +68,26 @@ class Recipe:
 
     def with_k(self, k: int) -> Recipe:
         """This recipe at another k (same locks, edits dropped; a remap becomes k-means)."""
-        return self.with_settings(k, self.color_space, self.dither)
+        return self.with_settings(k, self.color_space, self.dither, self.dither_strength)
 
-    def with_settings(self, k: int, color_space: str, dither: str) -> Recipe:
-        """New settings from the controls: locks stay; edits (made on the old result) go. A
-        loaded palette stays while k is its size, else k-means takes over."""
+    def with_settings(
+        self, k: int, color_space: str, dither: str, dither_strength: float | None = None
+    ) -> Recipe:
+        """New settings from the controls (``dither_strength`` None: unchanged): locks stay;
+        edits (made on the old result) go. A loaded palette stays while k is its size, else
+        k-means takes over."""
+        if dither_strength is None:
+            dither_strength = self.dither_strength
         remap = self.remap and k == len(self.fixed)
         fixed = self.fixed if remap or not self.remap else ()
         if not remap and len(fixed) > k:
             fixed = fixed[:k]
-        same = (k, color_space, dither) == (self.k, self.color_space, self.dither)
+        same = (k, color_space, dither, dither_strength) == (
+            self.k, self.color_space, self.dither, self.dither_strength,
+        )  # fmt: skip
         return replace(
-            self, k=k, color_space=color_space, dither=dither, fixed=fixed, remap=remap,
-            edits=self.edits if same else (),
+            self, k=k, color_space=color_space, dither=dither, dither_strength=dither_strength,
+            fixed=fixed, remap=remap, edits=self.edits if same else (),
         )  # fmt: skip
 
 
@@ -226,7 +243,7 @@ class Session(QObject):
         r = self.recipe
         job = tasks.QuantizeJob(
             self.runner.new_id(), self.source.pixels, r.k, r.color_space, r.dither, r.seed,
-            recipe=r.to_engine(),
+            dither_strength=r.dither_strength, recipe=r.to_engine(),
         )  # fmt: skip
         self._quantize_key = r.key()
         self._quantize_id = job.job_id

@@ -100,6 +100,8 @@ def result_titles(result: Quantization) -> tuple[str, str]:
     """Titles of the quantized view and of the palette for ``result``."""
     space = COLOR_SPACE_LABELS.get(result.color_space, result.color_space)
     dither = DITHER_LABELS.get(result.dither, result.dither)
+    if result.dither != "none" and result.dither_strength < 1.0:
+        dither += f" at {result.dither_strength:.0%}"
     exhausted = f" — {result.summary()}" if result.exhausted else ""
     colours = "colour" if result.n_colors == 1 else "colours"
     return (

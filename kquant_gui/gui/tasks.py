@@ -53,6 +53,7 @@ class QuantizeJob:
     color_space: str
     dither: str
     seed: int = 0
+    dither_strength: float = 1.0
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
     #: Fixed colours, a palette to map onto or edits to replay (None: plain settings above).
     recipe: EngineRecipe | None = None
@@ -271,6 +272,7 @@ def run_quantize(
         job.k,
         color_space=job.color_space,
         dither=job.dither,
+        dither_strength=job.dither_strength,
         seed=job.seed,
         progress=progress,
         cancel=cancelled,

@@ -307,7 +307,8 @@ def _short_folder(folder: Path) -> str:
 
 
 def build_toolbar(w: MainWindow) -> None:
-    """The settings toolbar: k (spin box and slider), colour space, dithering, Fit and 1:1."""
+    """The settings toolbar: k (spin box and slider), colour space, dithering and its strength,
+    Fit and 1:1."""
     bar = QToolBar("Settings", w)
     bar.setObjectName("settingsToolBar")
     bar.setMovable(False)
@@ -324,6 +325,7 @@ def build_toolbar(w: MainWindow) -> None:
     bar.addWidget(w.controls.color_space)
     bar.addWidget(QLabel(" Dithering "))
     bar.addWidget(w.controls.dither)
+    bar.addWidget(w.controls.dither_strength)
     add_zoom_tools(w, bar)
     w.settings_toolbar = bar
     add_setting_menus(

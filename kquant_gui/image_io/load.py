@@ -195,7 +195,10 @@ _NEEDS_CODEC = {"AVIF": "avif", "JPEG2000": "jpg_2000", "WEBP": "webp"}
 
 
 def register_heif() -> bool:
-    """Let Pillow read HEIC / HEIF (the iPhone's default) through ``pillow-heif``.
+    """Let Pillow read HEIC / HEIF (the iPhone's default) through ``pi-heif``.
+
+    ``pi-heif`` is the decode-only build of ``pillow-heif`` (same plugin, no HEIC encoder):
+    reading is all we need, and the encoder would add 23 MB to the packaged app.
 
     Registering a plugin is how Pillow is extended (once per process, like its own plugins);
     it happens at the first load rather than at import, so importing the package stays cheap.
@@ -203,13 +206,13 @@ def register_heif() -> bool:
     Returns
     -------
     bool
-        False when ``pillow-heif`` is not installed (HEIC then is not offered).
+        False when ``pi-heif`` is not installed (HEIC then is not offered).
     """
     global _heif_registered
     with _heif_lock:
         if _heif_registered is None:
             try:
-                from pillow_heif import register_heif_opener
+                from pi_heif import register_heif_opener
             except ImportError:
                 _heif_registered = False
             else:

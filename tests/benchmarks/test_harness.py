@@ -105,3 +105,21 @@ def test_transparency_bench_renders_a_table_for_one_image() -> None:
     assert ours.indexed and ours.size and math.isfinite(ours.score) and ours.score > 0
     md = bench_alpha.render(rows, [8], {}, None, None)
     assert "**icon**" in md and "| kquant-gui |" in md
+
+
+def test_dither_bench_renders_a_table_and_verdicts_on_tiny_images() -> None:
+    from benchmarks import bench_dither
+
+    if shutil.which("pngquant") is None:
+        pytest.skip("pngquant is not installed")
+    loaders = {
+        "logo": lambda: bench_dither.logo(60, 100),
+        "gradient": lambda: bench_dither.gradient(64, 96),
+    }
+    rows = bench_dither.run(loaders, [8])
+    assert len(rows) == 2 * len(bench_dither.METHODS)
+    assert all(math.isfinite(r.blurred) and r.png_bytes > 0 for r in rows)
+    md = bench_dither.render(rows, "Dithering")
+    assert "### logo" in md and "### gradient" in md
+    assert "| 8 | **kquant-gui** |" in md
+    assert "### Targets against pngquant" in md

@@ -106,6 +106,29 @@ def test_jobs_2_writes_the_same_bytes_as_jobs_1(capsys, tmp_path, inputs):
     assert outs[0] == outs[1]
 
 
+def test_dither_strength_is_passed_on_and_checked(capsys, tmp_path, inputs):
+    pixels = load_image(inputs[0]).pixels
+    for strength in ("0.5", "0"):
+        target = tmp_path / f"s{strength}.png"
+        code, _, err = run(
+            capsys, inputs[0], "-k", 6, "-o", target, "--dither", "floyd-steinberg",
+            "--dither-strength", strength,
+        )  # fmt: skip
+        assert code == 0, err
+        expected = quantize(
+            pixels, 6, dither="floyd-steinberg", dither_strength=float(strength)
+        ).image
+        np.testing.assert_array_equal(load_image(target).pixels, expected)
+    # Strength 0 is no dithering at all.
+    np.testing.assert_array_equal(
+        load_image(tmp_path / "s0.png").pixels, quantize(pixels, 6).image
+    )
+    for bad in ("1.5", "-0.1", "much", "nan"):
+        code, _, err = run(capsys, inputs[0], "-k", 6, "--dither-strength", bad)
+        assert code == 2
+        assert "--dither-strength" in err and "Traceback" not in err
+
+
 def test_nothing_is_overwritten_without_force(capsys, tmp_path, inputs):
     target = tmp_path / "out.png"
     target.write_bytes(b"keep me")
@@ -166,9 +189,10 @@ def test_usage_errors_exit_2_with_a_message(capsys, tmp_path, inputs, args, word
 def test_help_explains_every_option_with_examples(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    options = "-k -o --out-dir --space --dither --seed --palette --format --jobs --force --quiet"
-    for option in [*options.split(), "--optimize", "--debug", "--version"]:
+    options = "-k -o --out-dir --space --dither --dither-strength --seed --palette --format"
+    for option in [*options.split(), "--jobs", "--force", "--quiet", "--optimize", "--debug"]:
         assert option in out
+    assert "--version" in out
     assert "examples:" in out and "exit status" in out
     assert "3 internal error" in out and "KQUANT_LOG=debug" in out
 

@@ -7,7 +7,7 @@ import pytest
 from _cli import run
 from PIL import Image
 
-from kquant_gui import merge_colors, quantize, replace_color
+from kquant_gui import merge_colors, quantize, remap, replace_color
 from kquant_gui.image_io import load_image
 from kquant_gui.palettes import write_palette
 
@@ -59,12 +59,40 @@ def test_recipe_from_an_edited_result_gives_the_same_bytes(capsys, tmp_path, inp
     )
 
 
+def test_recipe_replays_the_dither_strength(capsys, tmp_path, inputs):
+    pixels = load_image(inputs[1]).pixels
+    r = quantize(pixels, 6, dither="floyd-steinberg", dither_strength=0.4, fixed="#c8102e")
+    recipe = write_palette(r, tmp_path / "look.json")
+    out = tmp_path / "cli.png"
+    code, _, err = run(capsys, inputs[1], "--recipe", recipe, "-o", out)
+    assert code == 0, err
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), r.image[..., :3])
+
+
+def test_remap_takes_the_dither_strength(capsys, tmp_path, inputs):
+    (tmp_path / "p.txt").write_text("#c8102e\n#ffffff\n#003087\n#000000\n")
+    pixels = load_image(inputs[0]).pixels
+    palette = ["#c8102e", "#ffffff", "#003087", "#000000"]
+    expected = remap(pixels, palette, dither="floyd-steinberg", dither_strength=0.5)
+    out = tmp_path / "o.png"
+    code, _, err = run(
+        capsys, inputs[0], "--remap", tmp_path / "p.txt", "--dither", "floyd-steinberg",
+        "--dither-strength", "0.5", "-o", out,
+    )  # fmt: skip
+    assert code == 0, err
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), expected.image[..., :3])
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
         (["-k", "4", "--remap", "PAL"], "-k cannot be combined with --remap"),
         (["-k", "4", "--recipe", "REC"], "-k cannot be combined with --recipe"),
         (["--recipe", "REC", "--space", "rgb"], "--space cannot be combined with --recipe"),
+        (
+            ["--recipe", "REC", "--dither-strength", "0.5"],
+            "--dither-strength cannot be combined with --recipe",
+        ),
         (["--remap", "PAL", "--fixed", "#ffffff"], "--fixed cannot be combined"),
         (["--remap", "PAL", "--recipe", "REC"], "not allowed with argument"),
         ([], "-k/--colors is required"),

@@ -39,7 +39,13 @@ def test_records_of_written_and_failed_inputs(capsys, tmp_path, inputs):
     )
     assert code == 1, err
     report = json.loads(target.read_text())
-    assert report["settings"] == {"k": 5, "color_space": "lab", "dither": "none", "seed": 0}
+    assert report["settings"] == {
+        "k": 5,
+        "color_space": "lab",
+        "dither": "none",
+        "dither_strength": 1.0,
+        "seed": 0,
+    }
     records = {r["input"]: r for r in report["files"]}
     assert set(records) == {str(p) for p in [bad, *inputs]}
     assert all(set(r) == KEYS for r in records.values())

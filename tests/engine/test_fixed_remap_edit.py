@@ -167,3 +167,33 @@ def test_edit_errors(noise):
         delete_color(one, 0)
     with pytest.raises(ValueError, match="unknown palette edit"):
         apply_edits(q, [{"op": "paint"}])
+
+
+@pytest.mark.parametrize("dither", ["ordered", "floyd-steinberg"])
+def test_remap_honours_the_dither_strength(noise, dither):
+    palette = SIX[[3, 0, 5, 1, 2, 4]]
+    none = remap(noise, palette)
+    zero = remap(noise, palette, dither=dither, dither_strength=0.0)
+    half = remap(noise, palette, dither=dither, dither_strength=0.5)
+    assert np.array_equal(zero.image, none.image) and np.array_equal(zero.labels, none.labels)
+    assert (zero.dither, zero.dither_strength, half.dither_strength) == (dither, 0.0, 0.5)
+    assert not np.array_equal(half.image, none.image)
+    assert np.array_equal(half.palette, palette) and _rows(half.image) <= _rows(palette)
+    with pytest.raises(ValueError, match="dither_strength"):
+        remap(noise, palette, dither=dither, dither_strength=1.5)
+
+
+@pytest.mark.parametrize("dither", ["ordered", "floyd-steinberg"])
+@pytest.mark.parametrize("strength", [0.5, 1.0])
+def test_remap_of_an_exact_image_is_unchanged_by_dithering(pixel_art, dither, strength):
+    r = remap(pixel_art, SIX, dither=dither, dither_strength=strength)
+    assert np.array_equal(r.image, pixel_art)
+
+
+@pytest.mark.parametrize("dither", ["ordered", "floyd-steinberg"])
+@pytest.mark.parametrize("strength", [0.3, 1.0])
+def test_fixed_colours_stay_exact_when_dithered(noise, dither, strength):
+    q = quantize(noise, 8, dither=dither, dither_strength=strength, fixed=BRAND)
+    assert _rows(BRAND) <= _rows(q.palette)
+    assert q.dither_strength == strength
+    assert np.array_equal(q.image, q.palette[q.labels])

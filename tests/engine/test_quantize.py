@@ -38,7 +38,13 @@ def test_palette_size_labels_and_image_agree(photo, k):
     result = quantize(photo, k)
     _check_invariants(photo, result, k)
     assert result.n_colors == k  # the photo has thousands of colours: exactly k are used
-    assert result.settings() == {"k": k, "color_space": "lab", "dither": "none", "seed": 0}
+    assert result.settings() == {
+        "k": k,
+        "color_space": "lab",
+        "dither": "none",
+        "dither_strength": 1.0,
+        "seed": 0,
+    }
 
 
 @pytest.mark.parametrize("space", COLOR_SPACES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -175,7 +176,7 @@ def test_window_recipe_gives_the_same_bytes_in_the_cli(
     with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
         editor.toggle_lock(1)
     with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
-        opened.controls.set_values(6, "oklab", "ordered")
+        opened.controls.set_values(6, "oklab", "ordered", 0.6)
     editor.set_color(2, "#336699")
     editor.merge([0, 3])
     window_png = _save(qtbot, opened, tmp_path / "window.png")
@@ -185,10 +186,13 @@ def test_window_recipe_gives_the_same_bytes_in_the_cli(
     cli_png = tmp_path / "cli.png"
     assert cli_main([str(photo_file), "--recipe", str(recipe), "-o", str(cli_png), "-q"]) == 0
     assert cli_png.read_bytes() == window_png.read_bytes()
-    # And the window opens it again to the same result.
+    assert json.loads(recipe.read_text())["settings"]["dither_strength"] == 0.6
+    # And the window opens it again to the same result, strength included.
     editor.stack.setIndex(0)
+    assert opened.controls.dither_strength.value() == 100
     with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
         assert editor.open_recipe_from(recipe)
+    assert opened.controls.dither_strength.value() == 60
     assert np.array_equal(
         np.asarray(Image.open(window_png).convert("RGB")), opened.shown.result.image[..., :3]
     )

@@ -114,3 +114,21 @@ def test_recipe_errors_name_the_file(tmp_path, result):
         read_recipe(gpl)
     with pytest.raises(ValueError, match="dither"):
         Recipe.from_dict({"k": 4, "dither": "zigzag"})
+
+
+def test_recipe_keeps_the_dither_strength(tmp_path, photo):
+    r = quantize(photo, 6, dither="floyd-steinberg", dither_strength=0.4, fixed="#c8102e")
+    path = write_palette(r, tmp_path / "r.json")
+    assert read_palette_file(path).settings["dither_strength"] == 0.4
+    recipe = read_recipe(path)
+    assert recipe.dither_strength == 0.4 and recipe == recipe_of(r)
+    assert recipe.run(photo).image.tobytes() == r.image.tobytes()
+
+
+def test_recipe_without_a_strength_means_full_strength(photo):
+    old = Recipe.from_dict({"k": 4, "dither": "ordered", "seed": 2})
+    assert old.dither_strength == 1.0
+    full = quantize(photo, 4, dither="ordered", seed=2)
+    assert old.run(photo).image.tobytes() == full.image.tobytes()
+    with pytest.raises(ValueError, match="dither_strength"):
+        Recipe.from_dict({"k": 4, "dither_strength": 2})

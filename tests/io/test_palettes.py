@@ -94,7 +94,13 @@ def test_json_has_colours_shares_and_reproducing_settings(tmp_path, result):
     path = write_palette(result, tmp_path / "p.json", source_name="photo.jpg")
     doc = json.loads(path.read_text())
     assert doc["source"] == "photo.jpg"
-    assert doc["settings"] == {"k": 6, "color_space": "oklab", "dither": "none", "seed": 7}
+    assert doc["settings"] == {
+        "k": 6,
+        "color_space": "oklab",
+        "dither": "none",
+        "dither_strength": 1.0,
+        "seed": 7,
+    }
     assert [c["hex"] for c in doc["colors"]] == hexes(result.palette)
     np.testing.assert_array_equal([c["rgb"] for c in doc["colors"]], result.palette)
     shares = [c["share"] for c in doc["colors"]]

@@ -1,5 +1,5 @@
-"""Photos as phones and browsers write them: HEIC through pillow-heif, AVIF through Pillow,
-and the Open dialog offering only what really opens."""
+"""Photos as phones and browsers write them: HEIC read through pi-heif (written here by
+pillow-heif), AVIF through Pillow, and the Open dialog offering only what really opens."""
 
 from __future__ import annotations
 
@@ -60,10 +60,10 @@ def test_avif_is_offered_only_with_its_codec(monkeypatch: pytest.MonkeyPatch) ->
     assert (".avif" in readable_extensions()) == bool(real_check("avif"))
 
 
-def test_without_pillow_heif_heic_is_not_offered() -> None:
-    # A fresh interpreter in which pillow-heif cannot be imported (as when not installed).
+def test_without_pi_heif_heic_is_not_offered() -> None:
+    # A fresh interpreter in which pi-heif cannot be imported (as when not installed).
     code = (
-        "import sys; sys.modules['pillow_heif'] = None\n"
+        "import sys; sys.modules['pi_heif'] = None\n"
         "from kquant_gui.image_io import readable_extensions\n"
         "exts = readable_extensions()\n"
         "print('.heic' in exts, '.png' in exts)\n"

@@ -1,0 +1,256 @@
+"""Our error diffusion: selective, with a strength, deterministic, alpha-aware."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kquant_gui.engine.colorspace import SRGB_TO_LINEAR, to_space
+from kquant_gui.engine.diffusion import KERNELS, diffuse, tile_size
+from kquant_gui.engine.nearest import NearestTable, pack_keys
+
+
+def _gradient(h: int = 96, w: int = 160) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([40 + 160 * x / (w - 1), 60 + 120 * y / (h - 1), 180 - 100 * x / (w - 1)], -1)
+    return np.rint(rgb).astype(np.uint8)
+
+
+def _palette(n: int, seed: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, 3)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("kernel", sorted(KERNELS))
+def test_an_image_the_palette_holds_comes_back_unchanged(kernel):
+    palette = _palette(12)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 12, (70, 90))
+    pixels = palette[labels]
+    out = diffuse(pixels, palette, kernel=kernel)
+    np.testing.assert_array_equal(palette[out], pixels)
+
+
+def test_two_entries_one_level_apart_each_keep_their_pixels():
+    # They share a 2x2x2 cell of the dithering table: the exact match must still win.
+    palette = np.array([[100, 100, 100], [101, 100, 100], [0, 0, 0]], dtype=np.uint8)
+    pixels = palette[np.arange(60 * 40).reshape(60, 40) % 3]
+    np.testing.assert_array_equal(palette[diffuse(pixels, palette)], pixels)
+
+
+def test_strength_zero_is_the_nearest_entry_of_every_pixel():
+    pixels = _gradient()
+    palette = _palette(16)
+    out = diffuse(pixels, palette, strength=0.0, space="lab")
+    d2 = (
+        (to_space(pixels.reshape(-1, 3), "lab")[:, None] - to_space(palette, "lab")[None]) ** 2
+    ).sum(-1)
+    best = d2.argmin(1)
+    chosen = d2[np.arange(best.size), out.reshape(-1)]
+    # By cell away from the entries: never more than a fraction of a dE off the nearest.
+    assert np.sqrt(chosen).max() - np.sqrt(d2.min(1)).max() < 1.5
+    assert np.mean(out.reshape(-1) == best) > 0.97
+
+
+def test_dithering_reproduces_the_mean_colour_in_linear_light():
+    # A flat colour halfway between two entries in linear light: dithering mixes them about
+    # half and half (a little towards the nearer one: 15% of the error is let go).
+    palette = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
+    grey = np.full((64, 64, 3), 188, dtype=np.uint8)  # linear light ~0.5
+    share = diffuse(grey, palette).mean()
+    assert abs(share - SRGB_TO_LINEAR[188]) < 0.06
+    dark = np.full((64, 64, 3), 100, dtype=np.uint8)  # linear light ~0.13
+    assert abs(diffuse(dark, palette).mean() - SRGB_TO_LINEAR[100]) < 0.03
+    assert np.array_equal(diffuse(grey, palette, strength=0.0), np.ones((64, 64), np.uint8))
+
+
+def test_weaker_strength_dithers_less():
+    pixels = _gradient()
+    palette = _palette(8, seed=5)
+    nearest = diffuse(pixels, palette, strength=0.0)
+    changed = [np.mean(diffuse(pixels, palette, strength=s) != nearest) for s in (0.3, 1.0)]
+    assert 0 < changed[0] < changed[1]
+
+
+def test_results_are_identical_across_thread_counts_and_runs():
+    pixels = _gradient(200, 300)
+    palette = _palette(16)
+    one = diffuse(pixels, palette, threads=1)
+    np.testing.assert_array_equal(one, diffuse(pixels, palette, threads=3))
+    np.testing.assert_array_equal(one, diffuse(pixels, palette, threads=1))
+
+
+def test_transparent_pixels_keep_their_entry_and_pass_no_error():
+    rgb = _gradient()
+    palette = _palette(10)
+    alpha = np.full(rgb.shape[:2], 255, dtype=np.uint8)
+    alpha[:, 70:90] = 0
+    # Behind the transparent band the colour is wild; none of it may leak out.
+    rgb[:, 70:90] = 255 - rgb[:, 70:90]
+    rgba = np.dstack([rgb, alpha])
+    out = diffuse(rgba, palette, transparent=10)
+    assert (out[:, 70:90] == 10).all()
+    # Error never crosses the band: the right part is dithered as if the left were absent.
+    right = diffuse(np.ascontiguousarray(rgba[:, 90:]), palette, transparent=10)
+    left_of_band = out[:, :70]
+    assert (left_of_band < 10).all()
+    # Tiles differ between the two calls, so compare what the band would carry: a column of
+    # transparent pixels receives nothing, so the first visible column after it starts fresh
+    # in both; the mean colour of the right part matches either way.
+    mean_in_band = palette[out[:, 90:]].astype(float).mean(axis=(0, 1))
+    mean_alone = palette[right].astype(float).mean(axis=(0, 1))
+    assert np.abs(mean_in_band - mean_alone).max() < 3.0
+
+
+def test_smooth_gradient_has_no_patch_after_blurring():
+    # Pillow's colour cache left rectangular patches on soft gradients at small k: after a
+    # blur (the error seen from a distance) the dithered image must stay close to the
+    # original in every block, not only on average.
+    from scipy.ndimage import gaussian_filter
+
+    h, w = 96, 384
+    ramp = np.linspace(0.0, 1.0, w)[None, :, None] * np.ones((h, 1, 1))
+    warm, cool = np.array([250, 200, 120]), np.array([30, 40, 90])
+    pixels = np.rint(cool + (warm - cool) * ramp).astype(np.uint8)
+    # Eight entries along the ramp, its two ends included, as a palette holding it would.
+    palette = np.rint(cool + (warm - cool) * np.linspace(0, 1, 8)[:, None]).astype(np.uint8)
+    lin = [
+        gaussian_filter(SRGB_TO_LINEAR[p], sigma=(1.5, 1.5, 0))
+        for p in (pixels, palette[diffuse(pixels, palette)])
+    ]
+    diff = np.abs(lin[0] - lin[1]).mean(axis=2)[8:-8, 8:-8]
+    blocks = diff[:80, :368].reshape(5, 16, 23, 16).mean(axis=(1, 3))
+    undithered = palette[diffuse(pixels, palette, strength=0.0)]
+    banding = np.abs(gaussian_filter(SRGB_TO_LINEAR[undithered], (1.5, 1.5, 0)) - lin[0])
+    assert blocks.max() < 0.01
+    assert blocks.max() < banding.mean(axis=2).max() / 4
+
+
+def test_the_table_finds_every_entry_colour_exactly():
+    palette = np.vstack([_palette(200), [[10, 10, 10], [11, 10, 10]]]).astype(np.uint8)
+    table = NearestTable(palette, "lab")
+    # Entries may repeat; each must find an entry of its own colour.
+    found = palette[table.own_labels(pack_keys(palette))]
+    np.testing.assert_array_equal(found, palette)
+
+
+def test_tiles_suit_the_image_size():
+    assert tile_size(4000, 6000) >= tile_size(427, 640)
+    assert tile_size(10, 10) == min(tile_size(10, 10), 16)
+
+
+def test_spreading_moves_outer_entries_out_and_keeps_flat_colours():
+    from kquant_gui.engine.spread import spread_palette
+
+    # Two clusters along a ramp, and one flat colour that holds most of its cluster.
+    ramp = np.stack([np.arange(0, 120), np.full(120, 60), np.full(120, 60)], -1)
+    flat = np.repeat([[200, 40, 40]], 500, axis=0)
+    colors = np.vstack([ramp, flat, [[205, 45, 40]]]).astype(np.uint8)
+    weights = np.ones(colors.shape[0])
+    palette = np.array([[30, 60, 60], [90, 60, 60], [200, 40, 40]], dtype=np.uint8)
+    coords = to_space(colors, "lab")
+    spread = spread_palette(palette, coords, weights, "lab")
+    np.testing.assert_array_equal(spread[2], palette[2])
+    # The darkest entry moves towards black, away from the others.
+    assert spread[0, 0] < palette[0, 0]
+    np.testing.assert_array_equal(spread_palette(palette, coords, weights, "lab", 0.0), palette)
+
+
+# --- through quantize -------------------------------------------------------------------
+
+DITHERED = ("floyd-steinberg", "ordered")
+
+
+@pytest.mark.parametrize("dither", ("none", *DITHERED))
+@pytest.mark.parametrize("space", ("lab", "oklab", "rgb"))
+def test_quantize_returns_an_image_k_colours_hold_unchanged(dither, space):
+    from kquant_gui import quantize
+
+    palette = _palette(16, seed=11)
+    pixels = palette[np.random.default_rng(2).integers(0, 16, (60, 80))]
+    result = quantize(pixels, 16, dither=dither, color_space=space)
+    np.testing.assert_array_equal(result.image, pixels)
+
+
+@pytest.mark.parametrize("dither", DITHERED)
+def test_quantize_at_strength_zero_is_no_dithering(dither):
+    from kquant_gui import quantize
+
+    pixels = _gradient(120, 200)
+    plain = quantize(pixels, 8)
+    zero = quantize(pixels, 8, dither=dither, dither_strength=0.0)
+    np.testing.assert_array_equal(zero.image, plain.image)
+    np.testing.assert_array_equal(zero.labels, plain.labels)
+    np.testing.assert_array_equal(zero.palette, plain.palette)
+    assert zero.settings()["dither_strength"] == 0.0
+    half = quantize(pixels, 8, dither=dither, dither_strength=0.5)
+    assert not np.array_equal(half.image, plain.image)
+
+
+@pytest.mark.parametrize("dither", DITHERED)
+def test_quantize_dithered_is_the_same_whatever_the_threads(dither):
+    from kquant_gui import quantize
+
+    pixels = _gradient(300, 420)
+    one = quantize(pixels, 16, dither=dither, threads=1)
+    many = quantize(pixels, 16, dither=dither, threads=4)
+    np.testing.assert_array_equal(one.image, many.image)
+    np.testing.assert_array_equal(one.labels, many.labels)
+
+
+def test_quantize_dithered_keeps_transparent_pixels_transparent():
+    from kquant_gui import quantize
+
+    rgb = _gradient()
+    alpha = np.full(rgb.shape[:2], 255, dtype=np.uint8)
+    alpha[30:60, :] = 0
+    rgb[30:60] = 255 - rgb[30:60]  # hidden colours, far from the rest
+    result = quantize(np.dstack([rgb, alpha]), 8, dither="floyd-steinberg")
+    assert (result.labels[30:60] == result.transparent_index).all()
+    assert (result.image[30:60, :, 3] == 0).all()
+    np.testing.assert_array_equal(result.image[..., 3], alpha)
+
+
+@pytest.mark.parametrize("bad", (-0.1, 1.5, float("nan"), "1", True, None))
+def test_quantize_rejects_a_strength_outside_0_to_1(bad):
+    from kquant_gui import quantize
+
+    with pytest.raises(ValueError, match="dither_strength"):
+        quantize(_gradient(8, 8), 4, dither="floyd-steinberg", dither_strength=bad)
+
+
+def test_the_table_near_the_image_agrees_with_the_whole_table():
+    from kquant_gui.engine.diffusion import near_bins
+
+    pixels = _gradient(90, 120)
+    palette = _palette(24, seed=8)
+    whole = NearestTable(palette, "lab")
+    near = near_bins(pixels)
+    assert 0 < near.mean() < 0.5
+    part = NearestTable(palette, "lab", near=near)
+    # Inside the region the cells are worked out the same way.
+    from kquant_gui.engine.nearest import cell_of_keys, pack_keys
+
+    keys = pack_keys(pixels.reshape(-1, 3))
+    np.testing.assert_array_equal(part.cells[cell_of_keys(keys)], whole.cells[cell_of_keys(keys)])
+    np.testing.assert_array_equal(diffuse(pixels, palette, table=part), diffuse(pixels, palette))
+
+
+def test_an_rgba_palette_is_refused_not_half_used():
+    rgba = np.zeros((4, 4, 4), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"\(n, 3\)"):
+        diffuse(rgba, np.zeros((2, 4), dtype=np.uint8))
+
+
+def test_soft_alpha_images_honour_the_strength_too():
+    from kquant_gui import quantize
+
+    rgb = _gradient(60, 80)
+    alpha = np.tile(np.linspace(0, 255, 80).astype(np.uint8), (60, 1))  # soft edges
+    rgba = np.dstack([rgb, alpha])
+    plain = quantize(rgba, 8)
+    zero = quantize(rgba, 8, dither="ordered", dither_strength=0.0)
+    np.testing.assert_array_equal(zero.image, plain.image)
+    half = quantize(rgba, 8, dither="floyd-steinberg", dither_strength=0.5)
+    assert half.palette.shape[1] == 4
+    assert (half.dither, half.dither_strength) == ("floyd-steinberg", 0.5)
+    assert (half.image[alpha == 0, 3] == 0).all()
