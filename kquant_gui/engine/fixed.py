@@ -29,6 +29,9 @@ def validate_colors(colors: object, name: str, *, max_count: int | None = None) 
         colors = [c for c in colors.split(",") if c.strip()]
     if isinstance(colors, (list, tuple)) and colors and all(isinstance(c, str) for c in colors):
         colors = [parse_hex(c, name) for c in colors]
+        if any(len(c) == 4 for c in colors):
+            # "#rrggbb" among "#rrggbbaa": an opaque colour.
+            colors = [c + [255] * (4 - len(c)) for c in colors]
     arr = np.asarray(colors)
     if arr.size == 0:
         return np.empty((0, 3), dtype=np.uint8)
@@ -80,7 +83,7 @@ def cluster_around(
     """
     coords = histogram_coords(hist, space)
     m = fixed.shape[0]
-    if hist.exact:
+    if hist.exact and hist.colors.shape[0] <= k + m:
         # Few distinct colours: the fixed ones plus the image's own, if they fit.
         own = own_colors(fixed, hist.colors)
         if m + own.shape[0] <= k:
