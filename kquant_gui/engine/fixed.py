@@ -15,7 +15,7 @@ from .colorspace import from_space, to_space
 from .histogram import Histogram
 from .progress import Steps
 
-__all__ = ["cluster_around", "own_colors", "validate_colors"]
+__all__ = ["cluster_around", "fixed_colors", "own_colors", "validate_colors"]
 
 
 def validate_colors(colors: object, name: str, *, max_count: int | None = None) -> np.ndarray:
@@ -96,3 +96,20 @@ def cluster_around(
     # Exactly the given bytes, whatever the round trip through the working space did.
     palette[:m] = fixed
     return palette, coords
+
+
+def fixed_colors(colors: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Validated fixed colours as the pipeline takes them: distinct, shape (m, 3) when opaque,
+    (m, 4) when one has alpha below 255 (any colour under alpha 0 is the transparent entry,
+    ``(0, 0, 0, 0)``), or raise ``ValueError`` for such a colour on an image without alpha."""
+    if colors.shape[1] == 4 and (colors[:, 3] == 255).all():
+        colors = colors[:, :3]
+    if colors.shape[1] == 4:
+        if pixels.shape[2] == 3:
+            raise ValueError(
+                "fixed colours with alpha below 255 need an image with alpha; "
+                "this one is RGB (give them as #rrggbb or with alpha ff)"
+            )
+        colors = colors.copy()
+        colors[colors[:, 3] == 0] = 0
+    return unique_rows(colors)

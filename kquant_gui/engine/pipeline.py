@@ -24,7 +24,7 @@ from .cluster import cluster, histogram_coords
 from .colorspace import to_space
 from .diffusion import diffuse
 from .dither import ordered_labels
-from .fixed import cluster_around, unique_rows, validate_colors
+from .fixed import cluster_around, fixed_colors, validate_colors
 from .histogram import Histogram, histogram
 from .lut import (
     bin_center_cells,
@@ -227,23 +227,6 @@ def quantize(
             fixed=fixed_rgb,
             engine=engine,
         )
-
-
-def fixed_colors(colors: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """Validated fixed colours as the pipeline takes them: distinct, shape (m, 3) when opaque,
-    (m, 4) when one has alpha below 255 (any colour under alpha 0 is the transparent entry,
-    ``(0, 0, 0, 0)``), or raise ``ValueError`` for such a colour on an image without alpha."""
-    if colors.shape[1] == 4 and (colors[:, 3] == 255).all():
-        colors = colors[:, :3]
-    if colors.shape[1] == 4:
-        if pixels.shape[2] == 3:
-            raise ValueError(
-                "fixed colours with alpha below 255 need an image with alpha; "
-                "this one is RGB (give them as #rrggbb or with alpha ff)"
-            )
-        colors = colors.copy()
-        colors[colors[:, 3] == 0] = 0
-    return unique_rows(colors)
 
 
 def _quantize(
