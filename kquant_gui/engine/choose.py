@@ -229,7 +229,7 @@ class _Search:
         if self._judged is None:
             # The original's colours, sorted and converted once for every run: the figures
             # are result_quality's to the last bit.
-            self._judged = judged_colours(self.pixels)
+            self._judged = judged_colours(self.pixels, hist)
         quality = judged_quality(self._judged, result.labels, result.palette)
         self.tried[k] = quality.mean_delta_e
         if quality.mean_delta_e <= self.target or k == self.k_max:
@@ -245,13 +245,12 @@ class _Search:
     # -- aiming ------------------------------------------------------------------------------
 
     def aim(self) -> int:
-        """First real k, from estimates at a few small k: between two of them where they
-        bracket the target, else on the power law through the last two."""
-        # Estimates at small k are cheap; at large k they cost more than a real run. Past
-        # the last rung the power law of the last two aims within ~10% of k, and the real
-        # runs correct for the rest.
-        ladder = [k for k in (4, 16, 64) if self.k_min < k < self.k_max]
-        ladder = [self.k_min, *ladder]
+        """First real k, from estimates on a ladder of small k: between two rungs where
+        they bracket the target, else on the power law through the last two."""
+        # Estimates at small k are cheap, and each starts from the one before; at large k
+        # they cost more than a real run. Past the last rung the power law through the last
+        # two aims within ~10% of k, and the real runs correct for the rest.
+        ladder = [self.k_min] + [k for k in (4, 16, 64) if self.k_min < k < self.k_max]
         below = None
         for k in ladder:
             if self.estimate(k) <= self.target:
@@ -265,9 +264,9 @@ class _Search:
         return self._on_law(lo, self.estimates[lo], hi, self.estimates[hi])
 
     def _on_law(self, k0: int, e0: float, k1: int, e1: float) -> int:
-        """Smallest k that the power law through (k0, e0) and (k1, e1) says meets the
+        """The k nearest where the power law through (k0, e0) and (k1, e1) reaches the
         target, within the range searched."""
-        guess = math.ceil(log_interpolate(k0, e0, k1, e1, self.target) - 1e-9)
+        guess = round(log_interpolate(k0, e0, k1, e1, self.target))
         return min(self.k_max, max(self.k_min, guess))
 
     def _exponent(self, k: int) -> float:
@@ -298,14 +297,15 @@ class _Search:
         return k * (self.target / error) ** (1.0 / self._exponent(k))
 
     def _next(self, miss: int | None, meet: int | None) -> int:
-        """The next k to run: where the power law through the nearest real runs reaches the
-        target, rounded up (the predicted answer: if it meets, k - 1 is run next)."""
+        """The next k to run: the nearest to where the power law through the nearest real
+        runs reaches the target (rounding to nearest took fewer runs than rounding up on
+        china, flower and a third photo at ten targets each: 79 against 84)."""
         if meet is not None and miss is not None:
             return self._inside(miss, meet)
         if meet is not None:
-            return max(self.k_min, min(meet - 1, math.ceil(self._toward(meet) - 1e-9)))
+            return max(self.k_min, min(meet - 1, round(self._toward(meet))))
         assert miss is not None
-        return min(self.k_max, max(miss + 1, math.ceil(self._toward(miss) - 1e-9)))
+        return min(self.k_max, max(miss + 1, round(self._toward(miss))))
 
     def run(self, progress: ProgressCallback | None) -> KChoice:
         guess = self.aim()

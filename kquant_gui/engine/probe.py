@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .colorspace import srgb8_to_lab
-from .histogram import _unique
+from .histogram import Histogram, _unique
 from .metrics import ciede2000
 from .packing import pack_rgb, unpack_rgb
 
@@ -186,18 +186,28 @@ class JudgedColours(NamedTuple):
     first: np.ndarray
 
 
-def judged_colours(pixels: np.ndarray) -> JudgedColours:
+def judged_colours(pixels: np.ndarray, hist: Histogram | None = None) -> JudgedColours:
     """The pixels :func:`result_quality` judges, by distinct colour.
 
     Parameters
     ----------
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
         The original.
+    hist : Histogram, optional
+        The image's histogram, if the caller has one: an exact one already holds the
+        distinct colours (in the same order) and the colour of every pixel.
 
     Returns
     -------
     JudgedColours
     """
+    n = pixels.shape[0] * pixels.shape[1]
+    if hist is not None and hist.exact and hist.inverse is not None and n <= EXACT_QUALITY_PIXELS:
+        inverse, pick = hist.inverse, None
+        if hist.n_transparent:
+            pick = np.flatnonzero(inverse >= 0)
+            inverse = inverse[pick]
+        return _judged(pick, hist.colors, hist.counts, inverse)
     flat = pixels.reshape(-1, pixels.shape[-1])
     pick = None
     if flat.shape[0] > EXACT_QUALITY_PIXELS:
@@ -212,10 +222,15 @@ def judged_colours(pixels: np.ndarray) -> JudgedColours:
             flat = flat[kept]
     words = pack_rgb(flat[:, :3])
     distinct, inverse, counts = _unique(words)
+    return _judged(pick, unpack_rgb(distinct), counts, inverse)
+
+
+def _judged(
+    pick: np.ndarray | None, rgb: np.ndarray, counts: np.ndarray, inverse: np.ndarray
+) -> JudgedColours:
     # Each colour's first pixel in image order, where its label is looked up.
-    first = np.full(distinct.size, words.size, dtype=np.intp)
-    np.minimum.at(first, inverse, np.arange(words.size))
-    rgb = unpack_rgb(distinct)
+    first = np.full(rgb.shape[0], inverse.size, dtype=np.intp)
+    np.minimum.at(first, inverse, np.arange(inverse.size))
     return JudgedColours(pick, rgb, srgb8_to_lab(rgb), counts, inverse, first)
 
 

@@ -42,6 +42,15 @@ def test_one_judged_original_measures_every_result_as_the_metrics_do(photo, k, d
         assert quality.psnr == pytest.approx(psnr(pixels, result.image), rel=1e-12)
 
 
+def test_the_exact_histogram_gives_the_same_judged_colours(photo) -> None:
+    from kquant_gui.engine.histogram import exact_histogram
+
+    for pixels in (photo, _rgba(photo)):
+        built, given = judged_colours(pixels), judged_colours(pixels, exact_histogram(pixels))
+        for a, b in zip(built, given, strict=True):
+            assert (a is None and b is None) or np.array_equal(a, b)
+
+
 def test_judging_reuses_nothing_of_an_earlier_result(photo) -> None:
     judged = judged_colours(photo)
     results = [quantize(photo, k) for k in (3, 30, 9)]
