@@ -35,6 +35,10 @@ from .sweep import log_interpolate
 
 #: Assumed d log(dE) / d log(k) when the estimates give none: typical of photos.
 DEFAULT_EXPONENT = -0.5
+#: Pixels on which the estimates that aim the first real run measure the colour error: they
+#: only aim it, and over ten targets on four photos 8,192 pixels led to as few real runs as
+#: the sweep's 32,768 (111 each) at a quarter of the CIEDE2000 work.
+AIM_SAMPLE = 1 << 13
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,7 @@ class _Search:
             if self._estimator is None:
                 self._estimator = Estimator(
                     self.pixels, self.space, self.dither, self.seed, self.steps,
-                    self.hists.get(K_MAX),
+                    self.hists.get(K_MAX), AIM_SAMPLE,
                 )  # fmt: skip
             self.estimates[k] = self._estimator.point(k, size=False).mean_delta_e
         return self.estimates[k]
