@@ -2,9 +2,11 @@
 
 The answer is about real results: the k returned is one where :func:`quantize` meets the
 target and ``k - 1`` misses it (mean colour error is not strictly monotone in k, so that is
-what "smallest" can promise without trying every k). The search is aimed by the cheap
-estimates of :mod:`sweep` (a doubling ladder, then a power-law guess), and the real runs it
-then needs share one histogram.
+what "smallest" can promise without trying every k). Estimates of :mod:`sweep` at a few
+small k aim the first real run; every later one is aimed by the power law through the
+nearest real runs, whose curve is smooth at that scale. The runs share one histogram and
+are judged on the original's colours sorted once (:func:`probe.judged_quality`, the same
+figures as :func:`probe.result_quality`): nearly all the time left is the runs' k-means.
 """
 
 from __future__ import annotations
@@ -132,8 +134,8 @@ def choose_k(
 ) -> KChoice:
     """The smallest palette size whose mean CIEDE2000 is at most ``max_delta_e``.
 
-    A search, not a sweep: estimates on a doubling ladder bracket the answer, a power law
-    through the bracket aims the first real run, and real runs (sharing one histogram) close
+    A search, not a sweep: estimates at k = 1, 4, 16, 64 aim the first real run, and real
+    runs (sharing one histogram), each aimed by the power law through the nearest ones, close
     in until ``k`` meets the target and ``k - 1`` misses it. Mean colour error falls with k
     but not strictly, so a smaller k than ``k - 1`` may meet the target by chance; ``k - 1``
     never does.
