@@ -64,12 +64,13 @@ class JobFeedback(QObject):
             if w.source is None:
                 w.original_canvas.set_message(DROP_HINT)
             return
-        # The cancelled settings are not pending any more: the controls show the result's.
-        result = w.shown.result
+        # The cancelled settings are not pending any more: the controls and the session go
+        # back to the recipe of the result shown (its locks and edits included).
+        r = w.session.shown_recipe or w._recipe()
         w.controls.blockSignals(True)
         try:
-            w.controls.set_values(result.k, result.color_space, result.dither)
+            w.controls.set_values(r.k, r.color_space, r.dither, r.dither_strength, r.engine)
         finally:
             w.controls.blockSignals(False)
-        w.session.set_recipe(w._recipe())
-        w._note(f"Cancelled; settings back to those of the k={result.k} result shown")
+        w.session.set_recipe(r)
+        w._note(f"Cancelled; settings back to those of the k={r.k} result shown")

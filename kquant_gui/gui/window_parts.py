@@ -328,8 +328,18 @@ def build_toolbar(w: MainWindow) -> None:
     bar.addWidget(w.controls.dither_strength)
     add_zoom_tools(w, bar)
     w.settings_toolbar = bar
-    add_setting_menus(
-        w, w.colours_menu, w.action_cancel, w.controls.color_space, w.controls.dither
+    w.engine_menu = add_setting_menus(
+        w,
+        w.colours_menu,
+        w.action_cancel,
+        w.controls.color_space,
+        w.controls.dither,
+        w.controls.engine_actions,
+    )
+    # scikit-learn's KMeans cannot hold a locked colour still: offered only without locks.
+    reference = w.controls.engine_actions["sklearn"]
+    w.engine_menu.aboutToShow.connect(
+        lambda: reference.setEnabled(not w.session.recipe.fixed or reference.isChecked())
     )
 
 
