@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 
 from .progress_words import JobProgress, stage_words
 from .window_parts import DROP_HINT
@@ -42,8 +42,13 @@ class JobFeedback(QObject):
         if busy:
             # Said in the progress bar, not as a status message, so that a note shown just
             # before (several files dropped, saved as…) stays readable.
-            w.progress_bar.setRange(0, 0)  # indeterminate until the first progress report
-            w.progress_bar.setFormat(text)
+            # At 0 until the first progress report, not "busy": Qt shows no text on a busy
+            # bar, and "Opening photo.jpg…" went unsaid.
+            w.progress_bar.setRange(0, 1000)
+            w.progress_bar.setValue(0)
+            room = max(w.progress_bar.minimumWidth(), w.progress_bar.width()) - 16
+            middle = Qt.TextElideMode.ElideMiddle  # "Opening holid…2024.jpg…"
+            w.progress_bar.setFormat(w.progress_bar.fontMetrics().elidedText(text, middle, room))
             self.job.start()
 
     @Slot(float, str)

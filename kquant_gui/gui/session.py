@@ -268,7 +268,7 @@ class Session(QObject):
         self._quantize_key = r.key()
         self._quantize_id = job.job_id
         self.runner.submit(job)
-        by = " with scikit-learn's KMeans" if r.engine == "sklearn" else ""
+        by = " (scikit-learn)" if r.engine == "sklearn" else ""
         self.busyChanged.emit(f"Quantizing to k={job.k}{by}…")
 
     def _show_cached(self) -> bool:

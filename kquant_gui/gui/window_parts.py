@@ -358,7 +358,11 @@ def build_status_bar(w: MainWindow) -> None:
     w.progress_bar = QProgressBar()
     w.progress_bar.setObjectName("progressBar")
     w.progress_bar.setRange(0, 1000)
-    w.progress_bar.setMaximumWidth(200)
+    # Room for its longest words on one line: squeezed by the figures beside it, the bar
+    # wrapped "Dithering… 72%" onto two clipped lines.
+    room = w.progress_bar.fontMetrics().horizontalAdvance("Choosing 256 colours… 100%") + 24
+    w.progress_bar.setMinimumWidth(room)
+    w.progress_bar.setMaximumWidth(room + 60)
     w.progress_bar.setTextVisible(True)
     w.cancel_button = QToolButton()
     w.cancel_button.setObjectName("cancelButton")
