@@ -147,7 +147,8 @@ def _choices(
     group = QActionGroup(window)
     actions: dict[str, QAction] = {}
     for name in names:
-        action = QAction(name.capitalize(), window, checkable=True)
+        # A mnemonic each (View > Theme > D for dark), as every other menu item has.
+        action = QAction("&" + name.capitalize(), window, checkable=True)
         action.setObjectName(f"action{kind}{name.capitalize()}")
         action.triggered.connect(lambda _=False, n=name: choose(n))
         group.addAction(action)

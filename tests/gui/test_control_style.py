@@ -73,3 +73,10 @@ def test_slider_track_stands_out_from_the_window(qtbot, theme: str) -> None:
     window = np.array(slider.palette().color(QPalette.ColorRole.Window).getRgb()[:3])
     # The most visible row of the track, outline or fill, against the window around it.
     assert max(_contrast(px, window) for px in column) >= 3.0
+
+
+def test_theme_and_background_items_have_a_mnemonic_each(window) -> None:
+    # View > Theme > D picks the dark theme from the keyboard; without "&" nothing happened.
+    for actions in (window.theme_actions, window.background_actions):
+        letters = [a.text()[a.text().index("&") + 1].lower() for a in actions.values()]
+        assert len(set(letters)) == len(letters)
