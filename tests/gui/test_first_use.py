@@ -151,6 +151,20 @@ def test_the_progress_bar_says_what_runs_on_one_line(
         pass
 
 
+def test_at_800_px_the_zoom_readout_stays_in_view(
+    qtbot, make_window, photo_file, open_and_wait
+) -> None:
+    window = make_window((800, 560))
+    open_and_wait(window, photo_file)
+    fit = window.findChild(QToolButton, "fitButton")
+    # The buttons keep their icons and drop their words, so that the readout still fits
+    # (before, it went into the toolbar's overflow menu).
+    qtbot.waitUntil(lambda: fit.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly)
+    assert window.zoom_label.isVisible() and window.zoom_label.text().startswith("Fit ")
+    window.resize(1400, 800)
+    qtbot.waitUntil(lambda: fit.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
+
 def test_fit_and_one_to_one_are_buttons_with_icons_and_a_zoom_readout(opened: MainWindow) -> None:
     for name in ("fitButton", "oneToOneButton"):
         button = opened.findChild(QToolButton, name)
