@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from kquant_gui.engine import Quantization
+
 #: Longest side of the reduced copy. Larger than most canvases, small enough to draw at once.
 PREVIEW_MAX_SIDE = 1600
+#: Pixels per band when a reduced copy is painted from labels: a band's RGBA fits the cache.
+BAND_PIXELS = 1 << 18
 
 
 def reduction_factor(shape: tuple[int, ...], max_side: int = PREVIEW_MAX_SIDE) -> int:
@@ -47,6 +53,51 @@ def reduce_photo(pixels: np.ndarray, factor: int) -> np.ndarray:
     # Pillow's reduce() is a box filter in C, several times faster than a numpy reshape-mean.
     reduced = Image.fromarray(np.ascontiguousarray(pixels), mode).reduce(factor)
     return np.asarray(reduced)
+
+
+def reduce_labels(labels: np.ndarray, palette: np.ndarray, factor: int) -> np.ndarray:
+    """Box-filtered copy of ``palette[labels]``, ``factor`` times smaller, painted from the
+    labels band by band: the same pixels as :func:`reduce_photo` of the painted image.
+
+    A palette edit changes only colours, so the display copy of an edited 24 MP result is
+    made from its labels without averaging (or even copying) the full-size image; each band
+    of rows is looked up and averaged in Pillow's C loops while it is in the cache, and the
+    bands run on the engine's threads.
+
+    Parameters
+    ----------
+    labels : ndarray of uint8, shape (H, W)
+    palette : ndarray of uint8, shape (n, 3) or (n, 4)
+        Straight RGB(A); an RGBA palette is averaged with premultiplied alpha, as Pillow
+        averages an RGBA image.
+    factor : int
+
+    Returns
+    -------
+    ndarray of uint8, shape (ceil(H / factor), ceil(W / factor), 3 or 4)
+    """
+    from PIL import Image
+
+    from kquant_gui.engine.parallel import run_parts
+
+    h, w = labels.shape
+    channels = palette.shape[1]
+    mode = "RGBA" if channels == 4 else "RGB"
+    table = np.ascontiguousarray(palette, dtype=np.uint8).tobytes()
+    out = np.empty((-(-h // factor), -(-w // factor), channels), dtype=np.uint8)
+    rows = factor * max(1, BAND_PIXELS // max(1, w * factor))
+
+    def part(_: int, start: int, stop: int) -> None:
+        for y0 in range(start, stop, rows):
+            y1 = min(stop, y0 + rows)
+            band = np.ascontiguousarray(labels[y0:y1])
+            image = Image.frombuffer("P", (w, y1 - y0), band, "raw", "P", 0, 1)
+            image.putpalette(table, rawmode=mode)
+            small = np.asarray(image.convert(mode).reduce(factor))
+            out[y0 // factor : y0 // factor + small.shape[0]] = small
+
+    run_parts(part, h, min_size=4 * rows, align=rows)
+    return out
 
 
 def reduce_nearest(array: np.ndarray, factor: int) -> np.ndarray:
@@ -166,6 +217,25 @@ class DisplayImage:
         return cls(
             image,
             reduce_photo(image, factor),
+            factor,
+            labels=labels,
+            preview_labels=reduce_nearest(labels, factor),
+            smooth=True,
+        )
+
+    @classmethod
+    def for_result(cls, result: Quantization, max_side: int = PREVIEW_MAX_SIDE) -> DisplayImage:
+        """Build from a quantized result: like :meth:`for_quantized`, with the preview painted
+        from the labels (:func:`reduce_labels`) for an RGB result, whose image is exactly
+        ``palette[labels]``: faster than averaging the image, and the same pixels."""
+        image, labels, palette = result.image, result.labels, result.palette
+        factor = reduction_factor(image.shape, max_side)
+        if factor <= 1 or image.shape[2] != 3 or palette.shape[1] != 3:
+            # With alpha, pixels may keep the input's alpha: average the image itself.
+            return cls.for_quantized(image, labels, max_side)
+        return cls(
+            image,
+            reduce_labels(labels, palette, factor),
             factor,
             labels=labels,
             preview_labels=reduce_nearest(labels, factor),

@@ -280,7 +280,7 @@ class Session(QObject):
         fresh id."""
         from .display_image import DisplayImage
 
-        display = DisplayImage.for_quantized(result.image, result.labels)
+        display = DisplayImage.for_result(result)
         return tasks.Quantized(self.runner.new_id(), result, display, seconds)
 
     def _show(self, outcome: tasks.Quantized) -> None:
