@@ -11,12 +11,14 @@ still cut by slicing. Qt-free (numpy and Pillow).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from kquant_gui.engine import Quantization
 
 #: Longest side of the reduced copy. Larger than most canvases, small enough to draw at once.
@@ -137,6 +139,10 @@ class Region:
     labels: np.ndarray | None
     extent: tuple[float, float, float, float]
     step: int
+    #: The same pixels as a box of a Pillow image held by the display (its preview),
+    #: so that :meth:`fitted` resamples them in one call without copying them first.
+    source: Image.Image | None = None
+    box: tuple[int, int, int, int] | None = None
 
     def fitted(self, width: int, height: int, *, smooth: bool) -> Region:
         """This region as RGBA, resampled to at most ``width`` x ``height`` pixels.
@@ -162,15 +168,19 @@ class Region:
 
         h, w = self.pixels.shape[:2]
         width, height = max(1, min(w, width)), max(1, min(h, height))
-        mode = "RGBA" if self.pixels.shape[2] == 4 else "RGB"
-        image = Image.fromarray(np.ascontiguousarray(self.pixels), mode)
         labels = self.labels
-        if w > width * 1.05 or h > height * 1.05:
-            method = Image.Resampling.BOX if smooth else Image.Resampling.NEAREST
-            image = image.resize((width, height), method)
-            if labels is not None:
-                lab = Image.fromarray(np.ascontiguousarray(labels), "L")
-                labels = np.asarray(lab.resize((width, height), Image.Resampling.NEAREST))
+        shrink = w > width * 1.05 or h > height * 1.05
+        method = Image.Resampling.BOX if smooth else Image.Resampling.NEAREST
+        if self.source is not None and shrink:
+            image = self.source.resize((width, height), method, box=self.box)
+        else:
+            mode = "RGBA" if self.pixels.shape[2] == 4 else "RGB"
+            image = Image.fromarray(np.ascontiguousarray(self.pixels), mode)
+            if shrink:
+                image = image.resize((width, height), method)
+        if shrink and labels is not None:
+            lab = Image.fromarray(np.ascontiguousarray(labels), "L")
+            labels = np.asarray(lab.resize((width, height), Image.Resampling.NEAREST))
         return Region(np.asarray(image.convert("RGBA")), labels, self.extent, self.step)
 
 
@@ -200,6 +210,7 @@ class DisplayImage:
     labels: np.ndarray | None = None
     preview_labels: np.ndarray | None = None
     smooth: bool = True
+    _pillow: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def for_photo(cls, pixels: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> DisplayImage:
@@ -284,8 +295,14 @@ class DisplayImage:
         # Align to the step so that panning does not make the sampling grid shimmer.
         c0 -= c0 % step
         r0 -= r0 % step
-        if self.smooth and step > 1:
-            # Box-averaged, as the eye sees the image from afar; never the saved pixels.
+        image = box = None
+        if self.smooth and step > 1 and base > 1:
+            # Left as it is: fitted() box-averages it to the screen in one step, straight
+            # from the preview held by Pillow (averaged as the eye sees the image from afar;
+            # never the saved pixels).
+            pixels, step = source[r0:r1, c0:c1], 1
+            image, box = self._preview_image(), (c0, r0, c1, r1)
+        elif self.smooth and step > 1:
             pixels = reduce_photo(source[r0:r1, c0:c1], step)
         else:
             pixels = source[r0:r1:step, c0:c1:step]
@@ -296,4 +313,17 @@ class DisplayImage:
         top = r0 * base
         right = min(self.width, left + cols * total)
         bottom = min(self.height, top + rows * total)
-        return Region(pixels, cut_labels, (left, right, bottom, top), total)
+        return Region(pixels, cut_labels, (left, right, bottom, top), total, image, box)
+
+    def _preview_image(self) -> Image.Image:
+        """``preview`` as a Pillow image, made once (the views resample it on every zoom,
+        pan and resize). Kept RGB when it has no alpha: resampled as RGB, then made RGBA,
+        it costs half as much as resampled as RGBA (premultiplied)."""
+        image = self._pillow.get("preview")
+        if image is None:
+            from PIL import Image
+
+            mode = "RGBA" if self.preview.shape[2] == 4 else "RGB"
+            image = Image.fromarray(np.ascontiguousarray(self.preview), mode)
+            self._pillow["preview"] = image
+        return image
