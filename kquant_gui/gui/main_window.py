@@ -518,6 +518,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.session.shutdown()
+        self.palette_editor.shutdown()
         self.curve.shutdown()
         self.worker.shutdown()
         if self.batch_dialog is not None:

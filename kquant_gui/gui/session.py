@@ -290,27 +290,32 @@ class Session(QObject):
         self.cache.put(recipe.key(), outcome)
 
     def preview(self, outcome: tasks.Quantized) -> None:
-        """Show ``outcome`` for a moment (a colour dialog's live preview); not cached."""
-        self._show(outcome)
+        """Show ``outcome`` for a moment (a colour dialog's live preview); not cached, and
+        not measured (the worker would measure every step of a drag of a 24 MP image)."""
+        self._show(outcome, measure=False)
 
     def restore_shown(self) -> None:
         """Show the current recipe's result again after a :meth:`preview`."""
         self._show_cached()
 
-    def new_outcome(self, result: object, seconds: float = 0.0) -> tasks.Quantized:
-        """Wrap a result computed on this thread (in ``seconds``) as an outcome with a
-        fresh id."""
-        from .display_image import DisplayImage
+    def new_outcome(
+        self, result: Any, seconds: float = 0.0, display: Any = None
+    ) -> tasks.Quantized:
+        """Wrap a result computed outside the worker (a palette edit, in ``seconds``) as an
+        outcome with a fresh id; its display copy is made here unless ``display`` is given."""
+        if display is None:
+            from .display_image import DisplayImage
 
-        display = DisplayImage.for_quantized(result.image, result.labels)
+            display = DisplayImage.for_result(result)
         return tasks.Quantized(self.runner.new_id(), result, display, seconds)
 
-    def _show(self, outcome: tasks.Quantized) -> None:
+    def _show(self, outcome: tasks.Quantized, *, measure: bool = True) -> None:
         self.shown = outcome
         self.measurement = None
         self.busyChanged.emit("")
         self.resultReady.emit(outcome)
-        QTimer.singleShot(0, self, self.measure)
+        if measure:
+            QTimer.singleShot(0, self, self.measure)
 
     def measure(self) -> None:
         """Queue the status-bar figures of the result shown (skipped while a newer runs)."""

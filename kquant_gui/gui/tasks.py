@@ -268,7 +268,7 @@ def run_quantize(
     start = time.perf_counter()
     if job.recipe is not None and not job.recipe.plain:
         result = job.recipe.run(job.pixels, progress=progress, cancel=cancelled, threads=1)
-        display = DisplayImage.for_quantized(result.image, result.labels)
+        display = DisplayImage.for_result(result)
         return Quantized(job.job_id, result, display, time.perf_counter() - start)
     result = quantize(
         job.pixels,
@@ -285,7 +285,7 @@ def run_quantize(
         threads=1,
     )
     seconds = time.perf_counter() - start
-    display = DisplayImage.for_quantized(result.image, result.labels)
+    display = DisplayImage.for_result(result)
     return Quantized(job.job_id, result, display, seconds)
 
 
