@@ -507,7 +507,10 @@ class BatchDialog(QDialog):
         if not self.ask_to_stop():
             event.ignore()
             return
-        super().closeEvent(event)
+        event.accept()
+        # QDialog's own closeEvent would call reject(), which is close() here: Qt refuses a
+        # close inside a close, and the dialog stayed open. Hide it as a rejected dialog.
+        QDialog.reject(self)
 
     def reject(self) -> None:
         # Esc closes the dialog like its Close button: through closeEvent, which asks first.

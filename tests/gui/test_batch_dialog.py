@@ -231,3 +231,32 @@ def test_a_recipe_file_that_cannot_be_read_is_named_with_the_reason(
     assert not dialog.start()
     assert messages.warnings and messages.warnings[0][1].startswith(f"{bad}: ")
     assert not (tmp_path / "out").exists() and not dialog.is_running()
+
+
+def test_the_close_button_closes_and_asks_first_while_a_batch_runs(
+    qtbot, window, folder, tmp_path, messages, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    dialog = _batch(window, [folder], tmp_path / "out")
+    dialog.close_button.click()  # nothing running: closes without asking
+    assert not dialog.isVisible() and not messages.questions
+    go_on = threading.Event()
+    real = batch_task.run_job
+
+    def held(job, opts):
+        go_on.wait(TIMEOUT_MS / 1000)
+        return real(job, opts)
+
+    monkeypatch.setattr(batch_task, "run_job", held)
+    dialog = _batch(window, [folder], tmp_path / "out")
+    dialog.start()
+    messages.answer = QMessageBox.StandardButton.No
+    dialog.close_button.click()
+    assert len(messages.questions) == 1 and dialog.isVisible() and dialog.is_running()
+    messages.answer = QMessageBox.StandardButton.Yes
+    with qtbot.waitSignal(dialog.batchFinished, timeout=TIMEOUT_MS) as finished:
+        dialog.close_button.click()
+        assert len(messages.questions) == 2 and not dialog.isVisible()
+        go_on.set()
+    assert finished.args == [True]
