@@ -14,6 +14,7 @@ from qt_support import TIMEOUT_MS
 from kquant_gui.cli import main as kquant
 from kquant_gui.gui import batch_task
 from kquant_gui.gui.batch_dialog import BEFORE, DELTA_E, DETAIL, STATUS, BatchDialog
+from kquant_gui.recipe import Recipe as EngineRecipe
 
 
 def _photo(seed: int) -> np.ndarray:
@@ -260,3 +261,31 @@ def test_the_close_button_closes_and_asks_first_while_a_batch_runs(
         assert len(messages.questions) == 2 and not dialog.isVisible()
         go_on.set()
     assert finished.args == [True]
+
+
+class _SklearnWindow:
+    """The window's recipe with scikit-learn's KMeans chosen as the engine, and a seed."""
+
+    edits = ()
+
+    def to_engine(self) -> EngineRecipe:
+        return EngineRecipe(k=4, color_space="rgb", seed=2, engine="sklearn")
+
+
+def test_the_windows_engine_applies_as_kquant_engine(qtbot, folder, tmp_path):
+    dialog = BatchDialog(_SklearnWindow)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.add_inputs([folder])
+    out = tmp_path / "out"
+    dialog.out_dir.setText(str(out))
+    assert "engine: scikit-learn's KMeans" in dialog.settings_label.text()
+    try:
+        with qtbot.waitSignal(dialog.batchFinished, timeout=TIMEOUT_MS):
+            assert dialog.start()
+    finally:
+        dialog.shutdown()
+    ref = tmp_path / "ref"
+    args = ["-k", "4", "--space", "rgb", "--seed", "2", "--engine", "sklearn"]
+    assert kquant([str(folder), *args, "--out-dir", str(ref), "-q"]) == 1
+    _same_files(out, ref)
