@@ -414,7 +414,10 @@ class MainWindow(QMainWindow):
     def open_batch(self) -> BatchDialog:
         """File > Batch…: the batch window (one per main window), with the current settings."""
         if self.batch_dialog is None:
-            self.batch_dialog = BatchDialog(self._recipe, self.prefs.last_folder, self)
+            # The session's recipe: the controls' settings with the locks, palette and seed.
+            self.batch_dialog = BatchDialog(
+                lambda: self.session.recipe, self.prefs.last_folder, self
+            )
         self.batch_dialog.show()
         self.batch_dialog.raise_()
         self.batch_dialog.activateWindow()
