@@ -135,9 +135,7 @@ def test_after_esc_the_curve_of_the_result_shown_is_measured_again(
     )
 
 
-def test_a_narrow_window_leaves_out_the_curve_title_rather_than_a_stub(
-    qtbot, make_window
-) -> None:
+def test_a_narrow_window_leaves_out_the_curve_title_rather_than_a_stub(qtbot, make_window) -> None:
     window = make_window((800, 560))
     title = window.curve_panel.title
     qtbot.waitUntil(lambda: title.shown_text() in ("", title.text()))
