@@ -174,19 +174,19 @@ class PaletteEditor(QObject):
             RecipeCommand(text or describe_change(before, after), before, after, self._apply)
         )
 
-    def settings_changed(
-        self, k: int, color_space: str, dither: str, dither_strength: float | None = None
-    ) -> None:
-        """The controls changed: a step that keeps the locks."""
-        recipe = self.session.recipe.with_settings(k, color_space, dither, dither_strength)
-        self.push(recipe)
+    def settings_changed(self, *settings: object) -> None:
+        """The controls changed (``settings`` as :meth:`.session.Recipe.with_settings` takes
+        them: k, colour space, dithering, strength, engine): a step that keeps the locks."""
+        self.push(self.session.recipe.with_settings(*settings))  # type: ignore[arg-type]
 
     def _apply(self, recipe: Recipe) -> None:
         """Make ``recipe`` current: controls show it, the session shows its result."""
         c = self.w.controls
         c.blockSignals(True)
         try:
-            c.set_values(recipe.k, recipe.color_space, recipe.dither, recipe.dither_strength)
+            c.set_values(
+                recipe.k, recipe.color_space, recipe.dither, recipe.dither_strength, recipe.engine
+            )
         finally:
             c.blockSignals(False)
         self.session.change_recipe(recipe)

@@ -37,8 +37,9 @@ class SpaceCanvas(FigureCanvasQTAgg):
         self.setObjectName("spaceCanvas")
         self.setMinimumSize(380, 320)
         self.ax = self.figure.add_subplot(projection="3d")
-        # The cloud gets the whole panel; the 3D axes leave their own margin for labels.
-        self.figure.subplots_adjust(left=0.0, right=0.92, bottom=0.02, top=0.98)
+        # The cloud gets the whole panel; the 3D axes leave their own margin for labels,
+        # except the vertical axis's name on the right, which a narrow panel clipped ("L*").
+        self.figure.subplots_adjust(left=0.0, right=0.86, bottom=0.02, top=0.98)
         self.sample: SpaceSample | None = None
         self.show_message("The colours appear here once the image is quantized")
 

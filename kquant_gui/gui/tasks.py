@@ -54,6 +54,8 @@ class QuantizeJob:
     dither: str
     seed: int = 0
     dither_strength: float = 1.0
+    #: Who clusters: "numpy" (ours) or "sklearn" (the reference, imported only then).
+    engine: str = "numpy"
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
     #: Fixed colours, a palette to map onto or edits to replay (None: plain settings above).
     recipe: EngineRecipe | None = None
@@ -213,7 +215,8 @@ def describe_job(job: object) -> str:
     if isinstance(job, LoadJob):
         return f"opening {printable_name(job.path.name)}"
     if isinstance(job, QuantizeJob):
-        return f"quantizing to k={job.k}"
+        by = " with scikit-learn's KMeans" if job.engine == "sklearn" else ""
+        return f"quantizing to k={job.k}{by}"
     if isinstance(job, MeasureJob):
         return "measuring the result"
     if isinstance(job, SaveJob):
@@ -274,6 +277,7 @@ def run_quantize(
         dither=job.dither,
         dither_strength=job.dither_strength,
         seed=job.seed,
+        engine=job.engine,
         progress=progress,
         cancel=cancelled,
         # One engine thread: more would compete with the main thread for the interpreter lock
