@@ -38,6 +38,8 @@ MIN_TICK_SPACING = 30.0
 #: Delay of a full draw (axes and curves), so that it is not drawn in the same pass of the
 #: event loop as the work that asked for it.
 FULL_DRAW_DELAY_MS = 20
+#: How many drawn axes (one per size, scales and theme) are kept to be shown again.
+BACKGROUNDS_KEPT = 6
 #: Plot height (logical pixels) from which the reference line is labelled.
 MIN_LABELLED_HEIGHT = 90.0
 #: Ticks of the (log) error axis.
@@ -127,13 +129,22 @@ class CurveCanvas(FullAxesCanvas):
         )
         self.message.set_zorder(5)
         self._background = None
+        #: Drawn axes by what they show (see _axes_key): a new image's empty axes, or the
+        #: scales of a curve seen before, come back without a full draw.
+        self._backgrounds: dict[tuple, object] = {}
         self._full_pending = True
         self._full_timer = QTimer(self)
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(FULL_DRAW_DELAY_MS)
         self._full_timer.timeout.connect(super().draw_idle)
+        # Points arriving together (a burst of signals in one pass of the event loop) are
+        # shown with one blit.
+        self._blit_timer = QTimer(self)
+        self._blit_timer.setSingleShot(True)
+        self._blit_timer.setInterval(0)
+        self._blit_timer.timeout.connect(self._blit_now)
         self._animated = [
-            self.size_line, self.de_line, self.k_line, self.k_marker, self.readout
+            self.size_line, self.de_line, self.k_line, self.k_marker, self.readout, self.message
         ]  # fmt: skip
         for artist in self._animated:
             artist.set_animated(True)
@@ -154,15 +165,21 @@ class CurveCanvas(FullAxesCanvas):
             return  # already so: a full draw (~35 ms of the main thread) would change nothing
         self.points = {}
         self.readout.set_text("")
+        self.message.set_text(message)
+        self.message.set_visible(bool(message))
         self._redraw_series()
-        self.set_message(message)
+
+    def set_message(self, text: str) -> None:
+        """Show ``text`` centred over the axes (an empty string hides it), blitted."""
+        self.message.set_text(text)
+        self.message.set_visible(bool(text))
+        self._refresh()
 
     def add_points(self, points: Iterable[SweepPoint]) -> None:
         """Add (or replace) points; the curves are redrawn through all points so far."""
         for point in points:
             self.points[point.k] = point
         if self.message.get_text():
-            # Hidden without a draw of its own: the second point redraws the axes anyway.
             self.message.set_text("")
             self.message.set_visible(False)
         self._redraw_series()
@@ -178,7 +195,7 @@ class CurveCanvas(FullAxesCanvas):
         self.target = float(target)
         self.target_line.set_ydata([self.target, self.target])
         self._rescale()
-        self.draw_idle()
+        self._refresh(full=True)
 
     def point_at(self, k: int) -> SweepPoint | None:
         """The measured point at ``k``, or one interpolated between its neighbours (log k)."""
@@ -212,11 +229,32 @@ class CurveCanvas(FullAxesCanvas):
         return x / self.device_pixel_ratio
 
     # -- drawing -------------------------------------------------------------------------
-    # A full draw of this figure costs ~45 ms of the main thread (mostly tick labels), so
-    # the axes are drawn only when they change; the curves, the k mark and the readout are
-    # "animated" artists blitted over a saved copy of the axes (a few ms).
+    # A full draw of this figure costs ~25-35 ms of the main thread (mostly tick labels),
+    # so the axes are drawn only when they change, and each drawing of them is kept by what
+    # it shows: the empty axes of a newly opened image, or scales seen before, are copied
+    # back instead of drawn again. The curves, the k mark, the readout and the message are
+    # "animated" artists blitted over that copy (~1-2 ms).
+    def _axes_key(self) -> tuple:
+        """Everything the drawn axes depend on, apart from the theme (a change of theme
+        forgets every copy)."""
+        return (
+            self.get_width_height(physical=True),
+            self.ax.get_position().bounds,
+            self.ax.get_ylim(),
+            self.size_ax.get_ylim(),
+            self.size_ax.yaxis.get_visible(),
+            tuple(self.ax.xaxis.get_major_locator().locs),
+            self.jnd_text.get_visible(),
+            self.target,
+        )
+
     def _on_draw(self, _event: object) -> None:
         self._background = self.copy_from_bbox(self.figure.bbox)
+        key = self._axes_key()
+        self._backgrounds.pop(key, None)
+        self._backgrounds[key] = self._background
+        while len(self._backgrounds) > BACKGROUNDS_KEPT:
+            del self._backgrounds[next(iter(self._backgrounds))]  # the oldest
         self._full_pending = False
         self._draw_animated()
 
@@ -225,12 +263,22 @@ class CurveCanvas(FullAxesCanvas):
             self.figure.draw_artist(artist)
 
     def _refresh(self, full: bool = False) -> None:
-        """Show the animated artists' new state: blitted, or with a full draw when the
-        axes changed (or no copy of them exists yet)."""
-        if full or self._background is None or self._full_pending:
-            self._full_pending = True
-            self.draw_idle()
+        """Show the animated artists' new state, blitted over the axes; ``full``: the axes
+        changed, so over a kept copy of them, or after a full draw when none is kept."""
+        if self._full_pending:
+            self.draw_idle()  # on its way: it draws the new state too
             return
+        if full or self._background is None:
+            kept = self._backgrounds.get(self._axes_key())
+            if kept is None:
+                self.draw_idle()
+                return
+            self._background = kept
+        self._blit_timer.start()
+
+    def _blit_now(self) -> None:
+        if self._full_pending or self._background is None:
+            return  # a full draw is coming, which shows the animated artists too
         self.restore_region(self._background)
         self._draw_animated()
         self.blit(self.figure.bbox)
@@ -327,6 +375,7 @@ class CurveCanvas(FullAxesCanvas):
         self.k_marker.set_markeredgecolor(foreground)
         self.readout.set_color(foreground)
         self.readout.set_backgroundcolor(background)
+        self._backgrounds = {}
         self.draw_idle()
 
     # -- events --------------------------------------------------------------------------
