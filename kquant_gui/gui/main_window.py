@@ -9,14 +9,12 @@ each turns its event into a path or a setting and calls one method.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QGuiApplication,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -44,7 +42,7 @@ from .help_dialog import STATS_TOOLTIP
 from .image_canvas import ImageCanvas, ViewState
 from .job_feedback import JobFeedback
 from .key_routing import route_step_keys
-from .palette_canvas import PaletteCanvas, hex_code
+from .palette_canvas import PaletteCanvas
 from .palette_edit import PaletteEditor
 from .preferences import Preferences, first_run_size
 from .resources import sample_image_path
@@ -52,13 +50,8 @@ from .save_flow import SaveFlow
 from .session import Recipe, Session
 from .space_canvas import SpaceView
 from .status_notes import show_note
-from .status_text import (
-    image_summary,
-    pixel_summary,
-    result_summary,
-    result_titles,
-    selection_note,
-)
+from .status_text import image_summary, result_summary, result_titles
+from .swatch_selection import SwatchSelection
 from .theme import apply_theme
 from .worker import BackgroundWorker
 
@@ -195,10 +188,7 @@ class MainWindow(QMainWindow):
 
     # == construction =========================================================================
     def _connect(self) -> None:
-        self.quantized_canvas.clicked.connect(self._quantized_clicked)
-        self.original_canvas.hovered.connect(self._hovered)
-        self.quantized_canvas.hovered.connect(self._hovered)
-        self.palette_canvas.swatchClicked.connect(self.select_swatch)
+        self.selection = SwatchSelection(self)  # pixel readout, swatch highlight
         self.controls.changed.connect(self._settings_changed)
         s = self.session
         s.loaded.connect(self._on_loaded)
@@ -342,40 +332,11 @@ class MainWindow(QMainWindow):
         if not self.session.cancel():
             self.select_swatch(None)
 
-    # == palette and highlight ================================================================
+    # == palette and highlight (see .swatch_selection) =====================================
     @Slot(int)
     def select_swatch(self, index: int | None) -> None:
         """Highlight the pixels of palette entry ``index`` and copy its hex code (None: clear)."""
-        if self.shown is None or index is None or index == self.palette_canvas.selected:
-            self.palette_canvas.set_selected(None)
-            self.quantized_canvas.set_highlight(None)
-            return
-        result = self.shown.result
-        if not 0 <= index < result.n_colors:
-            return
-        self.palette_canvas.set_selected(index)
-        self.quantized_canvas.set_highlight(index)
-        if index != result.transparent_index:
-            QGuiApplication.clipboard().setText(hex_code(result.palette[index]))
-        self._note(selection_note(result, index))
-
-    @Slot(float, float)
-    def _hovered(self, x: float, y: float) -> None:
-        text = None
-        if self.source is not None and not (math.isnan(x) or math.isnan(y)):
-            text = pixel_summary(self.source, self.shown, x, y)
-        self.pixel_label.setText(text or "")
-        self.pixel_label.setVisible(text is not None)
-
-    def _quantized_clicked(self, x: float, y: float) -> None:
-        if self.shown is None:
-            return
-        labels = self.shown.result.labels
-        col, row = int(x), int(y)
-        if 0 <= row < labels.shape[0] and 0 <= col < labels.shape[1]:
-            self.select_swatch(int(labels[row, col]))
-        else:
-            self.select_swatch(None)
+        self.selection.select(index)
 
     # == saving (see .save_flow) ============================================================
     @Slot()
