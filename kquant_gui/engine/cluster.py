@@ -48,18 +48,19 @@ POLISH_ITER = 3
 #: under LARGE_K_WORK (a 0.3 MP photo, not a 24 MP one): china k=256 2.07 -> 2.05.
 LARGE_K_LLOYD_ITER = 8
 LARGE_K_WORK = 32_000_000
-#: Mid-size palettes (SMALL_K < k < REFINE_FINEST_MIN_K), where the finest level is not
+#: Mid-size palettes (MID_K_MIN <= k < REFINE_FINEST_MIN_K), where the finest level is not
 #: refined, trailed scikit-learn's KMeans (converged on every distinct colour): china k=64 in
-#: Lab 3.234 against 3.198. Lloyd there is far from converged: the coarse run now converges
-#: (TOL, not COARSE_TOL), the last bin level takes MID_K_LLOYD_ITER over-relaxed Lloyd steps
-#: (each moves a centre MID_K_RELAX times the way to its mean, which gets about as far as
-#: twice the plain steps) before MID_K_POLISH_ITER Weiszfeld steps, and one Weiszfeld step
-#: on the finest level (the distinct colours) ends it, while that level has at most
-#: REFINE_MAX_POINTS entries: china 3.196, flower 2.144 (scikit-learn 3.198, 2.165).
-MID_K_COARSE_TOL = COARSE_TOL
+#: Lab 3.234 against 3.198, flower 2.171 against 2.165. Lloyd there stops far from converged
+#: on bin means. So the last bin level first takes MID_K_LLOYD_ITER over-relaxed Lloyd steps
+#: (each moves a centre MID_K_RELAX times the way to its mean: about as far as twice the
+#: plain steps), and after its Weiszfeld steps one more on the finest level (the distinct
+#: colours) ends the run, while that level has at most REFINE_MAX_POINTS entries: china
+#: 3.215, flower 2.152, oklab and rgb lower too. It costs ~10 ms of CPU at 0.3 MP (k=64);
+#: converging as far as scikit-learn (3.196) would cost ~3x that, over the 60 ms budget.
+#: Below MID_K_MIN (k=16 in the reference test) ours was not behind, and stays unchanged.
+MID_K_MIN = 32
 MID_K_LLOYD_ITER = 3
 MID_K_RELAX = 1.8
-MID_K_POLISH_ITER = 3
 MID_K_FINEST_ITER = 1
 
 
@@ -264,7 +265,7 @@ def kmeans_on_levels(
     large = k >= REFINE_FINEST_MIN_K and last[0].shape[0] * k <= LARGE_K_WORK and space is not None
     mid = (
         polish
-        and SMALL_K < k < REFINE_FINEST_MIN_K
+        and MID_K_MIN <= k < REFINE_FINEST_MIN_K
         and len(refine) == len(levels) - 2
         and levels[0][0].shape[0] <= REFINE_MAX_POINTS
     )
@@ -279,7 +280,7 @@ def kmeans_on_levels(
     else:
         n_init = N_INIT_SMALL_K if kk <= SMALL_K else 1
         # Several starts are compared by inertia, which needs each run converged.
-        tol = (MID_K_COARSE_TOL if mid else COARSE_TOL) if refine and n_init == 1 else TOL
+        tol = COARSE_TOL if refine and n_init == 1 else TOL
         centers = best_of_starts(
             points, weights, kk, seed, n_init=n_init, tol=tol, steps=steps, frozen=frozen
         )
@@ -322,7 +323,7 @@ def kmeans_on_levels(
                 frozen=mask,
             )
         if polish and final:
-            n = MID_K_POLISH_ITER if mid else POLISH_ITER + (1 if large else 0)
+            n = POLISH_ITER + (1 if large else 0)
             centers = weiszfeld(points, weights, centers, n_iter=n, steps=steps, frozen=mask)
     if mid:
         # The finest level, which refine_levels leaves out at this k.

@@ -303,7 +303,8 @@ def lloyd(
         have to cover those, and they are never re-seeded.
     relax : float
         Each centre moves this many times the way to its cluster's mean (over-relaxation):
-        above 1, a run that creeps towards convergence gets there in fewer iterations.
+        above 1, a run that creeps towards convergence can get there in fewer iterations
+        (china k=64: 6 steps at 1.8 got further than 10 plain ones), though it may overshoot.
 
     Returns
     -------
