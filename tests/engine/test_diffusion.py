@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from kquant_gui.engine.colorspace import SRGB_TO_LINEAR, to_space
-from kquant_gui.engine.diffusion import KERNELS, diffuse, tile_size
+from kquant_gui.engine.diffusion import diffuse
+from kquant_gui.engine.diffusion_tiles import KERNELS, tile_size
 from kquant_gui.engine.nearest import NearestTable, pack_keys
 
 
