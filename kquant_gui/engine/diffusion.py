@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .colorspace import SRGB_TO_LINEAR
-from .diffusion_tiles import KERNELS, Lookup, diffuse_tiles
+from .diffusion_tiles import KERNELS, Lookup, diffuse_tiles, takers
 from .nearest import NearestTable, bin_of_keys, dilate_bins, pack_keys
 from .parallel import engine_threads, run_parts
 from .progress import Steps
@@ -302,6 +302,7 @@ class _ColorSource:
         self._accept = accept.reshape(-1)
         self._reach = reach.reshape(-1)
         self._cells = table.cells
+        self.takers = takers(accept)
 
     def fill(
         self, flat: np.ndarray, own: np.ndarray, bound: np.ndarray, accept: np.ndarray

@@ -255,3 +255,23 @@ def test_soft_alpha_images_honour_the_strength_too():
     assert half.palette.shape[1] == 4
     assert (half.dither, half.dither_strength) == ("floyd-steinberg", 0.5)
     assert (half.image[alpha == 0, 3] == 0).all()
+
+
+def test_an_edge_between_held_colours_keeps_its_mean_colour():
+    # A one-pixel seam of a colour the palette lacks, between two flat colours it holds
+    # exactly (an anti-aliased edge of a logo): its error must go to the seam's other pixels,
+    # not be lost on the held ones, so the seam mixes the two to its own mean colour.
+    red, grey = (200, 30, 50), (60, 60, 70)
+    palette = np.array([red, grey], dtype=np.uint8)
+    pixels = np.empty((64, 33, 3), dtype=np.uint8)
+    pixels[:, :16], pixels[:, 17:] = red, grey
+    seam = np.rint(
+        255 * ((SRGB_TO_LINEAR[np.array(red)] + SRGB_TO_LINEAR[np.array(grey)]) / 2) ** (1 / 2.2)
+    )
+    pixels[:, 16] = seam.astype(np.uint8)
+    out = palette[diffuse(pixels, palette)]
+    np.testing.assert_array_equal(out[:, :16], pixels[:, :16])
+    np.testing.assert_array_equal(out[:, 17:], pixels[:, 17:])
+    want = SRGB_TO_LINEAR[pixels[:, 16]].mean(axis=0)
+    got = SRGB_TO_LINEAR[out[:, 16]].mean(axis=0)
+    assert np.abs(got - want).max() < 0.03, (got, want)
