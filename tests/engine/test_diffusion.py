@@ -275,3 +275,23 @@ def test_an_edge_between_held_colours_keeps_its_mean_colour():
     want = SRGB_TO_LINEAR[pixels[:, 16]].mean(axis=0)
     got = SRGB_TO_LINEAR[out[:, 16]].mean(axis=0)
     assert np.abs(got - want).max() < 0.03, (got, want)
+
+
+@pytest.mark.parametrize("space", ["lab", "oklab", "rgb"])
+def test_every_colour_of_a_bin_lies_within_its_radius(space):
+    # The table decides a bin whole only when its radius bounds all 64 colours: a bound that
+    # falls short lets a whole bin take an entry some of its colours are not nearest to.
+    from kquant_gui.engine.lut import bin_center_coords
+    from kquant_gui.engine.nearest import _bin_geometry
+
+    rng = np.random.default_rng(1)
+    grid = np.stack(np.meshgrid(*[np.arange(64)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    dark = np.flatnonzero((grid < 2).any(axis=1))  # (b6, g6, r6) next to black
+    bins = np.concatenate([rng.choice(1 << 18, 3000, replace=False), rng.choice(dark, 1000)])
+    _, radius = _bin_geometry(space)
+    lowest = np.stack([bins & 63, (bins >> 6) & 63, bins >> 12], -1) * 4
+    offsets = np.stack(np.meshgrid(*[np.arange(4)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    colors = (lowest[:, None, :] + offsets[None]).astype(np.uint8)
+    d = to_space(colors, space) - bin_center_coords(space)[bins][:, None, :]
+    far = np.sqrt((d * d).sum(-1)).max(axis=1)
+    assert np.all(far <= radius[bins]), (far / radius[bins]).max()
