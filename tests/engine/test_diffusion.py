@@ -54,11 +54,11 @@ def test_strength_zero_is_the_nearest_entry_of_every_pixel():
 
 def test_dithering_reproduces_the_mean_colour_in_linear_light():
     # A flat colour halfway between two entries in linear light: dithering mixes them about
-    # half and half (a little towards the nearer one: 15% of the error is let go).
+    # half and half (a little towards the nearer one: 20% of the error is let go).
     palette = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
     grey = np.full((64, 64, 3), 188, dtype=np.uint8)  # linear light ~0.5
     share = diffuse(grey, palette).mean()
-    assert abs(share - SRGB_TO_LINEAR[188]) < 0.06
+    assert abs(share - SRGB_TO_LINEAR[188]) < 0.07
     dark = np.full((64, 64, 3), 100, dtype=np.uint8)  # linear light ~0.13
     assert abs(diffuse(dark, palette).mean() - SRGB_TO_LINEAR[100]) < 0.03
     assert np.array_equal(diffuse(grey, palette, strength=0.0), np.ones((64, 64), np.uint8))
@@ -295,3 +295,34 @@ def test_every_colour_of_a_bin_lies_within_its_radius(space):
     d = to_space(colors, space) - bin_center_coords(space)[bins][:, None, :]
     far = np.sqrt((d * d).sum(-1)).max(axis=1)
     assert np.all(far <= radius[bins]), (far / radius[bins]).max()
+
+
+def test_the_edges_of_a_gradient_keep_their_mean_colour():
+    # A smooth gradient is a surface in colour space: the entries along its edges (its
+    # lightest row, its corners) must be spread to the edge, or the dithered edge rows can
+    # only mix colours inside it and come out darker or duller (0.084 in linear light in a
+    # 16x16 block here when entries were spread from the palette's centre).
+    from kquant_gui import quantize
+
+    # Blue to orange across, dark to light down, with a soft diagonal sweep.
+    v, u = np.mgrid[0:128, 0:192] / np.array([127.0, 191.0])[:, None, None]
+    across = np.array([0.10, 0.20, 0.55]) + np.array([0.85, 0.35, -0.40]) * u[..., None]
+    rgb = across * (0.35 + 0.65 * v[..., None]) + 0.08 * np.sin(np.pi * (u + v))[..., None]
+    pixels = np.rint(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+    out = quantize(pixels, 16, dither="floyd-steinberg").image
+    blocks = (SRGB_TO_LINEAR[out] - SRGB_TO_LINEAR[pixels]).reshape(8, 16, 12, 16, 3)
+    assert np.abs(blocks.mean(axis=(1, 3))).max() < 0.05
+
+
+def test_grain_accepts_less_error_than_smooth_areas_and_edges_keep_their_damping():
+    from kquant_gui.engine.diffusion import EDGE_FLOOR, edge_damping
+
+    rng = np.random.default_rng(2)
+    smooth = _gradient(64, 64)
+    grain = np.clip(smooth.astype(int) + rng.integers(-3, 4, smooth.shape), 0, 255)
+    assert edge_damping(smooth).min() == 255
+    # The grain's own noise mixes colours: less error there, but never none.
+    assert 0.5 * 255 < edge_damping(grain.astype(np.uint8)).mean() < 0.97 * 255
+    edge = np.zeros((8, 16, 3), dtype=np.uint8)
+    edge[:, 8:] = 255
+    assert edge_damping(edge)[:, 7:9].max() == round(EDGE_FLOOR * 255)
