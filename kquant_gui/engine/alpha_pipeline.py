@@ -25,7 +25,6 @@ from .alpha import (
     premultiplied_linear,
     to_alpha_space,
 )
-from .alpha_diffusion import diffuse_rgba
 from .alpha_histogram import (
     N_KEYS,
     TRANSPARENT_KEY,
@@ -35,6 +34,7 @@ from .alpha_histogram import (
     words_of,
 )
 from .cluster import aggregate, kmeans_on_levels
+from .diffusion import diffuse
 from .dither import bayer_matrix
 from .kmeans import nearest, two_nearest
 from .lut import entry_pairs, pair_table, rank_pairs
@@ -103,7 +103,15 @@ def quantize_soft(
             labels = np.zeros(pixels.shape[:2], np.uint8)
         elif dither == "floyd-steinberg":
             fixed = _settled(pixels, hist, points, palette, space)
-            labels = diffuse_rgba(pixels, palette, transparent, space, steps, fixed=fixed)
+            labels = diffuse(
+                pixels,
+                palette,
+                space=space,
+                strength=strength,
+                transparent=-1 if transparent is None else transparent,
+                steps=steps,
+                fixed=fixed,
+            )
         else:
             labels = _labels_ordered(
                 pixels, hist, points, palette, transparent, space, steps, strength

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .alpha_diffusion import FREE, AlphaSource
 from .colorspace import SRGB_TO_LINEAR
 from .diffusion_tiles import KERNELS, Lookup, diffuse_tiles
 from .nearest import NearestTable, bin_of_keys, dilate_bins, pack_keys
@@ -231,6 +232,7 @@ def diffuse(
     steps: Steps | None = None,
     table: NearestTable | None = None,
     threads: int | None = None,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Map every pixel to a palette entry with selective serpentine error diffusion.
 
@@ -238,43 +240,63 @@ def diffuse(
     ----------
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
         With alpha, fully transparent pixels take ``transparent``, receive no error and pass
-        none on; the others are diffused by colour.
-    palette : ndarray of uint8, shape (n, 3), 1 <= n <= 256
-        Visible palette entries, colour only (RGBA palettes are refused with ``ValueError``).
+        none on.
+    palette : ndarray of uint8, shape (n, 3) or (n, 4), 1 <= n <= 256
+        Colour entries (the error is carried in linear light; a pixel's alpha only decides
+        whether it is transparent), or colour-and-alpha entries (the error is carried in
+        premultiplied linear light and alpha, see :mod:`.alpha_diffusion`; ``pixels`` must
+        then have alpha).
     space : {"lab", "oklab", "rgb"}
         Working colour space of the nearest-entry search.
     kernel : {"floyd-steinberg", "sierra-lite"}
     strength : float
         0.0 gives every pixel its nearest entry; 1.0 diffuses the whole error.
     transparent : int
-        Label of fully transparent pixels, or -1 when there are none.
+        Label of fully transparent pixels, or -1 to give them their nearest entry.
     steps : Steps, optional
         Polled for cancellation and told the progress of the "mapping" stage.
     table : NearestTable, optional
-        The palette's table, when the caller already built it.
+        The table of a colour palette, when the caller already built it.
     threads : int, optional
-        Threads to run tiles on (default: the engine's limit). The result does not change.
+        Threads to run on (default: the engine's limit). The result does not change.
+    fixed : ndarray of uint16, shape (H, W), optional
+        RGBA palettes only: pixels that are not dithered, as the entry each takes, or
+        0xFFFF for "diffuse". A fixed pixel receives no error and passes none on.
 
     Returns
     -------
     ndarray of uint8, shape (H, W)
     """
-    if palette.ndim != 2 or palette.shape[1] != 3:
-        # Colour-and-alpha palettes need the error diffused in alpha too, which this table
-        # (keyed by colour alone) cannot decide; say so rather than ignore their alpha.
-        raise ValueError(f"diffuse takes an RGB palette of shape (n, 3), got {palette.shape}")
-    if table is None:
-        table = NearestTable(palette, space, near=near_bins(pixels))
-    if strength <= 0.0:
-        labels = table.own_labels(pack_keys(pixels))
-    else:
+    if palette.ndim != 2 or palette.shape[1] not in (3, 4) or palette.shape[1] > pixels.shape[2]:
+        raise ValueError(
+            f"diffuse takes a palette of shape (n, 3), or (n, 4) for pixels with alpha; got "
+            f"{palette.shape} for pixels of shape {pixels.shape}"
+        )
+    weights = KERNELS[kernel]
+    h, w = pixels.shape[:2]
+    if palette.shape[1] == 4:
         with engine_threads(threads):
-            accept, reach = pixel_maps(pixels, table, strength, steps)
-            source = _ColorSource(pixels, palette, table, accept, reach)
-            labels = diffuse_tiles(*pixels.shape[:2], source, KERNELS[kernel], steps)
-        # The diffusion looks held pixels up by cell like any other; where two entries share
-        # a cell that could pick the wrong one of the two.
-        table.settle(labels, pixels, maybe=accept == 0)
+            source = AlphaSource(pixels, palette, space, strength, fixed)
+            labels = (
+                diffuse_tiles(h, w, source, weights, steps)
+                if strength > 0.0
+                else source.nearest_labels()
+            )
+        if fixed is not None:
+            np.copyto(labels, fixed, where=fixed != FREE, casting="unsafe")
+    else:
+        if table is None:
+            table = NearestTable(palette, space, near=near_bins(pixels))
+        if strength <= 0.0:
+            labels = table.own_labels(pack_keys(pixels))
+        else:
+            with engine_threads(threads):
+                accept, reach = pixel_maps(pixels, table, strength, steps)
+                source = _ColorSource(pixels, palette, table, accept, reach)
+                labels = diffuse_tiles(h, w, source, weights, steps)
+            # The diffusion looks held pixels up by cell like any other; where two entries
+            # share a cell that could pick the wrong one of the two.
+            table.settle(labels, pixels, maybe=accept == 0)
     if transparent >= 0 and pixels.shape[2] == 4:
         labels[pixels[..., 3] == 0] = transparent
     return labels

@@ -32,7 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .parallel import PARTS, part_progress, run_parts
+from .parallel import PARTS, max_threads, part_progress, run_parts
 from .progress import Steps
 
 #: Rows of context above each tile and columns either side of it, diffused and thrown away.
@@ -140,8 +140,11 @@ def diffuse_tiles(
     nx = -(-w // t)
     n_tiles = -(-h // t) * nx
     tw = t + 2 * MARGIN_SIDE
-    # Groups of equal size, a multiple of PARTS of them, so that threads share them evenly.
-    n_groups = PARTS * -(-n_tiles // (PARTS * max(1, GROUP_PIXELS // tw)))
+    # Groups of equal size, a multiple of the threads in number so that they share them
+    # evenly (the grouping does not change the result), and no more than that: each group
+    # takes every step of a tile.
+    threads = min(max_threads(), PARTS)
+    n_groups = threads * -(-n_tiles // (threads * max(1, GROUP_PIXELS // tw)))
     per_group = -(-n_tiles // n_groups)
     n_groups = -(-n_tiles // per_group)
     # One slot past the end takes the writes of tile pixels that fall outside the image.

@@ -254,8 +254,7 @@ def _quantize(
     # Fixed colours and given palettes are opaque colours: the per-pixel alpha of a
     # soft-edged image is kept as it is rather than clustered with them.
     if fixed is None and given is None and has_soft_alpha(pixels):
-        # Colour-and-alpha palettes (see alpha_pipeline): ordered dithering there honours the
-        # strength; its error diffusion (alpha_diffusion) runs at full strength for now.
+        # Colour-and-alpha palettes (see alpha_pipeline), dithered at the same strength.
         result = quantize_soft(
             pixels, k, color_space, dither if dithered else "none", seed, steps, strength
         )
