@@ -20,7 +20,7 @@ import numpy as np
 
 from .alpha_diffusion import FREE, AlphaSource
 from .colorspace import SRGB_TO_LINEAR
-from .diffusion_tiles import KERNELS, Lookup, diffuse_tiles
+from .diffusion_tiles import KERNELS, Kernel, Lookup, diffuse_tiles
 from .nearest import NearestTable, bin_of_keys, dilate_bins, pack_keys
 from .parallel import engine_threads, run_parts
 from .progress import Steps
@@ -303,15 +303,34 @@ def diffuse(
             labels = table.own_labels(pack_keys(pixels))
         else:
             with engine_threads(threads):
-                words = np.empty((h, w), "<u4")  # little-endian: r, g, b, acceptance
-                accept, reach = pixel_maps(pixels, table, strength, steps, words)
-                source = _ColorSource(words, palette, table, reach)
-                labels = diffuse_tiles(h, w, source, weights, steps)
-            # The diffusion looks held pixels up by cell like any other; where two entries
-            # share a cell that could pick the wrong one of the two.
-            table.settle(labels, pixels, maybe=accept == 0)
+                labels = _diffuse_colors(pixels, palette, table, strength, weights, steps)
     if transparent >= 0 and pixels.shape[2] == 4:
         labels[pixels[..., 3] == 0] = transparent
+    return labels
+
+
+def _diffuse_colors(
+    pixels: np.ndarray,
+    palette: np.ndarray,
+    table: NearestTable,
+    strength: float,
+    weights: Kernel,
+    steps: Steps | None,
+) -> np.ndarray:
+    """:func:`diffuse` against a colour palette, strength above 0."""
+    h, w = pixels.shape[:2]
+    words = np.empty((h, w), "<u4")  # little-endian: r, g, b, acceptance
+    accept, reach = pixel_maps(pixels, table, strength, steps, words)
+    labels = diffuse_tiles(h, w, _ColorSource(words, palette, table, reach), weights, steps)
+    # The diffusion looks held pixels up by cell like any other; where two entries share a
+    # cell that could pick the wrong one of the two. Row by row, in place, so the same
+    # whatever the parts.
+    rows = max(1, (1 << 18) // w)
+
+    def settle(i: int, y0: int, y1: int) -> None:
+        table.settle(labels[y0:y1], pixels[y0:y1], maybe=accept[y0:y1] == 0)
+
+    run_parts(settle, h, min_size=2 * rows, align=rows)
     return labels
 
 
