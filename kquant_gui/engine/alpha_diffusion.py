@@ -58,18 +58,41 @@ def premultiplied(rgba: np.ndarray) -> np.ndarray:
     return out
 
 
+def _field_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Linear light in ``_ENCODE_STEPS`` steps to each channel's field of an opaque key (6
+    bits) and of a semi-transparent one (5 bits), pre-shifted into place: shape (3, steps)."""
+    shifts = np.arange(3)[:, None]
+    opaque = (_ENCODE[None, :] >> 2) << (6 * shifts)
+    semi = (_ENCODE[None, :] >> 3) << (5 * shifts)
+    return opaque, semi
+
+
+_OPAQUE_FIELDS, _SEMI_FIELDS = _field_tables()
+
+
 def _keys(want: np.ndarray) -> np.ndarray:
     """Key (see :func:`alpha_histogram.pixel_keys`) of premultiplied linear RGBA values,
-    shape (4, n)."""
+    shape (4, n), colour within alpha and alpha within 0..1."""
     a = want[3]
     a8 = np.rint(a * 255.0).astype(np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        straight = np.where(a > 1e-6, want[:3] / a, 0.0)
-    rgb = _ENCODE[np.rint(np.clip(straight, 0.0, 1.0) * (_ENCODE_STEPS - 1)).astype(np.int64)]
-    r, g, b = rgb
-    opaque = (r >> 2) | ((g >> 2) << 6) | ((b >> 2) << 12)
-    semi = OPAQUE_KEYS + ((r >> 3) | ((g >> 3) << 5) | ((b >> 3) << 10) | ((a8 >> 2) << 15))
-    keys = np.where(a8 >= 255, opaque, semi)
+    # Straight colour: premultiplied over alpha (0 where nothing shows), in table steps.
+    straight = np.zeros((3, a.shape[0]), np.float32)
+    np.divide(want[:3], a, out=straight, where=a > 1e-6)
+    np.minimum(straight, 1.0, out=straight)
+    straight *= np.float32(_ENCODE_STEPS - 1)
+    idx = np.rint(straight).astype(np.intp)
+    idx += (np.arange(3) * _ENCODE_STEPS)[:, None]
+    opaque = _OPAQUE_FIELDS.take(idx)
+    keys = np.bitwise_or(opaque[0], opaque[1], out=opaque[0])
+    keys |= opaque[2]
+    semi_at = np.flatnonzero(a8 < 255)
+    if semi_at.size:
+        fields = _SEMI_FIELDS.take(idx[:, semi_at])
+        semi = fields[0] | fields[1]
+        semi |= fields[2]
+        semi |= (a8[semi_at] >> 2) << 15
+        semi += OPAQUE_KEYS
+        keys[semi_at] = semi
     keys[a8 <= 0] = TRANSPARENT_KEY
     return keys
 
@@ -112,20 +135,13 @@ class AlphaSource:
         self._strength = np.float32(strength)
         self._space = space
         self._coords = to_alpha_space(palette, space)
+        self._norms = np.einsum("ij,ij->i", self._coords, self._coords)
         # The nearest entry of each key, worked out as keys are met (by any thread: a key's
         # entry does not depend on who works it out, so the result does not either).
         self._choice = np.full(N_KEYS, _NO_ENTRY, np.uint16)
         invisible = to_alpha_space(np.zeros((1, 4), np.uint8), space)
         self._choice[TRANSPARENT_KEY] = nearest(invisible, self._coords)[0][0]
         self._lock = threading.Lock()
-        # The image's own colours (seen on every other pixel of every other row), worked out
-        # at once: many wanted colours are among them.
-        sample = pixels[::2, ::2].reshape(-1, 4)
-        own = [
-            _distinct(_keys(premultiplied(sample[i : i + (1 << 18)]).T))
-            for i in range(0, sample.shape[0], 1 << 18)
-        ]
-        self._learn(_distinct(np.concatenate(own)))
 
     def fill(
         self, flat: np.ndarray, own: np.ndarray, bound: np.ndarray, accept: np.ndarray
@@ -140,9 +156,23 @@ class AlphaSource:
         np.multiply(self._free.take(flat), self._strength, out=accept)
 
     def _learn(self, keys: np.ndarray) -> None:
-        """Work out the nearest entry of the visible ``keys``."""
+        """Work out the nearest entry of the visible ``keys``.
+
+        Which keys are worked out together depends on the order the threads meet them in, so
+        a key's entry must not depend on its batch: distances come from numpy's own
+        element-wise sums of products (einsum without BLAS, whose rounding can change with
+        the rows around it), the same for a key in any batch.
+        """
         keys = keys[keys != TRANSPARENT_KEY]
-        entries, _ = nearest(to_alpha_space(key_colors(keys), self._space), self._coords)
+        coords = to_alpha_space(key_colors(keys), self._space)
+        entries = np.empty(keys.shape[0], np.uint16)
+        rows = max(1, (1 << 18) // self._coords.shape[0])
+        for s in range(0, keys.shape[0], rows):
+            # |c|^2 - 2 x.c: the squared distance less |x|^2, the same for every entry.
+            d = np.einsum("ij,kj->ik", coords[s : s + rows], self._coords, optimize=False)
+            d *= -2.0
+            d += self._norms
+            entries[s : s + rows] = d.argmin(axis=1)
         with self._lock:
             self._choice[keys] = entries
 
