@@ -7,7 +7,11 @@ each run as a command (start-up included). Target (issue 17): ``--jobs 2`` at le
 fast as ``--jobs 1`` on 2 cores. Memory: 10,000 tiny PNGs with ``--jobs 2``; the resident
 memory of the parent and of each worker is sampled while the batch runs, and the figures when
 the first 5% and the last 5% of the outputs appear are compared: flat means no growth with
-the number of files. The machine may be shared: the load average is printed with each row.
+the number of files. The machine may be shared: the load average is printed with each row,
+and the CPU time of each command (its processes' user + system time, which load inflates far
+less than the wall time): --jobs 2 using about the CPU of --jobs 1 means the workers add no
+work of their own, and what is left between the speed-up and 2x is what --jobs 1 already
+runs in parallel (the engine's threads).
 
 Run alone with ``python -m benchmarks.bench_batch [--quick]``; ``python -m benchmarks --only
 batch`` runs it as the "batch" section.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -108,6 +113,8 @@ class Row:
     files: int
     load_before: str
     load_after: str
+    #: User + system CPU time of the command and every process it waited for.
+    cpu: float = float("nan")
 
     @property
     def rate(self) -> float:
@@ -118,6 +125,7 @@ def time_batch(name: str, folder: Path, n: int, extra: Sequence[str]) -> Row:
     """Run ``kquant folder -k 64`` with ``extra`` into a fresh folder; wall time of the command."""
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as out:
         before = _load()
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(
             _kquant(folder, "-k", K, "--out-dir", out, "--quiet", *extra),
@@ -126,12 +134,14 @@ def time_batch(name: str, folder: Path, n: int, extra: Sequence[str]) -> Row:
             check=False,
         )
         seconds = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         if proc.returncode != 0:
             raise RuntimeError(f"{name} exited with {proc.returncode}: {proc.stderr}")
         written = len(list(Path(out).iterdir()))
         if written != n:
             raise RuntimeError(f"{name} wrote {written} files, not {n}")
-    return Row(name, seconds, n, before, _load())
+    return Row(name, seconds, n, before, _load(), cpu)
 
 
 @dataclass
@@ -201,14 +211,14 @@ def render(rows: list[Row], mem: Memory | None, n_photos: int, quick: bool) -> s
         "Load average (1/5/15 min) before and after each run: other work on the machine "
         "slows every row.",
         "",
-        "| run | seconds | files/s | vs --jobs 1 | load before | load after |",
-        "|---|---|---|---|---|---|",
+        "| run | seconds | files/s | vs --jobs 1 | CPU s | load before | load after |",
+        "|---|---|---|---|---|---|---|",
     ]
     base = rows[0].seconds
     for r in rows:
         lines.append(
             f"| {r.name} | {r.seconds:.1f} | {r.rate:.1f} | {base / r.seconds:.2f}x "
-            f"| {r.load_before} | {r.load_after} |"
+            f"| {r.cpu:.1f} | {r.load_before} | {r.load_after} |"
         )
     two = next((r for r in rows if r.name == "--jobs 2"), None)
     if two is not None:
@@ -230,6 +240,10 @@ def render(rows: list[Row], mem: Memory | None, n_photos: int, quick: bool) -> s
         ]
         for i, (a, b) in enumerate(mem.workers):
             lines.append(f"| worker {i + 1} | {a:.1f} | {b:.1f} | {b - a:+.1f} |")
+        # 90% of the files are done between the two samples.
+        per_file = (mem.parent[1] - mem.parent[0]) * 1e6 / (0.9 * mem.files)
+        lines += ["", f"The parent's growth: {per_file:.0f} bytes a file (the record of each file "
+                  "kept for the summary and --report)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

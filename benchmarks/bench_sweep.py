@@ -78,6 +78,8 @@ class SearchRow:
     #: CPU seconds of the search and of one run, both on one engine thread.
     cpu_search: float = float("nan")
     cpu_single: float = float("nan")
+    #: The k the search ran for real, in order.
+    runs: tuple[int, ...] = ()
 
 
 def _ticker(stop: threading.Event, gaps: list[float]) -> None:
@@ -229,6 +231,7 @@ def search(name: str, pixels: np.ndarray, repeat: int, work: Path | None) -> Sea
         cli_single,
         c_search,
         c_single,
+        tuple(choice.tried),
     )
 
 
@@ -278,13 +281,20 @@ def render(
         "",
         "The window rows run from opening the file (decode, first result and its figures "
         "included) to the last point, with a 10 ms QTimer on the main thread.",
+    ]
+    return "\n".join(lines + render_searches(searches)) + "\n"
+
+
+def render_searches(searches: list[SearchRow]) -> list[str]:
+    """The ``choose_k`` table's Markdown lines."""
+    lines = [
         "",
         f"`choose_k` / `--max-de {TARGET_DE}`: the k found, and k - 1 run for real.",
         "",
-        "| image | k | mean dE2000 at k | at k - 1 | minimal | search (in process) | "
+        "| image | k | mean dE2000 at k | at k - 1 | minimal | real runs | search (in process) | "
         "one run at k | ratio | CPU ratio, 1 thread | `kquant --max-de` | `kquant -k` "
         "| ratio |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in searches:
         minimal = r.delta_e <= TARGET_DE < r.delta_e_below
@@ -296,10 +306,11 @@ def render(
             )
         lines.append(
             f"| {r.image} | {r.k} | {r.delta_e:.3f} | {r.delta_e_below:.3f} | {_mark(minimal)} "
+            f"| {', '.join(map(str, r.runs))} "
             f"| {r.search:.2f} s | {r.single:.2f} s | {r.search / r.single:.1f}x "
             f"| {r.cpu_search / r.cpu_single:.1f}x {cli}"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,11 +318,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_sweep", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small stand-ins, one run")
     ap.add_argument("--repeat", type=int, default=None, help="runs per case (default 3)")
+    ap.add_argument(
+        "--search-only", action="store_true", help="only the choose_k / --max-de table"
+    )
     args = ap.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     # Import scikit-learn and fill the engine's tables before timing anything.
     quantize(images.tiny(), 4)
     small = ["quick-china", "quick-flower"] if args.quick else ["china", "flower"]
+    if args.search_only:
+        with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+            rows = [search(name, images.load(name), repeat, Path(tmp)) for name in small]
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"Median of {repeat} run(s); load average {load:.1f} at the end.", flush=True)
+        print("\n".join(render_searches(rows)), flush=True)
+        return 0
     large = "quick-large" if args.quick else "24mp"
     curves = []
     for name in small:

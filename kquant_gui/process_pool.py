@@ -1,13 +1,17 @@
 """Worker processes for the batch: a dead worker costs only its own job, signals stop all.
 
 Unlike :class:`concurrent.futures.ProcessPoolExecutor`, where one worker's death breaks every
-pending job, each worker here gets one job at a time over a pipe of its own, so the parent
-always knows what each worker holds: a worker that dies (the out-of-memory killer, a crash in
-a C library) fails that one job, its temporary files are removed, and a fresh worker takes the
-next job. Workers ignore Ctrl-C (the parent decides), end with their parent even when it is
-killed outright (``PR_SET_PDEATHSIG`` on Linux, a watch on the parent elsewhere), and are
-killed at once when the parent stops: :func:`stop_on_signals` turns SIGINT, SIGTERM and SIGHUP
-into :class:`Interrupted`, and leaving :class:`WorkerPool` kills whatever still runs.
+pending job, each worker here gets its jobs over a pipe of its own, so the parent always knows
+what each worker holds: a worker that dies (the out-of-memory killer, a crash in a C library)
+fails the one job it was running, its temporary files are removed, the job queued behind it
+goes back to the others, and a fresh worker takes the next job. A worker holds at most two
+jobs, the one it runs and the next, so that it never waits for the parent between jobs (on a
+busy machine the parent may not run for several milliseconds); near the end each holds one,
+so that the last jobs go to whichever worker is free first. Workers ignore Ctrl-C (the parent
+decides), end with their parent even when it is killed outright (``PR_SET_PDEATHSIG`` on
+Linux, a watch on the parent elsewhere), and are killed at once when the parent stops:
+:func:`stop_on_signals` turns SIGINT, SIGTERM and SIGHUP into :class:`Interrupted`, and
+leaving :class:`WorkerPool` kills whatever still runs.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
@@ -36,6 +40,8 @@ STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 _PR_SET_PDEATHSIG = 1
+#: Jobs a worker holds at most: the one it runs and the next, already in its pipe.
+_DEPTH = 2
 
 
 class Interrupted(BaseException):
@@ -108,7 +114,8 @@ class TaskError:
 class _Worker:
     process: Any  # multiprocessing.Process (or the context's variant)
     conn: Connection
-    job: int | None = None
+    #: Indices of the jobs sent and not answered, in order: the first is the one running.
+    jobs: deque[int] = field(default_factory=deque)
 
 
 def _worker_main(
@@ -225,6 +232,7 @@ class WorkerPool(Generic[T, R]):
         self._ctx = multiprocessing.get_context(_start_method())
         self._workers: list[_Worker] = []
         self._items: Sequence[T] = ()
+        self._todo: deque[int] = deque()
 
     def __enter__(self) -> WorkerPool[T, R]:
         return self
@@ -235,32 +243,34 @@ class WorkerPool(Generic[T, R]):
     def run(self, items: Sequence[T]) -> Iterator[tuple[int, R | WorkerLost | TaskError]]:
         """Yield ``(index, result)`` for every item, as each finishes (not in order).
 
-        The result is a :class:`WorkerLost` when the item's worker died (the other items go
-        on in a fresh worker), a :class:`TaskError` when ``func`` raised.
+        Items are started in their order. The result is a :class:`WorkerLost` when the item's
+        worker died while running it (the other items go on in a fresh worker), a
+        :class:`TaskError` when ``func`` raised.
         """
         self._items = items
-        todo = deque(range(len(items)))
+        self._todo = todo = deque(range(len(items)))
         idle_deaths = 0
-        while todo or any(w.job is not None for w in self._workers):
+        while todo or any(w.jobs for w in self._workers):
             if idle_deaths > 2 * self._n or not self._grow(len(todo)):
                 # Workers cannot even be started (no memory, no processes left): say so for
                 # every job still waiting rather than trying forever.
                 while todo:
                     yield todo.popleft(), WorkerLost("no worker process could be started")
-                if not any(w.job is not None for w in self._workers):
+                if not any(w.jobs for w in self._workers):
                     return
             for w in list(self._workers):
-                if w.job is None and todo:
+                while todo and self._wants(w):
                     index = todo.popleft()
                     try:
                         w.conn.send((index, items[index]))
-                    except OSError:  # it died while idle: the job goes to a fresh worker
+                    except OSError:  # it died: the job goes to another worker
                         todo.appendleft(index)
-                        self._bury(w)
-                        idle_deaths += 1
-                        continue
-                    w.job = index
-            busy = [w for w in self._workers if w.job is not None]
+                        if not w.jobs:  # died idle; a busy one is buried once its end is seen
+                            self._bury(w)
+                            idle_deaths += 1
+                        break
+                    w.jobs.append(index)
+            busy = [w for w in self._workers if w.jobs]
             if not busy:
                 continue
             ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
@@ -271,14 +281,21 @@ class WorkerPool(Generic[T, R]):
                     except (EOFError, OSError):  # died before answering
                         yield self._lost(w)
                         continue
-                    w.job = None
+                    w.jobs.remove(index)
                     yield index, result
                 elif w.process.sentinel in ready:
                     yield self._lost(w)
 
+    def _wants(self, w: _Worker) -> bool:
+        """Whether to send ``w`` another job now: when idle; and a second one to run next
+        while more jobs wait than there are workers (the last ones go to who is free)."""
+        if not w.jobs:
+            return True
+        return len(w.jobs) < _DEPTH and len(self._todo) > len(self._workers)
+
     def _grow(self, waiting: int) -> bool:
         """Start workers up to the pool's size (no more than jobs waiting); False if none run."""
-        while len(self._workers) < self._n and waiting > sum(w.job is None for w in self._workers):
+        while len(self._workers) < self._n and waiting > sum(not w.jobs for w in self._workers):
             try:
                 self._start()
             except OSError:  # fork refused: carry on with the workers there are
@@ -316,10 +333,11 @@ class WorkerPool(Generic[T, R]):
         self._workers.remove(w)
 
     def _lost(self, w: _Worker) -> tuple[int, WorkerLost]:
-        """Bury a dead worker and clean up after it; its job fails, the others go on."""
-        index = w.job
-        assert index is not None
+        """Bury a dead worker and clean up after it; the job it was running fails, the one
+        queued behind it goes back to the front of the queue, the others go on."""
+        index, *queued = w.jobs
         self._bury(w)
+        self._todo.extendleft(reversed(queued))
         if self._on_lost is not None:
             self._on_lost(self._items[index], w.process.pid)
         return index, WorkerLost(_death(w.process.exitcode))
@@ -327,7 +345,7 @@ class WorkerPool(Generic[T, R]):
     def _stop(self, *, kill: bool) -> None:
         workers, self._workers = self._workers, []
         for w in workers:
-            if kill or w.job is not None:
+            if kill or w.jobs:
                 with contextlib.suppress(OSError):
                     w.process.kill()
             else:
@@ -335,8 +353,9 @@ class WorkerPool(Generic[T, R]):
                     w.conn.send(None)
         for w in workers:
             w.process.join()
-            if w.job is not None and self._on_lost is not None:
-                self._on_lost(self._items[w.job], w.process.pid)
+            if self._on_lost is not None:
+                for index in w.jobs:  # the one it ran left temporary files; the next none
+                    self._on_lost(self._items[index], w.process.pid)
             w.conn.close()
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from .engine import COLOR_SPACES, DITHERS, apply_edits, quantize, remap
 from .engine.fixed import validate_colors
 from .engine.pipeline import validate_k, validate_strength
+from .engine.result import hex_colors
 from .options import ENGINES
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ __all__ = ["Recipe", "read_recipe", "recipe_of", "recipe_settings"]
 def _hexes(colors: np.ndarray | None) -> tuple[str, ...]:
     if colors is None:
         return ()
-    return tuple("#{:02x}{:02x}{:02x}".format(*(int(v) for v in c[:3])) for c in colors)
+    return tuple(hex_colors(colors))
 
 
 @dataclass(frozen=True)

@@ -220,19 +220,13 @@ def _run_batch(parser: argparse.ArgumentParser, args: argparse.Namespace, pipes:
         say(err, f"{PROG}: error: cannot create {args.out_dir}: {exc.strerror or exc}")
         return EXIT_FAILED
 
-    opts = Options(
-        k=recipe.k,
-        color_space=recipe.color_space,
-        dither=recipe.dither,
-        dither_strength=recipe.dither_strength,
-        seed=recipe.seed,
-        engine=recipe.engine or "numpy",
+    opts = Options.of(
+        recipe,
         force=args.force,
         strip_metadata=args.strip_metadata,
         max_pixels=args.max_pixels,
         measure=args.report is not None,
         optimize=args.optimize,
-        recipe=None if recipe.plain else recipe,
         max_de=args.max_de,
         skip_if_larger=args.skip_if_larger,
     )

@@ -23,7 +23,8 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--fixed``, ``--remap`` and ``--recipe`` to the parser."""
     parser.add_argument(
         "--fixed", metavar="COLOURS",
-        help='colours kept exactly in the palette, e.g. "#c8102e,#ffffff" (at most K)',
+        help='colours kept exactly in the palette, e.g. "#c8102e,#ffffff" (at most K); '
+        '"#rrggbbaa" for one with alpha, on an image with alpha',
     )  # fmt: skip
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
@@ -65,6 +66,7 @@ def resolve_recipe(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         The --remap or --recipe file cannot be read.
     """
     from ..engine.fixed import validate_colors
+    from ..engine.result import hex_colors
     from ..palettes import read_palette
     from ..recipe import Recipe, read_recipe
 
@@ -108,7 +110,7 @@ def resolve_recipe(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
                 arr = validate_colors(args.fixed, "--fixed", max_count=args.k)
             except ValueError as exc:
                 raise UsageError(str(exc).replace("more than", "more than -k")) from None
-            fixed = tuple("#" + bytes(int(v) for v in c[:3]).hex() for c in arr)
+            fixed = tuple(hex_colors(arr))
         recipe = Recipe(
             k=args.k,
             color_space=args.space,

@@ -36,6 +36,7 @@ from .alpha_histogram import (
 from .cluster import aggregate, kmeans_on_levels
 from .diffusion import diffuse
 from .dither import bayer_matrix
+from .fixed import own_colors
 from .kmeans import nearest, two_nearest
 from .lut import entry_pairs, pair_table, rank_pairs
 from .packing import CHUNK, Scratch
@@ -59,6 +60,7 @@ def quantize_soft(
     seed: int,
     steps: Steps,
     strength: float = 1.0,
+    fixed: np.ndarray | None = None,
 ) -> Quantization:
     """Quantize an image with semi-transparent pixels to an RGBA palette.
 
@@ -72,6 +74,9 @@ def quantize_soft(
     steps : Steps
     strength : float
         The dithering strength, in (0, 1] (at 0 the caller asks for no dithering).
+    fixed : ndarray of uint8, shape (m, 4), optional
+        Colours with alpha kept exactly as palette entries (see :func:`cluster_rgba`), even
+        when no pixel takes them.
 
     Returns
     -------
@@ -90,19 +95,19 @@ def quantize_soft(
         palette = np.array([TRANSPARENT_RGBA], np.uint8)
         points, transparent = np.empty((0, ALPHA_DIMS)), 0
     else:
-        palette, points, transparent = cluster_rgba(hist, k, space, seed, steps)
+        palette, points, transparent = cluster_rgba(hist, k, space, seed, steps, fixed)
     t2 = time.perf_counter()
     timings["clustering"] = t2 - t1
     steps.tick("mapping", 0.0)
     if palette.shape[0] > 1 and dither == "none":
         labels, counts, image, palette, transparent = _map_nearest(
-            pixels, hist, points, palette, transparent, k, space, steps
+            pixels, hist, points, palette, transparent, k, space, steps, own=fixed is None
         )
     else:
         if palette.shape[0] == 1:
             labels = np.zeros(pixels.shape[:2], np.uint8)
         elif dither == "floyd-steinberg":
-            fixed = _settled(pixels, hist, points, palette, space)
+            settled = _settled(pixels, hist, points, palette, space)
             labels = diffuse(
                 pixels,
                 palette,
@@ -110,14 +115,16 @@ def quantize_soft(
                 strength=strength,
                 transparent=-1 if transparent is None else transparent,
                 steps=steps,
-                fixed=fixed,
+                fixed=settled,
             )
         else:
             labels = _labels_ordered(
                 pixels, hist, points, palette, transparent, space, steps, strength
             )
         image, counts = paint_labels(pixels, palette, labels, steps)
-    labels, palette, counts, transparent = _in_share_order(labels, palette, counts, transparent)
+    labels, palette, counts, transparent = _in_share_order(
+        labels, palette, counts, transparent, fixed
+    )
     if k == 1 and hist.n_transparent and hist.colors.shape[0]:
         # One entry for everything: it is the visible one, and fully transparent pixels keep
         # alpha 0 in the image (an indexed file then needs a second entry for them).
@@ -135,6 +142,7 @@ def quantize_soft(
         seed=seed,
         distinct_colors=hist.colors.shape[0] if hist.exact else None,
         timings=timings,
+        fixed=None if fixed is None else fixed.copy(),
     )
 
 
@@ -170,7 +178,12 @@ def _levels(
 
 
 def cluster_rgba(
-    hist: RgbaHistogram, k: int, space: str, seed: int, steps: Steps
+    hist: RgbaHistogram,
+    k: int,
+    space: str,
+    seed: int,
+    steps: Steps,
+    fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int | None]:
     """RGBA palette of at most ``k`` entries for the histogram.
 
@@ -178,7 +191,9 @@ def cluster_rgba(
     already makes a faint pixel's colour matter in proportion to its alpha, while its
     coverage (alpha) matters fully. With fully transparent pixels and ``k >= 2``, the
     transparent entry is a centre of its own that never moves: nearly invisible pixels fall to
-    it rather than pulling a visible entry towards nothing.
+    it rather than pulling a visible entry towards nothing. ``fixed`` colours (uint8, shape
+    (m, 4), distinct, m <= k) are centres that never move either, the first entries; one with
+    alpha 0 is the transparent entry.
 
     Returns
     -------
@@ -191,20 +206,31 @@ def cluster_rgba(
     """
     points = to_alpha_space(hist.colors, space)
     weights = hist.counts.astype(np.float64)
-    with_transparent = hist.n_transparent > 0 and k >= 2
+    if fixed is None:
+        fixed = np.empty((0, 4), np.uint8)
+    fixed_transparent = bool((fixed[:, 3] == 0).any())
+    fixed = fixed[fixed[:, 3] > 0]
+    m = fixed.shape[0]
+    # As on the opaque path, fully transparent pixels get their own entry only if the fixed
+    # colours leave room for it.
+    with_transparent = fixed_transparent or (hist.n_transparent > 0 and k >= 2 and k > m)
     k_visible = k - 1 if with_transparent else k
-    if hist.exact and hist.colors.shape[0] <= k_visible:
-        visible = hist.colors.copy()
+    few = hist.exact and hist.colors.shape[0] <= k_visible + m
+    own = own_colors(fixed, hist.colors) if few else None
+    if own is not None and m + own.shape[0] <= k_visible:
+        visible = np.vstack([fixed, own])
     else:
-        fixed = to_alpha_space(np.array([TRANSPARENT_RGBA], np.uint8), space)[0]
+        point = to_alpha_space(np.array([TRANSPARENT_RGBA], np.uint8), space)[0]
         centers = kmeans_on_levels(
             _levels(hist.colors, points, weights, k_visible),
             k_visible,
             seed,
             steps,
-            fixed_point=fixed if with_transparent else None,
+            fixed=to_alpha_space(fixed, space) if m else None,
+            fixed_point=point if with_transparent else None,
         )
-        visible = from_alpha_space(centers, space, min_alpha=_opaque_floor(hist, points, centers))
+        floor = _opaque_floor(hist, points, centers)[m:]
+        visible = np.vstack([fixed, from_alpha_space(centers[m:], space, min_alpha=floor)])
     if with_transparent:
         palette = np.vstack([visible, np.array([TRANSPARENT_RGBA], np.uint8)])
         return palette, points, visible.shape[0]
@@ -297,9 +323,11 @@ def _pairs(
     transparent: int | None,
     k: int,
     space: str,
+    own: bool = True,
 ) -> np.ndarray:
     """Label pair (nearest, and a second choice where nearly as near) of every histogram
-    entry; see :func:`lut.entry_pairs`.
+    entry; see :func:`lut.entry_pairs`. ``own`` says the palette may be the histogram's own
+    colours in its order (not so with fixed colours).
 
     The margin within which a pixel may follow its neighbours shrinks with its alpha. On an
     anti-aliased edge the neighbours lie on both sides of the edge, and letting faint pixels
@@ -307,7 +335,7 @@ def _pairs(
     0.054 composite dE and 7% smaller), while noisy opaque areas keep the full margin.
     """
     n = palette.shape[0]
-    if hist.exact and hist.colors.shape[0] == n - (transparent is not None):
+    if own and hist.exact and hist.colors.shape[0] == n - (transparent is not None):
         # The image's own colours: every pixel keeps its colour.
         own = np.arange(hist.colors.shape[0])
         return pair_table(own, own)
@@ -356,6 +384,7 @@ def _map_nearest(
     k: int,
     space: str,
     steps: Steps,
+    own: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int | None]:
     """Every pixel to its nearest entry, near ties following their neighbours.
 
@@ -366,7 +395,7 @@ def _map_nearest(
     transparent index.
     """
     n = palette.shape[0]
-    pairs = _pairs(hist, points, palette, transparent, k, space)
+    pairs = _pairs(hist, points, palette, transparent, k, space, own)
     estimate = np.bincount(pairs & 0xFF, weights=hist.counts, minlength=n)
     if transparent is not None:
         estimate[transparent] += hist.n_transparent
@@ -380,15 +409,23 @@ def _map_nearest(
 
 
 def _in_share_order(
-    labels: np.ndarray, palette: np.ndarray, counts: np.ndarray, transparent: int | None
+    labels: np.ndarray,
+    palette: np.ndarray,
+    counts: np.ndarray,
+    transparent: int | None,
+    fixed: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
-    """Renumber by share (when not already so) and drop unused entries, which sort last."""
+    """Renumber by share (when not already so) and drop unused entries, which sort last,
+    unless they are ``fixed`` colours (uint8, shape (m, 4))."""
     order, rank = _share_order(palette, counts)
     if not np.array_equal(order, np.arange(order.size)):
         labels = rank.astype(np.uint8)[labels]
         palette, counts = palette[order], counts[order]
         transparent = int(rank[transparent]) if transparent is not None else None
     keep = counts > 0
+    if fixed is not None and not keep.all():
+        wanted = {bytes(c) for c in fixed}
+        keep |= np.array([bytes(c) in wanted for c in palette])
     if not keep.all():
         palette, counts = palette[keep], counts[keep]
         if transparent is not None and transparent >= palette.shape[0]:

@@ -83,6 +83,10 @@ class Estimator:
     seed : int
     steps : Steps
         Cancellation (and progress under the stage ``"sweep"``).
+    hist : Histogram, optional
+        The histogram to cluster, when the caller has built it.
+    quality_sample : int
+        Pixels of the image on which the colour error is measured (without dithering).
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class Estimator:
         seed: int,
         steps: Steps,
         hist: Histogram | None = None,
+        quality_sample: int = QUALITY_SAMPLE,
     ) -> None:
         self.space, self.dither, self.seed, self.steps = color_space, dither, seed, steps
         if hist is None:
@@ -111,7 +116,7 @@ class Estimator:
         self._pixels = pixels
         self.has_transparent = hist.n_transparent > 0
         self._probe: Probe | None = None
-        self._prepare_sample(pixels)
+        self._prepare_sample(pixels, quality_sample)
 
     # -- clustering --------------------------------------------------------------------------
 
@@ -233,14 +238,14 @@ class Estimator:
         self.probe_coords = to_space(unpack_rgb(uniq), self.space)
         self.probe_sample = _sample(self.probe_inverse.shape[0])
 
-    def _prepare_sample(self, pixels: np.ndarray) -> None:
+    def _prepare_sample(self, pixels: np.ndarray, size: int) -> None:
         """A fixed sample of the whole image's visible pixels, for the colour error of a
         mapping without dithering: unbiased, and 32k pixels pin the mean within ~0.02."""
         flat = pixels.reshape(-1, pixels.shape[2])
-        pick = _sample(flat.shape[0], QUALITY_SAMPLE * 2 if flat.shape[1] == 4 else None)
+        pick = _sample(flat.shape[0], size * 2 if flat.shape[1] == 4 else size)
         flat = flat[pick]
         if flat.shape[1] == 4:
-            flat = flat[flat[:, 3] > 0][:QUALITY_SAMPLE]
+            flat = flat[flat[:, 3] > 0][:size]
         uniq, counts = np.unique(pack_rgb(flat[:, :3]), return_counts=True)
         self.sample_rgb = unpack_rgb(uniq)
         self.sample_counts = counts

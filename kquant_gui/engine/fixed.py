@@ -2,20 +2,20 @@
 
 A brand red or the black of text lines gets averaged away by plain k-means. Here the fixed
 colours are centres that never move; their members still count (they are not the other
-centres' members), and the free centres are seeded k-means++-style around them.
+centres' members), and the free centres are seeded k-means++-style around them. The k-means
+itself is the default engine's (:func:`cluster.kmeans_on_levels`), frozen centres and all.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .cluster import COARSE_TOL, REFINE_ITER, TOL, _levels, histogram_coords, refine_levels
+from .cluster import _levels, histogram_coords, kmeans_on_levels
 from .colorspace import from_space, to_space
 from .histogram import Histogram
-from .kmeans import lloyd, nearest
 from .progress import Steps
 
-__all__ = ["cluster_around", "seed_around", "validate_colors"]
+__all__ = ["cluster_around", "fixed_colors", "own_colors", "validate_colors"]
 
 
 def validate_colors(colors: object, name: str, *, max_count: int | None = None) -> np.ndarray:
@@ -29,6 +29,9 @@ def validate_colors(colors: object, name: str, *, max_count: int | None = None) 
         colors = [c for c in colors.split(",") if c.strip()]
     if isinstance(colors, (list, tuple)) and colors and all(isinstance(c, str) for c in colors):
         colors = [parse_hex(c, name) for c in colors]
+        if any(len(c) == 4 for c in colors):
+            # "#rrggbb" among "#rrggbbaa": an opaque colour.
+            colors = [c + [255] * (4 - len(c)) for c in colors]
     arr = np.asarray(colors)
     if arr.size == 0:
         return np.empty((0, 3), dtype=np.uint8)
@@ -57,39 +60,11 @@ def unique_rows(colors: np.ndarray) -> np.ndarray:
     return colors[np.sort(first)]
 
 
-def seed_around(
-    points: np.ndarray, weights: np.ndarray, fixed: np.ndarray, k: int, seed: int
-) -> np.ndarray:
-    """Weighted k-means++ seeding of ``k`` free centres, the ``fixed`` ones counting as
-    already chosen.
-
-    Parameters
-    ----------
-    points : ndarray of float64, shape (p, 3)
-    weights : ndarray of float64, shape (p,)
-    fixed : ndarray of float64, shape (m, 3)
-    k : int
-    seed : int
-
-    Returns
-    -------
-    ndarray of float64, shape (k', 3), k' <= k
-        Fewer than ``k`` when every point already sits on a centre.
-    """
-    rng = np.random.default_rng(seed)
-    if fixed.shape[0]:
-        _, d2 = nearest(points, fixed)
-    else:
-        d2 = np.ones(points.shape[0])
-    chosen = []
-    for _ in range(k):
-        cost = np.cumsum(weights * d2)
-        if cost[-1] <= 0:
-            break
-        i = min(int(np.searchsorted(cost, rng.random() * cost[-1], side="right")), cost.size - 1)
-        chosen.append(points[i])
-        d2 = np.minimum(d2, np.sum((points - points[i]) ** 2, axis=1))
-    return np.array(chosen, dtype=np.float64).reshape(-1, 3)
+def own_colors(fixed: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """The rows of ``colors`` that are not among the ``fixed`` ones, in order, shape (n, c)."""
+    known = {bytes(c) for c in fixed}
+    keep = [i for i, c in enumerate(colors) if bytes(c) not in known]
+    return colors[keep]
 
 
 def cluster_around(
@@ -108,40 +83,33 @@ def cluster_around(
     """
     coords = histogram_coords(hist, space)
     m = fixed.shape[0]
-    if hist.exact:
+    if hist.exact and hist.colors.shape[0] <= k + m:
         # Few distinct colours: the fixed ones plus the image's own, if they fit.
-        known = {bytes(c) for c in fixed}
-        own = np.array([c for c in hist.colors if bytes(c) not in known], dtype=np.uint8)
+        own = own_colors(fixed, hist.colors)
         if m + own.shape[0] <= k:
-            return np.vstack([fixed, own.reshape(-1, 3)]), coords
-    fixed_coords = to_space(fixed, space)
-    levels = _levels(hist, coords, k)
-    points, weights = levels[-1]
+            return np.vstack([fixed, own]), coords
     steps.tick("clustering", 0.1)
-    free = seed_around(points, weights, fixed_coords, k - m, seed)
-    centers = np.vstack([fixed_coords, free])
-    refine = refine_levels(levels, k)
-    centers = lloyd(
-        points,
-        weights,
-        centers,
-        tol=COARSE_TOL if refine else TOL,
-        steps=steps,
-        stage="clustering",
-        frozen=m,
+    centers = kmeans_on_levels(
+        _levels(hist, coords, k), k, seed, steps, fixed=to_space(fixed, space), space=space
     )
-    for points, weights in refine:
-        centers = lloyd(
-            points,
-            weights,
-            centers,
-            max_iter=REFINE_ITER,
-            tol=TOL,
-            steps=steps,
-            stage="refining",
-            frozen=m,
-        )
     palette = from_space(centers, space)
     # Exactly the given bytes, whatever the round trip through the working space did.
     palette[:m] = fixed
     return palette, coords
+
+
+def fixed_colors(colors: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Validated fixed colours as the pipeline takes them: distinct, shape (m, 3) when opaque,
+    (m, 4) when one has alpha below 255 (any colour under alpha 0 is the transparent entry,
+    ``(0, 0, 0, 0)``), or raise ``ValueError`` for such a colour on an image without alpha."""
+    if colors.shape[1] == 4 and (colors[:, 3] == 255).all():
+        colors = colors[:, :3]
+    if colors.shape[1] == 4:
+        if pixels.shape[2] == 3:
+            raise ValueError(
+                "fixed colours with alpha below 255 need an image with alpha; "
+                "this one is RGB (give them as #rrggbb or with alpha ff)"
+            )
+        colors = colors.copy()
+        colors[colors[:, 3] == 0] = 0
+    return unique_rows(colors)

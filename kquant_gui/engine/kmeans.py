@@ -192,7 +192,56 @@ def weighted_means(
     return means, mass
 
 
-def seed_centers(points: np.ndarray, weights: np.ndarray, k: int, seed: int) -> np.ndarray:
+class Frozen:
+    """Centres that k-means holds still, around the ``k`` it places: the user's fixed colours
+    (first) and the shared fully transparent entry (last).
+
+    Parameters
+    ----------
+    fixed : ndarray of float64, shape (m, d), optional
+        Entries 0..m-1 of every result; the free centres are seeded around them.
+    point : ndarray of float64, shape (d,), optional
+        Appended after the free centres; seeding does not see it.
+    """
+
+    def __init__(self, fixed: np.ndarray | None = None, point: np.ndarray | None = None):
+        self.fixed = fixed if fixed is not None and fixed.shape[0] else None
+        self.point = point
+
+    @property
+    def m(self) -> int:
+        """How many fixed colours lead the centres."""
+        return 0 if self.fixed is None else self.fixed.shape[0]
+
+    def around(self, free: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The centres ``[fixed, free, point]`` and their :meth:`mask`."""
+        parts = [p for p in (self.fixed, free) if p is not None]
+        if self.point is not None:
+            parts.append(self.point[None, :])
+        centers = np.vstack(parts) if len(parts) > 1 else free
+        return centers, self.mask(centers.shape[0])
+
+    def mask(self, n: int) -> np.ndarray | None:
+        """Which of ``n`` centres laid out as :meth:`around` does are frozen; None if none."""
+        if self.fixed is None and self.point is None:
+            return None
+        mask = np.zeros(n, dtype=bool)
+        mask[: self.m] = True
+        if self.point is not None:
+            mask[-1] = True
+        return mask
+
+    def start(
+        self, points: np.ndarray, weights: np.ndarray, k: int, seed: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``k`` free centres by weighted k-means++, the fixed colours counting as chosen,
+        placed among the frozen ones; and the mask of those (see :meth:`around`)."""
+        return self.around(seed_centers(points, weights, k, seed, fixed=self.fixed))
+
+
+def seed_centers(
+    points: np.ndarray, weights: np.ndarray, k: int, seed: int, *, fixed: np.ndarray | None = None
+) -> np.ndarray:
     """Weighted k-means++ seeding.
 
     Parameters
@@ -201,12 +250,14 @@ def seed_centers(points: np.ndarray, weights: np.ndarray, k: int, seed: int) -> 
     weights : ndarray of float64, shape (m,), positive
     k : int
     seed : int
+    fixed : ndarray of float64, shape (f, d), optional
+        Centres already chosen (see :func:`seeding.kmeans_plusplus`).
 
     Returns
     -------
     ndarray of float64, shape (k, d)
     """
-    return kmeans_plusplus(points, weights, k, seed)
+    return kmeans_plusplus(points, weights, k, seed, fixed=fixed)
 
 
 def lloyd(
@@ -218,8 +269,7 @@ def lloyd(
     tol: float = 1e-4,
     steps: Steps | None = None,
     stage: str = "clustering",
-    fixed: int | None = None,
-    frozen: int = 0,
+    frozen: np.ndarray | None = None,
 ) -> np.ndarray:
     """Refine centres with weighted Lloyd iterations.
 
@@ -239,12 +289,10 @@ def lloyd(
         Progress and cancellation, polled every iteration.
     stage : str
         Stage name for progress.
-    fixed : int, optional
-        A centre that stays where it is (the shared fully transparent entry): it still takes
-        the points nearest to it, so the others do not have to cover them.
-    frozen : int
-        The first ``frozen`` centres never move either (the user's fixed colours); their
-        members still count, since they are not the other centres' members.
+    frozen : ndarray of bool, shape (k,), optional
+        Centres that stay where they are (the user's fixed colours, the shared fully
+        transparent entry): they still take the points nearest to them, so the others do not
+        have to cover those, and they are never re-seeded.
 
     Returns
     -------
@@ -252,16 +300,15 @@ def lloyd(
     """
     centers = centers.copy()
     k = centers.shape[0]
+    moving = np.ones(k, dtype=bool) if frozen is None else ~frozen
     aug = augment(points)
     for it in range(max_iter):
         if steps is not None:
             steps.tick(stage, it / max_iter)
         labels = nearest_labels(aug, centers)
         means, mass = weighted_means(points, weights, labels, k)
-        means[:frozen] = centers[:frozen]
-        if fixed is not None:
-            means[fixed], mass[fixed] = centers[fixed], max(mass[fixed], 1.0)
-        empty = np.flatnonzero(mass[frozen:] == 0) + frozen
+        means[~moving] = centers[~moving]
+        empty = np.flatnonzero((mass == 0) & moving)
         if empty.size:
             _, dist2 = nearest(points, centers)
             cost = weights * dist2
@@ -288,6 +335,7 @@ def weiszfeld(
     floor: float = 0.5,
     steps: Steps | None = None,
     stage: str = "refining",
+    frozen: np.ndarray | None = None,
 ) -> np.ndarray:
     """Move centres towards their clusters' weighted geometric medians (Weiszfeld steps).
 
@@ -309,6 +357,8 @@ def weiszfeld(
         does not take all of its weight (working-space units, about half a dE).
     steps : Steps, optional
     stage : str
+    frozen : ndarray of bool, shape (k,), optional
+        Centres that stay where they are (see :func:`lloyd`).
 
     Returns
     -------
@@ -322,6 +372,8 @@ def weiszfeld(
         pull = weights / np.sqrt(dist2 + floor * floor)
         means, _ = weighted_means(points, pull, labels, k)
         empty = np.isnan(means[:, 0])
+        if frozen is not None:
+            empty |= frozen
         means[empty] = centers[empty]
         centers = means
     return centers
@@ -336,7 +388,7 @@ def best_of_starts(
     n_init: int,
     tol: float,
     steps: Steps,
-    fixed_point: np.ndarray | None = None,
+    frozen: Frozen | None = None,
 ) -> np.ndarray:
     """k-means from ``n_init`` k-means++ starts; the run of lowest inertia wins.
 
@@ -352,21 +404,19 @@ def best_of_starts(
     tol : float
         Lloyd's tolerance; several starts are compared by inertia, which needs them converged.
     steps : Steps
-    fixed_point : ndarray of float64, shape (d,), optional
-        An extra centre that never moves (see :func:`lloyd`), appended after the ``k``.
+    frozen : Frozen, optional
+        Centres that never move (see :func:`lloyd`), placed around the ``k``.
 
     Returns
     -------
-    ndarray of float64, shape (k, d), or (k + 1, d) with ``fixed_point`` last
+    ndarray of float64, shape (k, d), or with the frozen centres around them
     """
     best = None
-    fixed = k if fixed_point is not None else None
+    frozen = frozen or Frozen()
     for i in range(n_init):
-        start = seed_centers(points, weights, k, (seed + i * 7919) % 2**32)
-        if fixed_point is not None:
-            start = np.vstack([start, fixed_point])
+        start, mask = frozen.start(points, weights, k, (seed + i * 7919) % 2**32)
         steps.tick("clustering", (i + 0.1) / n_init)
-        cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering", fixed=fixed)
+        cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering", frozen=mask)
         _, d2 = nearest(points, cand)
         inertia = float(np.dot(weights, d2))
         if best is None or inertia < best[0]:

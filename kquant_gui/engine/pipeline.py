@@ -24,7 +24,7 @@ from .cluster import cluster, histogram_coords
 from .colorspace import to_space
 from .diffusion import diffuse
 from .dither import ordered_labels
-from .fixed import cluster_around, unique_rows, validate_colors
+from .fixed import cluster_around, fixed_colors, validate_colors
 from .histogram import Histogram, histogram
 from .lut import (
     bin_center_cells,
@@ -164,8 +164,10 @@ def quantize(
     fixed : array_like of uint8, shape (m, 3) or (m, 4), optional
         Colours kept exactly: they are palette entries whether or not a pixel uses them, and
         k-means places the other ``k - m`` entries around them (fixed centres never move, but
-        their members count when the others move). ``m <= k``; repeats count once; an alpha
-        column is ignored (every entry takes the input's alpha).
+        their members count when the others move). ``m <= k``; repeats count once. On an
+        image with soft alpha, or with a fixed colour whose alpha is below 255 (an image with
+        alpha only), they are entries of the RGBA palette (an RGB colour at alpha 255);
+        otherwise of the opaque one.
     progress : callable(fraction: float, stage: str), optional
         Called as stages advance, with fractions rising from 0.0 to 1.0.
     cancel : callable() -> bool, optional
@@ -207,7 +209,7 @@ def quantize(
     strength = validate_strength(dither_strength)
     fixed_rgb = None
     if fixed is not None:
-        fixed_rgb = unique_rows(validate_colors(fixed, "fixed", max_count=k)[:, :3])
+        fixed_rgb = fixed_colors(validate_colors(fixed, "fixed", max_count=k), pixels)
         if fixed_rgb.shape[0] and engine != "numpy":
             raise ValueError(
                 f"fixed colours need engine='numpy': {engine}'s k-means cannot hold a centre still"
@@ -251,12 +253,16 @@ def _quantize(
     )
     # Dithering at strength 0 is no dithering, exactly.
     dithered = dither != "none" and strength > 0.0
-    # Fixed colours and given palettes are opaque colours: the per-pixel alpha of a
-    # soft-edged image is kept as it is rather than clustered with them.
-    if fixed is None and given is None and has_soft_alpha(pixels):
+    # A given palette is opaque colours: the per-pixel alpha of a soft-edged image is kept as
+    # it is rather than clustered with them. Fixed colours join the colour-and-alpha palette
+    # (an opaque one with alpha 255), and a fixed colour with alpha makes the palette RGBA.
+    rgba_fixed = fixed is not None and fixed.shape[1] == 4
+    if given is None and (rgba_fixed or has_soft_alpha(pixels)):
         # Colour-and-alpha palettes (see alpha_pipeline), dithered at the same strength.
+        if fixed is not None and not rgba_fixed:
+            fixed = np.column_stack([fixed, np.full(fixed.shape[0], 255, np.uint8)])
         result = quantize_soft(
-            pixels, k, color_space, dither if dithered else "none", seed, steps, strength
+            pixels, k, color_space, dither if dithered else "none", seed, steps, strength, fixed
         )
         steps.done()
         return replace(result, dither=dither, dither_strength=strength)

@@ -14,8 +14,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .colorspace import srgb8_to_lab
+from .histogram import Histogram, _unique
 from .metrics import ciede2000
 from .packing import pack_rgb, unpack_rgb
+from .parallel import run_parts
 
 #: Pixels a probe holds at most: mean dE2000 on it is within ~0.05 of the whole image's on
 #: the benchmark photos, and one k costs ~20 ms to measure there.
@@ -31,6 +33,8 @@ TILE_COLUMNS = 512
 #: Finished results with more visible pixels than this are measured on a fixed sample of
 #: this many pixels (drawn with a fixed seed), not on all of them.
 EXACT_QUALITY_PIXELS = 2_000_000
+#: Colour pairs from which CIEDE2000 is computed on several threads.
+PARALLEL_PAIRS = 16_384
 #: PNG chunks around the image data: signature, IHDR, one IDAT and IEND (bytes).
 PNG_OVERHEAD = 8 + 25 + 12 + 12
 
@@ -147,11 +151,133 @@ def weighted_quality(
     if total == 0:
         return Quality(0.0, float("inf"))
     lab = srgb8_to_lab(rgb) if lab is None else lab
-    de = ciede2000(lab, srgb8_to_lab(palette)[entry])
+    palette_lab = srgb8_to_lab(palette)
+
+    def part(_: int, start: int, stop: int) -> np.ndarray:
+        return ciede2000(lab[start:stop], palette_lab[entry[start:stop]])
+
+    # Pair by pair, so the threads change nothing but the time.
+    de = np.concatenate(run_parts(part, entry.shape[0], min_size=PARALLEL_PAIRS))
     diff = rgb.astype(np.float64) - palette[entry].astype(np.float64)
-    mse = float(np.dot(counts, np.einsum("ij,ij->i", diff, diff))) / (3.0 * total)
+    # Sums by numpy's own pairwise summation, not BLAS (np.dot), whose order, and so whose
+    # last bits, depend on how many threads it may use.
+    mse = float(np.sum(counts * np.einsum("ij,ij->i", diff, diff))) / (3.0 * total)
     psnr = float("inf") if mse == 0 else float(10.0 * np.log10(255.0**2 / mse))
-    return Quality(float(np.dot(counts, de)) / total, psnr)
+    return Quality(float(np.sum(counts * de)) / total, psnr)
+
+
+class JudgedColours(NamedTuple):
+    """The pixels a result is judged on, by distinct colour: built once per image, so that
+    judging many results of one image (a ``choose_k`` search) costs no sorting of pixels.
+
+    Attributes
+    ----------
+    pick : ndarray of intp, shape (N,), or None
+        Flat indices of the judged pixels (visible ones, sampled above
+        :data:`EXACT_QUALITY_PIXELS`); None when every pixel is judged.
+    rgb : ndarray of uint8, shape (m, 3)
+        Their distinct colours.
+    lab : ndarray of float64, shape (m, 3)
+        CIELAB of ``rgb``.
+    counts : ndarray of int64, shape (m,)
+        Judged pixels of each colour.
+    inverse : ndarray of intp, shape (N,)
+        The colour of every judged pixel.
+    first : ndarray of intp, shape (m,)
+        The first judged pixel of each colour (an index into the judged pixels).
+    """
+
+    pick: np.ndarray | None
+    rgb: np.ndarray
+    lab: np.ndarray
+    counts: np.ndarray
+    inverse: np.ndarray
+    first: np.ndarray
+
+
+def judged_colours(pixels: np.ndarray, hist: Histogram | None = None) -> JudgedColours:
+    """The pixels :func:`result_quality` judges, by distinct colour.
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
+        The original.
+    hist : Histogram, optional
+        The image's histogram, if the caller has one: an exact one already holds the
+        distinct colours (in the same order) and the colour of every pixel.
+
+    Returns
+    -------
+    JudgedColours
+    """
+    n = pixels.shape[0] * pixels.shape[1]
+    if hist is not None and hist.exact and hist.inverse is not None and n <= EXACT_QUALITY_PIXELS:
+        inverse, pick = hist.inverse, None
+        if hist.n_transparent:
+            pick = np.flatnonzero(inverse >= 0)
+            inverse = inverse[pick]
+        return _judged(pick, hist.colors, hist.counts, inverse)
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    pick = None
+    if flat.shape[0] > EXACT_QUALITY_PIXELS:
+        pick = np.random.default_rng(0).integers(0, flat.shape[0], EXACT_QUALITY_PIXELS)
+        pick.sort()
+        flat = flat[pick]
+    if flat.shape[1] == 4:
+        visible = flat[:, 3] > 0
+        if not visible.all():
+            kept = np.flatnonzero(visible)
+            pick = kept if pick is None else pick[kept]
+            flat = flat[kept]
+    words = pack_rgb(flat[:, :3])
+    distinct, inverse, counts = _unique(words)
+    return _judged(pick, unpack_rgb(distinct), counts, inverse)
+
+
+def _judged(
+    pick: np.ndarray | None, rgb: np.ndarray, counts: np.ndarray, inverse: np.ndarray
+) -> JudgedColours:
+    # Each colour's first pixel in image order, where its label is looked up.
+    first = np.full(rgb.shape[0], inverse.size, dtype=np.intp)
+    np.minimum.at(first, inverse, np.arange(inverse.size))
+    return JudgedColours(pick, rgb, srgb8_to_lab(rgb), counts, inverse, first)
+
+
+def judged_quality(judged: JudgedColours, labels: np.ndarray, palette: np.ndarray) -> Quality:
+    """Mean CIEDE2000 and PSNR of a result against the original ``judged`` was built from.
+
+    What :func:`result_quality` measures, with the original's colours sorted and converted
+    once: a mapping without dithering gives (nearly) every pixel of a colour the same entry,
+    so the colour's first pixel stands for them all and only the others (near ties that
+    followed their neighbours, dithered pixels) are counted pair by pair.
+
+    Parameters
+    ----------
+    judged : JudgedColours
+    labels, palette
+        The result, as for :func:`result_quality`.
+    """
+    flat = labels.reshape(-1)
+    if judged.pick is not None:
+        flat = flat[judged.pick]
+    if flat.size == 0:
+        return Quality(0.0, float("inf"))
+    main = flat[judged.first]
+    others = np.flatnonzero(flat != main[judged.inverse])
+    rgb, lab, counts, entry = judged.rgb, judged.lab, judged.counts, main
+    if others.size:
+        colour = judged.inverse[others]
+        counts = counts - np.bincount(colour, minlength=counts.size)
+        codes = colour.astype(np.int64) << 8 | flat[others]
+        pairs, pair_counts = np.unique(codes, return_counts=True)
+        extra = pairs >> 8
+        rgb = np.concatenate([rgb, rgb[extra]])
+        lab = np.concatenate([lab, lab[extra]])
+        counts = np.concatenate([counts, pair_counts])
+        entry = np.concatenate([entry, (pairs & 0xFF).astype(entry.dtype)])
+        used = counts > 0
+        rgb, lab, counts, entry = rgb[used], lab[used], counts[used], entry[used]
+    return weighted_quality(rgb, counts, palette[:, :3], entry.astype(np.intp), lab)
 
 
 def result_quality(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> Quality:
@@ -160,7 +286,9 @@ def result_quality(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) 
     Exact up to :data:`EXACT_QUALITY_PIXELS` visible pixels; above, measured on that many
     pixels drawn with a fixed seed (within ~0.01 of the whole), so the same inputs always give
     the same figures. Fully transparent pixels of the original are left out, as in
-    :func:`kquant_gui.engine.mean_delta_e2000`.
+    :func:`kquant_gui.engine.mean_delta_e2000`. Judging several results of one image, build
+    :func:`judged_colours` once and call :func:`judged_quality`: the figures are the same to
+    the last bit.
 
     Parameters
     ----------
@@ -174,17 +302,7 @@ def result_quality(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) 
     -------
     Quality
     """
-    flat = pixels.reshape(-1, pixels.shape[-1])
-    lab = labels.reshape(-1)
-    if flat.shape[0] > EXACT_QUALITY_PIXELS:
-        pick = np.random.default_rng(0).integers(0, flat.shape[0], EXACT_QUALITY_PIXELS)
-        pick.sort()
-        flat, lab = flat[pick], lab[pick]
-    if flat.shape[1] == 4:
-        visible = flat[:, 3] > 0
-        if not visible.all():
-            flat, lab = flat[visible], lab[visible]
-    return pair_quality(pack_rgb(flat[:, :3]), lab, palette)
+    return judged_quality(judged_colours(pixels), labels, palette)
 
 
 def png_size(labels: np.ndarray, n_entries: int, *, has_alpha: bool, scale: float = 1.0) -> int:

@@ -12,6 +12,18 @@ class Cancelled(Exception):
     """Raised by :func:`kquant_gui.quantize` when its ``cancel`` callable returned true."""
 
 
+def hex_colors(colors: np.ndarray) -> list[str]:
+    """``"#rrggbb"`` per row of uint8 colours, shape (m, 3|4); ``"#rrggbbaa"`` where a row's
+    alpha is below 255, so that :func:`.fixed.parse_hex` reads every colour back exactly."""
+    out = []
+    for c in colors:
+        text = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in c[:3]))
+        if c.shape[0] == 4 and int(c[3]) != 255:
+            text += f"{int(c[3]):02x}"
+        out.append(text)
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Quantization:
     """What :func:`kquant_gui.quantize` returns.
@@ -38,8 +50,9 @@ class Quantization:
     distinct_colors : int or None
         Distinct visible colours of the input when the engine counted them exactly (it does so
         for small images and whenever the image has at most k colours), else None.
-    fixed : ndarray of uint8, shape (m, 3), or None
-        The fixed colours asked for (``quantize(..., fixed=...)``), each in ``palette``.
+    fixed : ndarray of uint8, shape (m, 3) or (m, 4), or None
+        The fixed colours asked for (``quantize(..., fixed=...)``), each in ``palette``;
+        with alpha when they are entries of an RGBA palette.
     remapped : bool
         True for :func:`kquant_gui.remap` results; ``fixed`` then holds the given palette.
     edits : tuple of dict
@@ -102,7 +115,7 @@ class Quantization:
         if self.engine != "numpy":
             out["engine"] = self.engine
         if self.fixed is not None and self.fixed.shape[0]:
-            out["fixed"] = ["#{:02x}{:02x}{:02x}".format(*(int(v) for v in c)) for c in self.fixed]
+            out["fixed"] = hex_colors(self.fixed)
         return out
 
     def summary(self) -> str:

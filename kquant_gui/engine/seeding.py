@@ -52,6 +52,7 @@ def kmeans_plusplus(
     seed: int,
     *,
     n_trials: int | None = None,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Greedy weighted k-means++ seeding.
 
@@ -66,35 +67,47 @@ def kmeans_plusplus(
         Seed of ``numpy.random.default_rng``.
     n_trials : int, optional
         Candidates drawn per centre after the first; default ``2 + int(ln k)``.
+    fixed : ndarray of float, shape (f, d), optional
+        Centres already chosen (the user's fixed colours): every centre, the first included,
+        is then drawn by the distance to them, so that the new ones go where they are not.
 
     Returns
     -------
     ndarray of float64, shape (k, d)
         Centres, each one of the points. When fewer than k points carry weight, the centres
-        past them repeat an earlier one (Lloyd re-seeds such empty clusters).
+        past them repeat an earlier one (Lloyd re-seeds such empty clusters); with ``fixed``,
+        there are none (shape (0, d)) when every weighted point already is one of those.
     """
     x = np.asarray(points, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     m = x.shape[0]
-    if not 1 <= k <= m:
+    given = fixed is not None and fixed.shape[0] > 0
+    if not (0 if given else 1) <= k <= m:
         raise ValueError(f"k-means++ needs 1 <= k <= {m} points, got k={k}")
     rng = np.random.default_rng(seed)
-    trials = n_trials if n_trials is not None else 2 + int(np.log(k))
+    trials = n_trials if n_trials is not None else 2 + int(np.log(max(k, 1)))
     chosen = np.empty(k, dtype=np.intp)
-
-    # The first centre: a point drawn by weight alone. side="right" skips zero-weight points.
-    cumulative = np.cumsum(w)
-    chosen[0] = min(
-        int(np.searchsorted(cumulative, rng.random() * cumulative[-1], "right")), m - 1
-    )
     sq_norms = np.einsum("ij,ij->i", x, x)
-    closest = _squared_distances(x, sq_norms, x[chosen[:1]])[0]
-    closest[chosen[0]] = 0.0  # exactly: a centre is never drawn again
-    for c in range(1, k):
+    if given:
+        closest = _squared_distances(x, sq_norms, np.asarray(fixed, np.float64)).min(axis=0)
+        first = 0
+    else:
+        # The first centre: a point drawn by weight alone. side="right" skips zero-weight
+        # points.
+        cumulative = np.cumsum(w)
+        chosen[0] = min(
+            int(np.searchsorted(cumulative, rng.random() * cumulative[-1], "right")), m - 1
+        )
+        closest = _squared_distances(x, sq_norms, x[chosen[:1]])[0]
+        closest[chosen[0]] = 0.0  # exactly: a centre is never drawn again
+        first = 1
+    for c in range(first, k):
         cumulative = np.cumsum(w * closest)
         total = cumulative[-1]
         if not total > 0:
             # Every weighted point already is a centre: nothing left to spread to.
+            if c == 0:
+                return x[:0].copy()
             chosen[c:] = chosen[0]
             break
         draws = rng.random(trials) * total

@@ -1,14 +1,17 @@
 """File > Batch…: the window's settings over many files or a folder, with a table of results.
 
-The dialog collects files and folders (subfolders optional), an output folder and format; k,
-colour space and dithering are the main window's at the moment Start is pressed. Each file's
-row shows its status, size before and after and mean ΔE2000 as it completes; failures keep
-their reason and do not stop the rest. The work runs in a :class:`.batch_task.BatchTask`.
+The dialog collects files and folders (subfolders optional), an output folder and format, and
+the settings: the main window's at the moment Start is pressed (k, colour space, dithering and
+its strength, the locked colours or the palette loaded, the seed and the engine), or a recipe
+file, replayed as ``kquant --recipe`` does. Each file's row shows its status, size before and
+after and mean ΔE2000 as it completes; failures keep their reason and do not stop the rest.
+The work runs in a :class:`.batch_task.BatchTask`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -29,6 +32,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QRadioButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -37,6 +41,9 @@ from PySide6.QtWidgets import (
 
 from kquant_gui.cli.args import FORMAT_EXT, UsageError
 from kquant_gui.cli.jobs import Job, JobResult
+from kquant_gui.palette_read import PaletteReadError
+from kquant_gui.recipe import Recipe as EngineRecipe
+from kquant_gui.recipe import read_recipe
 
 from .batch_task import BatchRequest, BatchTask, options, plan
 from .controls import COLOR_SPACE_LABELS, DITHER_LABELS
@@ -54,15 +61,31 @@ FORMAT_LABELS = {
 COLUMNS = ("File", "Status", "Before", "After", "ΔE2000", "Output or reason")
 FILE, STATUS, BEFORE, AFTER, DELTA_E, DETAIL = range(len(COLUMNS))
 FAILED_COLOUR = QColor(200, 40, 40)
+ENGINE_LABELS = {"sklearn": "scikit-learn's KMeans"}
 
 
-def recipe_text(recipe: Recipe) -> str:
-    """``k = 16 · CIELAB · no dithering``: the settings a batch will use."""
+def recipe_text(recipe: EngineRecipe) -> str:
+    """``k = 16 · CIELAB · dithering: none``, then what else the recipe holds: the locked
+    colours (or the palette mapped onto), the seed, the engine, palette edits."""
     dither = DITHER_LABELS.get(recipe.dither, recipe.dither)
     if recipe.dither != "none" and recipe.dither_strength < 1.0:
         dither += f" at {recipe.dither_strength:.0%}"
     space = COLOR_SPACE_LABELS.get(recipe.color_space, recipe.color_space)
-    return f"k = {recipe.k} · {space} · dithering: {dither}"
+    parts = [f"k = {recipe.k}", space, f"dithering: {dither}"]
+    if recipe.remap:
+        parts.append(f"mapped onto a palette of {len(recipe.fixed)} colours")
+    elif recipe.fixed:
+        shown = ", ".join(recipe.fixed[:4])
+        more = f" and {len(recipe.fixed) - 4} more" if len(recipe.fixed) > 4 else ""
+        parts.append(f"locked {shown}{more}")
+    if recipe.seed:
+        parts.append(f"seed {recipe.seed}")
+    if recipe.engine:
+        parts.append(f"engine: {ENGINE_LABELS.get(recipe.engine, recipe.engine)}")
+    if recipe.edits:
+        n = len(recipe.edits)
+        parts.append(f"{n} palette edit{'s' if n != 1 else ''} replayed")
+    return " · ".join(parts)
 
 
 def _reason(result: JobResult) -> str:
@@ -80,7 +103,9 @@ class BatchDialog(QDialog):
     Parameters
     ----------
     recipe : callable() -> Recipe
-        The main window's settings, read when a batch starts.
+        The main window's recipe (its settings, locks, loaded palette, seed and engine), read
+        when a batch starts; its palette edits, made on the open image's palette, are not
+        replayed on other images.
     folder : str
         Where the file choosers open first.
 
@@ -136,8 +161,22 @@ class BatchDialog(QDialog):
         for key in FORMAT_EXT:  # the command line's --format choices
             self.format.addItem(FORMAT_LABELS.get(key, key.upper()), key)
         self.overwrite = QCheckBox("Replace &existing files")
+        self.use_window = QRadioButton("The &window's")
+        self.use_window.setObjectName("batchUseWindow")
+        self.use_window.setChecked(True)
+        self.use_recipe = QRadioButton("Reci&pe file:")
+        self.use_recipe.setObjectName("batchUseRecipe")
+        self.recipe_path = QLineEdit()
+        self.recipe_path.setObjectName("batchRecipe")
+        self.recipe_path.setPlaceholderText("A JSON palette saved with File > Export Recipe")
+        choose_recipe = QPushButton("C&hoose…")
+        choose_recipe.clicked.connect(self._ask_recipe)
+        for signal in (self.use_window.toggled, self.recipe_path.textChanged):
+            signal.connect(self._update_settings)
         self.settings_label = QLabel()
         self.settings_label.setObjectName("batchSettings")
+        self.settings_label.setWordWrap(True)
+        self.settings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         grid = QGridLayout()
         grid.addWidget(QLabel("Inputs:"), 0, 0, Qt.AlignmentFlag.AlignTop)
@@ -157,11 +196,19 @@ class BatchDialog(QDialog):
         row.addStretch(1)
         grid.addWidget(QLabel("Format:"), 3, 0)
         grid.addLayout(row, 3, 1, 1, 2)
+        source = QHBoxLayout()
+        source.addWidget(self.use_window)
+        source.addSpacing(12)
+        source.addWidget(self.use_recipe)
+        source.addWidget(self.recipe_path, 1)
         grid.addWidget(QLabel("Settings:"), 4, 0)
-        grid.addWidget(self.settings_label, 4, 1, 1, 2)
+        grid.addLayout(source, 4, 1)
+        grid.addWidget(choose_recipe, 4, 2)
+        grid.addWidget(self.settings_label, 5, 1, 1, 2)
         grid.setColumnStretch(1, 1)
         self._setup_widgets = [self.inputs, add_files, add_folder, remove, self.recursive]
         self._setup_widgets += [self.out_dir, choose_out, self.format, self.overwrite]
+        self._setup_widgets += [self.use_window, self.use_recipe, self.recipe_path, choose_recipe]
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("batchTable")
@@ -186,7 +233,7 @@ class BatchDialog(QDialog):
         self.summary = QLabel()
         self.summary.setObjectName("batchSummary")
         self.summary.setWordWrap(True)
-        self.only_failed = QCheckBox("Show only &failures")
+        self.only_failed = QCheckBox("Show only fail&ures")
         self.only_failed.setObjectName("batchOnlyFailed")
         self.only_failed.toggled.connect(self._filter_rows)
 
@@ -251,8 +298,57 @@ class BatchDialog(QDialog):
             self.inputs.takeItem(self.inputs.row(item))
         self._update_start()
 
+    @Slot()
+    def _ask_recipe(self) -> None:
+        start = self.recipe_path.text() or self._folder
+        name, _ = QFileDialog.getOpenFileName(self, "Recipe", start, "Recipe (*.json)")
+        if name:
+            self.use_recipe_file(name)
+
+    def use_recipe_file(self, path: str | Path) -> None:
+        """Run the batch with the recipe stored in ``path`` (a JSON palette file)."""
+        self.recipe_path.setText(str(path))
+        self.use_recipe.setChecked(True)
+
+    def batch_recipe(self) -> EngineRecipe:
+        """The recipe a batch started now would run on every file.
+
+        Raises
+        ------
+        PaletteReadError
+            The recipe file chosen cannot be read or holds no usable settings.
+        UsageError
+            "Recipe file" is chosen without a file.
+        """
+        if self.use_recipe.isChecked():
+            path = self.recipe_path.text().strip()
+            if not path:
+                raise UsageError("choose the recipe file first")
+            return read_recipe(path)
+        # Edits name entries of the open image's palette: on other images they would change
+        # other colours. Locked colours are kept; lock an edited colour to keep it.
+        return replace(self._recipe().to_engine(), edits=())
+
+    @Slot()
+    def _update_settings(self) -> None:
+        """The settings line: what the batch will run, or why the recipe file cannot be used."""
+        try:
+            text = recipe_text(self.batch_recipe())
+        except (PaletteReadError, UsageError) as exc:
+            self.settings_label.setText(f"Cannot use the recipe: {exc}")
+        else:
+            if self.use_recipe.isChecked():
+                self.settings_label.setText(f"{text} (from {Path(self.recipe_path.text()).name})")
+            else:
+                edits = self._recipe().edits
+                note = " (from the main window"
+                if edits:
+                    note += "; its palette edits are not replayed: lock a colour to keep it"
+                self.settings_label.setText(f"{text}{note})")
+        self._update_start()
+
     def showEvent(self, event) -> None:
-        self.settings_label.setText(recipe_text(self._recipe()) + " (from the main window)")
+        self._update_settings()
         super().showEvent(event)
 
     # == running ==============================================================================
@@ -264,22 +360,18 @@ class BatchDialog(QDialog):
         """Plan the batch and start it; False (with the reason shown) when it cannot start."""
         if self.is_running() or not self.inputs.count() or not self.out_dir.text().strip():
             return False
-        recipe = self._recipe()
-        self.settings_label.setText(recipe_text(recipe) + " (from the main window)")
-        request = BatchRequest(
-            inputs=tuple(self.input_paths()),
-            out_dir=Path(self.out_dir.text().strip()),
-            format=self.format.currentData(),
-            k=recipe.k,
-            color_space=recipe.color_space,
-            dither=recipe.dither,
-            dither_strength=recipe.dither_strength,
-            recursive=self.recursive.isChecked(),
-            overwrite=self.overwrite.isChecked(),
-        )
+        self._update_settings()
         try:
+            request = BatchRequest(
+                inputs=tuple(self.input_paths()),
+                out_dir=Path(self.out_dir.text().strip()),
+                format=self.format.currentData(),
+                recipe=self.batch_recipe(),
+                recursive=self.recursive.isChecked(),
+                overwrite=self.overwrite.isChecked(),
+            )
             jobs, failed = plan(request)
-        except UsageError as exc:
+        except (UsageError, PaletteReadError) as exc:
             QMessageBox.warning(self, "Cannot start the batch", str(exc))
             return False
         self.jobs = [r.job for r in failed] + jobs
@@ -391,6 +483,7 @@ class BatchDialog(QDialog):
     @Slot()
     def _update_start(self) -> None:
         ready = self.inputs.count() > 0 and bool(self.out_dir.text().strip())
+        ready = ready and (self.use_window.isChecked() or bool(self.recipe_path.text().strip()))
         self.start_button.setEnabled(ready and not self.is_running())
 
     # == closing ==============================================================================
@@ -414,7 +507,10 @@ class BatchDialog(QDialog):
         if not self.ask_to_stop():
             event.ignore()
             return
-        super().closeEvent(event)
+        event.accept()
+        # QDialog's own closeEvent would call reject(), which is close() here: Qt refuses a
+        # close inside a close, and the dialog stayed open. Hide it as a rejected dialog.
+        QDialog.reject(self)
 
     def reject(self) -> None:
         # Esc closes the dialog like its Close button: through closeEvent, which asks first.

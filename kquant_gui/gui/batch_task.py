@@ -21,24 +21,26 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from kquant_gui.cli.args import UsageError, build_parser
 from kquant_gui.cli.jobs import Job, JobResult, Options, plan_jobs, run_job
+from kquant_gui.recipe import Recipe as EngineRecipe
 
 from .worker import adopt_python_trace
 
 
 @dataclass(frozen=True)
 class BatchRequest:
-    """What the batch dialog asks for: inputs, where to, and the window's settings."""
+    """What the batch dialog asks for: inputs, where to, and the recipe every file runs.
+
+    ``recipe`` is what ``kquant`` would resolve from the same settings (``-k``, ``--space``,
+    ``--dither``, ``--dither-strength``, ``--seed``, ``--fixed``, ``--engine``, or
+    ``--recipe FILE.json``), so the files are the bytes the command line writes.
+    """
 
     inputs: tuple[Path, ...]
     out_dir: Path
     format: str  # a key of kquant_gui.cli.args.FORMAT_EXT: "png", "gif", ...
-    k: int
-    color_space: str
-    dither: str
+    recipe: EngineRecipe
     recursive: bool = False
     overwrite: bool = False
-    seed: int = 0
-    dither_strength: float = 1.0
 
 
 def plan(request: BatchRequest) -> tuple[list[Job], list[JobResult]]:
@@ -49,7 +51,8 @@ def plan(request: BatchRequest) -> tuple[list[Job], list[JobResult]]:
     UsageError
         The output folder is a file or cannot be created.
     """
-    argv = ["-k", str(request.k), "--out-dir", str(request.out_dir), "--format", request.format]
+    k = str(request.recipe.k)  # the output names' -k<K>, as --recipe and --remap give it
+    argv = ["-k", k, "--out-dir", str(request.out_dir), "--format", request.format]
     if request.recursive:
         argv.append("-r")
     args = build_parser().parse_args([*argv, "--", *map(str, request.inputs)])
@@ -63,14 +66,12 @@ def plan(request: BatchRequest) -> tuple[list[Job], list[JobResult]]:
 
 
 def options(request: BatchRequest) -> Options:
-    """The job options of ``request``, with the engine on one thread as in the window's own
-    worker: more engine threads next to the main thread make the window stall."""
-    return Options(
-        k=request.k,
-        color_space=request.color_space,
-        dither=request.dither,
-        dither_strength=request.dither_strength,
-        seed=request.seed,
+    """The job options of ``request``: the command line's (:meth:`Options.of`), with the
+    engine on one thread as in the window's own worker (more engine threads next to the main
+    thread make the window stall; the bytes do not depend on it) and each file's mean ΔE2000
+    measured for the table."""
+    return Options.of(
+        request.recipe,
         force=request.overwrite,
         strip_metadata=False,
         max_pixels=build_parser().get_default("max_pixels"),

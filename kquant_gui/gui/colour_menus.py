@@ -1,8 +1,9 @@
-"""Colours > Colour Space and Colours > Dithering: the toolbar's choices, from the keyboard.
+"""Colours > Colour Space, Dithering and Engine: the settings, from the keyboard.
 
 Each entry of a toolbar combo box gets a checkable menu action (with a mnemonic, so that
 Alt+C, S, L picks CIELAB); choosing one sets the combo box, which stays the one owner of the
-setting, and the menu follows whatever the combo box shows.
+setting, and the menu follows whatever the combo box shows. The engine has no combo box: its
+two actions (owned by the controls) go into the menu as they are.
 """
 
 from __future__ import annotations
@@ -47,10 +48,21 @@ def mirror_combo(
 
 
 def add_setting_menus(
-    owner: QWidget, menu: QMenu, before: QAction, space: QComboBox, dither: QComboBox
-) -> None:
+    owner: QWidget,
+    menu: QMenu,
+    before: QAction,
+    space: QComboBox,
+    dither: QComboBox,
+    engines: dict[str, QAction],
+) -> QMenu:
     """Colours > Colour Space and Colours > Dithering (placed above ``before``), mirroring
-    the toolbar's combo boxes."""
+    the toolbar's combo boxes, and Colours > Engine holding ``engines``.
+
+    Returns
+    -------
+    QMenu
+        The Engine menu (objectName ``menuEngine``).
+    """
     for title, name, combo, texts, prefix in (
         ("Colour &Space", "menuColorSpace", space, SPACE_MENU_TEXT, "actionSpace"),
         ("&Dithering", "menuDithering", dither, DITHER_MENU_TEXT, "actionDither"),
@@ -59,3 +71,9 @@ def add_setting_menus(
         sub.setObjectName(name)
         mirror_combo(owner, sub, combo, texts, prefix)
         menu.insertMenu(before, sub)
+    engine_menu = QMenu("&Engine", menu)
+    engine_menu.setObjectName("menuEngine")
+    engine_menu.setToolTipsVisible(True)
+    engine_menu.addActions(list(engines.values()))
+    menu.insertMenu(before, engine_menu)
+    return engine_menu

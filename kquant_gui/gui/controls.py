@@ -1,11 +1,12 @@
 """The quantization settings: k (spin box plus a logarithmic slider), colour space, dithering
-and its strength."""
+and its strength, and the engine (chosen in the Colours menu)."""
 
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QComboBox, QSlider, QSpinBox, QWidget
 
 from kquant_gui.engine import K_MAX, K_MIN
@@ -16,6 +17,17 @@ DITHER_LABELS = {
     "none": "None",
     "floyd-steinberg": "Floyd–Steinberg",
     "ordered": "Ordered (Bayer)",
+}
+#: Who clusters: ours (numpy) or the textbook reference, scikit-learn's KMeans.
+ENGINE_LABELS = {
+    "numpy": "&kquant k-means (numpy, default)",
+    "sklearn": "&scikit-learn KMeans (reference, slower)",
+}
+ENGINE_TIPS = {
+    "numpy": "The default engine: k-means on the image's colour histogram, in numpy",
+    "sklearn": "The textbook reference: scikit-learn's KMeans on the same histogram and colour "
+    "space; slower, and scikit-learn loads (about a second) the first time. Not with locked "
+    "colours",
 }
 #: Slider steps; the slider is logarithmic so that k = 1..16, where each step matters most,
 #: gets as much travel as k = 16..256. 2000 steps still give every k up to 256 a position.
@@ -88,6 +100,20 @@ class QuantizeControls(QObject):
         self.dither_strength.setKeyboardTracking(False)  # typing "50" must not run 5 % first
         self.dither_strength.setEnabled(False)  # until a dithering is chosen
 
+        # The engine has no widget in the toolbar: an exclusive pair of checkable actions
+        # (Colours > Engine), which hold the choice as the combo boxes hold theirs.
+        group = QActionGroup(self)
+        self.engine_actions: dict[str, QAction] = {}
+        for key, label in ENGINE_LABELS.items():
+            action = QAction(label, self, checkable=True)
+            action.setObjectName(f"actionEngine{key.capitalize()}")
+            action.setStatusTip(ENGINE_TIPS[key])
+            action.setToolTip(ENGINE_TIPS[key])
+            action.setChecked(key == "numpy")
+            action.triggered.connect(self.changed)
+            group.addAction(action)
+            self.engine_actions[key] = action
+
         self.k_spin.valueChanged.connect(self._spin_changed)
         self.k_slider.valueChanged.connect(self._slider_changed)
         self.color_space.currentIndexChanged.connect(self.changed)
@@ -114,11 +140,21 @@ class QuantizeControls(QObject):
         """The chosen dithering strength, 0.0 to 1.0."""
         return self.dither_strength.value() / 100.0
 
+    @property
+    def engine(self) -> str:
+        """The chosen engine, as ``quantize(engine=...)`` names it."""
+        return next((k for k, a in self.engine_actions.items() if a.isChecked()), "numpy")
+
     def set_values(
-        self, k: int, color_space: str, dither: str, dither_strength: float | None = None
+        self,
+        k: int,
+        color_space: str,
+        dither: str,
+        dither_strength: float | None = None,
+        engine: str | None = None,
     ) -> None:
-        """Set the settings at once (the strength only if given), emitting ``changed`` at most
-        once."""
+        """Set the settings at once (the strength and engine only if given), emitting
+        ``changed`` at most once."""
         widgets = (self.k_spin, self.k_slider, self.color_space, self.dither, self.dither_strength)
         before = self._values()
         for w in widgets:
@@ -130,6 +166,8 @@ class QuantizeControls(QObject):
             self.dither.setCurrentIndex(max(0, self.dither.findData(dither)))
             if dither_strength is not None:
                 self.dither_strength.setValue(round(dither_strength * 100))
+            if engine in self.engine_actions:
+                self.engine_actions[engine].setChecked(True)
             self._enable_strength()
         finally:
             for w in widgets:
@@ -137,8 +175,10 @@ class QuantizeControls(QObject):
         if self._values() != before:
             self.changed.emit()
 
-    def _values(self) -> tuple[int, str, str, float]:
-        return (self.k, self.color_space_key, self.dither_key, self.dither_strength_value)
+    def _values(self) -> tuple[int, str, str, float, str]:
+        return (
+            self.k, self.color_space_key, self.dither_key, self.dither_strength_value, self.engine
+        )  # fmt: skip
 
     def _enable_strength(self) -> None:
         # The strength means nothing without a dithering; greyed out, it keeps its value.

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from matplotlib.backend_bases import MouseButton, MouseEvent
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kquant_gui.engine import SweepPoint
@@ -35,6 +35,9 @@ TARGET_COLOR = "#2ca25f"
 #: Ticks of the k axis, and the least room (logical pixels) each needs for its label.
 K_TICKS = [2, 4, 8, 16, 32, 64, 128, 256]
 MIN_TICK_SPACING = 30.0
+#: Delay of a full draw (axes and curves), so that it is not drawn in the same pass of the
+#: event loop as the work that asked for it.
+FULL_DRAW_DELAY_MS = 20
 #: Plot height (logical pixels) from which the reference line is labelled.
 MIN_LABELLED_HEIGHT = 90.0
 #: Ticks of the (log) error axis.
@@ -125,6 +128,10 @@ class CurveCanvas(FullAxesCanvas):
         self.message.set_zorder(5)
         self._background = None
         self._full_pending = True
+        self._full_timer = QTimer(self)
+        self._full_timer.setSingleShot(True)
+        self._full_timer.setInterval(FULL_DRAW_DELAY_MS)
+        self._full_timer.timeout.connect(super().draw_idle)
         self._animated = [
             self.size_line, self.de_line, self.k_line, self.k_marker, self.readout
         ]  # fmt: skip
@@ -229,9 +236,19 @@ class CurveCanvas(FullAxesCanvas):
         self.blit(self.figure.bbox)
 
     def draw_idle(self) -> None:
-        """Schedule a full draw (axes and curves)."""
+        """Schedule a full draw (axes and curves), a moment later.
+
+        The full draws come with other work of the main thread (a newly opened image, a
+        result and its views): drawn in the same pass of the event loop, their times added
+        up to one long stall. Scheduled :data:`FULL_DRAW_DELAY_MS` later, the draw gets a
+        pass of its own, and the window answers in between.
+        """
         self._full_pending = True
-        super().draw_idle()
+        timer = getattr(self, "_full_timer", None)
+        if timer is None:  # still being built
+            super().draw_idle()
+        elif not timer.isActive():
+            timer.start()
 
     def _redraw_series(self) -> None:
         ks = sorted(self.points)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -129,6 +129,7 @@ class CurveBinding(QObject):
         session.measured.connect(self._request)
         session.failed.connect(self._on_session_failed)
         session.busyChanged.connect(self._on_busy)
+        session.cancelled.connect(self._on_cancelled)
         window.controls.changed.connect(self._on_settings)
         self.canvas.kPicked.connect(self._on_k_picked)
         self.canvas.hovered.connect(self._on_hovered)
@@ -206,6 +207,18 @@ class CurveBinding(QObject):
         if self.controller.is_stale(controls.color_space_key, controls.dither_key):
             self.controller.forget()
             self.canvas.clear("Measuring the curve…")
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        # Esc puts the controls back to the settings of the result shown (another slot of
+        # this signal): once it has, the curve of those settings is measured again, instead
+        # of "Measuring the curve…" over empty axes until the next change.
+        QTimer.singleShot(0, self._after_cancel)
+
+    def _after_cancel(self) -> None:
+        if self.window.session.shown is not None:
+            self.canvas.set_current_k(self.window.controls.k)
+            self._request()
 
     @Slot(object)
     def _on_session_failed(self, failure: object) -> None:

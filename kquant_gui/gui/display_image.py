@@ -11,12 +11,20 @@ still cut by slicing. Qt-free (numpy and Pillow).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from kquant_gui.engine import Quantization
+
 #: Longest side of the reduced copy. Larger than most canvases, small enough to draw at once.
 PREVIEW_MAX_SIDE = 1600
+#: Pixels per band when a reduced copy is painted from labels: a band's RGBA fits the cache.
+BAND_PIXELS = 1 << 18
 
 
 def reduction_factor(shape: tuple[int, ...], max_side: int = PREVIEW_MAX_SIDE) -> int:
@@ -47,6 +55,51 @@ def reduce_photo(pixels: np.ndarray, factor: int) -> np.ndarray:
     # Pillow's reduce() is a box filter in C, several times faster than a numpy reshape-mean.
     reduced = Image.fromarray(np.ascontiguousarray(pixels), mode).reduce(factor)
     return np.asarray(reduced)
+
+
+def reduce_labels(labels: np.ndarray, palette: np.ndarray, factor: int) -> np.ndarray:
+    """Box-filtered copy of ``palette[labels]``, ``factor`` times smaller, painted from the
+    labels band by band: the same pixels as :func:`reduce_photo` of the painted image.
+
+    A palette edit changes only colours, so the display copy of an edited 24 MP result is
+    made from its labels without averaging (or even copying) the full-size image; each band
+    of rows is looked up and averaged in Pillow's C loops while it is in the cache, and the
+    bands run on the engine's threads.
+
+    Parameters
+    ----------
+    labels : ndarray of uint8, shape (H, W)
+    palette : ndarray of uint8, shape (n, 3) or (n, 4)
+        Straight RGB(A); an RGBA palette is averaged with premultiplied alpha, as Pillow
+        averages an RGBA image.
+    factor : int
+
+    Returns
+    -------
+    ndarray of uint8, shape (ceil(H / factor), ceil(W / factor), 3 or 4)
+    """
+    from PIL import Image
+
+    from kquant_gui.engine.parallel import run_parts
+
+    h, w = labels.shape
+    channels = palette.shape[1]
+    mode = "RGBA" if channels == 4 else "RGB"
+    table = np.ascontiguousarray(palette, dtype=np.uint8).tobytes()
+    out = np.empty((-(-h // factor), -(-w // factor), channels), dtype=np.uint8)
+    rows = factor * max(1, BAND_PIXELS // max(1, w * factor))
+
+    def part(_: int, start: int, stop: int) -> None:
+        for y0 in range(start, stop, rows):
+            y1 = min(stop, y0 + rows)
+            band = np.ascontiguousarray(labels[y0:y1])
+            image = Image.frombuffer("P", (w, y1 - y0), band, "raw", "P", 0, 1)
+            image.putpalette(table, rawmode=mode)
+            small = np.asarray(image.convert(mode).reduce(factor))
+            out[y0 // factor : y0 // factor + small.shape[0]] = small
+
+    run_parts(part, h, min_size=4 * rows, align=rows)
+    return out
 
 
 def reduce_nearest(array: np.ndarray, factor: int) -> np.ndarray:
@@ -86,6 +139,10 @@ class Region:
     labels: np.ndarray | None
     extent: tuple[float, float, float, float]
     step: int
+    #: The same pixels as a box of a Pillow image held by the display (its preview),
+    #: so that :meth:`fitted` resamples them in one call without copying them first.
+    source: Image.Image | None = None
+    box: tuple[int, int, int, int] | None = None
 
     def fitted(self, width: int, height: int, *, smooth: bool) -> Region:
         """This region as RGBA, resampled to at most ``width`` x ``height`` pixels.
@@ -111,15 +168,19 @@ class Region:
 
         h, w = self.pixels.shape[:2]
         width, height = max(1, min(w, width)), max(1, min(h, height))
-        mode = "RGBA" if self.pixels.shape[2] == 4 else "RGB"
-        image = Image.fromarray(np.ascontiguousarray(self.pixels), mode)
         labels = self.labels
-        if w > width * 1.05 or h > height * 1.05:
-            method = Image.Resampling.BOX if smooth else Image.Resampling.NEAREST
-            image = image.resize((width, height), method)
-            if labels is not None:
-                lab = Image.fromarray(np.ascontiguousarray(labels), "L")
-                labels = np.asarray(lab.resize((width, height), Image.Resampling.NEAREST))
+        shrink = w > width * 1.05 or h > height * 1.05
+        method = Image.Resampling.BOX if smooth else Image.Resampling.NEAREST
+        if self.source is not None and shrink:
+            image = self.source.resize((width, height), method, box=self.box)
+        else:
+            mode = "RGBA" if self.pixels.shape[2] == 4 else "RGB"
+            image = Image.fromarray(np.ascontiguousarray(self.pixels), mode)
+            if shrink:
+                image = image.resize((width, height), method)
+        if shrink and labels is not None:
+            lab = Image.fromarray(np.ascontiguousarray(labels), "L")
+            labels = np.asarray(lab.resize((width, height), Image.Resampling.NEAREST))
         return Region(np.asarray(image.convert("RGBA")), labels, self.extent, self.step)
 
 
@@ -149,6 +210,7 @@ class DisplayImage:
     labels: np.ndarray | None = None
     preview_labels: np.ndarray | None = None
     smooth: bool = True
+    _pillow: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def for_photo(cls, pixels: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> DisplayImage:
@@ -166,6 +228,25 @@ class DisplayImage:
         return cls(
             image,
             reduce_photo(image, factor),
+            factor,
+            labels=labels,
+            preview_labels=reduce_nearest(labels, factor),
+            smooth=True,
+        )
+
+    @classmethod
+    def for_result(cls, result: Quantization, max_side: int = PREVIEW_MAX_SIDE) -> DisplayImage:
+        """Build from a quantized result: like :meth:`for_quantized`, with the preview painted
+        from the labels (:func:`reduce_labels`) for an RGB result, whose image is exactly
+        ``palette[labels]``: faster than averaging the image, and the same pixels."""
+        image, labels, palette = result.image, result.labels, result.palette
+        factor = reduction_factor(image.shape, max_side)
+        if factor <= 1 or image.shape[2] != 3 or palette.shape[1] != 3:
+            # With alpha, pixels may keep the input's alpha: average the image itself.
+            return cls.for_quantized(image, labels, max_side)
+        return cls(
+            image,
+            reduce_labels(labels, palette, factor),
             factor,
             labels=labels,
             preview_labels=reduce_nearest(labels, factor),
@@ -214,8 +295,14 @@ class DisplayImage:
         # Align to the step so that panning does not make the sampling grid shimmer.
         c0 -= c0 % step
         r0 -= r0 % step
-        if self.smooth and step > 1:
-            # Box-averaged, as the eye sees the image from afar; never the saved pixels.
+        image = box = None
+        if self.smooth and step > 1 and base > 1:
+            # Left as it is: fitted() box-averages it to the screen in one step, straight
+            # from the preview held by Pillow (averaged as the eye sees the image from afar;
+            # never the saved pixels).
+            pixels, step = source[r0:r1, c0:c1], 1
+            image, box = self._preview_image(), (c0, r0, c1, r1)
+        elif self.smooth and step > 1:
             pixels = reduce_photo(source[r0:r1, c0:c1], step)
         else:
             pixels = source[r0:r1:step, c0:c1:step]
@@ -226,4 +313,17 @@ class DisplayImage:
         top = r0 * base
         right = min(self.width, left + cols * total)
         bottom = min(self.height, top + rows * total)
-        return Region(pixels, cut_labels, (left, right, bottom, top), total)
+        return Region(pixels, cut_labels, (left, right, bottom, top), total, image, box)
+
+    def _preview_image(self) -> Image.Image:
+        """``preview`` as a Pillow image, made once (the views resample it on every zoom,
+        pan and resize). Kept RGB when it has no alpha: resampled as RGB, then made RGBA,
+        it costs half as much as resampled as RGBA (premultiplied)."""
+        image = self._pillow.get("preview")
+        if image is None:
+            from PIL import Image
+
+            mode = "RGBA" if self.preview.shape[2] == 4 else "RGB"
+            image = Image.fromarray(np.ascontiguousarray(self.preview), mode)
+            self._pillow["preview"] = image
+        return image

@@ -1,7 +1,7 @@
 """Undo and redo: every step is a whole recipe, and recent results are kept to show at once.
 
 A step of the window's history is the :class:`.session.Recipe` before and after a change
-(k, colour space, dithering, locked colours, a palette loaded, a palette edit). Undoing
+(k, colour space, dithering, engine, locked colours, a palette loaded, a palette edit). Undoing
 asks the session for the old recipe; :class:`ResultCache` still holds its result in most
 cases, so it is on screen at once, and otherwise it is computed again (the engine is
 deterministic, so the bytes are the same). The cache is bounded by memory, not by count.
@@ -134,6 +134,10 @@ def describe_change(before: Recipe, after: Recipe) -> str:
         changes.append(f"Dithering: {after.dither}")
     if after.dither_strength != before.dither_strength:
         changes.append(f"Dithering strength {after.dither_strength:.0%}")
+    if after.engine != before.engine:
+        changes.append(
+            "Engine: " + ("scikit-learn KMeans" if after.engine == "sklearn" else "numpy")
+        )
     if after.seed != before.seed:
         changes.append(f"Seed {after.seed}")
     return ", ".join(changes) or "Settings"

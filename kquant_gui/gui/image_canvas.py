@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from .canvas_base import FullAxesCanvas
 from .display_image import DisplayImage
+from .screen_image import ScreenImage, add_screen_image
 from .theme import is_dark
 
 #: Zoom limits in device pixels per image pixel; the lower one is relative to "fit".
@@ -144,19 +145,14 @@ class ImageCanvas(FullAxesCanvas):
         self.mpl_connect("button_release_event", self._on_release)
         self.mpl_connect("figure_leave_event", lambda _event: self._hover(None, None))
 
-    def _new_artist(self, zorder: int):
-        """A hidden image artist, created once and later fed with ``set_data``."""
-        return self.ax.imshow(
-            np.zeros((1, 1, 3), dtype=np.uint8),
-            extent=(0, 1, 1, 0),
-            # The data handed over is never larger than the screen area (Region.fitted), so
-            # no smoothing is needed when zoomed out, and pixels stay crisp when zoomed in;
-            # "none" skips matplotlib's own filtering (nearest on Agg) and draws fastest.
-            interpolation="none",
-            aspect="auto",
-            visible=False,
-            zorder=zorder,
-        )
+    def _new_artist(self, zorder: int) -> ScreenImage:
+        """A hidden image artist, created once and later fed with ``set_data``.
+
+        The data handed over is never larger than the screen area it covers
+        (:meth:`.display_image.Region.fitted`), so the artist draws it without matplotlib's
+        resampling (see :mod:`.screen_image`).
+        """
+        return add_screen_image(self.ax, zorder)
 
     # -- content -------------------------------------------------------------------------
     def set_image(self, display: DisplayImage | None, message: str | None = None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 
 from .progress_words import JobProgress, stage_words
 from .window_parts import DROP_HINT
@@ -42,8 +42,13 @@ class JobFeedback(QObject):
         if busy:
             # Said in the progress bar, not as a status message, so that a note shown just
             # before (several files dropped, saved as…) stays readable.
-            w.progress_bar.setRange(0, 0)  # indeterminate until the first progress report
-            w.progress_bar.setFormat(text)
+            # At 0 until the first progress report, not "busy": Qt shows no text on a busy
+            # bar, and "Opening photo.jpg…" went unsaid.
+            w.progress_bar.setRange(0, 1000)
+            w.progress_bar.setValue(0)
+            room = max(w.progress_bar.minimumWidth(), w.progress_bar.width()) - 16
+            middle = Qt.TextElideMode.ElideMiddle  # "Opening holid…2024.jpg…"
+            w.progress_bar.setFormat(w.progress_bar.fontMetrics().elidedText(text, middle, room))
             self.job.start()
 
     @Slot(float, str)
@@ -51,9 +56,17 @@ class JobFeedback(QObject):
         """One bar per job, never moving back, in words a user understands."""
         r = self.w.session.recipe
         bar = self.w.progress_bar
-        bar.setRange(0, 1000)
-        bar.setValue(int(self.job.report(fraction) * 1000))
-        bar.setFormat(f"{stage_words(stage, r.k, r.dither)}… %p%")
+        # QProgressBar repaints at once when its value changes, and a repaint there paints
+        # every view waiting to be drawn (matplotlib draws a pending figure when painted):
+        # on a 24 MP image that stalled the main thread for ~50 ms. With updates held, the
+        # bar is painted with the rest of the window, when the event loop gets to it.
+        bar.setUpdatesEnabled(False)
+        try:
+            bar.setRange(0, 1000)
+            bar.setValue(int(self.job.report(fraction) * 1000))
+            bar.setFormat(f"{stage_words(stage, r.k, r.dither)}… %p%")
+        finally:
+            bar.setUpdatesEnabled(True)
 
     @Slot()
     def on_cancelled(self) -> None:
@@ -64,12 +77,13 @@ class JobFeedback(QObject):
             if w.source is None:
                 w.original_canvas.set_message(DROP_HINT)
             return
-        # The cancelled settings are not pending any more: the controls show the result's.
-        result = w.shown.result
+        # The cancelled settings are not pending any more: the controls and the session go
+        # back to the recipe of the result shown (its locks and edits included).
+        r = w.session.shown_recipe or w._recipe()
         w.controls.blockSignals(True)
         try:
-            w.controls.set_values(result.k, result.color_space, result.dither)
+            w.controls.set_values(r.k, r.color_space, r.dither, r.dither_strength, r.engine)
         finally:
             w.controls.blockSignals(False)
-        w.session.set_recipe(w._recipe())
-        w._note(f"Cancelled; settings back to those of the k={result.k} result shown")
+        w.session.set_recipe(r)
+        w._note(f"Cancelled; settings back to those of the k={r.k} result shown")

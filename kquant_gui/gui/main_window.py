@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
     recent_menu: QMenu
     file_menu: QMenu
     colours_menu: QMenu
+    engine_menu: QMenu
     view_menu: QMenu
     zoom_label: QLabel
     controls: QuantizeControls
@@ -208,7 +209,7 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         p = self.prefs
-        self.controls.set_values(p.k, p.color_space, p.dither, p.dither_strength)
+        self.controls.set_values(p.k, p.color_space, p.dither, p.dither_strength, p.engine)
         self.session.set_recipe(self._recipe())
         self.theme_actions[p.theme].setChecked(True)
         if p.theme != "system":
@@ -234,6 +235,7 @@ class MainWindow(QMainWindow):
         p.color_space = self.controls.color_space_key
         p.dither = self.controls.dither_key
         p.dither_strength = self.controls.dither_strength_value
+        p.engine = self.controls.engine
         p.set_bytes("geometry", self.saveGeometry())
         p.set_bytes("mainSplitter", self.main_splitter.saveState())
         p.set_bytes("imagesSplitter", self.images_splitter.saveState())
@@ -311,12 +313,14 @@ class MainWindow(QMainWindow):
         # One undoable step, which keeps locked colours (see palette_edit).
         c = self.controls
         self.palette_editor.settings_changed(
-            c.k, c.color_space_key, c.dither_key, c.dither_strength_value
+            c.k, c.color_space_key, c.dither_key, c.dither_strength_value, c.engine
         )
 
     def _recipe(self) -> Recipe:
         c = self.controls
-        return Recipe(c.k, c.color_space_key, c.dither_key, c.dither_strength_value)
+        return Recipe(
+            c.k, c.color_space_key, c.dither_key, c.dither_strength_value, engine=c.engine
+        )
 
     @Slot(object)
     def _on_result(self, outcome: tasks.Quantized) -> None:
@@ -410,7 +414,10 @@ class MainWindow(QMainWindow):
     def open_batch(self) -> BatchDialog:
         """File > Batch…: the batch window (one per main window), with the current settings."""
         if self.batch_dialog is None:
-            self.batch_dialog = BatchDialog(self._recipe, self.prefs.last_folder, self)
+            # The session's recipe: the controls' settings with the locks, palette and seed.
+            self.batch_dialog = BatchDialog(
+                lambda: self.session.recipe, self.prefs.last_folder, self
+            )
         self.batch_dialog.show()
         self.batch_dialog.raise_()
         self.batch_dialog.activateWindow()
@@ -514,6 +521,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.session.shutdown()
+        self.palette_editor.shutdown()
         self.curve.shutdown()
         self.worker.shutdown()
         if self.batch_dialog is not None:

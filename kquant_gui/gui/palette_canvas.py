@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QToolTip, QWidget
 from .canvas_base import FullAxesCanvas
 
 #: Largest swatch, in logical pixels: a 2-colour palette should not become two huge bars.
-MAX_CELL = (150.0, 64.0)
+MAX_CELL = (150.0, 96.0)
 #: Smallest cell (logical pixels) that gets two lines of text, and one line.
 TWO_LINES = (60.0, 34.0)
 ONE_LINE = (112.0, 17.0)

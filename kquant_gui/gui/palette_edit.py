@@ -4,8 +4,9 @@ and the undo history over all of it.
 :class:`PaletteEditor` belongs to one window. Every change the user makes (k, colour space,
 dithering, a lock, an edit, a palette loaded) becomes a new :class:`.session.Recipe`, pushed
 as one step on a ``QUndoStack``; the session shows a step's result from its cache at once, or
-computes it again. Edits run on the main thread through the engine's label-only functions
-(no re-clustering), so a colour dialog's live preview follows the pointer.
+computes it again. Edits use the engine's label-only functions
+(no re-clustering), so a colour dialog's live preview follows the pointer; on a large result
+they run in the background (:mod:`.edit_runner`) and the window stays responsive meanwhile.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QColor, QKeySequence, QUndoStack
+from PySide6.QtCore import QObject, QPoint, Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QColorDialog, QDockWidget, QFileDialog, QMenu, QUndoView
 
 from kquant_gui.engine import Quantization, delete_color, merge_colors, replace_color
 from kquant_gui.palettes import PaletteReadError, read_palette
 from kquant_gui.recipe import read_recipe
 
+from . import tasks
+from .color_preview import ColorPreview, hex_of
+from .edit_runner import Edited, EditRunner, runs_in_background
 from .history import RecipeCommand, describe_change
 from .session import Recipe
 
@@ -40,11 +43,6 @@ PALETTE_FILTER = (
 HISTORY_WIDTH = 200
 #: Undo steps kept; their results live in the session's cache, bounded by memory.
 UNDO_LIMIT = 200
-
-
-def hex_of(rgb: np.ndarray) -> str:
-    """``#rrggbb`` of a (3,) uint8 colour."""
-    return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb[:3]))
 
 
 class PaletteEditor(QObject):
@@ -65,13 +63,11 @@ class PaletteEditor(QObject):
         self.session = window.session
         self.stack = QUndoStack(self)
         self.stack.setUndoLimit(UNDO_LIMIT)
-        self.color_dialog: QColorDialog | None = None
-        self._edit_base: Quantization | None = None
-        self._pending_color: QColor | None = None
-        self._preview_timer = QTimer(self)
-        self._preview_timer.setSingleShot(True)
-        self._preview_timer.setInterval(0)
-        self._preview_timer.timeout.connect(self._apply_preview)
+        #: Edits asked for while another one runs in the background, applied after it.
+        self._queue: list[Callable[[Quantization], Quantization]] = []
+        self.runner = EditRunner(self)
+        self.runner.finished.connect(self._on_edited)
+        self.color_preview = ColorPreview(self)
         self._build_actions()
         self._build_history_dock()
         canvas = window.palette_canvas
@@ -178,19 +174,19 @@ class PaletteEditor(QObject):
             RecipeCommand(text or describe_change(before, after), before, after, self._apply)
         )
 
-    def settings_changed(
-        self, k: int, color_space: str, dither: str, dither_strength: float | None = None
-    ) -> None:
-        """The controls changed: a step that keeps the locks."""
-        recipe = self.session.recipe.with_settings(k, color_space, dither, dither_strength)
-        self.push(recipe)
+    def settings_changed(self, *settings: object) -> None:
+        """The controls changed (``settings`` as :meth:`.session.Recipe.with_settings` takes
+        them: k, colour space, dithering, strength, engine): a step that keeps the locks."""
+        self.push(self.session.recipe.with_settings(*settings))  # type: ignore[arg-type]
 
     def _apply(self, recipe: Recipe) -> None:
         """Make ``recipe`` current: controls show it, the session shows its result."""
         c = self.w.controls
         c.blockSignals(True)
         try:
-            c.set_values(recipe.k, recipe.color_space, recipe.dither, recipe.dither_strength)
+            c.set_values(
+                recipe.k, recipe.color_space, recipe.dither, recipe.dither_strength, recipe.engine
+            )
         finally:
             c.blockSignals(False)
         self.session.change_recipe(recipe)
@@ -266,25 +262,69 @@ class PaletteEditor(QObject):
         self.push(replace(recipe, fixed=(), remap=False, edits=()))
 
     # == edits ================================================================================
-    def _commit_edit(self, result: Quantization, seconds: float) -> None:
-        """Push the edited ``result`` as a step (its last edit extends the recipe)."""
+    def _commit(self, outcome: tasks.Quantized) -> None:
+        """Push the edited result ``outcome`` as a step (its last edit extends the recipe)."""
         recipe = self.session.recipe
-        after = replace(recipe, edits=(*recipe.edits, result.edits[-1]))
-        self.session.show_edited(after, self.session.new_outcome(result, seconds))
+        after = replace(recipe, edits=(*recipe.edits, outcome.result.edits[-1]))
+        self.session.show_edited(after, outcome)
         self.push(after)
+
+    def _edit_now(
+        self, fn: Callable[[Quantization], Quantization], base: tasks.Quantized
+    ) -> tasks.Quantized | None:
+        """``fn`` applied to ``base`` on this thread (a small result); None if refused."""
+        start = time.perf_counter()
+        try:
+            result = fn(base.result)
+        except ValueError as exc:
+            self.w._error("Cannot edit the palette", str(exc))
+            return None
+        return self.session.new_outcome(result, time.perf_counter() - start)
 
     def _edit(self, fn: Callable[[Quantization], Quantization]) -> None:
         if not self._ready_to_edit():
             return
+        if self.runner.busy() or self._queue:
+            # Applied to the result of the edit running now, once it is there.
+            self._queue.append(fn)
+            return
+        self._start(fn)
+
+    def _start(self, fn: Callable[[Quantization], Quantization]) -> None:
         shown = self.session.shown
         assert shown is not None
-        start = time.perf_counter()
-        try:
-            result = fn(shown.result)
-        except ValueError as exc:
-            self.w._error("Cannot edit the palette", str(exc))
+        if runs_in_background(shown.result):
+            tag = ("commit", self.session.recipe, self.session.source)
+            self.runner.submit(shown, fn, tag)
             return
-        self._commit_edit(result, time.perf_counter() - start)
+        outcome = self._edit_now(fn, shown)
+        if outcome is not None:
+            self._commit(outcome)
+
+    @Slot(object)
+    def _on_edited(self, edited: Edited) -> None:
+        """An edit made in the background: show it, if it still applies to what is shown."""
+        kind, *about = edited.job.tag
+        if kind == "preview":
+            self.color_preview.on_preview(edited, about[0])
+            return
+        recipe, source = about
+        current = self.session.recipe == recipe and self.session.source is source
+        if edited.error is not None or not current:
+            # Refused, or the user moved on meanwhile (undo, other settings, another image):
+            # the edits that were to follow this one are dropped with it.
+            self._queue.clear()
+            if edited.error is not None and current:
+                self.w._error("Cannot edit the palette", edited.error)
+            return
+        assert edited.result is not None
+        self._commit(self._outcome(edited))
+        if self._queue:
+            self._start(self._queue.pop(0))
+
+    def _outcome(self, edited: Edited) -> tasks.Quantized:
+        assert edited.result is not None
+        return self.session.new_outcome(edited.result, edited.seconds, edited.display)
 
     def delete(self, index: int) -> None:
         """Delete swatch ``index``; its pixels go to the nearest remaining colour."""
@@ -300,63 +340,20 @@ class PaletteEditor(QObject):
         self._edit(lambda r: replace_color(r, index, color))
 
     def edit_color(self, index: int) -> QColorDialog | None:
-        """Open the colour dialog for swatch ``index``: the image follows the colour live;
-        OK makes it a step, Cancel restores the result; None while a result is computed."""
-        if not self._ready_to_edit():
+        """Open the colour dialog for swatch ``index`` (see :class:`.color_preview.ColorPreview`);
+        None while a result is computed or an edit runs."""
+        if not self._ready_to_edit() or self.runner.busy() or self._queue:
             return None
-        shown = self.session.shown
-        assert shown is not None
-        self._edit_base = shown.result
-        self._edit_index = index
-        rgb = shown.result.palette[index]
-        dialog = QColorDialog(QColor(int(rgb[0]), int(rgb[1]), int(rgb[2])), self.w)
-        dialog.setObjectName("swatchColorDialog")
-        dialog.setWindowTitle(f"Colour {index + 1} ({hex_of(rgb)})")
-        dialog.setOption(QColorDialog.ColorDialogOption.DontUseNativeDialog, True)
-        dialog.currentColorChanged.connect(self._color_moved)
-        dialog.accepted.connect(self._color_accepted)
-        dialog.rejected.connect(self._color_rejected)
-        dialog.finished.connect(dialog.deleteLater)
-        # Keys (Ctrl+Z) go to the window again, not nowhere, once the dialog is gone.
-        dialog.finished.connect(self.w.activateWindow)
-        self.color_dialog = dialog
-        dialog.open()
-        return dialog
+        return self.color_preview.open(index)
 
-    @Slot(QColor)
-    def _color_moved(self, color: QColor) -> None:
-        # Coalesced: while the pointer drags, only the latest colour is painted.
-        self._pending_color = color
-        self._preview_timer.start()
+    @property
+    def color_dialog(self) -> QColorDialog | None:
+        """The colour dialog while one is open (tests drive it)."""
+        return self.color_preview.dialog
 
-    @Slot()
-    def _apply_preview(self) -> None:
-        if self._edit_base is None or self._pending_color is None:
-            return
-        start = time.perf_counter()
-        result = replace_color(self._edit_base, self._edit_index, self._pending_color.name())
-        self.session.preview(self.session.new_outcome(result, time.perf_counter() - start))
-
-    @Slot()
-    def _color_accepted(self) -> None:
-        base, dialog = self._edit_base, self.color_dialog
-        self._preview_timer.stop()
-        self._edit_base, self.color_dialog = None, None
-        if base is None or dialog is None:
-            return
-        color = dialog.currentColor().name()
-        if color == hex_of(base.palette[self._edit_index]):
-            self.session.restore_shown()
-            return
-        start = time.perf_counter()
-        result = replace_color(base, self._edit_index, color)
-        self._commit_edit(result, time.perf_counter() - start)
-
-    @Slot()
-    def _color_rejected(self) -> None:
-        self._preview_timer.stop()
-        self._edit_base, self.color_dialog = None, None
-        self.session.restore_shown()
+    def shutdown(self) -> None:
+        """Stop the edit thread (the window is closing)."""
+        self.runner.shutdown()
 
     # == the swatch menu ======================================================================
     @Slot(int, QPoint)

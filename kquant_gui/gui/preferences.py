@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QScreen
 
-from kquant_gui.engine import COLOR_SPACES, DITHERS, K_MAX, K_MIN
+from kquant_gui.engine import COLOR_SPACES, DITHERS, ENGINES, K_MAX, K_MIN
 
 from .image_canvas import BACKGROUNDS
 from .theme import THEMES
@@ -89,6 +89,15 @@ class Preferences:
     @dither_strength.setter
     def dither_strength(self, value: float) -> None:
         self.store.setValue("ditherStrength", float(value))
+
+    @property
+    def engine(self) -> str:
+        """One of ``kquant_gui.ENGINES`` (default "numpy")."""
+        return self._str("engine", "numpy", ENGINES)
+
+    @engine.setter
+    def engine(self, value: str) -> None:
+        self.store.setValue("engine", value)
 
     @property
     def theme(self) -> str:

@@ -29,8 +29,13 @@ DEBOUNCE_MS = 150
 @dataclass(frozen=True)
 class Recipe:
     """The settings a quantization runs with, as the engine spells them, plus the colours
-    locked (``fixed``; with ``remap``, the palette file the image is mapped onto) and the
-    palette edits made since (see :class:`kquant_gui.recipe.Recipe`)."""
+    locked (``fixed``; with ``remap``, the palette file the image is mapped onto), the palette
+    edits made since (see :class:`kquant_gui.recipe.Recipe`) and the ``engine`` that
+    clusters ("numpy", or "sklearn": the reference).
+
+    Locked colours need the numpy engine (scikit-learn's KMeans cannot hold a centre still),
+    so a recipe with ``fixed`` colours always names it.
+    """
 
     k: int = 8
     color_space: str = "lab"
@@ -40,6 +45,11 @@ class Recipe:
     fixed: tuple[str, ...] = ()
     remap: bool = False
     edits: tuple[Any, ...] = ()
+    engine: str = "numpy"
+
+    def __post_init__(self) -> None:
+        if self.fixed and self.engine != "numpy":
+            object.__setattr__(self, "engine", "numpy")
 
     def to_engine(self) -> EngineRecipe:
         """The same recipe for the engine (and the CLI's ``--recipe``)."""
@@ -51,7 +61,7 @@ class Recipe:
             seed=self.seed,
             fixed=self.fixed,
             remap=self.remap,
-            engine=None,
+            engine=None if self.engine == "numpy" else self.engine,
             edits=self.edits,
         )
 
@@ -59,8 +69,9 @@ class Recipe:
     def from_engine(cls, r: EngineRecipe) -> Recipe:
         """A window recipe from the engine's (e.g. one read from a JSON file)."""
         return cls(
-            r.k, r.color_space, r.dither, r.dither_strength, r.seed, r.fixed, r.remap, r.edits
-        )
+            r.k, r.color_space, r.dither, r.dither_strength, r.seed, r.fixed, r.remap, r.edits,
+            engine=r.engine or "numpy",
+        )  # fmt: skip
 
     def key(self) -> str:
         """A string that identifies the result of this recipe on one image."""
@@ -71,23 +82,30 @@ class Recipe:
         return self.with_settings(k, self.color_space, self.dither, self.dither_strength)
 
     def with_settings(
-        self, k: int, color_space: str, dither: str, dither_strength: float | None = None
+        self,
+        k: int,
+        color_space: str,
+        dither: str,
+        dither_strength: float | None = None,
+        engine: str | None = None,
     ) -> Recipe:
-        """New settings from the controls (``dither_strength`` None: unchanged): locks stay;
-        edits (made on the old result) go. A loaded palette stays while k is its size, else
-        k-means takes over."""
+        """New settings from the controls (``dither_strength``, ``engine`` None: unchanged):
+        locks stay; edits (made on the old result) go. A loaded palette stays while k is its
+        size, else k-means takes over."""
         if dither_strength is None:
             dither_strength = self.dither_strength
+        if engine is None:
+            engine = self.engine
         remap = self.remap and k == len(self.fixed)
         fixed = self.fixed if remap or not self.remap else ()
         if not remap and len(fixed) > k:
             fixed = fixed[:k]
-        same = (k, color_space, dither, dither_strength) == (
-            self.k, self.color_space, self.dither, self.dither_strength,
+        same = (k, color_space, dither, dither_strength, engine) == (
+            self.k, self.color_space, self.dither, self.dither_strength, self.engine,
         )  # fmt: skip
         return replace(
             self, k=k, color_space=color_space, dither=dither, dither_strength=dither_strength,
-            fixed=fixed, remap=remap, edits=self.edits if same else (),
+            fixed=fixed, remap=remap, edits=self.edits if same else (), engine=engine,
         )  # fmt: skip
 
 
@@ -161,6 +179,8 @@ class Session(QObject):
         #: The image open now, the result on screen and its figures (None until there are).
         self.source: tasks.Loaded | None = None
         self.shown: tasks.Quantized | None = None
+        #: The recipe of the result shown (what a cancel goes back to).
+        self.shown_recipe: Recipe | None = None
         self.measurement: tasks.Measured | None = None
         #: Recent results by recipe, so that undo and redo show them at once.
         self.cache = ResultCache()
@@ -243,12 +263,13 @@ class Session(QObject):
         r = self.recipe
         job = tasks.QuantizeJob(
             self.runner.new_id(), self.source.pixels, r.k, r.color_space, r.dither, r.seed,
-            dither_strength=r.dither_strength, recipe=r.to_engine(),
+            dither_strength=r.dither_strength, engine=r.engine, recipe=r.to_engine(),
         )  # fmt: skip
         self._quantize_key = r.key()
         self._quantize_id = job.job_id
         self.runner.submit(job)
-        self.busyChanged.emit(f"Quantizing to k={job.k}…")
+        by = " (scikit-learn)" if r.engine == "sklearn" else ""
+        self.busyChanged.emit(f"Quantizing to k={job.k}{by}…")
 
     def _show_cached(self) -> bool:
         """Show the cached result of the current recipe at once, if there is one."""
@@ -259,6 +280,7 @@ class Session(QObject):
             return False
         self._quantize_id = None
         self._trailing = False
+        self.shown_recipe = self.recipe
         self._show(outcome)
         return True
 
@@ -268,27 +290,32 @@ class Session(QObject):
         self.cache.put(recipe.key(), outcome)
 
     def preview(self, outcome: tasks.Quantized) -> None:
-        """Show ``outcome`` for a moment (a colour dialog's live preview); not cached."""
-        self._show(outcome)
+        """Show ``outcome`` for a moment (a colour dialog's live preview); not cached, and
+        not measured (the worker would measure every step of a drag of a 24 MP image)."""
+        self._show(outcome, measure=False)
 
     def restore_shown(self) -> None:
         """Show the current recipe's result again after a :meth:`preview`."""
         self._show_cached()
 
-    def new_outcome(self, result: object, seconds: float = 0.0) -> tasks.Quantized:
-        """Wrap a result computed on this thread (in ``seconds``) as an outcome with a
-        fresh id."""
-        from .display_image import DisplayImage
+    def new_outcome(
+        self, result: Any, seconds: float = 0.0, display: Any = None
+    ) -> tasks.Quantized:
+        """Wrap a result computed outside the worker (a palette edit, in ``seconds``) as an
+        outcome with a fresh id; its display copy is made here unless ``display`` is given."""
+        if display is None:
+            from .display_image import DisplayImage
 
-        display = DisplayImage.for_quantized(result.image, result.labels)
+            display = DisplayImage.for_result(result)
         return tasks.Quantized(self.runner.new_id(), result, display, seconds)
 
-    def _show(self, outcome: tasks.Quantized) -> None:
+    def _show(self, outcome: tasks.Quantized, *, measure: bool = True) -> None:
         self.shown = outcome
         self.measurement = None
         self.busyChanged.emit("")
         self.resultReady.emit(outcome)
-        QTimer.singleShot(0, self, self.measure)
+        if measure:
+            QTimer.singleShot(0, self, self.measure)
 
     def measure(self) -> None:
         """Queue the status-bar figures of the result shown (skipped while a newer runs)."""
@@ -365,6 +392,7 @@ class Session(QObject):
         self.source = outcome
         self.cache.clear()
         self.shown = None
+        self.shown_recipe = None
         self.measurement = None
         self.loaded.emit(outcome)
         self.quantize()
@@ -381,6 +409,7 @@ class Session(QObject):
         self._quantize_id = None
         if self._quantize_key is not None:
             self.cache.put(self._quantize_key, outcome)
+        self.shown_recipe = self.recipe
         # Measured only after the views are drawn (draw_idle's timer fires first), so that
         # the worker does not compete with the drawing for the interpreter.
         self._show(outcome)

@@ -104,8 +104,10 @@ def result_titles(result: Quantization) -> tuple[str, str]:
         dither += f" at {result.dither_strength:.0%}"
     exhausted = f" — {result.summary()}" if result.exhausted else ""
     colours = "colour" if result.n_colors == 1 else "colours"
+    # The reference engine says so; the default one goes without saying.
+    engine = " · scikit-learn KMeans (reference)" if result.engine == "sklearn" else ""
     return (
-        f"Quantized · k={result.k} · {space} · dithering {dither.lower()}",
+        f"Quantized · k={result.k} · {space} · dithering {dither.lower()}{engine}",
         f"Palette · {result.n_colors} {colours}{exhausted} · click a swatch to copy its hex "
         "code and outline its pixels; right-click to lock, edit, delete or merge",
     )

@@ -54,6 +54,8 @@ class QuantizeJob:
     dither: str
     seed: int = 0
     dither_strength: float = 1.0
+    #: Who clusters: "numpy" (ours) or "sklearn" (the reference, imported only then).
+    engine: str = "numpy"
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
     #: Fixed colours, a palette to map onto or edits to replay (None: plain settings above).
     recipe: EngineRecipe | None = None
@@ -213,7 +215,8 @@ def describe_job(job: object) -> str:
     if isinstance(job, LoadJob):
         return f"opening {printable_name(job.path.name)}"
     if isinstance(job, QuantizeJob):
-        return f"quantizing to k={job.k}"
+        by = " with scikit-learn's KMeans" if job.engine == "sklearn" else ""
+        return f"quantizing to k={job.k}{by}"
     if isinstance(job, MeasureJob):
         return "measuring the result"
     if isinstance(job, SaveJob):
@@ -265,7 +268,7 @@ def run_quantize(
     start = time.perf_counter()
     if job.recipe is not None and not job.recipe.plain:
         result = job.recipe.run(job.pixels, progress=progress, cancel=cancelled, threads=1)
-        display = DisplayImage.for_quantized(result.image, result.labels)
+        display = DisplayImage.for_result(result)
         return Quantized(job.job_id, result, display, time.perf_counter() - start)
     result = quantize(
         job.pixels,
@@ -274,6 +277,7 @@ def run_quantize(
         dither=job.dither,
         dither_strength=job.dither_strength,
         seed=job.seed,
+        engine=job.engine,
         progress=progress,
         cancel=cancelled,
         # One engine thread: more would compete with the main thread for the interpreter lock
@@ -281,7 +285,7 @@ def run_quantize(
         threads=1,
     )
     seconds = time.perf_counter() - start
-    display = DisplayImage.for_quantized(result.image, result.labels)
+    display = DisplayImage.for_result(result)
     return Quantized(job.job_id, result, display, seconds)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QToolBar, QToolButton, QWidget
 
@@ -74,6 +74,7 @@ def add_zoom_tools(w: MainWindow, bar: QToolBar) -> None:
     w.action_fit.setToolTip("Fit the whole image in the views (Ctrl+0, or double-click a view)")
     w.action_one_to_one.setIconText("1:1")
     w.action_one_to_one.setToolTip("Actual pixels: one image pixel per screen pixel (Ctrl+1)")
+    buttons = []
     for action, name in ((w.action_fit, "fitButton"), (w.action_one_to_one, "oneToOneButton")):
         button = QToolButton()
         button.setObjectName(name)
@@ -81,6 +82,7 @@ def add_zoom_tools(w: MainWindow, bar: QToolBar) -> None:
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         button.setAutoRaise(False)  # looks like a button, not a label
         bar.addWidget(button)
+        buttons.append(button)
     w.zoom_label = QLabel("")
     w.zoom_label.setObjectName("zoomLabel")
     w.zoom_label.setToolTip("Scale of the views: 100 % shows one image pixel per screen pixel")
@@ -89,6 +91,45 @@ def add_zoom_tools(w: MainWindow, bar: QToolBar) -> None:
     bar.addWidget(w.zoom_label)
     recolor_zoom_icons(w)
     w.view.changed.connect(lambda: update_zoom_label(w))
+    CompactButtons(bar, buttons)
+
+
+class CompactButtons(QObject):
+    """Drops the text of ``buttons`` (icons and tooltips stay) while ``bar`` is too narrow
+    for it: at 800 px the zoom readout went into the toolbar's overflow menu, unseen."""
+
+    def __init__(self, bar: QToolBar, buttons: list[QToolButton]) -> None:
+        super().__init__(bar)
+        self.bar, self.buttons = bar, buttons
+        styles = Qt.ToolButtonStyle
+        widths = {}
+        for style in (styles.ToolButtonIconOnly, styles.ToolButtonTextBesideIcon):
+            for b in buttons:
+                b.setToolButtonStyle(style)
+            widths[style] = sum(b.sizeHint().width() for b in buttons)
+        #: What the text adds to the bar's width.
+        self.text_width = (
+            widths[styles.ToolButtonTextBesideIcon] - widths[styles.ToolButtonIconOnly]
+        )
+        bar.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.bar and event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        """Text beside the icons when the whole bar fits with it, else icons only."""
+        styles = Qt.ToolButtonStyle
+        with_text = self.buttons[0].toolButtonStyle() == styles.ToolButtonTextBesideIcon
+        needed = self.bar.sizeHint().width() + (0 if with_text else self.text_width)
+        style = (
+            styles.ToolButtonTextBesideIcon
+            if needed <= self.bar.width()
+            else styles.ToolButtonIconOnly
+        )
+        for b in self.buttons:
+            b.setToolButtonStyle(style)
 
 
 def recolor_zoom_icons(w: MainWindow) -> None:

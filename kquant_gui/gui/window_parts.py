@@ -147,7 +147,8 @@ def _choices(
     group = QActionGroup(window)
     actions: dict[str, QAction] = {}
     for name in names:
-        action = QAction(name.capitalize(), window, checkable=True)
+        # A mnemonic each (View > Theme > D for dark), as every other menu item has.
+        action = QAction("&" + name.capitalize(), window, checkable=True)
         action.setObjectName(f"action{kind}{name.capitalize()}")
         action.triggered.connect(lambda _=False, n=name: choose(n))
         group.addAction(action)
@@ -328,8 +329,18 @@ def build_toolbar(w: MainWindow) -> None:
     bar.addWidget(w.controls.dither_strength)
     add_zoom_tools(w, bar)
     w.settings_toolbar = bar
-    add_setting_menus(
-        w, w.colours_menu, w.action_cancel, w.controls.color_space, w.controls.dither
+    w.engine_menu = add_setting_menus(
+        w,
+        w.colours_menu,
+        w.action_cancel,
+        w.controls.color_space,
+        w.controls.dither,
+        w.controls.engine_actions,
+    )
+    # scikit-learn's KMeans cannot hold a locked colour still: offered only without locks.
+    reference = w.controls.engine_actions["sklearn"]
+    w.engine_menu.aboutToShow.connect(
+        lambda: reference.setEnabled(not w.session.recipe.fixed or reference.isChecked())
     )
 
 
@@ -348,7 +359,11 @@ def build_status_bar(w: MainWindow) -> None:
     w.progress_bar = QProgressBar()
     w.progress_bar.setObjectName("progressBar")
     w.progress_bar.setRange(0, 1000)
-    w.progress_bar.setMaximumWidth(200)
+    # Room for its longest words on one line: squeezed by the figures beside it, the bar
+    # wrapped "Dithering… 72%" onto two clipped lines.
+    room = w.progress_bar.fontMetrics().horizontalAdvance("Choosing 256 colours… 100%") + 24
+    w.progress_bar.setMinimumWidth(room)
+    w.progress_bar.setMaximumWidth(room + 60)
     w.progress_bar.setTextVisible(True)
     w.cancel_button = QToolButton()
     w.cancel_button.setObjectName("cancelButton")

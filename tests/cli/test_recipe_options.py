@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from _cli import run
@@ -23,6 +25,32 @@ def test_fixed_colours_are_in_the_output(capsys, tmp_path, inputs):
     assert code == 0, err
     pal = np.array(Image.open(out).getpalette()).reshape(-1, 3)
     assert {(200, 16, 46), (255, 255, 255)} <= {tuple(int(v) for v in c) for c in pal}
+
+
+def test_a_fixed_colour_with_alpha_is_kept_and_replayed(capsys, tmp_path, inputs):
+    photo = np.asarray(Image.open(inputs[0]).convert("RGB"))
+    alpha = np.tile(np.linspace(0, 255, photo.shape[1]).astype(np.uint8), (photo.shape[0], 1))
+    src = tmp_path / "soft.png"
+    Image.fromarray(np.dstack([photo, alpha])).save(src)
+    out = tmp_path / "o.png"
+    fixed = "#0000ff80,#c8102e"
+    code, _, err = run(capsys, src, "-k", 6, "--fixed", fixed, "-o", out, "--palette", "json")
+    assert code == 0, err
+    doc = json.loads(out.with_suffix(".json").read_text())
+    assert {"#0000ff80", "#c8102eff"} <= {c["hex"] for c in doc["colors"]}
+    assert doc["settings"]["fixed"] == ["#0000ff80", "#c8102e"]
+    # The palette file's recipe names the colour with its alpha and replays the same bytes.
+    again = tmp_path / "again.png"
+    code, _, err = run(capsys, src, "--recipe", out.with_suffix(".json"), "-o", again)
+    assert code == 0, err
+    assert again.read_bytes() == out.read_bytes()
+    # On an image without alpha such a colour is an error naming the file, and nothing is
+    # written.
+    code, _, err = run(
+        capsys, inputs[0], "-k", 4, "--fixed", "#0000ff80", "-o", tmp_path / "x.png"
+    )
+    assert code == 1 and "need an image with alpha" in err and inputs[0].name in err
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_remap_writes_only_palette_colours(capsys, tmp_path, inputs):

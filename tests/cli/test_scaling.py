@@ -12,6 +12,7 @@ from kquant_gui.cli import Options, plan_jobs, run_jobs
 from kquant_gui.cli.args import build_parser
 from kquant_gui.cli.jobs import Progress
 from kquant_gui.engine import parallel
+from kquant_gui.process_pool import WorkerLost, WorkerPool
 
 
 def _results(folder: Path, out: Path, workers: int):
@@ -43,3 +44,36 @@ def test_the_bytes_do_not_depend_on_the_engine_threads(capsys, tmp_path, inputs)
     assert run(capsys, *common, "--out-dir", one, "-j", 1)[0] == 0
     assert run(capsys, *common, "--out-dir", two, "-j", 3)[0] == 0
     assert digest(sorted(one.iterdir())) == digest(sorted(two.iterdir()))
+
+
+def _echo_or_die(item: str) -> str:
+    if item == "die":
+        os._exit(9)  # killed while running it, as the out-of-memory killer would
+    return item
+
+
+def test_a_worker_that_dies_loses_the_job_it_ran_not_the_one_queued_behind_it():
+    items = ["die", *(f"x{i}" for i in range(5))]
+    # One worker: it is sent the first job and, with more waiting, the next one behind it.
+    with WorkerPool(_echo_or_die, 1) as pool:
+        answers = dict(pool.run(items))
+    assert sorted(answers) == list(range(len(items)))
+    assert isinstance(answers[0], WorkerLost)
+    assert [answers[i] for i in range(1, len(items))] == items[1:]
+
+
+def test_a_pool_is_given_the_largest_files_first(monkeypatch, tmp_path, inputs):
+    given = []
+    real_run = WorkerPool.run
+
+    def recording_run(self, items):
+        given.extend(job.input for job in items)
+        yield from real_run(self, items)
+
+    monkeypatch.setattr(WorkerPool, "run", recording_run)
+    results = _results(inputs[0].parent, tmp_path / "out", 2)
+    # The pool starts items in the order given: the last to start is the smallest.
+    assert given == sorted(inputs, key=lambda p: -p.stat().st_size)
+    # Results come back in the plan's order.
+    assert [r.job.input for r in results] == sorted(inputs)
+    assert all(r.error is None for r in results)

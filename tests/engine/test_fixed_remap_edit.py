@@ -50,15 +50,49 @@ def test_fixed_keeps_the_real_colours_of_pixel_art(pixel_art):
     assert np.all(q.image[red] == BRAND[0])
 
 
-def test_fixed_colours_with_alpha():
+@pytest.fixture(scope="module")
+def soft() -> np.ndarray:
     rng = np.random.default_rng(5)
     rgba = rng.integers(0, 256, (40, 50, 4), dtype=np.uint8)
     rgba[:10, :, 3] = 0
+    return rgba
+
+
+@pytest.mark.parametrize("space", ["lab", "oklab", "rgb"])
+@pytest.mark.parametrize("k", [3, 8, 64])
+def test_fixed_colours_with_alpha_are_rgba_entries_exactly(soft, space, k):
     fixed = np.array([[200, 16, 46, 255], [0, 0, 255, 128]], dtype=np.uint8)
-    for k in (3, 8):
-        q = quantize(rgba, k, fixed=fixed)
-        assert _rows(fixed[:, :3]) <= _rows(q.palette[:, :3])
-        assert np.array_equal(q.image[..., 3], rgba[..., 3])
+    q = quantize(soft, k, color_space=space, fixed=fixed)
+    assert q.palette.shape[1] == 4 and q.n_colors <= k
+    assert _rows(fixed) <= _rows(q.palette)
+    assert np.array_equal(q.fixed, fixed)
+    # The image is what an indexed PNG holds, and fully transparent pixels stay so.
+    assert np.array_equal(q.image, q.palette[q.labels])
+    assert (q.image[:10, :, 3] == 0).all()
+    # An opaque fixed colour on a soft-edged image is an entry at alpha 255.
+    opaque = quantize(soft, k, color_space=space, fixed=BRAND)
+    assert _rows(np.column_stack([BRAND, [255, 255]])) <= _rows(opaque.palette)
+
+
+def test_fixed_colour_with_alpha_on_an_image_of_hard_alpha(pixel_art):
+    rgba = np.dstack([pixel_art, np.full(pixel_art.shape[:2], 255, np.uint8)])
+    rgba[:5, :5, 3] = 0
+    q = quantize(rgba, 4, fixed="#0000ff80,#c8102e")
+    assert {(0, 0, 255, 128), (200, 16, 46, 255)} <= _rows(q.palette)
+    assert q.settings()["fixed"] == ["#0000ff80", "#c8102e"]
+    again = quantize(rgba, **q.settings())
+    assert again.image.tobytes() == q.image.tobytes()
+    # A fully transparent fixed colour is the transparent entry.
+    clear = quantize(rgba, 4, fixed=[[9, 9, 9, 0]])
+    assert (0, 0, 0, 0) in _rows(clear.palette)
+
+
+def test_a_translucent_fixed_colour_needs_an_image_with_alpha(pixel_art):
+    with pytest.raises(ValueError, match="need an image with alpha"):
+        quantize(pixel_art, 4, fixed="#0000ff80")
+    # Alpha 255 is an opaque colour, fine on an RGB image.
+    q = quantize(pixel_art, 4, fixed="#c8102eff")
+    assert (200, 16, 46) in _rows(q.palette)
 
 
 def test_unused_fixed_colour_is_kept_and_deterministic(noise):

@@ -38,3 +38,15 @@ def test_with_no_point_left_to_take_an_empty_cluster_keeps_its_centre():
     centers = lloyd(points, np.ones(2), start)
     assert np.array_equal(centers, start)
     assert not np.isnan(centers).any()
+
+
+def test_frozen_centres_never_move_but_keep_their_members():
+    points = np.array([[0.0, 0, 0], [1, 0, 0], [10, 0, 0], [11, 0, 0]])
+    start = np.array([[0.4, 0, 0], [9.0, 0, 0]])
+    frozen = np.array([True, False])
+    centers = lloyd(points, np.ones(4), start, frozen=frozen)
+    assert centers[0, 0] == 0.4  # held still
+    assert centers[1, 0] == 10.5  # the free centre takes only the points nearest to it
+    # A frozen centre without members is not re-seeded.
+    lone = lloyd(points, np.ones(4), np.array([[50.0, 0, 0], [5.0, 0, 0]]), frozen=frozen)
+    assert lone[0, 0] == 50.0

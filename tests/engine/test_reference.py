@@ -63,19 +63,27 @@ def test_the_reference_follows_alpha_and_dithering(photo):
     assert (result.image[:10, :10, 3] == 0).all()
 
 
-#: Where ours may trail the reference. At k=64 the 60 ms budget for a 0.3 MP photo stops our
-#: refinement short of scikit-learn's full convergence on every histogram entry (china: 3.23
-#: against 3.20); everywhere else ours is at most the reference's.
-ALLOWANCE = {64: 0.05}
+#: Where ours still trails the reference, (space, k) -> largest shortfall allowed, measured on
+#: these two images. Everywhere else ours must be at most the reference's (float noise aside).
+#: lab k=64 (china 3.234 against 3.198, flower 2.171 against 2.165): scikit-learn runs Lloyd
+#: to convergence on every histogram entry, ~1.3 G distance evaluations on china against our
+#: 15 M; converging ours as far reaches 3.194, but costs ~10x the clustering time, far over the
+#: 60 ms budget for a 0.3 MP photo at k <= 64. rgb k=256 (china 2.575 against 2.564, flower
+#: 1.724 against 1.704): Euclidean sRGB follows dE2000 loosely, and at k=256 the coarse start
+#: is not made up for by more iterations (20 Lloyd: 2.568 / 1.725).
+ALLOWANCE = {("lab", 64): 0.04, ("rgb", 256): 0.025}
+FLOAT_NOISE = 1e-9
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["china.jpg", "flower.jpg"])
+@pytest.mark.parametrize("space", ["lab", "oklab", "rgb"])
 @pytest.mark.parametrize("k", [4, 16, 64, 256])
-def test_the_default_engine_is_at_least_as_good_as_the_reference(name, k):
+def test_the_default_engine_is_at_least_as_good_as_the_reference(name, space, k):
     from sklearn.datasets import load_sample_image
 
     image = np.ascontiguousarray(load_sample_image(name))
-    ours = mean_delta_e2000(image, quantize(image, k).image)
-    reference = mean_delta_e2000(image, quantize(image, k, engine="sklearn").image)
-    assert ours <= reference + ALLOWANCE.get(k, 0.0), (ours, reference)
+    ours = mean_delta_e2000(image, quantize(image, k, color_space=space).image)
+    theirs = quantize(image, k, color_space=space, engine="sklearn")
+    reference = mean_delta_e2000(image, theirs.image)
+    assert ours <= reference + ALLOWANCE.get((space, k), FLOAT_NOISE), (ours, reference)

@@ -80,3 +80,15 @@ def test_weiszfeld_lowers_the_mean_distance():
     moved = weiszfeld(points, weights, start, n_iter=10)
     assert mean_distance(moved) < 0.7 * mean_distance(start)
     assert np.linalg.norm(moved[0]) < 3.0
+
+
+def test_fixed_centres_count_as_chosen():
+    # Two of six blobs already hold a fixed centre: the four new ones go to the other four.
+    points, which = _blobs(6, 50)
+    fixed = np.array([points[which == 0].mean(0), points[which == 4].mean(0)])
+    centers = kmeans_plusplus(points, np.ones(points.shape[0]), 4, seed=1, fixed=fixed)
+    blob_of_centre = [which[np.flatnonzero((points == c).all(1))[0]] for c in centers]
+    assert sorted(blob_of_centre) == [1, 2, 3, 5]
+    # Points that all sit on fixed centres leave nothing to seed.
+    on = np.repeat(fixed, 3, axis=0)
+    assert kmeans_plusplus(on, np.ones(6), 2, seed=0, fixed=fixed).shape == (0, 3)

@@ -12,6 +12,7 @@ from qt_support import Messages
 
 from kquant_gui import __version__
 from kquant_gui.gui import app as app_module
+from kquant_gui.gui.control_style import ClearFusionStyle
 from kquant_gui.gui.main_window import MainWindow
 
 TIMEOUT_MS = 20_000
@@ -79,7 +80,9 @@ def test_main_shows_the_window_on_the_image_with_the_theme(
     code, seen = _run_until_measured(restored_app, qtbot, monkeypatch, argv)
     assert code == 0
     assert seen["source"] == photo_file
-    assert seen["theme"] == "dark" and restored_app.style().name().lower() == "fusion"
+    # Fusion, behind the proxy that draws its spin-box arrows and slider track clearly.
+    assert seen["theme"] == "dark" and isinstance(restored_app.style(), ClearFusionStyle)
+    assert restored_app.style().baseStyle().name().lower() == "fusion"
     assert seen["hook"] is app_module._show_unexpected
     assert restored_app.applicationVersion() == __version__
     assert not restored_app.windowIcon().isNull()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from qt_support import TIMEOUT_MS
 from kquant_gui.cli import main as kquant
 from kquant_gui.gui import batch_task
 from kquant_gui.gui.batch_dialog import BEFORE, DELTA_E, DETAIL, STATUS, BatchDialog
+from kquant_gui.recipe import Recipe as EngineRecipe
 
 
 def _photo(seed: int) -> np.ndarray:
@@ -152,3 +154,138 @@ def test_a_batch_that_cannot_start_says_why(qtbot, window, folder, tmp_path, mes
     assert not dialog.start()
     assert messages.warnings and "is a file, not a folder" in messages.warnings[0][1]
     assert not dialog.is_running()
+
+
+def _same_files(out: Path, ref: Path) -> None:
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in ref.iterdir())
+    for p in ref.iterdir():
+        assert (out / p.name).read_bytes() == p.read_bytes(), p.name
+
+
+def test_the_locked_colours_dithering_strength_apply_as_kquant_fixed(
+    qtbot, opened, folder, tmp_path
+):
+    editor = opened.palette_editor
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.set_values(5, "oklab", "floyd-steinberg", 0.5)
+    for _ in range(2):  # lock two swatches (the palette's order changes with each result)
+        free = editor.locked_indices() ^ set(range(opened.shown.result.n_colors))
+        with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+            editor.toggle_lock(min(free))
+    locked = opened.session.recipe.fixed
+    assert len(locked) == 2
+    # A palette edit of the open image is not replayed on the others.
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        editor.set_color(4, "#123456")
+    assert opened.session.recipe.edits
+    out = tmp_path / "out"
+    dialog = _batch(opened, [folder], out)
+    text = dialog.settings_label.text()
+    assert text.startswith("k = 5 · OKLab · dithering:") and " at 50%" in text
+    assert f"locked {locked[0]}, {locked[1]}" in text and "edits are not replayed" in text
+    with qtbot.waitSignal(dialog.batchFinished, timeout=TIMEOUT_MS):
+        assert dialog.start()
+    assert _texts(dialog, STATUS) == ["Written", "Written", "Failed", "Written"]
+    ref = tmp_path / "ref"
+    args = ["-k", "5", "--space", "oklab", "--dither", "floyd-steinberg"]
+    args += ["--dither-strength", "0.5", "--fixed", ",".join(locked), "--out-dir", str(ref)]
+    assert kquant([str(folder), *args, "-q"]) == 1
+    _same_files(out, ref)
+
+
+def test_a_recipe_file_applies_as_kquant_recipe(qtbot, window, folder, tmp_path, messages):
+    from kquant_gui import quantize
+    from kquant_gui.engine import apply_edits
+    from kquant_gui.palettes import write_palette
+
+    # A recipe as File > Export Recipe writes it: a seed, a locked colour and an edit.
+    result = quantize(_photo(7), 6, color_space="rgb", seed=7, fixed=["#c8102e"])
+    result = apply_edits(result, [{"op": "delete", "index": 3}])
+    recipe_file = tmp_path / "recipe.json"
+    write_palette(result, recipe_file)
+    settings = json.loads(recipe_file.read_text())["settings"]
+    assert settings["seed"] == 7 and settings["edits"] and settings["fixed"] == ["#c8102e"]
+    out = tmp_path / "out"
+    dialog = _batch(window, [folder], out)
+    dialog.use_recipe_file(recipe_file)
+    text = dialog.settings_label.text()
+    assert text.startswith("k = 6 · sRGB") and "seed 7" in text
+    assert "locked #c8102e" in text and "1 palette edit replayed" in text
+    assert text.endswith("(from recipe.json)")
+    with qtbot.waitSignal(dialog.batchFinished, timeout=TIMEOUT_MS):
+        assert dialog.start()
+    ref = tmp_path / "ref"
+    assert kquant([str(folder), "--recipe", str(recipe_file), "--out-dir", str(ref), "-q"]) == 1
+    _same_files(out, ref)
+
+
+def test_a_recipe_file_that_cannot_be_read_is_named_with_the_reason(
+    qtbot, window, folder, tmp_path, messages
+):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    dialog = _batch(window, [folder], tmp_path / "out")
+    dialog.use_recipe.setChecked(True)
+    assert not dialog.start_button.isEnabled()  # no file chosen yet
+    dialog.use_recipe_file(bad)
+    assert dialog.settings_label.text().startswith(f"Cannot use the recipe: {bad}: ")
+    assert not dialog.start()
+    assert messages.warnings and messages.warnings[0][1].startswith(f"{bad}: ")
+    assert not (tmp_path / "out").exists() and not dialog.is_running()
+
+
+def test_the_close_button_closes_and_asks_first_while_a_batch_runs(
+    qtbot, window, folder, tmp_path, messages, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    dialog = _batch(window, [folder], tmp_path / "out")
+    dialog.close_button.click()  # nothing running: closes without asking
+    assert not dialog.isVisible() and not messages.questions
+    go_on = threading.Event()
+    real = batch_task.run_job
+
+    def held(job, opts):
+        go_on.wait(TIMEOUT_MS / 1000)
+        return real(job, opts)
+
+    monkeypatch.setattr(batch_task, "run_job", held)
+    dialog = _batch(window, [folder], tmp_path / "out")
+    dialog.start()
+    messages.answer = QMessageBox.StandardButton.No
+    dialog.close_button.click()
+    assert len(messages.questions) == 1 and dialog.isVisible() and dialog.is_running()
+    messages.answer = QMessageBox.StandardButton.Yes
+    with qtbot.waitSignal(dialog.batchFinished, timeout=TIMEOUT_MS) as finished:
+        dialog.close_button.click()
+        assert len(messages.questions) == 2 and not dialog.isVisible()
+        go_on.set()
+    assert finished.args == [True]
+
+
+class _SklearnWindow:
+    """The window's recipe with scikit-learn's KMeans chosen as the engine, and a seed."""
+
+    edits = ()
+
+    def to_engine(self) -> EngineRecipe:
+        return EngineRecipe(k=4, color_space="rgb", seed=2, engine="sklearn")
+
+
+def test_the_windows_engine_applies_as_kquant_engine(qtbot, folder, tmp_path):
+    dialog = BatchDialog(_SklearnWindow)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.add_inputs([folder])
+    out = tmp_path / "out"
+    dialog.out_dir.setText(str(out))
+    assert "engine: scikit-learn's KMeans" in dialog.settings_label.text()
+    try:
+        with qtbot.waitSignal(dialog.batchFinished, timeout=TIMEOUT_MS):
+            assert dialog.start()
+    finally:
+        dialog.shutdown()
+    ref = tmp_path / "ref"
+    args = ["-k", "4", "--space", "rgb", "--seed", "2", "--engine", "sklearn"]
+    assert kquant([str(folder), *args, "--out-dir", str(ref), "-q"]) == 1
+    _same_files(out, ref)

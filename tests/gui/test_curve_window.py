@@ -115,3 +115,21 @@ def test_closing_stops_the_curve_thread(qtbot, opened: MainWindow) -> None:
     assert controller.is_sweeping()
     opened.close()
     assert not controller.thread.isRunning()
+
+
+def test_after_esc_the_curve_of_the_result_shown_is_measured_again(
+    qtbot, window: MainWindow, noise_file: Path, open_and_wait
+) -> None:
+    open_and_wait(window, noise_file)
+    controller = window.curve.controller
+    qtbot.waitUntil(controller.is_sweeping, timeout=TIMEOUT_MS)  # the result was measured
+    with qtbot.waitSignal(window.worker.worker.progress, timeout=TIMEOUT_MS):
+        window.controls.dither.setCurrentIndex(window.controls.dither.findData("floyd-steinberg"))
+    assert not controller.is_sweeping()  # the dithered curve waits for its result
+    window.action_cancel.trigger()
+    assert window.controls.dither_key == "none"
+    # Not left at "Measuring the curve…" over empty axes: the shown settings' curve restarts.
+    qtbot.waitUntil(
+        lambda: controller.is_sweeping() and not controller.is_stale("lab", "none"),
+        timeout=TIMEOUT_MS,
+    )

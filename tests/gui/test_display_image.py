@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kquant_gui.gui.display_image import DisplayImage, reduction_factor
+from kquant_gui.gui.display_image import (
+    DisplayImage,
+    reduce_labels,
+    reduce_photo,
+    reduction_factor,
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +83,27 @@ def test_small_images_are_drawn_as_they_are() -> None:
     assert display.preview is img and display.factor == 1
     region = display.region(-10, 70, -5, 45, 8.0)
     assert region.pixels.shape == (40, 60, 4) and region.extent == (0, 60, 40, 0)
+
+
+@pytest.mark.parametrize("dither", ["none", "floyd-steinberg"])
+def test_result_preview_painted_from_labels_is_the_area_average(dither: str) -> None:
+    # A result's display copy is made from its labels (fast after a palette edit); it must
+    # be exactly the box average of the full-size image, not a subsample of it.
+    from kquant_gui import quantize, replace_color
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (1700, 3301, 3), dtype=np.uint8)
+    result = replace_color(quantize(pixels, 6, dither=dither), 2, "#c8102e")
+    display = DisplayImage.for_result(result)
+    assert display.factor == 3 and display.full is result.image
+    np.testing.assert_array_equal(display.preview, reduce_photo(result.image, 3))
+    np.testing.assert_array_equal(display.preview_labels, result.labels[::3, ::3])
+
+
+def test_labels_with_an_rgba_palette_average_like_the_image() -> None:
+    rng = np.random.default_rng(4)
+    palette = rng.integers(0, 256, (5, 4), dtype=np.uint8)
+    labels = rng.integers(0, 5, (700, 1001), dtype=np.uint8)
+    np.testing.assert_array_equal(
+        reduce_labels(labels, palette, 3), reduce_photo(palette[labels], 3)
+    )

@@ -139,6 +139,32 @@ def test_progress_shown_for_a_job_uses_words(
     opened.action_cancel.trigger()
 
 
+def test_the_progress_bar_says_what_runs_on_one_line(
+    qtbot, window: MainWindow, noise_file: Path
+) -> None:
+    window.open_path(noise_file)
+    # Shown (a busy bar shows no text at all), and wide enough for its longest words.
+    assert window.progress_bar.text() == f"Opening {noise_file.name}…"
+    bar = window.progress_bar
+    assert bar.width() >= bar.fontMetrics().horizontalAdvance("Choosing 256 colours… 100%")
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT_MS):
+        pass
+
+
+def test_at_800_px_the_zoom_readout_stays_in_view(
+    qtbot, make_window, photo_file, open_and_wait
+) -> None:
+    window = make_window((800, 560))
+    open_and_wait(window, photo_file)
+    fit = window.findChild(QToolButton, "fitButton")
+    # The buttons keep their icons and drop their words, so that the readout still fits
+    # (before, it went into the toolbar's overflow menu).
+    qtbot.waitUntil(lambda: fit.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly)
+    assert window.zoom_label.isVisible() and window.zoom_label.text().startswith("Fit ")
+    window.resize(1400, 800)
+    qtbot.waitUntil(lambda: fit.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
+
 def test_fit_and_one_to_one_are_buttons_with_icons_and_a_zoom_readout(opened: MainWindow) -> None:
     for name in ("fitButton", "oneToOneButton"):
         button = opened.findChild(QToolButton, name)

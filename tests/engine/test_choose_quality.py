@@ -1,0 +1,121 @@
+"""How choose_k judges its runs: the colours of the original sorted once, the same figures as
+result_quality and the metrics, and a search that is minimal and deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kquant_gui import choose_k, quantize
+from kquant_gui.engine import mean_delta_e2000, probe, psnr
+from kquant_gui.engine.packing import pack_rgb
+from kquant_gui.engine.probe import (
+    judged_colours,
+    judged_quality,
+    pair_quality,
+    result_quality,
+)
+
+
+def _rgba(photo: np.ndarray) -> np.ndarray:
+    """``photo`` with a fully transparent band and a few transparent pixels elsewhere."""
+    alpha = np.full(photo.shape[:2], 255, np.uint8)
+    alpha[:, :10] = 0
+    alpha[::7, ::5] = 0
+    return np.dstack([photo, alpha])
+
+
+@pytest.mark.parametrize(
+    ("k", "dither"),
+    [(2, "none"), (12, "none"), (40, "none"), (12, "floyd-steinberg"), (7, "ordered")],
+)
+def test_one_judged_original_measures_every_result_as_the_metrics_do(photo, k, dither) -> None:
+    for pixels in (photo, _rgba(photo)):
+        judged = judged_colours(pixels)
+        result = quantize(pixels, k, dither=dither)
+        quality = judged_quality(judged, result.labels, result.palette)
+        # The same bits as result_quality, and the same number as the per-pixel metrics.
+        assert quality == result_quality(pixels, result.labels, result.palette)
+        assert quality.mean_delta_e == pytest.approx(
+            mean_delta_e2000(pixels, result.image), rel=1e-12
+        )
+        assert quality.psnr == pytest.approx(psnr(pixels, result.image), rel=1e-12)
+
+
+def test_the_exact_histogram_gives_the_same_judged_colours(photo) -> None:
+    from kquant_gui.engine.histogram import exact_histogram
+
+    for pixels in (photo, _rgba(photo)):
+        built, given = judged_colours(pixels), judged_colours(pixels, exact_histogram(pixels))
+        for a, b in zip(built, given, strict=True):
+            assert (a is None and b is None) or np.array_equal(a, b)
+
+
+def test_judging_reuses_nothing_of_an_earlier_result(photo) -> None:
+    judged = judged_colours(photo)
+    results = [quantize(photo, k) for k in (3, 30, 9)]
+    first = [judged_quality(judged, r.labels, r.palette) for r in results]
+    again = [judged_quality(judged, r.labels, r.palette) for r in reversed(results)]
+    assert first == again[::-1]
+    assert len({q.mean_delta_e for q in first}) == 3
+
+
+def test_labels_that_differ_within_a_colour_are_counted_pixel_by_pixel(photo) -> None:
+    # A labelling no quantizer would give: every pixel of a colour but its first gets
+    # another entry, so each colour has two (colour, entry) pairs.
+    result = quantize(photo, 8)
+    labels = result.labels.copy()
+    labels.reshape(-1)[1::2] = (labels.reshape(-1)[1::2] + 3) % result.palette.shape[0]
+    words = pack_rgb(photo.reshape(-1, 3))
+    expected = pair_quality(words, labels.reshape(-1), result.palette)
+    got = result_quality(photo, labels, result.palette)
+    assert got.mean_delta_e == pytest.approx(expected.mean_delta_e, rel=1e-12)
+    assert got.psnr == pytest.approx(expected.psnr, rel=1e-12)
+
+
+def test_a_sampled_original_is_judged_on_its_sample(photo, monkeypatch) -> None:
+    monkeypatch.setattr(probe, "EXACT_QUALITY_PIXELS", 5000)
+    pixels = _rgba(photo)
+    result = quantize(pixels, 10)
+    quality = result_quality(pixels, result.labels, result.palette)
+    flat = pixels.reshape(-1, 4)
+    pick = np.sort(np.random.default_rng(0).integers(0, flat.shape[0], 5000))
+    visible = pick[flat[pick, 3] > 0]
+    expected = pair_quality(
+        pack_rgb(flat[visible, :3]), result.labels.reshape(-1)[visible], result.palette
+    )
+    assert quality.mean_delta_e == pytest.approx(expected.mean_delta_e, rel=1e-12)
+
+
+def test_nothing_visible_is_judged_perfect() -> None:
+    pixels = np.zeros((4, 5, 4), np.uint8)
+    result = quantize(pixels, 2)
+    assert result_quality(pixels, result.labels, result.palette) == (0.0, float("inf"))
+
+
+@pytest.mark.parametrize("target", [2.5, 4.0, 7.0])
+def test_choose_k_is_minimal_against_real_runs(photo, target) -> None:
+    choice = choose_k(photo, target)
+    assert choice.met
+    real = result_quality(photo, quantize(photo, choice.k).labels, choice.result.palette)
+    assert choice.mean_delta_e == real.mean_delta_e <= target
+    below = quantize(photo, choice.k - 1)
+    missed = result_quality(photo, below.labels, below.palette).mean_delta_e
+    # What the search recorded for k - 1 is that real run's figure, to the last bit.
+    assert choice.tried[choice.k - 1] == missed > target
+
+
+def test_choose_k_is_deterministic_and_independent_of_threads(photo) -> None:
+    runs = [choose_k(photo, 3.0, threads=t) for t in (1, 2, 1)]
+    for other in runs[1:]:
+        assert other.k == runs[0].k and other.tried == runs[0].tried
+        assert np.array_equal(other.result.labels, runs[0].result.labels)
+        assert np.array_equal(other.result.palette, runs[0].result.palette)
+
+
+def test_choose_k_reports_progress_up_to_the_end(photo) -> None:
+    seen: list[tuple[float, str]] = []
+    choose_k(photo, 3.0, progress=lambda f, stage: seen.append((f, stage)))
+    fractions = [f for f, _ in seen]
+    assert {stage for _, stage in seen} == {"search"}
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0

@@ -1,0 +1,116 @@
+"""Palette edits of large results run in the background: same results, window responsive.
+
+The threshold is lowered so that the small test photo takes the background path; the
+results must be exactly those of the same edits made at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtGui import QColor
+from qt_support import TIMEOUT_MS
+
+from kquant_gui import delete_color, merge_colors, replace_color
+from kquant_gui.gui import edit_runner
+from kquant_gui.gui.main_window import MainWindow
+from kquant_gui.gui.palette_edit import hex_of
+
+
+@pytest.fixture
+def background(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(edit_runner, "BACKGROUND_PIXELS", 0)
+
+
+def _hexes(window: MainWindow) -> list[str]:
+    return [hex_of(c) for c in window.shown.result.palette]
+
+
+def test_edit_reaches_the_view_and_the_saved_file(
+    qtbot, opened: MainWindow, background: None, tmp_path: Path
+) -> None:
+    editor = opened.palette_editor
+    before = opened.shown.result
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        editor.set_color(1, "#123456")
+        assert editor.runner.busy()  # not edited on the main thread
+        assert _hexes(opened)[1] != "#123456"
+    expected = replace_color(before, 1, "#123456")
+    assert np.array_equal(opened.shown.result.image, expected.image)
+    # The view shows it: at this size, the drawn pixels are the image itself.
+    drawn = opened.quantized_canvas.displayed_pixels()
+    np.testing.assert_array_equal(drawn, expected.image)
+    assert editor.stack.count() == 1
+    with qtbot.waitSignal(opened.saved, timeout=TIMEOUT_MS):
+        assert opened.save_to(tmp_path / "edited.png")
+    with Image.open(tmp_path / "edited.png") as im:
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), expected.image)
+
+
+def test_quick_edits_follow_each_other_in_order(
+    qtbot, opened: MainWindow, background: None
+) -> None:
+    editor = opened.palette_editor
+    before = opened.shown.result
+    n = before.n_colors
+    editor.set_color(0, "#c8102e")
+    editor.delete(n - 1)  # asked for while the first one runs: applied to its result
+    editor.merge([1, 2])
+    qtbot.waitUntil(
+        lambda: editor.stack.count() == 3 and not editor.runner.busy(), timeout=TIMEOUT_MS
+    )
+    expected = merge_colors(delete_color(replace_color(before, 0, "#c8102e"), n - 1), [1, 2])
+    assert np.array_equal(opened.shown.result.image, expected.image)
+    assert opened.session.recipe.edits == expected.edits
+    # Undo walks back through each of them, from the cache.
+    editor.action_undo.trigger()
+    assert opened.shown.result.n_colors == n - 1
+
+
+def test_an_undo_while_an_edit_runs_drops_the_edit(
+    qtbot, opened: MainWindow, background: None
+) -> None:
+    editor = opened.palette_editor
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        editor.set_color(0, "#00ff00")
+    first = opened.shown.result.image.tobytes()
+    editor.set_color(0, "#0000ff")
+    editor.action_undo.trigger()  # the user went back before the edit arrived
+    # The edit's outcome arrives and is dropped in the same step.
+    qtbot.waitUntil(lambda: not editor.runner.busy(), timeout=TIMEOUT_MS)
+    assert editor.stack.count() == 1 and editor.stack.index() == 0
+    assert opened.shown.result.image.tobytes() != first
+    assert opened.session.recipe.edits == ()
+
+
+def test_colour_dialog_previews_in_the_background_and_ok_keeps_it(
+    qtbot, opened: MainWindow, background: None
+) -> None:
+    editor = opened.palette_editor
+    before = opened.shown.result.image.tobytes()
+    dialog = editor.edit_color(2)
+    for name in ("#ff0000", "#00ff7f"):
+        dialog.setCurrentColor(QColor(name))
+    qtbot.waitUntil(lambda: _hexes(opened)[2] == "#00ff7f", timeout=TIMEOUT_MS)
+    assert editor.stack.count() == 0  # a preview, not a step yet
+    dialog.accept()  # the colour previewed last: committed at once, not computed again
+    assert _hexes(opened)[2] == "#00ff7f" and editor.stack.count() == 1
+    editor.action_undo.trigger()
+    assert opened.shown.result.image.tobytes() == before
+
+
+def test_colour_dialog_cancel_drops_a_preview_still_running(
+    qtbot, opened: MainWindow, background: None
+) -> None:
+    editor = opened.palette_editor
+    before = opened.shown.result.image.tobytes()
+    dialog = editor.edit_color(2)
+    dialog.setCurrentColor(QColor("#abcdef"))
+    qtbot.waitUntil(editor.runner.busy, timeout=TIMEOUT_MS)
+    # Not reported yet (busy), so its end is still to come: wait for it after the Cancel.
+    with qtbot.waitSignal(editor.runner.settled, timeout=TIMEOUT_MS):
+        dialog.reject()
+    assert opened.shown.result.image.tobytes() == before and editor.stack.count() == 0
