@@ -387,8 +387,10 @@ def test_soft_alpha_images_honour_the_strength_too():
     alpha = np.tile(np.linspace(0, 255, 80).astype(np.uint8), (60, 1))  # soft edges
     rgba = np.dstack([rgb, alpha])
     plain = quantize(rgba, 8)
-    zero = quantize(rgba, 8, dither="ordered", dither_strength=0.0)
-    np.testing.assert_array_equal(zero.image, plain.image)
+    for dither in ("ordered", "floyd-steinberg"):
+        zero = quantize(rgba, 8, dither=dither, dither_strength=0.0)
+        np.testing.assert_array_equal(zero.image, plain.image)
+        np.testing.assert_array_equal(zero.labels, plain.labels)
     moved = []
     for s in (0.25, 0.5, 1.0):
         r = quantize(rgba, 8, dither="floyd-steinberg", dither_strength=s)
