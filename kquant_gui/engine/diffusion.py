@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .alpha_diffusion import FREE, AlphaSource
 from .colorspace import SRGB_TO_LINEAR
-from .diffusion_tiles import KERNELS, Lookup, diffuse_tiles, takers
+from .diffusion_tiles import KERNELS, Kernel, Lookup, diffuse_tiles, takers
 from .nearest import NearestTable, bin_of_keys, dilate_bins, pack_keys
 from .parallel import engine_threads, run_parts
 from .progress import Steps
@@ -161,7 +162,11 @@ def near_bins(pixels: np.ndarray) -> np.ndarray:
 
 
 def pixel_maps(
-    pixels: np.ndarray, table: NearestTable, strength: float, steps: Steps | None = None
+    pixels: np.ndarray,
+    table: NearestTable,
+    strength: float,
+    steps: Steps | None = None,
+    words: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """How much of the error reaching each pixel it takes on, and how far the error may take
     its colour.
@@ -181,6 +186,9 @@ def pixel_maps(
     table : NearestTable
     strength : float
         In (0, 1].
+    words : ndarray of uint32, shape (H, W), optional
+        Filled with ``r | g << 8 | b << 16 | accept << 24`` of every pixel: what the kernel
+        reads of a pixel, in one gather.
 
     Returns
     -------
@@ -211,6 +219,11 @@ def pixel_maps(
             # Round up, so that only a gate of 0 gives 0 at any strength (and stay in range:
             # a product a hair over 255 would wrap).
             accept[y0:y1] = np.minimum(np.ceil(gate), 255.0)
+            if words is not None:
+                word = words[y0:y1]
+                np.copyto(word, accept[y0:y1], casting="unsafe")
+                word <<= 24
+                word |= keys
             bins = bin_of_keys(keys)
             gap = table.bin_gap.take(bins)
             gap *= reach_of_gap
@@ -249,6 +262,7 @@ def diffuse(
     steps: Steps | None = None,
     table: NearestTable | None = None,
     threads: int | None = None,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Map every pixel to a palette entry with selective serpentine error diffusion.
 
@@ -256,82 +270,125 @@ def diffuse(
     ----------
     pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
         With alpha, fully transparent pixels take ``transparent``, receive no error and pass
-        none on; the others are diffused by colour.
-    palette : ndarray of uint8, shape (n, 3), 1 <= n <= 256
-        Visible palette entries, colour only (RGBA palettes are refused with ``ValueError``).
+        none on.
+    palette : ndarray of uint8, shape (n, 3) or (n, 4), 1 <= n <= 256
+        Colour entries (the error is carried in linear light; a pixel's alpha only decides
+        whether it is transparent), or colour-and-alpha entries (the error is carried in
+        premultiplied linear light and alpha, see :mod:`.alpha_diffusion`; ``pixels`` must
+        then have alpha).
     space : {"lab", "oklab", "rgb"}
         Working colour space of the nearest-entry search.
     kernel : {"floyd-steinberg", "sierra-lite"}
     strength : float
         0.0 gives every pixel its nearest entry; 1.0 diffuses the whole error.
     transparent : int
-        Label of fully transparent pixels, or -1 when there are none.
+        Label of fully transparent pixels, or -1 to give them their nearest entry.
     steps : Steps, optional
         Polled for cancellation and told the progress of the "mapping" stage.
     table : NearestTable, optional
-        The palette's table, when the caller already built it.
+        The table of a colour palette, when the caller already built it.
     threads : int, optional
-        Threads to run tiles on (default: the engine's limit). The result does not change.
+        Threads to run on (default: the engine's limit). The result does not change.
+    fixed : ndarray of uint16, shape (H, W), optional
+        RGBA palettes only: pixels that are not dithered, as the entry each takes, or
+        0xFFFF for "diffuse". A fixed pixel receives no error and passes none on.
 
     Returns
     -------
     ndarray of uint8, shape (H, W)
     """
-    if palette.ndim != 2 or palette.shape[1] != 3:
-        # Colour-and-alpha palettes need the error diffused in alpha too, which this table
-        # (keyed by colour alone) cannot decide; say so rather than ignore their alpha.
-        raise ValueError(f"diffuse takes an RGB palette of shape (n, 3), got {palette.shape}")
-    if table is None:
-        table = NearestTable(palette, space, near=near_bins(pixels))
-    if strength <= 0.0:
-        labels = table.own_labels(pack_keys(pixels))
-    else:
+    if palette.ndim != 2 or palette.shape[1] not in (3, 4) or palette.shape[1] > pixels.shape[2]:
+        raise ValueError(
+            f"diffuse takes a palette of shape (n, 3), or (n, 4) for pixels with alpha; got "
+            f"{palette.shape} for pixels of shape {pixels.shape}"
+        )
+    weights = KERNELS[kernel]
+    h, w = pixels.shape[:2]
+    if palette.shape[1] == 4:
         with engine_threads(threads):
-            accept, reach = pixel_maps(pixels, table, strength, steps)
-            source = _ColorSource(pixels, palette, table, accept, reach)
-            labels = diffuse_tiles(*pixels.shape[:2], source, KERNELS[kernel], steps)
-        # The diffusion looks held pixels up by cell like any other; where two entries share
-        # a cell that could pick the wrong one of the two.
-        table.settle(labels, pixels, maybe=accept == 0)
+            source = AlphaSource(pixels, palette, space, strength, fixed)
+            labels = (
+                diffuse_tiles(h, w, source, weights, steps)
+                if strength > 0.0
+                else source.nearest_labels()
+            )
+        if fixed is not None:
+            np.copyto(labels, fixed, where=fixed != FREE, casting="unsafe")
+    else:
+        if table is None:
+            table = NearestTable(palette, space, near=near_bins(pixels))
+        if strength <= 0.0:
+            labels = table.own_labels(pack_keys(pixels))
+        else:
+            with engine_threads(threads):
+                labels = _diffuse_colors(pixels, palette, table, strength, weights, steps)
     if transparent >= 0 and pixels.shape[2] == 4:
         labels[pixels[..., 3] == 0] = transparent
     return labels
 
 
+def _diffuse_colors(
+    pixels: np.ndarray,
+    palette: np.ndarray,
+    table: NearestTable,
+    strength: float,
+    weights: Kernel,
+    steps: Steps | None,
+) -> np.ndarray:
+    """:func:`diffuse` against a colour palette, strength above 0."""
+    h, w = pixels.shape[:2]
+    words = np.empty((h, w), "<u4")  # little-endian: r, g, b, acceptance
+    accept, reach = pixel_maps(pixels, table, strength, steps, words)
+    source = _ColorSource(words, palette, table, reach, takers(accept))
+    labels = diffuse_tiles(h, w, source, weights, steps)
+    # The diffusion looks held pixels up by cell like any other; where two entries share a
+    # cell that could pick the wrong one of the two. Row by row, in place, so the same
+    # whatever the parts.
+    rows = max(1, (1 << 18) // w)
+
+    def settle(i: int, y0: int, y1: int) -> None:
+        table.settle(labels[y0:y1], pixels[y0:y1], maybe=accept[y0:y1] == 0)
+
+    run_parts(settle, h, min_size=2 * rows, align=rows)
+    return labels
+
+
 class _ColorSource:
     """What an RGB palette diffuses (see :class:`~.diffusion_tiles.Source`): linear light,
-    carried as in :func:`_carry`, each wanted colour's entry read from the table's cells."""
+    carried as in :func:`_carry`, each wanted colour's entry read from the table's cells.
+
+    A pixel is read as one 32-bit word, its colour and acceptance (see :func:`pixel_maps`):
+    one gather instead of a 3-byte one and a 1-byte one.
+    """
 
     channels = 3
 
     def __init__(
         self,
-        pixels: np.ndarray,
+        words: np.ndarray,
         palette: np.ndarray,
         table: NearestTable,
-        accept: np.ndarray,
         reach: np.ndarray,
+        takers: np.ndarray,
     ) -> None:
-        h, w = pixels.shape[:2]
         self.carried = np.ascontiguousarray(_carry(SRGB_TO_LINEAR[palette[:, :3]].T))  # (3, n)
         self.noise = _noise_amplitude(palette)
-        self._rgb = pixels.reshape(h * w, pixels.shape[2])[:, :3]
+        self._words = words.reshape(-1)
         self._decode = _DECODE.reshape(3, 256)
-        self._accept = accept.reshape(-1)
         self._reach = reach.reshape(-1)
         self._cells = table.cells
-        self.takers = takers(accept)
+        self.takers = takers
 
     def fill(
         self, flat: np.ndarray, own: np.ndarray, bound: np.ndarray, accept: np.ndarray
     ) -> None:
-        # take, not fancy indexing: five times faster on rows of 3 bytes.
-        rgb = self._rgb.take(flat, axis=0)  # (tw, n, 3)
+        # The bytes of the (little-endian) word: r, g, b, acceptance.
+        word = self._words.take(flat).view(np.uint8).reshape(*flat.shape, 4)
         for c in range(3):
-            np.take(self._decode[c], rgb[..., c], out=own[:, c, :], mode="clip")
+            np.take(self._decode[c], word[..., c], out=own[:, c, :], mode="clip")
         np.copyto(bound, self._reach.take(flat), casting="unsafe")
         bound *= np.float32(_HEADROOM * _SCALE / 255.0)
-        np.copyto(accept, self._accept.take(flat), casting="unsafe")
+        np.copyto(accept, word[..., 3], casting="unsafe")
         accept *= np.float32(1.0 / 255.0)
 
     def lookup(self, n: int) -> Lookup:

@@ -9,11 +9,10 @@ of 24 million steps of one pixel. Each tile starts its margin with a small pseud
 so flat areas do not repeat the same dot pattern from tile to tile, and the margin lets the
 error settle before the kept part begins, so no seam shows.
 
-Tiles go through in groups of at most ``GROUP_PIXELS`` tile pixels: a group's rows then stay in
-the processor's cache between the steps of the inner loop (all 5,900 tiles of 24 MP at once
-spilled to memory, and the same work took a third more time), and the groups are shared out
-over threads. Tiles and groups depend only on the image size, never on the thread count, and
-every operation is element-wise: results are byte-identical whatever the number of threads.
+The tiles are shared out in equal groups, one per thread. Tiles depend only on the image
+size, never on the thread count, and every operation is element-wise: results are
+byte-identical whatever the number of threads. (Smaller groups that keep a row of carried
+values in cache were no faster on two threads: each group pays the fixed cost of every step.)
 
 What is carried, how a pixel's own value reads and how a wanted value finds its entry belong
 to a :class:`Source`: linear light and a cell table for RGB palettes (:mod:`.diffusion`),
@@ -32,7 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .parallel import PARTS, part_progress, run_parts
+from .parallel import PARTS, max_threads, part_progress, run_parts
 from .progress import Steps
 
 #: Rows of context above each tile and columns either side of it, diffused and thrown away.
@@ -42,9 +41,6 @@ MARGIN_SIDE = 8
 TILE_SIZES = (16, 24, 32, 48, 64, 96, 128)
 #: Cost model of the diffusion on one thread (seconds): per lock-step, and per pixel visited.
 _STEP_COST, _PIXEL_COST = 25e-6, 40e-9
-#: Tile pixels (tiles x tile width, margins included) per row of a group: about 1,500 tiles'
-#: worth of one row of carried values fits in a core's cache with the rest of a step.
-GROUP_PIXELS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -196,9 +192,8 @@ def diffuse_tiles(
     t = tile_size(h, w)
     nx = -(-w // t)
     n_tiles = -(-h // t) * nx
-    tw = t + 2 * MARGIN_SIDE
-    # Groups of equal size, a multiple of PARTS of them, so that threads share them evenly.
-    n_groups = PARTS * -(-n_tiles // (PARTS * max(1, GROUP_PIXELS // tw)))
+    # Groups of equal size, one per thread (the grouping does not change the result).
+    n_groups = min(max_threads(), PARTS, n_tiles)
     per_group = -(-n_tiles // n_groups)
     n_groups = -(-n_tiles // per_group)
     # One slot past the end takes the writes of tile pixels that fall outside the image.
