@@ -13,7 +13,8 @@ from qt_support import TIMEOUT_MS
 
 from kquant_gui.cli import main as kquant
 from kquant_gui.gui import batch_task
-from kquant_gui.gui.batch_dialog import BEFORE, DELTA_E, DETAIL, STATUS, BatchDialog
+from kquant_gui.gui.batch_dialog import BatchDialog
+from kquant_gui.gui.batch_table import BEFORE, DELTA_E, DETAIL, STATUS
 
 
 def _photo(seed: int) -> np.ndarray:
