@@ -53,6 +53,7 @@ class CurvePanel(QWidget):
         self.setObjectName("curvePanel")
         self.title = ElidedLabel("Quality and size by k")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.title.min_chars = len("Quality")  # in a narrow window, no "Qual…": the axes say it
         self.target = QDoubleSpinBox(self)
         self.target.setObjectName("targetDeSpinBox")
         self.target.setRange(0.1, 30.0)

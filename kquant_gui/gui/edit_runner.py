@@ -109,6 +109,7 @@ class EditRunner(QObject):
         super().__init__(parent)
         self._next_id = 0
         self._latest: int | None = None
+        self._closed = False
         self.thread = QThread(self)
         self.thread.setObjectName("kquant-edit")
         self.worker = EditWorker()
@@ -116,13 +117,18 @@ class EditRunner(QObject):
         self._submit.connect(self.worker.run)
         self.worker.done.connect(self._on_done)
         self.thread.finished.connect(self.worker.deleteLater)
-        self.thread.start()
+        # Started by the first job: a window whose results are all small never needs it.
 
     def submit(
         self, base: tasks.Quantized, edit: Callable[[Quantization], Quantization], tag=None
     ) -> int:
-        """Queue ``edit`` of ``base``; earlier jobs' outcomes will not be reported."""
+        """Queue ``edit`` of ``base``; earlier jobs' outcomes will not be reported (nor this
+        one's, once the window is closing)."""
         self._next_id += 1
+        if self._closed:
+            return self._next_id
+        if not self.thread.isRunning():
+            self.thread.start()
         self._latest = self._next_id
         self._submit.emit(EditJob(self._next_id, base, edit, tag))
         return self._next_id
@@ -137,6 +143,7 @@ class EditRunner(QObject):
 
     def shutdown(self) -> None:
         """Quit and wait: the thread is stopped when this returns (safe to call twice)."""
+        self._closed = True
         self.drop()
         if self.thread.isRunning():
             self.thread.quit()

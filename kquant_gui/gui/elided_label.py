@@ -20,14 +20,25 @@ class ElidedLabel(QLabel):
         super().__init__(text, parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        #: Characters a shortened line must keep to be worth showing ("Qual…" says nothing);
+        #: 0 shows any remnant. A title beside its controls sets it; figures keep 0.
+        self.min_chars = 0
+
+    def shown_text(self) -> str:
+        """The text as painted: each line elided to the width, or left out when too little
+        of it would remain (see :attr:`min_chars`)."""
+        width = self.contentsRect().width()
+        metrics = self.fontMetrics()
+        lines = []
+        for line in self.text().split("\n"):
+            short = metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)
+            kept = len(short) - 1 if short != line else len(line)
+            lines.append(short if short == line or kept >= self.min_chars else "")
+        return "\n".join(lines)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         rect = self.contentsRect()
-        metrics = self.fontMetrics()
-        shown = "\n".join(
-            metrics.elidedText(line, Qt.TextElideMode.ElideRight, rect.width())
-            for line in self.text().split("\n")
-        )
+        shown = self.shown_text()
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), shown)

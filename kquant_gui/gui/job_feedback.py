@@ -80,10 +80,12 @@ class JobFeedback(QObject):
         # The cancelled settings are not pending any more: the controls and the session go
         # back to the recipe of the result shown (its locks and edits included).
         r = w.session.shown_recipe or w._recipe()
+        w.palette_editor.step_back_to(r)  # the history too: Redo runs the cancelled step
         w.controls.blockSignals(True)
         try:
             w.controls.set_values(r.k, r.color_space, r.dither, r.dither_strength, r.engine)
         finally:
             w.controls.blockSignals(False)
         w.session.set_recipe(r)
-        w._note(f"Cancelled; settings back to those of the k={r.k} result shown")
+        again = " (Redo runs it again)" if w.palette_editor.stack.canRedo() else ""
+        w._note(f"Cancelled; settings back to those of the k={r.k} result shown{again}")

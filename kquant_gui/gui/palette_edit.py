@@ -63,6 +63,7 @@ class PaletteEditor(QObject):
         self.session = window.session
         self.stack = QUndoStack(self)
         self.stack.setUndoLimit(UNDO_LIMIT)
+        self._stepping_back = False  # see step_back_to
         #: Edits asked for while another one runs in the background, applied after it.
         self._queue: list[Callable[[Quantization], Quantization]] = []
         self.runner = EditRunner(self)
@@ -180,7 +181,8 @@ class PaletteEditor(QObject):
         self.push(self.session.recipe.with_settings(*settings))  # type: ignore[arg-type]
 
     def _apply(self, recipe: Recipe) -> None:
-        """Make ``recipe`` current: controls show it, the session shows its result."""
+        """Make ``recipe`` current: controls show it, the session shows its result (or only
+        takes it, while :meth:`step_back_to` walks the history back after a cancel)."""
         c = self.w.controls
         c.blockSignals(True)
         try:
@@ -189,9 +191,26 @@ class PaletteEditor(QObject):
             )
         finally:
             c.blockSignals(False)
-        self.session.change_recipe(recipe)
+        if self._stepping_back:
+            self.session.set_recipe(recipe)
+        else:
+            self.session.change_recipe(recipe)
         self._mark_locks()
         self.update_actions()
+
+    def step_back_to(self, recipe: Recipe) -> None:
+        """Esc cancelled the steps that lead away from ``recipe`` (the result shown): undo
+        them without computing anything, so that the history agrees with the screen and
+        Redo runs the cancelled step again."""
+        self._stepping_back = True
+        try:
+            while self.session.recipe != recipe and self.stack.canUndo():
+                step = self.stack.command(self.stack.index() - 1)
+                if not isinstance(step, RecipeCommand) or step.after != self.session.recipe:
+                    break
+                self.stack.undo()
+        finally:
+            self._stepping_back = False
 
     @Slot(object)
     def _new_image(self, _outcome: object) -> None:

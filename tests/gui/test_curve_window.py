@@ -133,3 +133,12 @@ def test_after_esc_the_curve_of_the_result_shown_is_measured_again(
         lambda: controller.is_sweeping() and not controller.is_stale("lab", "none"),
         timeout=TIMEOUT_MS,
     )
+
+
+def test_a_narrow_window_leaves_out_the_curve_title_rather_than_a_stub(qtbot, make_window) -> None:
+    window = make_window((800, 560))
+    title = window.curve_panel.title
+    qtbot.waitUntil(lambda: title.shown_text() in ("", title.text()))
+    assert title.shown_text() == ""  # not "Qual…": the axes name what the curve shows
+    window.resize(1500, 900)
+    qtbot.waitUntil(lambda: title.shown_text() == "Quality and size by k")

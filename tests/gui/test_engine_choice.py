@@ -114,6 +114,13 @@ def test_cancel_rolls_the_engine_back(qtbot, opened: MainWindow, noise_file: Pat
     qtbot.waitUntil(opened.worker.idle, timeout=TIMEOUT_MS)
     assert opened.controls.engine == "numpy" and opened.session.recipe.engine == "numpy"
     assert opened.shown.result.engine == "numpy"
+    # The history agrees with the screen: the cancelled step is undone, and Redo runs it.
+    stack = opened.palette_editor.stack
+    assert stack.redoText() == "Engine: scikit-learn KMeans" and stack.undoText() == ""
+    assert "Redo runs it again" in opened.statusBar().currentMessage()
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        stack.redo()
+    assert opened.shown.result.engine == "sklearn"
 
 
 def test_the_default_engine_never_imports_scikit_learn(photo_file: Path, tmp_path: Path) -> None:
