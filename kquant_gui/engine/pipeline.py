@@ -202,8 +202,7 @@ def _quantize(
     # (an opaque one with alpha 255), and a fixed colour with alpha makes the palette RGBA.
     rgba_fixed = fixed is not None and fixed.shape[1] == 4
     if given is None and (rgba_fixed or has_soft_alpha(pixels)):
-        # Colour-and-alpha palettes (see alpha_pipeline): ordered dithering there honours the
-        # strength; its error diffusion (alpha_diffusion) runs at full strength for now.
+        # Colour-and-alpha palettes (see alpha_pipeline), dithered at the same strength.
         if fixed is not None and not rgba_fixed:
             fixed = np.column_stack([fixed, np.full(fixed.shape[0], 255, np.uint8)])
         result = quantize_soft(

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from kquant_gui.engine.colorspace import SRGB_TO_LINEAR, to_space
-from kquant_gui.engine.diffusion import KERNELS, diffuse, tile_size
+from kquant_gui.engine.diffusion import diffuse
+from kquant_gui.engine.diffusion_tiles import KERNELS, tile_size
 from kquant_gui.engine.nearest import NearestTable, pack_keys
 
 
@@ -235,10 +236,148 @@ def test_the_table_near_the_image_agrees_with_the_whole_table():
     np.testing.assert_array_equal(diffuse(pixels, palette, table=part), diffuse(pixels, palette))
 
 
-def test_an_rgba_palette_is_refused_not_half_used():
-    rgba = np.zeros((4, 4, 4), dtype=np.uint8)
-    with pytest.raises(ValueError, match=r"\(n, 3\)"):
-        diffuse(rgba, np.zeros((2, 4), dtype=np.uint8))
+def test_a_palette_that_does_not_fit_the_pixels_is_refused():
+    with pytest.raises(ValueError, match=r"\(n, 4\) for pixels with alpha"):
+        diffuse(np.zeros((4, 4, 3), np.uint8), np.zeros((2, 4), np.uint8))
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        diffuse(np.zeros((4, 4, 4), np.uint8), np.zeros((2, 5), np.uint8))
+
+
+# --- colour and alpha: one kernel for RGBA palettes too ---------------------------------
+
+
+def _soft(h: int = 90, w: int = 140) -> np.ndarray:
+    """A colour gradient under a soft alpha ramp, with a fully transparent band and hole."""
+    rgb = _gradient(h, w)
+    alpha = np.tile(np.linspace(40, 255, w), (h, 1))
+    alpha[:, 60:75] = 0
+    alpha[10:30, 100:120] = 0
+    return np.dstack([rgb, np.rint(alpha).astype(np.uint8)])
+
+
+def _rgba_palette(n: int, seed: int = 4) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    pal = rng.integers(0, 256, (n, 4)).astype(np.uint8)
+    pal[:, 3] = np.maximum(pal[:, 3], 60)
+    pal[0] = 0  # the transparent entry
+    return pal
+
+
+def _off_nearest(labels: np.ndarray, plain: np.ndarray, visible: np.ndarray) -> int:
+    return int(np.count_nonzero((labels != plain) & visible))
+
+
+@pytest.mark.parametrize("alpha", (False, True))
+def test_dither_amount_grows_with_strength_rgb_and_rgba(alpha):
+    if alpha:
+        pixels, palette = _soft(), _rgba_palette(12)
+    else:
+        pixels, palette = _gradient(90, 140), _palette(12)
+    visible = pixels[..., 3] > 0 if alpha else np.ones(pixels.shape[:2], bool)
+    plain = diffuse(pixels, palette, strength=0.0, transparent=0 if alpha else -1)
+    counts = [
+        _off_nearest(
+            diffuse(pixels, palette, strength=s, transparent=0 if alpha else -1), plain, visible
+        )
+        for s in (0.25, 0.5, 1.0)
+    ]
+    assert 0 < counts[0] < counts[1] < counts[2]
+
+
+def test_rgba_strength_zero_is_each_pixels_own_entry():
+    pixels, palette = _soft(), _rgba_palette(10)
+    plain = diffuse(pixels, palette, strength=0.0, transparent=0)
+    # No error moves: a pixel's entry depends on its own colour alone, so equal colours
+    # (here: every row of the gradient's columns repeats along the alpha ramp) agree.
+    again = diffuse(np.ascontiguousarray(pixels[::-1]), palette, strength=0.0, transparent=0)
+    np.testing.assert_array_equal(plain, again[::-1])
+
+
+@pytest.mark.parametrize("strength", (0.4, 1.0))
+def test_rgba_error_never_crosses_a_fully_transparent_pixel(strength):
+    pixels, palette = _soft(), _rgba_palette(12)
+    out = diffuse(pixels, palette, strength=strength, transparent=0)
+    hidden = pixels[..., 3] == 0
+    assert (out[hidden] == 0).all()
+    # What lies behind the band cannot reach the other side: change the hidden colours and
+    # the left part's error, wherever it comes from, is unchanged on the right and left.
+    wild = pixels.copy()
+    wild[hidden, :3] = 255 - wild[hidden, :3]
+    np.testing.assert_array_equal(out, diffuse(wild, palette, strength=strength, transparent=0))
+    # The band cuts the image: the right part diffused alone is the right part diffused in
+    # place, up to where tiles (which depend on the image size) start their noise.
+    cut = pixels.copy()
+    cut[:, :60] = 0  # everything left of the band transparent
+    right = diffuse(cut, palette, strength=strength, transparent=0)[:, 75:]
+    in_place = out[:, 75:]
+    assert np.mean(right == in_place) > 0.6
+    mean = [palette[x][..., :3].astype(float).mean() for x in (right, in_place)]
+    assert abs(mean[0] - mean[1]) < 3.0
+
+
+def test_alpha_zero_pixels_receive_no_error_in_rgb_palettes_either():
+    rgb = _gradient()
+    alpha = np.full(rgb.shape[:2], 255, np.uint8)
+    alpha[::3, ::4] = 0  # scattered holes
+    rgba = np.dstack([rgb, alpha])
+    palette = _palette(10)
+    table = NearestTable(palette, "lab")
+    out = diffuse(rgba, palette, table=table)
+    hole, seen = alpha == 0, alpha > 0
+    # A hole takes the entry of its own colour, whatever error its neighbours carry: with
+    # other colours around it, it takes the same one.
+    other = rgba.copy()
+    other[seen, :3] = other[seen, :3][:, ::-1]
+    moved = diffuse(other, palette, table=table)
+    np.testing.assert_array_equal(out[hole], moved[hole])
+    assert np.count_nonzero(out[seen] != moved[seen]) > 1000
+    # And passes none on: other colours behind the holes change nothing. (Red and blue
+    # swapped keep the luma that edge damping measures, so only error could tell.)
+    wild = rgba.copy()
+    wild[hole, :3] = wild[hole, :3][:, ::-1]
+    np.testing.assert_array_equal(out[seen], diffuse(wild, palette, table=table)[seen])
+
+
+def test_rgba_diffusion_carries_alpha_error_too():
+    # Half-covered grey: entries fully transparent and opaque grey; dithering mixes them
+    # about half and half, reproducing the coverage.
+    pixels = np.zeros((64, 64, 4), np.uint8)
+    pixels[..., :3] = 128
+    pixels[..., 3] = 128
+    palette = np.array([[0, 0, 0, 0], [128, 128, 128, 255]], np.uint8)
+    out = diffuse(pixels, palette)
+    assert abs(out.mean() - 128 / 255) < 0.05
+    # A quarter covered: a quarter of the pixels opaque, where the nearest entry alone
+    # would leave every pixel transparent.
+    pixels[..., 3] = 64
+    assert abs(diffuse(pixels, palette).mean() - 64 / 255) < 0.05
+    assert diffuse(pixels, palette, strength=0.0).max() == 0
+
+
+@pytest.mark.parametrize("alpha", (False, True))
+def test_rgb_and_rgba_results_are_identical_across_thread_counts(alpha):
+    if alpha:
+        pixels, palette = _soft(200, 300), _rgba_palette(16)
+    else:
+        pixels, palette = _gradient(200, 300), _palette(16)
+    for s in (0.5, 1.0):
+        one = diffuse(pixels, palette, strength=s, threads=1)
+        for threads in (2, 4):
+            np.testing.assert_array_equal(
+                one, diffuse(pixels, palette, strength=s, threads=threads)
+            )
+        np.testing.assert_array_equal(one, diffuse(pixels, palette, strength=s, threads=1))
+
+
+def test_fixed_rgba_pixels_keep_their_entry_and_pass_no_error():
+    pixels, palette = _soft(), _rgba_palette(12)
+    fixed = np.full(pixels.shape[:2], 0xFFFF, np.uint16)
+    fixed[:, 20:30] = 5
+    out = diffuse(pixels, palette, transparent=0, fixed=fixed)
+    assert (out[:, 20:30] == 5).all()
+    wild = pixels.copy()
+    wild[:, 20:30, :3] = 255 - wild[:, 20:30, :3]
+    np.testing.assert_array_equal(out, diffuse(wild, palette, transparent=0, fixed=fixed))
 
 
 def test_soft_alpha_images_honour_the_strength_too():
@@ -248,9 +387,16 @@ def test_soft_alpha_images_honour_the_strength_too():
     alpha = np.tile(np.linspace(0, 255, 80).astype(np.uint8), (60, 1))  # soft edges
     rgba = np.dstack([rgb, alpha])
     plain = quantize(rgba, 8)
-    zero = quantize(rgba, 8, dither="ordered", dither_strength=0.0)
-    np.testing.assert_array_equal(zero.image, plain.image)
-    half = quantize(rgba, 8, dither="floyd-steinberg", dither_strength=0.5)
-    assert half.palette.shape[1] == 4
-    assert (half.dither, half.dither_strength) == ("floyd-steinberg", 0.5)
-    assert (half.image[alpha == 0, 3] == 0).all()
+    for dither in ("ordered", "floyd-steinberg"):
+        zero = quantize(rgba, 8, dither=dither, dither_strength=0.0)
+        np.testing.assert_array_equal(zero.image, plain.image)
+        np.testing.assert_array_equal(zero.labels, plain.labels)
+    moved = []
+    for s in (0.25, 0.5, 1.0):
+        r = quantize(rgba, 8, dither="floyd-steinberg", dither_strength=s)
+        assert r.palette.shape[1] == 4
+        assert (r.dither, r.dither_strength) == ("floyd-steinberg", s)
+        assert (r.image[alpha == 0, 3] == 0).all()
+        moved.append(np.count_nonzero((r.image != plain.image).any(axis=-1)))
+    # Error diffusion honours the strength on colour-and-alpha palettes too.
+    assert 0 < moved[0] < moved[1] < moved[2]
