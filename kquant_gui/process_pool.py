@@ -198,7 +198,7 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 class WorkerPool(Generic[T, R]):
-    """Run ``func`` over items in ``n_workers`` processes, one item per worker at a time.
+    """Run ``func`` over items in ``n_workers`` processes, each running one item at a time.
 
     Parameters
     ----------

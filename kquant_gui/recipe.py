@@ -19,8 +19,8 @@ import numpy as np
 
 from .engine import COLOR_SPACES, DITHERS, apply_edits, quantize, remap
 from .engine.fixed import validate_colors
-from .engine.pipeline import validate_k, validate_strength
 from .engine.result import hex_colors
+from .engine.validate import validate_k, validate_strength
 from .options import ENGINES
 
 if TYPE_CHECKING:

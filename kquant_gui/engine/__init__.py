@@ -16,14 +16,14 @@ Around it: ``fixed`` (k-means around fixed colours), ``remap`` (mapping onto a g
 and ``edit`` (replace, delete, merge entries of a result).
 """
 
-from ..options import ENGINES
+from ..options import DITHERS, ENGINES, K_MAX, K_MIN
 from .choose import KChoice, choose_k
 from .colorspace import COLOR_SPACES
 from .edit import apply_edits, delete_color, merge_colors, replace_color
 from .histogram import count_distinct_colors
 from .metrics import ciede2000, mean_delta_e2000, psnr
 from .parallel import engine_threads
-from .pipeline import DITHERS, K_MAX, K_MIN, quantize
+from .pipeline import quantize
 from .remap import remap
 from .result import Cancelled, Quantization
 from .sweep import CURVE_KS, SweepPoint, coarse_first, sweep

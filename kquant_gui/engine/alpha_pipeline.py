@@ -25,7 +25,6 @@ from .alpha import (
     premultiplied_linear,
     to_alpha_space,
 )
-from .alpha_diffusion import diffuse_rgba
 from .alpha_histogram import (
     N_KEYS,
     TRANSPARENT_KEY,
@@ -35,6 +34,7 @@ from .alpha_histogram import (
     words_of,
 )
 from .cluster import aggregate, kmeans_on_levels
+from .diffusion import diffuse
 from .dither import bayer_matrix
 from .fixed import own_colors
 from .kmeans import nearest, two_nearest
@@ -108,7 +108,15 @@ def quantize_soft(
             labels = np.zeros(pixels.shape[:2], np.uint8)
         elif dither == "floyd-steinberg":
             settled = _settled(pixels, hist, points, palette, space)
-            labels = diffuse_rgba(pixels, palette, transparent, space, steps, fixed=settled)
+            labels = diffuse(
+                pixels,
+                palette,
+                space=space,
+                strength=strength,
+                transparent=-1 if transparent is None else transparent,
+                steps=steps,
+                fixed=settled,
+            )
         else:
             labels = _labels_ordered(
                 pixels, hist, points, palette, transparent, space, steps, strength

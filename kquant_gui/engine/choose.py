@@ -17,23 +17,17 @@ from numbers import Real
 
 import numpy as np
 
+from ..options import K_MAX
 from .alpha_histogram import has_soft_alpha
 from .estimate import Estimator
 from .histogram import EXACT_MAX_PIXELS, Histogram, histogram
 from .parallel import engine_threads, single_threaded_blas
-from .pipeline import (
-    K_MAX,
-    _quantize,
-    _validate_options,
-    histogram_options,
-    validate_k,
-    validate_pixels,
-    validate_strength,
-)
+from .pipeline import _quantize, histogram_options
 from .probe import JudgedColours, Quality, judged_colours, judged_quality
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
 from .sweep import log_interpolate
+from .validate import validate_k, validate_options, validate_pixels, validate_strength
 
 #: Assumed d log(dE) / d log(k) when the estimates give none: typical of photos.
 DEFAULT_EXPONENT = -0.5
@@ -175,7 +169,7 @@ def choose_k(
     k_min, k_max = validate_k(k_min), validate_k(k_max)
     if k_min > k_max:
         raise ValueError(f"k_min must not exceed k_max, got {k_min} and {k_max}")
-    _validate_options(color_space, dither, seed)
+    validate_options(color_space, dither, seed)
     strength = validate_strength(dither_strength)
     with engine_threads(threads), single_threaded_blas():
         search = _Search(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..options import K_MAX
 from .cluster import (
     COARSE_MAX,
     COARSE_POINTS_PER_CLUSTER,
@@ -31,7 +32,6 @@ from .lut import bin_center_coords, entry_pairs
 from .packing import Scratch, pack_rgb, unpack_rgb, words_range
 from .pipeline import (
     AMBIGUITY_MARGIN,
-    K_MAX,
     SMALL_PALETTE_K,
     SMALL_PALETTE_MARGIN,
     histogram_options,

@@ -153,15 +153,22 @@ def two_nearest(
     d1 = np.empty(m, dtype=np.float64)
     d2 = np.empty(m, dtype=np.float64)
 
+    k = centers.shape[0]
+
     def use(s: int, e: int, d: np.ndarray) -> None:
         xx = _squared_norms(aug, s, e)
-        a = np.argmin(d, axis=1)[:, None]
-        first[s:e] = a[:, 0]
-        d1[s:e] = np.take_along_axis(d, a, 1)[:, 0] + xx
-        np.put_along_axis(d, a, np.inf, axis=1)
-        b = np.argmin(d, axis=1)[:, None]
-        second[s:e] = b[:, 0]
-        d2[s:e] = np.take_along_axis(d, b, 1)[:, 0] + xx
+        # Flat indices into the block rather than take/put_along_axis: the same elements,
+        # a third less time for this pass (the mapping's costliest at 0.3 MP).
+        flat = d.reshape(-1)
+        row = np.arange(0, (e - s) * k, k)
+        a = np.argmin(d, axis=1)
+        first[s:e] = a
+        at = row + a
+        d1[s:e] = flat[at] + xx
+        flat[at] = np.inf
+        b = np.argmin(d, axis=1)
+        second[s:e] = b
+        d2[s:e] = flat[row + b] + xx
 
     _distance_blocks(aug, centers, use)
     return first, second, np.sqrt(np.maximum(d1, 0.0)), np.sqrt(np.maximum(d2, 0.0))
@@ -270,6 +277,7 @@ def lloyd(
     steps: Steps | None = None,
     stage: str = "clustering",
     frozen: np.ndarray | None = None,
+    relax: float = 1.0,
 ) -> np.ndarray:
     """Refine centres with weighted Lloyd iterations.
 
@@ -293,6 +301,10 @@ def lloyd(
         Centres that stay where they are (the user's fixed colours, the shared fully
         transparent entry): they still take the points nearest to them, so the others do not
         have to cover those, and they are never re-seeded.
+    relax : float
+        Each centre moves this many times the way to its cluster's mean (over-relaxation):
+        above 1, a run that creeps towards convergence can get there in fewer iterations
+        (china k=64: 6 steps at 1.8 got further than 10 plain ones), though it may overshoot.
 
     Returns
     -------
@@ -319,6 +331,11 @@ def lloyd(
             # Any still-empty cluster keeps its old centre.
             still = np.isnan(means[:, 0])
             means[still] = centers[still]
+        if relax != 1.0:
+            # Re-seeded centres jump where they were put; the others overshoot their mean.
+            step = means - centers
+            step[empty] = 0.0
+            means = means + (relax - 1.0) * step
         shift = float(np.max(np.abs(means - centers))) if k else 0.0
         centers = means
         if shift <= tol and not empty.size:

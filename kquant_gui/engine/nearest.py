@@ -246,11 +246,24 @@ def _bin_geometry(space: str) -> tuple[np.ndarray, np.ndarray]:
         # The centre is 2 levels from the far corner; the steeper side bounds the stretch.
         stretch = np.maximum(np.linalg.norm(before, axis=-1), np.linalg.norm(after, axis=-1))
         reach2 += (2.0 * stretch) ** 2
-    # A quarter more for the bend of the space within a bin.
-    radius = 1.25 * np.sqrt(reach2) + 1e-6
+    # Half as much again for the bend of the space within a bin: the farthest colour of every
+    # bin is one of its 8 corners (checked over all 2**24 colours of the three spaces), at most
+    # 0.76 of this away (CIELAB; a quarter more, as before, fell short in 9,000 bins).
+    radius = 1.5 * np.sqrt(reach2).reshape(-1) + 1e-6
+    # Next to black the spaces bend most (OKLab's cube root is steepest at 0, where the
+    # estimate fell short by 3x): there the corners are measured.
+    corners = bin_centers().astype(np.intp)
+    dark = np.flatnonzero((corners < 8).any(axis=1))
+    lowest, centre = corners[dark] - 2, c.reshape(-1, 3)[dark]
+    far = np.zeros(dark.size)
+    for i in range(8):
+        corner = lowest + np.array([(i >> a & 1) * 3 for a in range(3)])
+        d = to_space(corner.astype(np.uint8), space) - centre
+        np.maximum(far, np.sqrt((d * d).sum(axis=1)), out=far)
+    radius[dark] = 1.01 * far + 1e-6
     jac.flags.writeable = False
     radius.flags.writeable = False
-    return jac.reshape(-1, 3, 3), radius.reshape(-1)
+    return jac.reshape(-1, 3, 3), radius
 
 
 def dilate_bins(occupied: np.ndarray, steps: int) -> np.ndarray:

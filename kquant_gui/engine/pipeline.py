@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from numbers import Integral, Real
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..options import COLOR_SPACES, DITHERS, ENGINES, K_MAX, K_MIN
 from . import packing
 from .alpha_histogram import has_soft_alpha
 from .alpha_pipeline import quantize_soft
@@ -44,6 +42,7 @@ from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
 from .smooth import stream_labels
 from .spread import spread_palette
+from .validate import validate_k, validate_options, validate_pixels, validate_strength
 
 #: Above this k, large images map pixels by 21-bit cell rather than by 18-bit bin.
 FINE_MAP_K = 32
@@ -67,61 +66,6 @@ SMALL_PALETTE_MARGIN = {"lab": 2.0, "oklab": 2.0, "rgb": 1.0}
 SAMPLE_MIN_PIXELS = 4_000_000
 #: Colour of the shared fully transparent entry.
 TRANSPARENT_RGB = (0, 0, 0)
-
-
-def validate_k(k: object) -> int:
-    """Return ``k`` as an int, or raise ``ValueError`` naming the allowed range."""
-    if isinstance(k, bool) or not isinstance(k, Integral):
-        raise ValueError(f"k must be a whole number from {K_MIN} to {K_MAX}, got {k!r}")
-    if not K_MIN <= int(k) <= K_MAX:
-        raise ValueError(f"k must be from {K_MIN} to {K_MAX}, got {int(k)}")
-    return int(k)
-
-
-def validate_pixels(pixels: object) -> np.ndarray:
-    """Return ``pixels`` as a C-contiguous uint8 (H, W, 3|4) array or raise ``ValueError``."""
-    if not isinstance(pixels, np.ndarray):
-        raise ValueError(
-            f"pixels must be a numpy array of uint8 with shape (H, W, 3) or (H, W, 4), "
-            f"got {type(pixels).__name__}"
-        )
-    if pixels.dtype != np.uint8:
-        raise ValueError(
-            f"pixels must have dtype uint8 (0-255 per channel), got {pixels.dtype}; "
-            "convert with np.clip(a, 0, 255).astype(np.uint8) or load the file with "
-            "kquant_gui.quantize_image"
-        )
-    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
-        raise ValueError(
-            f"pixels must have shape (H, W, 3) for RGB or (H, W, 4) for RGBA, got {pixels.shape}"
-        )
-    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
-        raise ValueError(f"pixels is empty: shape {pixels.shape}; an image needs H, W >= 1")
-    return np.ascontiguousarray(pixels)
-
-
-def validate_strength(strength: object) -> float:
-    """Return ``strength`` as a float in [0, 1], or raise ``ValueError`` saying what is allowed."""
-    if isinstance(strength, bool) or not isinstance(strength, Real):
-        raise ValueError(f"dither_strength must be a number from 0.0 to 1.0, got {strength!r}")
-    if not 0.0 <= float(strength) <= 1.0:  # also rejects NaN
-        raise ValueError(f"dither_strength must be from 0.0 to 1.0, got {float(strength)}")
-    return float(strength)
-
-
-def _validate_options(
-    color_space: object, dither: object, seed: object, engine: object = "numpy"
-) -> None:
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
-    if color_space not in COLOR_SPACES:
-        raise ValueError(
-            f"color_space must be one of {', '.join(COLOR_SPACES)}; got {color_space!r}"
-        )
-    if dither not in DITHERS:
-        raise ValueError(f"dither must be one of {', '.join(DITHERS)}; got {dither!r}")
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
 
 
 def quantize(
@@ -205,7 +149,7 @@ def quantize(
     """
     k = validate_k(k)
     pixels = validate_pixels(pixels)
-    _validate_options(color_space, dither, seed, engine)
+    validate_options(color_space, dither, seed, engine)
     strength = validate_strength(dither_strength)
     fixed_rgb = None
     if fixed is not None:
@@ -258,8 +202,7 @@ def _quantize(
     # (an opaque one with alpha 255), and a fixed colour with alpha makes the palette RGBA.
     rgba_fixed = fixed is not None and fixed.shape[1] == 4
     if given is None and (rgba_fixed or has_soft_alpha(pixels)):
-        # Colour-and-alpha palettes (see alpha_pipeline): ordered dithering there honours the
-        # strength; its error diffusion (alpha_diffusion) runs at full strength for now.
+        # Colour-and-alpha palettes (see alpha_pipeline), dithered at the same strength.
         if fixed is not None and not rgba_fixed:
             fixed = np.column_stack([fixed, np.full(fixed.shape[0], 255, np.uint8)])
         result = quantize_soft(

@@ -7,11 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..options import K_MAX
 from .fixed import validate_colors
 from .parallel import engine_threads, single_threaded_blas
-from .pipeline import K_MAX, _quantize, _validate_options, validate_pixels, validate_strength
+from .pipeline import _quantize
 from .progress import CancelCallback, ProgressCallback
 from .result import Quantization
+from .validate import validate_options, validate_pixels, validate_strength
 
 __all__ = ["remap"]
 
@@ -59,7 +61,7 @@ def remap(
         entries or is not 8-bit colours.
     """
     pixels = validate_pixels(pixels)
-    _validate_options(color_space, dither, 0)
+    validate_options(color_space, dither, 0)
     strength = validate_strength(dither_strength)
     colors = validate_colors(palette, "palette", max_count=K_MAX)[:, :3]
     if colors.shape[0] == 0:

@@ -1,19 +1,24 @@
 """Palette entries moved outward for dithering, so that the image's outer colours can be mixed.
 
 k-means puts every entry at the mean of its cluster, so the palette's reach stops short of the
-image's most extreme colours (the corners of a gradient, the brightest highlights): dithering
+image's most extreme colours (the edges of a gradient, the brightest highlights): dithering
 can mix any colour between entries, none beyond them, and there it leaves a patch that no
-dithering fixes. Before dithering, each entry on the outside is moved outward, along the line
-from the palette's centre through it, by half of how far its cluster reaches beyond it (the
-90th percentile, by weight, of its members' distance past the entry along that line). Inner
-entries barely move: their clusters reach little further out than in.
+dithering fixes. Before dithering, each entry on the outside of the palette is moved outward
+by part of how far its cluster reaches beyond it (the 90th percentile, by weight, of its
+members' distance past the entry, along the outward direction).
+
+"Outside" is local: an entry's outward direction points from the centre of its nearest
+entries to it, and it moves in proportion to how far it stands off that centre (relative to
+how far its neighbours are), so entries amid others barely move while those at the edge of
+the image's colours, in any direction, move the most. The palette's centre would do only for
+a ball of colours: on a smooth gradient, a surface in colour space, the entries along its
+lightest row lie inward from the palette's centre, kept their place and left the row darker
+by a tenth in linear light; after the change, on the dithering bench gradient the worst
+blurred 32x32 block went from 2.00 to 1.48 dE2000 at k=64 and 0.71 to 0.58 at k=256
+(with ERROR_KEPT 0.8), 4.84 to 3.26 at k=16.
 
 An entry whose cluster is mostly one colour (a flat colour of a logo, a background) stays
 exactly where it is, so the image areas it holds stay exact and undithered.
-
-On the dithering bench, a smooth gradient at k=16: worst 32x32 blurred block 7.4 -> 5.3 dE and
-blurred mean 1.35 -> 1.15; china at k=16: blurred mean 2.73 -> 2.36; the per-pixel error rises
-by ~0.2 at k=16 (it stays below pngquant's).
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ import numpy as np
 from .colorspace import from_space, to_space
 from .kmeans import nearest
 
-#: How far an entry moves, as a share of its cluster's reach beyond it.
-SPREAD = 0.5
+#: How far an entry at the edge moves, as a share of its cluster's reach beyond it.
+SPREAD = 0.75
+#: The nearest entries whose centre an entry's outward direction starts from.
+NEIGHBOURS = 8
 #: The share of the cluster's weight (nearest the entry) that its reach leaves out.
 REACH_QUANTILE = 0.9
 #: An entry whose heaviest member holds at least this share of its cluster stays.
@@ -65,10 +72,16 @@ def spread_palette(
     labels, _ = nearest(coords, centers)
     w = np.asarray(weights, dtype=np.float64)
     total = np.bincount(labels, weights=w, minlength=n)
-    middle = (centers * total[:, None]).sum(axis=0) / max(total.sum(), 1e-12)
-    out = centers - middle
+    apart = np.sqrt(((centers[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(apart, np.inf)
+    near = np.argsort(apart, axis=1, kind="stable")[:, : min(NEIGHBOURS, n - 1)]
+    out = centers - centers[near].mean(axis=1)
     length = np.sqrt((out * out).sum(axis=1))
     direction = out / np.maximum(length, 1e-12)[:, None]
+    # How far the entry stands off its neighbours' centre, against how far they are: about 0
+    # amid other entries, up to 1 at the edge of the palette.
+    spacing = np.take_along_axis(apart, near, axis=1).mean(axis=1)
+    edge = np.clip(length / np.maximum(spacing, 1e-12), 0.0, 1.0)
     # How far past its entry each member lies along the entry's outward direction.
     past = ((coords - centers[labels]) * direction[labels]).sum(axis=1)
     order = np.lexsort((past, labels))
@@ -84,7 +97,7 @@ def spread_palette(
     move = (total > 0) & (length > 1e-9) & (heaviest < FLAT_SHARE * total) & (reach > 0)
     if not move.any():
         return palette.copy()
-    moved = centers[move] + (SPREAD * amount * reach[move])[:, None] * direction[move]
+    moved = centers[move] + (SPREAD * amount * edge[move] * reach[move])[:, None] * direction[move]
     result = palette.copy()
     result[move] = from_space(moved, space)
     return result

@@ -15,10 +15,11 @@ from numbers import Integral
 
 import numpy as np
 
+from ..options import K_MAX, K_MIN
 from .estimate import Estimator, SweepPoint
 from .parallel import engine_threads, single_threaded_blas
-from .pipeline import K_MAX, K_MIN, _validate_options, validate_k, validate_pixels
 from .progress import CancelCallback, ProgressCallback, Steps
+from .validate import validate_k, validate_options, validate_pixels
 
 __all__ = ["CURVE_KS", "SweepPoint", "coarse_first", "log_interpolate", "sweep"]
 
@@ -119,7 +120,7 @@ def sweep(
     ...     print(point.k, round(point.mean_delta_e, 2), point.png_size)
     """
     pixels = validate_pixels(pixels)
-    _validate_options(color_space, dither, seed)
+    validate_options(color_space, dither, seed)
     order = _validate_ks(ks)
     return _sweep(pixels, order, color_space, dither, int(seed), progress, cancel, threads)
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -33,8 +32,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -45,9 +42,9 @@ from kquant_gui.palette_read import PaletteReadError
 from kquant_gui.recipe import Recipe as EngineRecipe
 from kquant_gui.recipe import read_recipe
 
+from .batch_table import STATUS, BatchTable, summary_text
 from .batch_task import BatchRequest, BatchTask, options, plan
 from .controls import COLOR_SPACE_LABELS, DITHER_LABELS
-from .file_formats import human_size
 from .session import Recipe
 
 FORMAT_LABELS = {
@@ -58,9 +55,6 @@ FORMAT_LABELS = {
     "bmp": "BMP",
     "jpg": "JPEG (lossy)",
 }
-COLUMNS = ("File", "Status", "Before", "After", "ΔE2000", "Output or reason")
-FILE, STATUS, BEFORE, AFTER, DELTA_E, DETAIL = range(len(COLUMNS))
-FAILED_COLOUR = QColor(200, 40, 40)
 ENGINE_LABELS = {"sklearn": "scikit-learn's KMeans"}
 
 
@@ -86,15 +80,6 @@ def recipe_text(recipe: EngineRecipe) -> str:
         n = len(recipe.edits)
         parts.append(f"{n} palette edit{'s' if n != 1 else ''} replayed")
     return " · ".join(parts)
-
-
-def _reason(result: JobResult) -> str:
-    """The failure without the input's path in front (the row names the file already)."""
-    text = result.error or ""
-    prefix = f"{result.job.input}: "
-    text = text[len(prefix) :] if text.startswith(prefix) else text
-    # The command line's wording names its flag; here the checkbox does that job.
-    return text.replace("use --force to overwrite", "tick “Replace existing files”")
 
 
 class BatchDialog(QDialog):
@@ -210,20 +195,7 @@ class BatchDialog(QDialog):
         self._setup_widgets += [self.out_dir, choose_out, self.format, self.overwrite]
         self._setup_widgets += [self.use_window, self.use_recipe, self.recipe_path, choose_recipe]
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("batchTable")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        rows = self.table.verticalHeader()
-        rows.setVisible(False)
-        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)  # compact, like a file list
-        header = self.table.horizontalHeader()
-        for col in (STATUS, BEFORE, AFTER, DELTA_E):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(DETAIL, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(FILE, 220)
+        self.table = BatchTable()
 
         self.progress = QProgressBar()
         self.progress.setObjectName("batchProgress")
@@ -402,7 +374,7 @@ class BatchDialog(QDialog):
     def _on_file_done(self, index: int, result: JobResult) -> None:
         row = self._offset + index
         self.results[row] = result
-        self._show_result(row, result)
+        self.table.show_result(row, result)
         self.progress.setValue(sum(r is not None for r in self.results))
         self._update_summary()
 
@@ -410,68 +382,21 @@ class BatchDialog(QDialog):
     def _on_finished(self, cancelled: bool) -> None:
         for row, r in enumerate(self.results):
             if r is None:
-                self._set_cell(row, STATUS, "Not run" if cancelled else "")
+                self.table.set_cell(row, STATUS, "Not run" if cancelled else "")
         self._set_running(False)
         self._update_summary(finished=True, cancelled=cancelled)
         self.batchFinished.emit(cancelled)
 
     # == showing ==============================================================================
     def _fill_table(self) -> None:
-        self.table.setRowCount(len(self.jobs))
-        for row, job in enumerate(self.jobs):
-            item = QTableWidgetItem(job.input.name or str(job.input))
-            item.setToolTip(str(job.input))
-            self.table.setItem(row, FILE, item)
-            for col in range(1, len(COLUMNS)):
-                self.table.setItem(row, col, QTableWidgetItem(""))
-            self._set_cell(row, STATUS, "Waiting")
-            result = self.results[row]
-            if result is not None:
-                self._show_result(row, result)
+        self.table.fill(self.jobs, self.results)
 
     @Slot()
     def _filter_rows(self) -> None:
-        only = self.only_failed.isChecked()
-        for row, r in enumerate(self.results):
-            self.table.setRowHidden(row, only and (r is None or r.error is None))
-
-    def _set_cell(self, row: int, col: int, text: str, tip: str | None = None) -> None:
-        item = self.table.item(row, col)
-        item.setText(text)
-        item.setToolTip(tip if tip is not None else text)
-        if col in (BEFORE, AFTER, DELTA_E):
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-
-    def _show_result(self, row: int, r: JobResult) -> None:
-        if r.error is None:
-            self._set_cell(row, STATUS, "Written")
-            self._set_cell(row, BEFORE, human_size(r.bytes_in))
-            self._set_cell(row, AFTER, human_size(r.bytes_out))
-            self._set_cell(row, DELTA_E, "" if r.delta_e is None else f"{r.delta_e:.2f}")
-            self._set_cell(row, DETAIL, r.job.output.name, str(r.job.output))
-        else:
-            self._set_cell(row, STATUS, "Failed")
-            self._set_cell(row, DETAIL, _reason(r), r.error)
-            for col in (STATUS, DETAIL):
-                self.table.item(row, col).setForeground(FAILED_COLOUR)
-        self.table.setRowHidden(row, self.only_failed.isChecked() and r.error is None)
-        if not self.table.isRowHidden(row):
-            self.table.scrollToItem(self.table.item(row, FILE))
+        self.table.filter(self.results, self.only_failed.isChecked())
 
     def _update_summary(self, finished: bool = False, cancelled: bool = False) -> None:
-        done = [r for r in self.results if r is not None and r.error is None]
-        failed = [r for r in self.results if r is not None and r.error is not None]
-        parts = [f"{len(done)} of {len(self.results)} written"]
-        if failed:
-            parts.append(f"{len(failed)} failed")
-        before, after = sum(r.bytes_in for r in done), sum(r.bytes_out for r in done)
-        if before:
-            parts.append(f"{human_size(before)} → {human_size(after)} ({after / before:.0%})")
-        measured = [r.delta_e for r in done if r.delta_e is not None]
-        if measured:
-            parts.append(f"mean ΔE2000 {sum(measured) / len(measured):.2f}")
-        head = "Cancelled: " if cancelled else ("Finished: " if finished else "")
-        self.summary.setText(head + " · ".join(parts))
+        self.summary.setText(summary_text(self.results, finished, cancelled))
 
     def _set_running(self, running: bool) -> None:
         for w in self._setup_widgets:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kquant_gui.engine.kmeans import lloyd
+from kquant_gui.engine.kmeans import lloyd, two_nearest
 
 
 def test_an_empty_cluster_is_reseeded_at_the_costliest_point():
@@ -50,3 +50,40 @@ def test_frozen_centres_never_move_but_keep_their_members():
     # A frozen centre without members is not re-seeded.
     lone = lloyd(points, np.ones(4), np.array([[50.0, 0, 0], [5.0, 0, 0]]), frozen=frozen)
     assert lone[0, 0] == 50.0
+
+
+def test_over_relaxed_steps_reach_the_same_centres():
+    # Two centres creeping along a line of evenly spread points: the case over-relaxation
+    # is for. Whatever the factor, the converged centres are plain Lloyd's.
+    x = np.linspace(0.0, 100.0, 1001)
+    points = np.stack([x, np.zeros_like(x), np.zeros_like(x)], axis=1)
+    weights = np.ones(1001)
+    start = np.array([[10.0, 0, 0], [20.0, 0, 0]])
+    plain = lloyd(points, weights, start, max_iter=500, tol=1e-9)
+    assert np.allclose(plain[:, 0], [24.95, 75.0])
+    for relax in (1.5, 1.8):
+        relaxed = lloyd(points, weights, start, max_iter=500, tol=1e-9, relax=relax)
+        assert np.allclose(relaxed, plain, atol=1e-6)
+    # The first step overshoots the cluster means by the factor.
+    one = lloyd(points, weights, start, max_iter=1, tol=0.0, relax=1.5)
+    step = lloyd(points, weights, start, max_iter=1, tol=0.0)
+    assert np.allclose(one, start + 1.5 * (step - start))
+    # relax=1 is the plain step, bit for bit.
+    three = lloyd(points, weights, start, max_iter=3, tol=0.0)
+    assert (
+        lloyd(points, weights, start, max_iter=3, tol=0.0, relax=1.0).tobytes() == three.tobytes()
+    )
+
+
+def test_two_nearest_ranks_every_centre_like_a_full_sort():
+    rng = np.random.default_rng(7)
+    points = rng.uniform(0, 100, (3000, 3))
+    centers = rng.uniform(0, 100, (37, 3))
+    first, second, d1, d2 = two_nearest(points, centers)
+    full = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    order = np.argsort(full, axis=1, kind="stable")
+    assert (first == order[:, 0]).mean() > 0.999 and (second == order[:, 1]).mean() > 0.999
+    rows = np.arange(3000)
+    assert np.allclose(d1, np.sqrt(full[rows, first]), atol=1e-2)
+    assert np.allclose(d2, np.sqrt(full[rows, second]), atol=1e-2)
+    assert (second != first).all() and (d2 >= d1).all()

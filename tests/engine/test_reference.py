@@ -65,13 +65,13 @@ def test_the_reference_follows_alpha_and_dithering(photo):
 
 #: Where ours still trails the reference, (space, k) -> largest shortfall allowed, measured on
 #: these two images. Everywhere else ours must be at most the reference's (float noise aside).
-#: lab k=64 (china 3.234 against 3.198, flower 2.171 against 2.165): scikit-learn runs Lloyd
-#: to convergence on every histogram entry, ~1.3 G distance evaluations on china against our
-#: 15 M; converging ours as far reaches 3.194, but costs ~10x the clustering time, far over the
-#: 60 ms budget for a 0.3 MP photo at k <= 64. rgb k=256 (china 2.575 against 2.564, flower
-#: 1.724 against 1.704): Euclidean sRGB follows dE2000 loosely, and at k=256 the coarse start
-#: is not made up for by more iterations (20 Lloyd: 2.568 / 1.725).
-ALLOWANCE = {("lab", 64): 0.04, ("rgb", 256): 0.025}
+#: lab k=64 (china 3.215 against 3.198; flower 2.152 against 2.165 no longer trails):
+#: scikit-learn runs Lloyd to convergence on every histogram entry; converging ours as far
+#: reaches 3.194 but costs several times the clustering time, over the 60 ms budget for a
+#: 0.3 MP photo at k <= 64. rgb k=256 (china 2.575 against 2.564, flower 1.724 against
+#: 1.704): Euclidean sRGB follows dE2000 loosely, and at k=256 the start decides (over seeds
+#: 0-3 on flower ours 1.713-1.726, scikit-learn 1.701-1.735).
+ALLOWANCE = {("lab", 64): 0.02, ("rgb", 256): 0.025}
 FLOAT_NOISE = 1e-9
 
 

@@ -13,8 +13,8 @@ from qt_support import TIMEOUT_MS
 
 from kquant_gui.cli import main as kquant
 from kquant_gui.gui import batch_task
-from kquant_gui.gui.batch_dialog import BEFORE, DELTA_E, DETAIL, STATUS, BatchDialog
-from kquant_gui.recipe import Recipe as EngineRecipe
+from kquant_gui.gui.batch_dialog import BatchDialog
+from kquant_gui.gui.batch_table import BEFORE, DELTA_E, DETAIL, STATUS
 
 
 def _photo(seed: int) -> np.ndarray:
@@ -263,28 +263,24 @@ def test_the_close_button_closes_and_asks_first_while_a_batch_runs(
     assert finished.args == [True]
 
 
-class _SklearnWindow:
-    """The window's recipe with scikit-learn's KMeans chosen as the engine, and a seed."""
+def test_the_windows_engine_and_seed_apply_as_kquant_engine(qtbot, opened, folder, tmp_path):
+    # A seed from a recipe opened in the window, then Colours > Engine > scikit-learn's KMeans.
+    from kquant_gui import quantize
+    from kquant_gui.palettes import write_palette
 
-    edits = ()
-
-    def to_engine(self) -> EngineRecipe:
-        return EngineRecipe(k=4, color_space="rgb", seed=2, engine="sklearn")
-
-
-def test_the_windows_engine_applies_as_kquant_engine(qtbot, folder, tmp_path):
-    dialog = BatchDialog(_SklearnWindow)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    dialog.add_inputs([folder])
+    recipe_file = tmp_path / "seed.json"
+    write_palette(quantize(_photo(5), 4, color_space="rgb", seed=2), recipe_file)
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        assert opened.palette_editor.open_recipe_from(recipe_file)
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.engine_actions["sklearn"].trigger()
+    assert opened.session.recipe.engine == "sklearn" and opened.session.recipe.seed == 2
     out = tmp_path / "out"
-    dialog.out_dir.setText(str(out))
-    assert "engine: scikit-learn's KMeans" in dialog.settings_label.text()
-    try:
-        with qtbot.waitSignal(dialog.batchFinished, timeout=TIMEOUT_MS):
-            assert dialog.start()
-    finally:
-        dialog.shutdown()
+    dialog = _batch(opened, [folder], out)
+    text = dialog.settings_label.text()
+    assert "seed 2" in text and "engine: scikit-learn's KMeans" in text
+    with qtbot.waitSignal(dialog.batchFinished, timeout=TIMEOUT_MS):
+        assert dialog.start()
     ref = tmp_path / "ref"
     args = ["-k", "4", "--space", "rgb", "--seed", "2", "--engine", "sklearn"]
     assert kquant([str(folder), *args, "--out-dir", str(ref), "-q"]) == 1

@@ -6,6 +6,7 @@ results must be exactly those of the same edits made at once.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from PySide6.QtGui import QColor
 from qt_support import TIMEOUT_MS
 
 from kquant_gui import delete_color, merge_colors, replace_color
-from kquant_gui.gui import edit_runner
+from kquant_gui.gui import color_preview, edit_runner
 from kquant_gui.gui.main_window import MainWindow
 from kquant_gui.gui.palette_edit import hex_of
 
@@ -103,14 +104,25 @@ def test_colour_dialog_previews_in_the_background_and_ok_keeps_it(
 
 
 def test_colour_dialog_cancel_drops_a_preview_still_running(
-    qtbot, opened: MainWindow, background: None
+    qtbot, opened: MainWindow, background: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The preview's edit is held in the edit thread until the dialog is cancelled, so it is
+    # certainly still running then (a quick edit could otherwise end before the Cancel).
+    started, release = threading.Event(), threading.Event()
+
+    def held_replace(result, index, color):
+        started.set()
+        release.wait(TIMEOUT_MS / 1000)
+        return replace_color(result, index, color)
+
+    monkeypatch.setattr(color_preview, "replace_color", held_replace)
     editor = opened.palette_editor
     before = opened.shown.result.image.tobytes()
     dialog = editor.edit_color(2)
     dialog.setCurrentColor(QColor("#abcdef"))
-    qtbot.waitUntil(editor.runner.busy, timeout=TIMEOUT_MS)
-    # Not reported yet (busy), so its end is still to come: wait for it after the Cancel.
+    qtbot.waitUntil(started.is_set, timeout=TIMEOUT_MS)
+    assert editor.runner.busy()
     with qtbot.waitSignal(editor.runner.settled, timeout=TIMEOUT_MS):
         dialog.reject()
+        release.set()
     assert opened.shown.result.image.tobytes() == before and editor.stack.count() == 0
