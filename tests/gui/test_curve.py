@@ -77,6 +77,30 @@ def test_hovering_reads_k_de_and_size(canvas, qtbot) -> None:
     assert "k=" in text and "ΔE" in text and "kB" in text
 
 
+def _pixels(canvas: CurveCanvas) -> np.ndarray:
+    return np.asarray(canvas.buffer_rgba()).copy()
+
+
+def test_a_cleared_curve_reuses_its_drawn_empty_axes(canvas, qtbot) -> None:
+    # The empty axes were drawn when the canvas was shown; a new image's clear() copies
+    # them back with the message over them instead of drawing the whole figure again.
+    draws: list[object] = []
+    canvas.mpl_connect("draw_event", draws.append)
+    qtbot.waitUntil(lambda: canvas._background is not None and not canvas._full_pending)
+    empty = _pixels(canvas)
+    draws.clear()
+    canvas.add_points(fake_points())
+    qtbot.waitUntil(lambda: len(draws) == 1)  # the scales moved: one full draw
+    qtbot.waitUntil(lambda: not np.array_equal(_pixels(canvas), empty))
+    canvas.clear("The quality curve appears here")  # what the canvas showed at first
+    qtbot.waitUntil(lambda: np.array_equal(_pixels(canvas), empty))
+    assert len(draws) == 1
+    assert canvas.message.get_visible() and not canvas.points
+    canvas.clear("Measuring the curve…")
+    qtbot.waitUntil(lambda: not np.array_equal(_pixels(canvas), empty))  # the new message
+    assert len(draws) == 1
+
+
 def test_no_pick_without_points(canvas, qtbot) -> None:
     picks: list[int] = []
     canvas.kPicked.connect(picks.append)
