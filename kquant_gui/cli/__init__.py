@@ -46,11 +46,11 @@ if TYPE_CHECKING:
         JobResult,
         Options,
         Progress,
-        plan_jobs,
         run_job,
         run_jobs,
     )
     from .pipes import Pipes, open_pipes
+    from .plan import plan_jobs
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ _FROM_JOBS = (
     "JobResult",
     "Options",
     "Progress",
-    "plan_jobs",
     "run_job",
     "run_jobs",
+    "plan_jobs",  # from .plan
 )
 
 __all__ = [
@@ -92,12 +92,12 @@ def _human_bytes(n: float) -> str:
 def _load_jobs() -> None:
     """Bind the names of :mod:`.jobs` here, keeping any already set (a test's stand-in)."""
     from ..image_io import JPEG_NOTE, ImageIOError
-    from . import jobs, report
+    from . import jobs, plan, report
     from .cluster import ClusterError, check_address, run_on_cluster
     from .pipes import Pipes, open_pipes
 
     for name in _FROM_JOBS:
-        globals().setdefault(name, getattr(jobs, name))
+        globals().setdefault(name, getattr(plan if name == "plan_jobs" else jobs, name))
     # The rest of running files (Dask itself is imported by cluster only when asked for).
     for name, value in {
         "JPEG_NOTE": JPEG_NOTE,

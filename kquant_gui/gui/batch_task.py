@@ -20,7 +20,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from kquant_gui.cli.args import UsageError, build_parser
-from kquant_gui.cli.jobs import Job, JobResult, Options, plan_jobs, run_job
+from kquant_gui.cli.jobs import Job, JobResult, Options, run_job
+from kquant_gui.cli.plan import plan_jobs
 from kquant_gui.recipe import Recipe as EngineRecipe
 
 from .worker import adopt_python_trace
