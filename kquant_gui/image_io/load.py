@@ -249,11 +249,25 @@ def _too_large(p: Path, w: int, h: int, max_pixels: int, what: str = "image") ->
     )
 
 
+def _in_iso_media_box(p: Path) -> bool:
+    """Whether ``p`` starts like an ISO media file (HEIC, HEIF, AVIF): an ``ftyp`` box first.
+
+    An unreadable file answers False: opening it then fails with the usual reason.
+    """
+    try:
+        with open(p, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp"
+
+
 def _open_and_decode(p: Path, max_pixels: int) -> tuple[Image.Image, str | None]:
     """Open ``p``, check its size from the header, decode it; return it and a note when the
     file holds more frames or pages than the first (never counted: a header may claim two
     billion frames, and counting a TIFF's pages walks them all)."""
-    register_heif()
+    if _in_iso_media_box(p):
+        register_heif()  # only for HEIC/AVIF: importing the plugin costs every other file time
     with pillow_pixel_limit(max_pixels), _read_by_pillow(p, max_pixels):
         # Image.open reads only the header (and any image a container holds), so the size is
         # known before the pixels are decoded.
