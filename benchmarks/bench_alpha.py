@@ -226,9 +226,7 @@ def large_times(repeat: int) -> dict[str, float]:
     so that a busy moment on a shared machine falls on both alike.
     """
     from kquant_gui import quantize
-    from kquant_gui.engine.kmeans import preload
 
-    preload()
     rgba = alpha_images.matte_24mp()
     rgb = np.ascontiguousarray(rgba[..., :3])
     result = quantize(rgba, 64)
