@@ -393,14 +393,17 @@ class _ColorSource:
 
     def lookup(self, n: int) -> Lookup:
         idx = np.empty((3, n), dtype=np.intp)
+        codes = np.empty((3, n), dtype=_ENCODE.dtype)
+        key = codes[0]
         cells = self._cells
 
         def find(v: np.ndarray, out: np.ndarray) -> None:
             np.copyto(idx, v, casting="unsafe")
-            # Without ``out``: take then needs no buffer for a failure half way.
-            codes = _ENCODE.take(idx)
-            key = np.bitwise_or(codes[0], codes[1], out=codes[0])
-            key |= codes[2]
+            # Carried values stay inside _ENCODE (own value +- at most the headroom), so
+            # "clip" never clips; it lets take write into the kept buffer with no copy.
+            _ENCODE.take(idx, out=codes, mode="clip")
+            np.bitwise_or(key, codes[1], out=key)
+            np.bitwise_or(key, codes[2], out=key)
             # Keys are below 2**21 and labels below 256: "clip" never clips, and lets take
             # write straight into ``out`` rather than through a buffer.
             cells.take(key, out=out, mode="clip")
