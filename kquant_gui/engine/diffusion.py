@@ -21,7 +21,7 @@ import numpy as np
 from .alpha_diffusion import FREE, AlphaSource
 from .colorspace import SRGB_TO_LINEAR
 from .diffusion_tiles import KERNELS, Kernel, Lookup, diffuse_tiles, takers
-from .nearest import NearestTable, bin_of_keys, dilate_bins, pack_keys
+from .nearest import NearestTable, bin_of_keys, dilate_bins, key_part, pack_keys
 from .parallel import engine_threads, run_parts
 from .progress import Steps
 
@@ -67,14 +67,13 @@ _BLOCK = int((1.0 + 2.0 * _HEADROOM) * _SCALE) + 1
 
 
 def _encode_table() -> np.ndarray:
-    """Carried linear light (see ``_OFFSETS``) to the cell of its 8-bit sRGB code, for each
-    channel in turn, pre-shifted into its place in the cell index ``r7 | g7 << 7 | b7 << 14``
-    (see :func:`~.nearest.cell_of_keys`)."""
+    """Carried linear light (see ``_OFFSETS``) to its 8-bit sRGB code's share of a table key
+    (see :func:`~.nearest.key_part`), for each channel in turn."""
     # A code's range in linear light ends halfway to the next code's value.
     bounds = (SRGB_TO_LINEAR[:-1] + SRGB_TO_LINEAR[1:]) / 2
     levels = np.arange(_BLOCK) / _SCALE - _HEADROOM
-    cell = np.searchsorted(bounds, levels).astype(np.uint32) >> 1
-    return np.concatenate([cell, cell << 7, cell << 14])
+    code = np.searchsorted(bounds, levels)
+    return np.concatenate([key_part(code, c) for c in range(3)])
 
 
 _ENCODE = _encode_table()
@@ -202,9 +201,12 @@ def pixel_maps(
     reach = np.empty((h, w), dtype=np.uint8)
     rows = max(1, (1 << 18) // max(w, 1))
     scale = np.float32(strength * ERROR_KEPT / 255.0)
-    reach_of_gap = np.float32(REACH * 255.0 / _HEADROOM)
-    floor = np.float32(REACH_FLOOR * 255.0 / _HEADROOM)
-    spacing_scale = np.float32(REACH_SPACING * 255.0 / _HEADROOM)
+    # The reach depends on the bin alone: worked out once per bin, read per pixel.
+    gap = table.bin_gap * np.float32(REACH * 255.0 / _HEADROOM)
+    spacing = table.bin_spacing * np.float32(REACH_SPACING * 255.0 / _HEADROOM)
+    np.maximum(gap, spacing, out=gap)
+    gap += np.float32(REACH_FLOOR * 255.0 / _HEADROOM)
+    bin_reach = np.minimum(gap, 255.0).astype(np.uint8)
 
     def part(i: int, first: int, end: int) -> None:
         for y0 in range(first, end, rows):
@@ -224,14 +226,7 @@ def pixel_maps(
                 np.copyto(word, accept[y0:y1], casting="unsafe")
                 word <<= 24
                 word |= keys
-            bins = bin_of_keys(keys)
-            gap = table.bin_gap.take(bins)
-            gap *= reach_of_gap
-            spacing = table.bin_spacing.take(bins)
-            spacing *= spacing_scale
-            np.maximum(gap, spacing, out=gap)
-            gap += floor
-            reach[y0:y1] = np.minimum(gap, 255.0)
+            bin_reach.take(bin_of_keys(keys), out=reach[y0:y1])
             if steps is not None:
                 steps.check()
 
@@ -340,22 +335,13 @@ def _diffuse_colors(
     words = np.empty((h, w), "<u4")  # little-endian: r, g, b, acceptance
     accept, reach = pixel_maps(pixels, table, strength, steps, words)
     source = _ColorSource(words, palette, table, reach, takers(accept))
-    labels = diffuse_tiles(h, w, source, weights, steps)
-    # The diffusion looks held pixels up by cell like any other; where two entries share a
-    # cell that could pick the wrong one of the two. Row by row, in place, so the same
-    # whatever the parts.
-    rows = max(1, (1 << 18) // w)
-
-    def settle(i: int, y0: int, y1: int) -> None:
-        table.settle(labels[y0:y1], pixels[y0:y1], maybe=accept[y0:y1] == 0)
-
-    run_parts(settle, h, min_size=2 * rows, align=rows)
-    return labels
+    return diffuse_tiles(h, w, source, weights, steps)
 
 
 class _ColorSource:
     """What an RGB palette diffuses (see :class:`~.diffusion_tiles.Source`): linear light,
-    carried as in :func:`_carry`, each wanted colour's entry read from the table's cells.
+    carried as in :func:`_carry`, each wanted colour's exact nearest entry read from the
+    :class:`~.nearest.NearestTable`.
 
     A pixel is read as one 32-bit word, its colour and acceptance (see :func:`pixel_maps`):
     one gather instead of a 3-byte one and a 1-byte one.
@@ -376,7 +362,7 @@ class _ColorSource:
         self._words = words.reshape(-1)
         self._decode = _DECODE.reshape(3, 256)
         self._reach = reach.reshape(-1)
-        self._cells = table.cells
+        self._table = table
         self.takers = takers
 
     def fill(
@@ -395,7 +381,10 @@ class _ColorSource:
         idx = np.empty((3, n), dtype=np.intp)
         codes = np.empty((3, n), dtype=_ENCODE.dtype)
         key = codes[0]
-        cells = self._cells
+        table = self._table
+        labels, unknown = table.labels, table.unknown
+        # A 256-entry palette's table is uint16 (its unknown is 0xFFFF), read through a buffer.
+        found = np.empty(n, dtype=labels.dtype) if labels.dtype != np.uint8 else None
 
         def find(v: np.ndarray, out: np.ndarray) -> None:
             np.copyto(idx, v, casting="unsafe")
@@ -404,8 +393,15 @@ class _ColorSource:
             _ENCODE.take(idx, out=codes, mode="clip")
             np.bitwise_or(key, codes[1], out=key)
             np.bitwise_or(key, codes[2], out=key)
-            # Keys are below 2**21 and labels below 256: "clip" never clips, and lets take
-            # write straight into ``out`` rather than through a buffer.
-            cells.take(key, out=out, mode="clip")
+            # Keys are below 2**24: "clip" never clips, and lets take write straight into
+            # its output rather than through a buffer.
+            got = out if found is None else found
+            labels.take(key, out=got, mode="clip")
+            if got.max() == unknown:
+                # Colours whose bin nobody met yet: worked out once, then read as the others.
+                table.resolve(key[got == unknown])
+                labels.take(key, out=got, mode="clip")
+            if found is not None:
+                np.copyto(out, found, casting="unsafe")
 
         return find
