@@ -365,25 +365,14 @@ def _diffuse_colors(
     h, w = pixels.shape[:2]
     words = np.empty((h, w), "<u4")  # little-endian: r, g, b, acceptance
     accept, reach = pixel_maps(pixels, table, strength, steps, words)
-    rows = max(1, (1 << 18) // w)
-    # What the kernel reads of a pixel besides its word, in one 16-bit gather: its reach,
-    # which neighbours take its error, and whether it takes any itself.
-    aux = np.empty((h, w), np.uint16)
-
-    def pack(i: int, y0: int, y1: int) -> None:
-        mask = takers(accept, y0, y1)
-        mask |= (accept[y0:y1] > 0).view(np.uint8) << 4
-        out = aux[y0:y1]
-        np.copyto(out, mask)
-        out <<= 8
-        out |= reach[y0:y1]
-
-    run_parts(pack, h, min_size=2 * rows, align=rows)
+    aux = _pixel_aux(accept, reach)
+    del reach
     source = _ColorSource(words, palette, table, aux)
     labels = diffuse_tiles(h, w, source, weights, steps)
     # The diffusion looks held pixels up by cell like any other; where two entries share a
     # cell that could pick the wrong one of the two. Row by row, in place, so the same
     # whatever the parts.
+    rows = max(1, (1 << 18) // w)
 
     def settle(i: int, y0: int, y1: int) -> None:
         table.settle(labels[y0:y1], pixels[y0:y1], maybe=accept[y0:y1] == 0)
@@ -392,12 +381,44 @@ def _diffuse_colors(
     return labels
 
 
+def _pixel_aux(accept: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """What the kernel reads of a pixel besides its word, in one 16-bit gather: its reach,
+    which neighbours take its error (see :func:`~.diffusion_tiles.takers`) and whether it
+    takes any itself, as ``reach | takers << 8 | (accept > 0) << 12``.
+
+    Parameters
+    ----------
+    accept, reach : ndarray of uint8, shape (H, W)
+        See :func:`pixel_maps`.
+
+    Returns
+    -------
+    ndarray of uint16, shape (H, W)
+    """
+    h, w = accept.shape
+    aux = np.empty((h, w), np.uint16)
+    rows = max(1, (1 << 18) // w)
+
+    def part(i: int, y0: int, y1: int) -> None:
+        mask = takers(accept, y0, y1)
+        mask |= (accept[y0:y1] > 0).view(np.uint8) << 4
+        out = aux[y0:y1]
+        np.copyto(out, mask)
+        out <<= 8
+        out |= reach[y0:y1]
+
+    # Row by row (a row's takers read the row below, never write it): the same whatever
+    # the parts.
+    run_parts(part, h, min_size=2 * rows, align=rows)
+    return aux
+
+
 class _ColorSource:
     """What an RGB palette diffuses (see :class:`~.diffusion_tiles.Source`): linear light,
     carried as in :func:`_carry`, each wanted colour's entry read from the table's cells.
 
     A pixel is read as one 32-bit word, its colour and acceptance (see :func:`pixel_maps`),
-    and one 16-bit word, its reach and its takers (see :func:`_diffuse_colors`): two gathers
+    and one 16-bit word, its reach and its takers (see :func:`_pixel_aux`): two gathers
     and two small tables per row instead of four gathers and the arithmetic of each.
     """
 
@@ -414,7 +435,7 @@ class _ColorSource:
         self._cells = table.cells
 
     def reader(self, tw: int, n: int, rescale: np.ndarray) -> Reader:
-        # Tables by the 13-bit aux word (see _diffuse_colors): reach to bound, the takers and
+        # Tables by the 13-bit aux word (see _pixel_aux): reach to bound, the takers and
         # the pixel's own acceptance to the factor on the error it passes on.
         aux = np.arange(1 << 13)
         bound_of = (aux & 0xFF).astype(np.float32) * np.float32(_HEADROOM * _SCALE / 255.0)
