@@ -327,6 +327,10 @@ class PaletteEditor(QObject):
             return
         self._start(fn)
 
+    def editing(self) -> bool:
+        """True while edits asked for have not all landed in the session."""
+        return self.runner.busy() or bool(self._queue)
+
     def _start(self, fn: Callable[[Quantization], EditPlan]) -> None:
         shown = self.session.shown
         assert shown is not None

@@ -156,3 +156,16 @@ def test_the_display_copy_comes_first_and_the_result_shows_the_same_pixels(
         assert opened.save_to(tmp_path / "merged.png")
     with Image.open(tmp_path / "merged.png") as im:
         np.testing.assert_array_equal(np.asarray(im.convert("RGB")), expected.image)
+
+
+def test_a_save_asked_for_while_an_edit_runs_writes_the_edit(
+    qtbot, opened: MainWindow, background: None, tmp_path: Path
+) -> None:
+    editor = opened.palette_editor
+    before = opened.shown.result
+    editor.delete(1)
+    assert editor.editing()  # its display copy may be on screen before the result lands
+    with qtbot.waitSignal(opened.saved, timeout=TIMEOUT_MS):
+        assert opened.save_to(tmp_path / "deleted.png")
+    with Image.open(tmp_path / "deleted.png") as im:
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), delete_color(before, 1).image)
