@@ -22,15 +22,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from kquant_gui.engine import EditPlan, Quantization, apply_plan
 
-from . import tasks
+from . import tasks, window_parts
 from .display_image import DisplayImage
+from .status_text import result_titles
 from .worker import adopt_python_trace
 
 if TYPE_CHECKING:
@@ -137,6 +138,10 @@ def show_first_look(window: MainWindow, look: FirstLook) -> None:
         window.quantized_canvas.set_image(look.display)
     window.original_canvas.set_highlight(None)
     window.palette_canvas.set_palette(look.palette, look.counts, look.transparent_index)
+    # The titles as the result will give them (no arrays copied: palette and counts only).
+    edited = replace(look.job.base.result, palette=look.palette, counts=look.counts)
+    window_parts.fit_palette_pane(window, edited.n_colors)
+    window.palette_title.setText(result_titles(edited)[1])
 
 
 class EditWorker(QObject):

@@ -134,11 +134,11 @@ def test_the_display_copy_comes_first_and_the_result_shows_the_same_pixels(
 ) -> None:
     editor = opened.palette_editor
     before = opened.shown.result
-    seen: list[tuple[str, np.ndarray, object]] = []
+    seen: list[tuple[str, np.ndarray, object, str]] = []
 
     def record(what: str) -> None:
         drawn = opened.quantized_canvas.displayed_pixels().copy()
-        seen.append((what, drawn, opened.shown.result))
+        seen.append((what, drawn, opened.shown.result, opened.palette_title.text()))
 
     editor.lookShown.connect(lambda _id: record("look"))
     opened.resultShown.connect(lambda _id: record("result"))
@@ -146,6 +146,7 @@ def test_the_display_copy_comes_first_and_the_result_shows_the_same_pixels(
         editor.merge([0, 2])
     assert [s[0] for s in seen] == ["look", "result"]
     expected = merge_colors(before, [0, 2])
+    assert f"{expected.n_colors} colours" in seen[0][3] and seen[0][3] == seen[1][3]
     # On screen before the full-size result is made; then the result shows the same.
     assert seen[0][2] is before
     np.testing.assert_array_equal(seen[0][1], expected.image)
