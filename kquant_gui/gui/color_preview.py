@@ -84,6 +84,9 @@ class ColorPreview(QObject):
     @Slot(QColor)
     def _moved(self, color: QColor) -> None:
         self._pending = color
+        if self.editor.runner.busy():
+            # Said at once: the running step then skips its full-size repaint.
+            self.editor.runner.more_coming = True
         self._timer.start()
 
     @Slot()
@@ -96,8 +99,7 @@ class ColorPreview(QObject):
             if runner.looked():
                 self._pending = None
                 runner.submit(base, self._recolor(color.name()), ("preview", color.name()))
-            else:  # the running step's display copy (or end) asks again
-                runner.more_coming = True
+            # else the running step's display copy (or end) asks again
             return
         self._pending = None
         outcome = self.editor._edit_now(self._recolor(color.name()), base)
