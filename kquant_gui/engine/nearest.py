@@ -172,10 +172,10 @@ class NearestTable(HeldColors):
         Safe from any thread: a bin is worked out once, under a lock, and its entries are
         the same whoever works them out.
         """
-        bins = _distinct(keys.reshape(-1) >> 6)
-        # With the bins around each: the next lookups tend to meet them too, and one call for
-        # many bins costs far less than many calls.
-        bins = _distinct(((bins[:, None] & _BLOCK_BASE) | _BLOCK_OFFSETS[None, :]).reshape(-1))
+        # Whole blocks of bins: the next lookups tend to meet the bins around, and one call
+        # for many bins costs far less than many calls. Aligned blocks never overlap.
+        blocks = _distinct((keys.reshape(-1) >> 6) & _BLOCK_BASE)
+        bins = (blocks[:, None] | _BLOCK_OFFSETS[None, :]).reshape(-1)
         with self._lock:
             rows = self.labels.reshape(-1, 64)
             bins = bins[rows[bins, 0] == self.unknown]
