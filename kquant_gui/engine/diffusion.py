@@ -47,7 +47,8 @@ REACH = 3.0
 REACH_SPACING = 2.0
 REACH_FLOOR = 0.01
 #: How far (in 18-bit bins, 4 levels each) around the image's own colours the nearest-entry
-#: table is worked out exactly; see :class:`~.nearest.NearestTable`.
+#: table is worked out up front (the rest when a lookup first meets it); see
+#: :class:`~.nearest.NearestTable`.
 NEAR_BINS = 2
 #: Share of its error a pixel passes on at full strength. Passing on all of it reproduces
 #: the mean colour most closely but adds the most noise; libimagequant keeps 15/16. On the
@@ -151,7 +152,7 @@ _DAMPING = _damping_table()
 
 
 def near_bins(pixels: np.ndarray) -> np.ndarray:
-    """The 18-bit bins that dithered colours of ``pixels`` may fall in: those of the image's
+    """The 18-bit bins that dithered colours of ``pixels`` mostly fall in: those of the image's
     own colours (seen on every other pixel of every other row), grown by NEAR_BINS in every
     direction.
 

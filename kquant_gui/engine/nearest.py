@@ -378,7 +378,10 @@ def _bin_candidates(
     found, entries, counts = [], [], []
     for s in range(0, bins.size, rows):
         c = centers[s : s + rows]
-        d2 = c @ neg2
+        # |p|^2 - 2 c.p, element-wise: a matrix product over 3 coordinates took 4x as long.
+        d2 = c[:, 0, None] * neg2[0]
+        d2 += c[:, 1, None] * neg2[1]
+        d2 += c[:, 2, None] * neg2[2]
         d2 += norms
         nearest_entry = np.argmin(d2, axis=1)
         best[s : s + rows] = nearest_entry
