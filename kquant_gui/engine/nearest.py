@@ -351,6 +351,10 @@ def _bin_candidates(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nearest entry of the centre of each of ``bins``, and the candidates of the open ones.
 
+    Bins are taken block by block (8x8x8 bins): only the entries that some colour of the
+    block may be nearest to (the same test as a bin's, on the block's ball) are weighed for
+    its bins; a block with one such entry takes it whole.
+
     Returns
     -------
     best : ndarray of intp, shape (m,)
@@ -368,33 +372,32 @@ def _bin_candidates(
     none = np.zeros(0, dtype=np.intp)
     if n < 2 or bins.size == 0:
         return best, none, np.zeros((0, kk), dtype=np.intp), none
-    centers = bin_center_coords(space)[bins]
-    radius = _bin_radius(space)[bins]
-    neg2 = -2.0 * coords.T
     norms = (coords**2).sum(axis=1)
     # Twice the distance between every two entries.
-    apart2 = 2.0 * np.sqrt(np.maximum(norms[:, None] + norms[None, :] + coords @ neg2, 0.0))
-    rows = max(1, (1 << 21) // n)
+    apart2 = 2.0 * np.sqrt(
+        np.maximum(norms[:, None] + norms[None, :] - 2.0 * coords @ coords.T, 0)
+    )
+    blocks = _block_of(bins)
+    order = np.argsort(blocks, kind="stable")
+    starts = np.flatnonzero(np.diff(blocks[order], prepend=-1))
+    ends = np.append(starts[1:], bins.size)
+    ref, block_radius = _block_geometry(space)
+    ids = blocks[order[starts]]
+    near_block, inside_block = _within_margin(ref[ids], block_radius[ids], coords, norms, apart2)
+    centers = bin_center_coords(space)
+    all_radius = _bin_radius(space)
     found, entries, counts = [], [], []
-    for s in range(0, bins.size, rows):
-        c = centers[s : s + rows]
-        # |p|^2 - 2 c.p, element-wise: a matrix product over 3 coordinates took 4x as long.
-        d2 = c[:, 0, None] * neg2[0]
-        d2 += c[:, 1, None] * neg2[1]
-        d2 += c[:, 2, None] * neg2[2]
-        d2 += norms
-        nearest_entry = np.argmin(d2, axis=1)
-        best[s : s + rows] = nearest_entry
-        # Entries that some colour of the bin may be nearest to: those whose bisector with
-        # the nearest entry p cuts the ball of the bin's colours. For a colour x within r of
-        # the centre c, |x-q|^2 - |x-p|^2 >= |c-q|^2 - |c-p|^2 - 2 r |p-q|. A matrix
-        # product's rounding (~1e-9 here) decides nothing but who is measured; the slack
-        # covers it.
-        d2 -= d2[np.arange(d2.shape[0]), nearest_entry][:, None]
-        margin = apart2[nearest_entry]
-        margin *= radius[s : s + rows, None]
-        margin += 1e-6
-        inside = d2 <= margin
+    for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        at = order[s:e]
+        sub = np.flatnonzero(inside_block[i])
+        if sub.size == 1:
+            best[at] = near_block[i]
+            continue
+        b = bins[at]
+        nearest_entry, inside = _within_margin(
+            centers[b], all_radius[b], coords[sub], norms[sub], apart2[np.ix_(sub, sub)]
+        )
+        best[at] = sub[nearest_entry]
         count = np.count_nonzero(inside, axis=1)
         open_ = np.flatnonzero(count > 1)
         if open_.size == 0:
@@ -403,15 +406,87 @@ def _bin_candidates(
         # Position of each candidate within its row; rows come in order.
         first = np.searchsorted(row, np.arange(open_.size))
         pos = np.arange(row.size) - first[row]
-        cand = np.repeat(col[first][:, None], kk, axis=1)
+        cand = np.repeat(sub[col[first]][:, None], kk, axis=1)
         keep = pos < kk
-        cand[row[keep], pos[keep]] = col[keep]
-        found.append(bins[open_ + s])
+        cand[row[keep], pos[keep]] = sub[col[keep]]
+        found.append(b[open_])
         entries.append(cand)
         counts.append(count[open_])
     if not found:
         return best, none, np.zeros((0, kk), dtype=np.intp), none
     return best, np.concatenate(found), np.concatenate(entries), np.concatenate(counts)
+
+
+def _within_margin(
+    centers: np.ndarray,
+    radius: np.ndarray,
+    coords: np.ndarray,
+    norms: np.ndarray,
+    apart2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The entry nearest to each centre, and the entries some point within ``radius`` of
+    the centre may be nearest to: those whose bisector with the nearest entry p cuts that
+    ball. For a point x within r of c, |x-q|^2 - |x-p|^2 >= |c-q|^2 - |c-p|^2 - 2 r |p-q|.
+
+    Returns
+    -------
+    nearest : ndarray of intp, shape (m,)
+    inside : ndarray of bool, shape (m, n)
+    """
+    m, n = centers.shape[0], coords.shape[0]
+    nearest = np.empty(m, dtype=np.intp)
+    inside = np.empty((m, n), dtype=bool)
+    neg2 = -2.0 * coords.T
+    rows = max(1, (1 << 21) // n)
+    for s in range(0, m, rows):
+        c = centers[s : s + rows]
+        # |p|^2 - 2 c.p, element-wise: a matrix product over 3 coordinates took 4x as long.
+        d2 = c[:, 0, None] * neg2[0]
+        d2 += c[:, 1, None] * neg2[1]
+        d2 += c[:, 2, None] * neg2[2]
+        d2 += norms
+        p = np.argmin(d2, axis=1)
+        nearest[s : s + rows] = p
+        d2 -= d2[np.arange(d2.shape[0]), p][:, None]
+        margin = apart2[p]
+        margin *= radius[s : s + rows, None]
+        # Rounding (~1e-9 here) decides nothing but who is measured; the slack covers it.
+        margin += 1e-6
+        np.less_equal(d2, margin, out=inside[s : s + rows])
+    return nearest, inside
+
+
+def _block_of(bins: np.ndarray) -> np.ndarray:
+    """The 8x8x8-bin block (0..511) of each 18-bit bin."""
+    b = bins.astype(np.intp)
+    return ((b & 0x3F) >> 3) | ((((b >> 6) & 0x3F) >> 3) << 3) | (((b >> 12) >> 3) << 6)
+
+
+@cache
+def _block_geometry(space: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each 8x8x8-bin block's reference point (the centre of its bin at offset 4, 4, 4) and
+    a bound on the distance from it to any colour of the block: shapes (512, 3), (512,)."""
+    centers = bin_center_coords(space)
+    radius = _bin_radius(space)
+    bins = np.arange(1 << 18)
+    blocks = _block_of(bins)
+    ref_bins = np.array(
+        [
+            (r * 8 + 4) | (g * 8 + 4) << 6 | (b * 8 + 4) << 12
+            for b in range(8)
+            for g in range(8)
+            for r in range(8)
+        ]
+    )
+    ref = centers[ref_bins]
+    d = centers - ref[blocks]
+    reach = np.sqrt((d * d).sum(axis=1)) + radius
+    block_radius = np.zeros(512)
+    np.maximum.at(block_radius, blocks, reach)
+    block_radius = block_radius * (1 + 1e-9) + 1e-6
+    ref.flags.writeable = False
+    block_radius.flags.writeable = False
+    return ref, block_radius
 
 
 #: The low two bits of each channel of a bin's 64 colours, in table-key order.
