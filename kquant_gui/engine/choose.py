@@ -19,6 +19,7 @@ import numpy as np
 
 from ..options import K_MAX
 from .alpha_histogram import has_soft_alpha
+from .cluster import HistogramLevels
 from .estimate import Estimator
 from .histogram import EXACT_MAX_PIXELS, Histogram, histogram
 from .parallel import engine_threads, single_threaded_blas
@@ -78,6 +79,14 @@ class HistogramCache:
     def __init__(self, pixels: np.ndarray, dither: str, steps: Steps) -> None:
         self.pixels, self.dither, self.steps = pixels, dither, steps
         self._cache: dict[tuple, Histogram] = {}
+        self._levels: dict[tuple[int, str], HistogramLevels] = {}
+
+    def levels(self, hist: Histogram, space: str) -> HistogramLevels:
+        """The coordinates and bin means of ``hist`` (one this cache gave) in ``space``."""
+        key = (id(hist), space)
+        if key not in self._levels:
+            self._levels[key] = HistogramLevels(hist, space)
+        return self._levels[key]
 
     def get(self, k: int) -> Histogram:
         """The histogram ``quantize(pixels, k, dither=...)`` clusters."""
@@ -205,6 +214,7 @@ class _Search:
         self.kept: dict[int, tuple[Quantization, Quality]] = {}
         self._estimator: Estimator | None = None
         self._judged: JudgedColours | None = None
+        self._same_side = 0
 
     def estimate(self, k: int) -> float:
         """Estimated mean dE2000 at ``k`` (warm-started, on a sample)."""
@@ -222,9 +232,10 @@ class _Search:
         the answer."""
         # Soft-edged images take the colour-and-alpha pipeline, which builds its own.
         hist = None if self.soft else self.hists.get(k)
+        shared = None if hist is None else self.hists.levels(hist, self.space)
         result = _quantize(
             self.pixels, k, self.space, self.dither, self.strength, self.seed, None, self.cancel,
-            hist,
+            hist, shared=shared,
         )  # fmt: skip
         if self._judged is None:
             # The original's colours, sorted and converted once for every run: the figures
@@ -297,22 +308,33 @@ class _Search:
         return k * (self.target / error) ** (1.0 / self._exponent(k))
 
     def _next(self, miss: int | None, meet: int | None) -> int:
-        """The next k to run: the nearest to where the power law through the nearest real
-        runs reaches the target (rounding to nearest took fewer runs than rounding up on
-        china, flower and a third photo at ten targets each: 79 against 84)."""
+        """The next k to run. Between a miss and a meet, see :meth:`_inside`. From one side
+        only, the k just short of where the power law through the nearest real run reaches
+        the target, so that the next run most likely closes a bracket around it: from a meet
+        the last k predicted to miss, from a miss the first predicted to meet."""
         if meet is not None and miss is not None:
             return self._inside(miss, meet)
         if meet is not None:
-            return max(self.k_min, min(meet - 1, round(self._toward(meet))))
+            if self.tried[meet] <= 0:
+                # An exact result says nothing of the slope: halve towards k_min.
+                return max(self.k_min, (self.k_min + meet) // 2)
+            crossing = math.ceil(self._toward(meet) - 1e-9)
+            return max(self.k_min, min(meet - 1, crossing - 1))
         assert miss is not None
-        return min(self.k_max, max(miss + 1, round(self._toward(miss))))
+        crossing = math.ceil(self._toward(miss) - 1e-9)
+        return min(self.k_max, max(miss + 1, crossing))
 
     def run(self, progress: ProgressCallback | None) -> KChoice:
         guess = self.aim()
+        meet = miss = side = None
         while True:
             if progress is not None:
                 progress(min(0.9, 0.3 + 0.15 * len(self.tried)), "search")
-            self.real(guess)
+            inside = meet is not None and miss is not None
+            met = self.real(guess) <= self.target
+            # Runs in a row inside a bracket that fell on the same side of the target.
+            self._same_side = self._same_side + 1 if inside and met == side else int(inside)
+            side = met
             meets = [k for k, e in self.tried.items() if e <= self.target]
             meet = min(meets, default=None)
             # Below the smallest meeting k; mean colour error is not strictly monotone, so a
@@ -333,13 +355,13 @@ class _Search:
         )
 
     def _inside(self, miss: int, meet: int) -> int:
-        """Next k strictly between a miss and a meet: on the power law through both, kept a
-        quarter of the way off the ends while the bracket is wide, so that it shrinks at
-        least like a bisection."""
+        """Next k strictly between a miss and a meet: the first k where the power law through
+        both reaches the target, kept off the ends (so a meet next to the miss, or a miss
+        next to the meet, ends the search at once). Mean colour error is noisy at the scale
+        of a few k, so once the last two runs inside a bracket fell on the same side, the
+        next one halves it: never many more runs than a bisection."""
         e_miss, e_meet = self.tried[miss], self.tried[meet]
-        if 0 < e_meet < e_miss and self.target > 0:
-            guess = math.ceil(log_interpolate(miss, e_miss, meet, e_meet, self.target) - 1e-9)
-        else:
-            guess = (miss + meet) // 2
-        margin = (meet - miss) // 4 if meet - miss > 8 else 1
-        return int(min(max(guess, miss + margin), meet - margin))
+        if self._same_side >= 2 or not (0 < e_meet < e_miss and self.target > 0):
+            return (miss + meet) // 2
+        guess = math.ceil(log_interpolate(miss, e_miss, meet, e_meet, self.target) - 1e-9)
+        return int(min(max(guess, miss + 1), meet - 1))
