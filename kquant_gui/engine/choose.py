@@ -220,9 +220,10 @@ class _Search:
         """Estimated mean dE2000 at ``k`` (warm-started, on a sample)."""
         if k not in self.estimates:
             if self._estimator is None:
+                hist = self.hists.get(K_MAX)
                 self._estimator = Estimator(
-                    self.pixels, self.space, self.dither, self.seed, self.steps,
-                    self.hists.get(K_MAX), AIM_SAMPLE,
+                    self.pixels, self.space, self.dither, self.seed, self.steps, hist,
+                    AIM_SAMPLE, self.hists.levels(hist, self.space),
                 )  # fmt: skip
             self.estimates[k] = self._estimator.point(k, size=False).mean_delta_e
         return self.estimates[k]
@@ -239,8 +240,11 @@ class _Search:
         )  # fmt: skip
         if self._judged is None:
             # The original's colours, sorted and converted once for every run: the figures
-            # are result_quality's to the last bit.
-            self._judged = judged_colours(self.pixels, hist)
+            # are result_quality's to the last bit. The estimates' histogram is exact up to
+            # a larger size than a small palette's, and already holds them.
+            self._judged = judged_colours(
+                self.pixels, None if self.soft else self.hists.get(K_MAX)
+            )
         quality = judged_quality(self._judged, result.labels, result.palette)
         self.tried[k] = quality.mean_delta_e
         if quality.mean_delta_e <= self.target or k == self.k_max:
@@ -319,7 +323,7 @@ class _Search:
                 # An exact result says nothing of the slope: halve towards k_min.
                 return max(self.k_min, (self.k_min + meet) // 2)
             crossing = math.ceil(self._toward(meet) - 1e-9)
-            return max(self.k_min, min(meet - 1, crossing - 1))
+            return max(self.k_min, min(meet - 1, crossing))
         assert miss is not None
         crossing = math.ceil(self._toward(miss) - 1e-9)
         return min(self.k_max, max(miss + 1, crossing))
