@@ -28,7 +28,7 @@ import numpy as np
 from .alpha import to_alpha_space
 from .alpha_histogram import N_KEYS, OPAQUE_KEYS, TRANSPARENT_KEY, key_colors
 from .colorspace import SRGB_TO_LINEAR
-from .diffusion_tiles import Lookup
+from .diffusion_tiles import Lookup, Reader
 from .kmeans import nearest
 
 #: Linear light 0..1 in this many steps, to 8-bit sRGB by table.
@@ -143,17 +143,22 @@ class AlphaSource:
         self._choice[TRANSPARENT_KEY] = nearest(invisible, self._coords)[0][0]
         self._lock = threading.Lock()
 
-    def fill(
-        self, flat: np.ndarray, own: np.ndarray, bound: np.ndarray, accept: np.ndarray
-    ) -> None:
-        rgba = self._rgba.take(flat, axis=0)  # (tw, n, 4)
-        a = _ALPHA.take(rgba[..., 3])
-        for c in range(3):
-            np.multiply(_LINEAR.take(rgba[..., c]), a, out=own[:, c, :])
-        own[:, 3, :] = a
-        # No reach: the lookup keeps wanted values within what a colour can be.
-        bound.fill(2.0)
-        np.multiply(self._free.take(flat), self._strength, out=accept)
+    def reader(self, tw: int, n: int, rescale: np.ndarray) -> Reader:
+        # No takers: a pixel passes on all of its error, or none (see the module docstring).
+        rgba_of, free_of, strength = self._rgba, self._free, self._strength
+
+        def read(flat, own, bound, accept, passes) -> None:  # the arrays of Reader
+            rgba = rgba_of.take(flat, axis=0)  # (tw, n, 4)
+            a = _ALPHA.take(rgba[..., 3])
+            for c in range(3):
+                np.multiply(_LINEAR.take(rgba[..., c]), a, out=own[:, c, :])
+            own[:, 3, :] = a
+            # No reach: the lookup keeps wanted values within what a colour can be.
+            bound.fill(2.0)
+            np.multiply(free_of.take(flat), strength, out=accept)
+            np.greater(accept, 0, out=passes, casting="unsafe")
+
+        return read
 
     def _learn(self, keys: np.ndarray) -> None:
         """Work out the nearest entry of the visible ``keys``.

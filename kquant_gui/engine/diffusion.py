@@ -20,7 +20,7 @@ import numpy as np
 
 from .alpha_diffusion import FREE, AlphaSource
 from .colorspace import SRGB_TO_LINEAR
-from .diffusion_tiles import KERNELS, Kernel, Lookup, diffuse_tiles, takers
+from .diffusion_tiles import KERNELS, Kernel, Lookup, Reader, diffuse_tiles, takers
 from .nearest import NearestTable, bin_of_keys, dilate_bins, pack_keys
 from .parallel import engine_threads, run_parts
 from .progress import Steps
@@ -127,9 +127,15 @@ def edge_damping(pixels: np.ndarray, y0: int = 0, y1: int | None = None) -> np.n
     h = pixels.shape[0]
     y1 = h if y1 is None else y1
     lo, hi = max(y0 - 1, 0), min(y1 + 1, h)
-    # Luma as (r + 2 g + b) / 4 in int16, the contrast the largest step to a 4-neighbour.
-    p = pixels[lo:hi].astype(np.int16)
-    y = (p[..., 0] + 2 * p[..., 1] + p[..., 2] + 2) >> 2
+    # Luma as (r + 2 g + b) / 4 in int16, the contrast the largest step to a 4-neighbour;
+    # built in place from one channel at a time (no int16 copy of all three).
+    p = pixels[lo:hi]
+    y = p[..., 1].astype(np.int16)
+    y <<= 1
+    y += p[..., 0]
+    y += p[..., 2]
+    y += 2
+    y >>= 2
     c = np.zeros_like(y)
     dx = np.abs(np.diff(y, axis=1))
     np.maximum(c[:, 1:], dx, out=c[:, 1:])
@@ -137,8 +143,9 @@ def edge_damping(pixels: np.ndarray, y0: int = 0, y1: int | None = None) -> np.n
     dy = np.abs(np.diff(y, axis=0))
     np.maximum(c[1:], dy, out=c[1:])
     np.maximum(c[:-1], dy, out=c[:-1])
-    # A 256-entry ramp from contrast to damping, so the per-pixel work is integer only.
-    return _DAMPING.take(np.minimum(c[y0 - lo : y1 - lo], 255))
+    # A 256-entry ramp from contrast to damping, so the per-pixel work is integer only (luma
+    # is 0..255, so is the contrast: "clip" never clips).
+    return _DAMPING.take(c[y0 - lo : y1 - lo], mode="clip")
 
 
 _DAMPING = _damping_table()
@@ -153,11 +160,27 @@ def near_bins(pixels: np.ndarray) -> np.ndarray:
     -------
     ndarray of bool, shape (2**18,)
     """
-    seen = np.zeros(1 << 18, dtype=bool)
     sample = pixels[::2, ::2]
-    rows = max(1, (1 << 18) // max(sample.shape[1], 1))
-    for y0 in range(0, sample.shape[0], rows):
-        seen[bin_of_keys(pack_keys(sample[y0 : y0 + rows])).reshape(-1)] = True
+    h, w = sample.shape[:2]
+    rows = max(1, (1 << 18) // max(w, 1))
+
+    def part(i: int, first: int, end: int) -> np.ndarray:
+        seen = np.zeros(1 << 18, dtype=bool)
+        bins = np.empty((rows, w), dtype=np.uint32)
+        for y0 in range(first, end, rows):
+            p = sample[y0 : min(end, y0 + rows)]
+            b = bins[: p.shape[0]]
+            # r6 | g6 << 6 | b6 << 12 from the channels (no packed key to unpack).
+            np.right_shift(p[..., 2], 2, out=b, casting="unsafe")
+            b <<= 6
+            b |= p[..., 1] >> 2
+            b <<= 6
+            b |= p[..., 0] >> 2
+            seen[b] = True
+        return seen
+
+    # Each part marks its own table (the same whatever the parts): no shared writes.
+    seen = np.logical_or.reduce(run_parts(part, h, min_size=2 * rows, align=rows))
     return dilate_bins(seen, NEAR_BINS)
 
 
@@ -202,15 +225,19 @@ def pixel_maps(
     reach = np.empty((h, w), dtype=np.uint8)
     rows = max(1, (1 << 18) // max(w, 1))
     scale = np.float32(strength * ERROR_KEPT / 255.0)
-    reach_of_gap = np.float32(REACH * 255.0 / _HEADROOM)
-    floor = np.float32(REACH_FLOOR * 255.0 / _HEADROOM)
-    spacing_scale = np.float32(REACH_SPACING * 255.0 / _HEADROOM)
+    reach_of_bin = _reach_table(table)
 
     def part(i: int, first: int, end: int) -> None:
         for y0 in range(first, end, rows):
             y1 = min(end, y0 + rows)
             p = pixels[y0:y1]
-            keys = pack_keys(p)
+            # The colour bytes straight into the (little-endian) words: r | g << 8 | b << 16,
+            # the packed key, until the acceptance byte goes in below.
+            keys = np.empty((y1 - y0, w), "<u4") if words is None else words[y0:y1]
+            key_bytes = keys.view(np.uint8).reshape(y1 - y0, w, 4)
+            for c in range(3):  # a channel at a time: a copy of 3-byte runs is slow
+                key_bytes[..., c] = p[..., c]
+            key_bytes[..., 3] = 0
             gate = 255.0 - table.closeness.take(keys).astype(np.float32)
             gate *= edge_damping(pixels, y0, y1)
             gate *= scale
@@ -219,25 +246,24 @@ def pixel_maps(
             # Round up, so that only a gate of 0 gives 0 at any strength (and stay in range:
             # a product a hair over 255 would wrap).
             accept[y0:y1] = np.minimum(np.ceil(gate), 255.0)
-            if words is not None:
-                word = words[y0:y1]
-                np.copyto(word, accept[y0:y1], casting="unsafe")
-                word <<= 24
-                word |= keys
-            bins = bin_of_keys(keys)
-            gap = table.bin_gap.take(bins)
-            gap *= reach_of_gap
-            spacing = table.bin_spacing.take(bins)
-            spacing *= spacing_scale
-            np.maximum(gap, spacing, out=gap)
-            gap += floor
-            reach[y0:y1] = np.minimum(gap, 255.0)
+            reach_of_bin.take(bin_of_keys(keys), out=reach[y0:y1], mode="clip")
+            key_bytes[..., 3] = accept[y0:y1]
             if steps is not None:
                 steps.check()
 
     # Row by row and element-wise: the maps are the same whatever the parts and threads.
     run_parts(part, h, min_size=2 * rows, align=rows)
     return accept, reach
+
+
+def _reach_table(table: NearestTable) -> np.ndarray:
+    """The reach (see :func:`pixel_maps`) of the colours of every 18-bit bin, worked out once
+    per bin rather than per pixel: uint8 of shape (2**18,)."""
+    gap = table.bin_gap * np.float32(REACH * 255.0 / _HEADROOM)
+    spacing = table.bin_spacing * np.float32(REACH_SPACING * 255.0 / _HEADROOM)
+    np.maximum(gap, spacing, out=gap)
+    gap += np.float32(REACH_FLOOR * 255.0 / _HEADROOM)
+    return np.minimum(gap, 255.0).astype(np.uint8)
 
 
 def _noise_amplitude(palette: np.ndarray) -> float:
@@ -339,7 +365,9 @@ def _diffuse_colors(
     h, w = pixels.shape[:2]
     words = np.empty((h, w), "<u4")  # little-endian: r, g, b, acceptance
     accept, reach = pixel_maps(pixels, table, strength, steps, words)
-    source = _ColorSource(words, palette, table, reach, takers(accept))
+    aux = _pixel_aux(accept, reach)
+    del reach
+    source = _ColorSource(words, palette, table, aux)
     labels = diffuse_tiles(h, w, source, weights, steps)
     # The diffusion looks held pixels up by cell like any other; where two entries share a
     # cell that could pick the wrong one of the two. Row by row, in place, so the same
@@ -353,43 +381,82 @@ def _diffuse_colors(
     return labels
 
 
+def _pixel_aux(accept: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """What the kernel reads of a pixel besides its word, in one 16-bit gather: its reach,
+    which neighbours take its error (see :func:`~.diffusion_tiles.takers`) and whether it
+    takes any itself, as ``reach | takers << 8 | (accept > 0) << 12``.
+
+    Parameters
+    ----------
+    accept, reach : ndarray of uint8, shape (H, W)
+        See :func:`pixel_maps`.
+
+    Returns
+    -------
+    ndarray of uint16, shape (H, W)
+    """
+    h, w = accept.shape
+    aux = np.empty((h, w), np.uint16)
+    rows = max(1, (1 << 18) // w)
+
+    def part(i: int, y0: int, y1: int) -> None:
+        mask = takers(accept, y0, y1)
+        mask |= (accept[y0:y1] > 0).view(np.uint8) << 4
+        out = aux[y0:y1]
+        np.copyto(out, mask)
+        out <<= 8
+        out |= reach[y0:y1]
+
+    # Row by row (a row's takers read the row below, never write it): the same whatever
+    # the parts.
+    run_parts(part, h, min_size=2 * rows, align=rows)
+    return aux
+
+
 class _ColorSource:
     """What an RGB palette diffuses (see :class:`~.diffusion_tiles.Source`): linear light,
     carried as in :func:`_carry`, each wanted colour's entry read from the table's cells.
 
-    A pixel is read as one 32-bit word, its colour and acceptance (see :func:`pixel_maps`):
-    one gather instead of a 3-byte one and a 1-byte one.
+    A pixel is read as one 32-bit word, its colour and acceptance (see :func:`pixel_maps`),
+    and one 16-bit word, its reach and its takers (see :func:`_pixel_aux`): two gathers
+    and two small tables per row instead of four gathers and the arithmetic of each.
     """
 
     channels = 3
 
     def __init__(
-        self,
-        words: np.ndarray,
-        palette: np.ndarray,
-        table: NearestTable,
-        reach: np.ndarray,
-        takers: np.ndarray,
+        self, words: np.ndarray, palette: np.ndarray, table: NearestTable, aux: np.ndarray
     ) -> None:
         self.carried = np.ascontiguousarray(_carry(SRGB_TO_LINEAR[palette[:, :3]].T))  # (3, n)
         self.noise = _noise_amplitude(palette)
         self._words = words.reshape(-1)
         self._decode = _DECODE.reshape(3, 256)
-        self._reach = reach.reshape(-1)
+        self._aux = aux.reshape(-1)
         self._cells = table.cells
-        self.takers = takers
 
-    def fill(
-        self, flat: np.ndarray, own: np.ndarray, bound: np.ndarray, accept: np.ndarray
-    ) -> None:
-        # The bytes of the (little-endian) word: r, g, b, acceptance.
-        word = self._words.take(flat).view(np.uint8).reshape(*flat.shape, 4)
-        for c in range(3):
-            np.take(self._decode[c], word[..., c], out=own[:, c, :], mode="clip")
-        np.copyto(bound, self._reach.take(flat), casting="unsafe")
-        bound *= np.float32(_HEADROOM * _SCALE / 255.0)
-        np.copyto(accept, word[..., 3], casting="unsafe")
-        accept *= np.float32(1.0 / 255.0)
+    def reader(self, tw: int, n: int, rescale: np.ndarray) -> Reader:
+        # Tables by the 13-bit aux word (see _pixel_aux): reach to bound, the takers and
+        # the pixel's own acceptance to the factor on the error it passes on.
+        aux = np.arange(1 << 13)
+        bound_of = (aux & 0xFF).astype(np.float32) * np.float32(_HEADROOM * _SCALE / 255.0)
+        passes_of = np.where(aux >> 12 & 1, rescale[aux >> 8 & 0xF], 0.0).astype(np.float32)
+        idx = np.empty((tw, n), dtype=np.intp)
+        words, aux_of, decode = self._words, self._aux, self._decode
+        to_accept = np.float32(1.0 / 255.0)
+
+        def read(flat, own, bound, accept, passes) -> None:  # the arrays of Reader
+            # The bytes of the (little-endian) word: r, g, b, acceptance.
+            word = words.take(flat).view(np.uint8).reshape(*flat.shape, 4)
+            for c in range(3):
+                np.take(decode[c], word[..., c], out=own[:, c, :], mode="clip")
+            np.copyto(accept, word[..., 3], casting="unsafe")
+            accept *= to_accept
+            # One conversion of the index for both tables ("clip" never clips: aux < 2**13).
+            np.copyto(idx, aux_of.take(flat), casting="unsafe")
+            bound_of.take(idx, out=bound, mode="clip")
+            passes_of.take(idx, out=passes, mode="clip")
+
+        return read
 
     def lookup(self, n: int) -> Lookup:
         idx = np.empty((3, n), dtype=np.intp)

@@ -68,6 +68,12 @@ KERNELS = {
 #: in place (into the range of values the entries can stand for), and the error passed on is
 #: then measured from the moved value.
 Lookup = Callable[[np.ndarray, np.ndarray], None]
+#: Reads the pixels at flat indices ``flat`` (tw, n): their own carried values into ``own``
+#: (tw, C, n), how far their wanted value may move into ``bound`` (tw, n), how much of the
+#: incoming error they take into ``accept`` (tw, n, 0..1), and the factor on the error they
+#: pass on into ``passes`` (tw, n: 0 where acceptance is 0, else the :func:`rescale` of its
+#: takers); all float32.
+Reader = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 
 
 class Source(Protocol):
@@ -79,16 +85,11 @@ class Source(Protocol):
     carried: np.ndarray
     #: Amplitude of the pseudo-random start error of each tile, in carried units.
     noise: float
-    #: Which of its kernel neighbours take error, per pixel (flat, uint8; see
-    #: :func:`takers`), or None: a pixel's error then goes to the takers alone.
-    takers: np.ndarray | None
 
-    def fill(
-        self, flat: np.ndarray, own: np.ndarray, bound: np.ndarray, accept: np.ndarray
-    ) -> None:
-        """Read the pixels at flat indices ``flat`` (tw, n): their own carried values into
-        ``own`` (tw, C, n), how far their wanted value may move into ``bound`` (tw, n), and
-        how much of the incoming error they take into ``accept`` (tw, n, 0..1); all float32."""
+    def reader(self, tw: int, n: int, rescale: np.ndarray) -> Reader:
+        """A reader of rows of ``tw`` x ``n`` pixels, with its own scratch buffers (one per
+        thread); ``rescale`` is :func:`rescale` of the kernel, for sources that know which
+        neighbours of a pixel take error (see :func:`takers`)."""
 
     def lookup(self, n: int) -> Lookup:
         """A lookup for steps of ``n`` pixels, with its own scratch buffers (one per thread)."""
@@ -101,44 +102,51 @@ _AHEAD, _BEHIND_BELOW, _BELOW, _AHEAD_BELOW = 1, 2, 4, 8
 MAX_RESCALE = 8.0
 
 
-def takers(accept: np.ndarray) -> np.ndarray:
-    """Which kernel neighbours of each pixel take error (acceptance above 0), as bits
-    ``_AHEAD | _BEHIND_BELOW | _BELOW | _AHEAD_BELOW`` in the serpentine direction of its row
-    (rightward on even rows); neighbours outside the image take none.
+def takers(accept: np.ndarray, y0: int = 0, y1: int | None = None) -> np.ndarray:
+    """Which kernel neighbours of each pixel of rows ``y0:y1`` take error (acceptance above
+    0), as bits ``_AHEAD | _BEHIND_BELOW | _BELOW | _AHEAD_BELOW`` in the serpentine
+    direction of its row (rightward on even rows); neighbours outside the image take none.
 
     Error passed to a pixel that takes none is lost. Where held pixels (a flat colour the
     palette holds exactly) surround a pixel that is not held, such as the anti-aliased edge
     between two flat colours of a logo, most of its error was lost that way and its average
-    colour drifted; the kernel now passes it to the takers alone (see :func:`_rescale`). On
+    colour drifted; the kernel now passes it to the takers alone (see :func:`rescale`). On
     the bench logo at k=16, the worst blurred 32x32 block went from 0.90 to 0.64 dE2000.
 
     Parameters
     ----------
     accept : ndarray, shape (H, W)
+    y0, y1 : int
+        The rows (default: all); the row below them is read too.
 
     Returns
     -------
-    ndarray of uint8, shape (H * W,)
+    ndarray of uint8, shape (y1 - y0, W)
     """
     h, w = accept.shape
-    out = np.empty((h, w), dtype=np.uint8)
+    y1 = h if y1 is None else y1
+    out = np.empty((y1 - y0, w), dtype=np.uint8)
     rows = max(1, (1 << 18) // max(w, 1))
-    for y0 in range(0, h, rows):
-        y1 = min(h, y0 + rows)
+    for a0 in range(y0, y1, rows):
+        a1 = min(y1, a0 + rows)
         # The rows and the one below, with a column of non-takers either side.
-        t = np.zeros((y1 - y0 + 1, w + 2), dtype=np.uint8)
-        below_end = min(y1 + 1, h)
-        t[: below_end - y0, 1:-1] = accept[y0:below_end] > 0
-        here, below = t[:-1], t[1:]
+        t = np.zeros((a1 - a0 + 1, w + 2), dtype=np.uint8)
+        below_end = min(a1 + 1, h)
+        t[: below_end - a0, 1:-1] = accept[a0:below_end] > 0
         left, mid, right = slice(0, w), slice(1, w + 1), slice(2, w + 2)
-        fwd = here[:, right] | below[:, left] << 1 | below[:, mid] << 2 | below[:, right] << 3
-        back = here[:, left] | below[:, right] << 1 | below[:, mid] << 2 | below[:, left] << 3
-        even = (np.arange(y0, y1) % 2 == 0)[:, None]
-        out[y0:y1] = np.where(even, fwd, back)
-    return out.reshape(-1)
+        dest = out[a0 - y0 : a1 - y0]
+        # Even image rows run rightward, odd ones leftward: each parity on its own rows.
+        for first, ahead, behind in ((a0 % 2, right, left), (1 - a0 % 2, left, right)):
+            here, below = t[first:-1:2], t[first + 1 :: 2]
+            rows_out = dest[first::2]
+            np.left_shift(below[:, behind], 1, out=rows_out)
+            rows_out |= here[:, ahead]
+            rows_out |= below[:, mid] << 2
+            rows_out |= below[:, ahead] << 3
+    return out
 
 
-def _rescale(weights: Kernel) -> np.ndarray:
+def rescale(weights: Kernel) -> np.ndarray:
     """Per :func:`takers` mask, the factor that scales a pixel's error up to the whole kernel
     over its takers (1 when all take, at most ``MAX_RESCALE``), float32 of shape (16,)."""
     shares = np.array([weights.ahead, *weights.below])
@@ -196,8 +204,7 @@ def diffuse_tiles(
     n_groups = min(max_threads(), PARTS, n_tiles)
     per_group = -(-n_tiles // n_groups)
     n_groups = -(-n_tiles // per_group)
-    # One slot past the end takes the writes of tile pixels that fall outside the image.
-    out = np.empty(h * w + 1, dtype=np.uint8)
+    out = np.empty((h, w), dtype=np.uint8)
     geometry = _Geometry(h, w, t, nx)
 
     def part(i: int, g0: int, g1: int) -> None:
@@ -219,7 +226,7 @@ def diffuse_tiles(
             )
 
     run_parts(part, n_groups, min_size=2)
-    return out[:-1].reshape(h, w)
+    return out
 
 
 @dataclass(frozen=True)
@@ -238,16 +245,15 @@ def _diffuse_group(
     out: np.ndarray,
     tick: Callable[[float], None],
 ) -> None:
-    """Diffuse the tiles ``tiles`` side by side, writing the labels of their kept pixels."""
+    """Diffuse the tiles ``tiles`` (consecutive) side by side, writing the labels of their
+    kept pixels into ``out`` (H, W)."""
     h, w, t = g.h, g.w, g.tile
     th, tw = t + MARGIN_TOP, t + 2 * MARGIN_SIDE
     c = source.channels
     n = tiles.size
     y0 = (tiles // g.nx) * t - MARGIN_TOP
     x0 = (tiles % g.nx) * t - MARGIN_SIDE
-    xs = x0[None, :] + np.arange(tw)[:, None]  # (tw, n)
-    cols = np.clip(xs, 0, w - 1)
-    core_x = (xs >= x0 + MARGIN_SIDE) & (xs < x0 + MARGIN_SIDE + t) & (xs < w)
+    cols = np.clip(x0[None, :] + np.arange(tw)[:, None], 0, w - 1)  # (tw, n)
     # Error arriving at each pixel of the current row, with a spare column either side.
     err = np.zeros((tw + 2, c, n), dtype=np.float32)
     err[1:-1] = _tile_noise(tiles, tw, c, source.noise)
@@ -256,7 +262,8 @@ def _diffuse_group(
     v = np.empty((c, n), dtype=np.float32)
     f = np.empty((c, n), dtype=np.float32)
     entry = np.empty((c, n), dtype=np.float32)
-    labels = np.empty((tw, n), dtype=np.uint8)
+    # Every label of the group, margins included: written to ``out`` once, at the end.
+    labels = np.empty((th, tw, n), dtype=np.uint8)
     own = np.empty((tw, c, n), dtype=np.float32)
     spare = np.empty((tw, c, n), dtype=np.float32)
     bound = np.empty((tw, n), dtype=np.float32)
@@ -264,38 +271,32 @@ def _diffuse_group(
     passes = np.empty((tw, n), dtype=np.float32)
     ahead_w = np.empty((tw, 1, n), dtype=np.float32)
     flat = np.empty((tw, n), dtype=np.intp)
-    dest = np.empty((tw, n), dtype=np.intp)
+    read = source.reader(tw, n, rescale(weights))
     lookup = source.lookup(n)
-    rescale = _rescale(weights)
-    shares = getattr(source, "takers", None)
     carried = source.carried
     ahead = np.float32(weights.ahead)
     b_behind, b_below, b_ahead = (np.float32(b) for b in weights.below)
     # Views made once: indexing in the inner loop costs as much as a small operation.
-    err_at, diff_at, labels_at, own_at = list(err), list(diff), list(labels), list(own)
+    err_at, diff_at, own_at = list(err), list(diff), list(own)
     high_at = list(bound[:, None, :])
     low = np.empty((tw, 1, n), dtype=np.float32)
     low_at = list(low)
-    outside = h * w
     for r in range(th):
-        yy = y0 + r
-        np.add((np.clip(yy, 0, h - 1) * w)[None, :], cols, out=flat)
-        source.fill(flat, own, bound, accept)
+        np.add((np.clip(y0 + r, 0, h - 1) * w)[None, :], cols, out=flat)
+        read(flat, own, bound, accept, passes)
         np.negative(bound[:, None, :], out=low)
-        np.greater(accept, 0, out=passes, casting="unsafe")
-        if shares is not None:
-            # Tile rows start on even image rows (tile sizes and MARGIN_TOP are even), so
-            # rightward rows are the even ones, as takers() assumes.
-            passes *= rescale.take(shares.take(flat))
         # Error from the row above reaches a pixel scaled by what it accepts; so does the
         # error from the pixel before it, folded into the weight that pixel passes on.
         err[1:-1] *= accept[:, None, :]
         weight[1:-1] = accept
+        # Tile rows start on even image rows (tile sizes and MARGIN_TOP are even), so
+        # rightward rows are the even ones, as takers() assumes.
         rightward = r % 2 == 0
         nxt = weight[2:] if rightward else weight[:-2]
         np.multiply(passes, nxt, out=ahead_w[:, 0, :])
         ahead_w *= ahead
         step = 1 if rightward else -1
+        labels_at = list(labels[r])
         for x in range(tw) if rightward else range(tw - 1, -1, -1):
             # own + clip(error, -bound, bound): the same float as clipping own + error to
             # [own - bound, own + bound], with no per-channel bounds to build.
@@ -306,7 +307,7 @@ def _diffuse_group(
             lab = labels_at[x]
             lookup(v, lab)
             d = diff_at[x + 1]
-            np.take(carried, lab, axis=1, out=entry, mode="clip")
+            carried.take(lab, axis=1, out=entry, mode="clip")
             np.subtract(v, entry, out=d)
             np.multiply(d, ahead_w[x], out=f)
             err_at[x + 1 + step] += f
@@ -317,9 +318,28 @@ def _diffuse_group(
         np.multiply(diff[1:-1], b_below, out=err[1:-1])
         err[1:-1] += np.multiply(behind_d, b_behind, out=spare)
         err[1:-1] += np.multiply(ahead_d, b_ahead, out=spare)
-        if r >= MARGIN_TOP:
-            keep = core_x & (yy < h)[None, :]
-            np.copyto(dest, outside)
-            np.copyto(dest, flat, where=keep)
-            out[dest] = labels
         tick((r + 1) / th)
+    _write_kept(labels[MARGIN_TOP:, MARGIN_SIDE : MARGIN_SIDE + t], int(tiles[0]), g, out)
+
+
+def _write_kept(kept: np.ndarray, first: int, g: _Geometry, out: np.ndarray) -> None:
+    """Copy the kept labels ``kept`` (t, t, n: row, column, tile) of the consecutive tiles
+    from ``first`` on into ``out`` (H, W), a tile row at a time; parts of tiles beyond the
+    image are dropped."""
+    h, w, t, nx = g.h, g.w, g.tile, g.nx
+    whole = w // t  # tile columns that lie inside the image
+    n = kept.shape[2]
+    i = 0
+    while i < n:
+        ty, tx = divmod(first + i, nx)
+        m = min(n - i, nx - tx)  # tiles of this tile row in the group
+        rows = min(t, h - ty * t)
+        dest = out[ty * t : ty * t + rows]
+        full = max(0, min(m, whole - tx))
+        if full:
+            block = dest[:, tx * t : (tx + full) * t].reshape(rows, full, t)
+            block[...] = kept[:rows, :, i : i + full].transpose(0, 2, 1)
+        if full < m:  # the last tile column, cut by the image's right edge
+            x = (tx + full) * t
+            dest[:, x:] = kept[:rows, : w - x, i + full]
+        i += m
