@@ -263,6 +263,7 @@ def _diffuse_group(
     v = np.empty((c, n), dtype=np.float32)
     f = np.empty((c, n), dtype=np.float32)
     entry = np.empty((c, n), dtype=np.float32)
+    lab_idx = np.empty(n, dtype=np.intp)
     labels = np.empty((tw, n), dtype=np.uint8)
     own = np.empty((tw, c, n), dtype=np.float32)
     spare = np.empty((tw, c, n), dtype=np.float32)
@@ -306,7 +307,8 @@ def _diffuse_group(
             lab = labels_at[x]
             lookup(v, lab)
             d = diff_at[x + 1]
-            carried.take(lab, axis=1, out=entry, mode="clip")
+            np.copyto(lab_idx, lab)  # cheaper than take's own conversion of uint8
+            carried.take(lab_idx, axis=1, out=entry, mode="clip")
             np.subtract(v, entry, out=d)
             np.multiply(d, ahead_w[x], out=f)
             err_at[x + 1 + step] += f
