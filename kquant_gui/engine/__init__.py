@@ -19,7 +19,17 @@ and ``edit`` (replace, delete, merge entries of a result).
 from ..options import DITHERS, ENGINES, K_MAX, K_MIN
 from .choose import KChoice, choose_k
 from .colorspace import COLOR_SPACES
-from .edit import apply_edits, delete_color, merge_colors, replace_color
+from .edit import (
+    EditPlan,
+    apply_edits,
+    apply_plan,
+    delete_color,
+    merge_colors,
+    plan_delete,
+    plan_merge,
+    plan_replace,
+    replace_color,
+)
 from .histogram import count_distinct_colors
 from .metrics import ciede2000, mean_delta_e2000, psnr
 from .parallel import engine_threads
@@ -36,10 +46,12 @@ __all__ = [
     "K_MAX",
     "K_MIN",
     "Cancelled",
+    "EditPlan",
     "KChoice",
     "Quantization",
     "SweepPoint",
     "apply_edits",
+    "apply_plan",
     "choose_k",
     "ciede2000",
     "coarse_first",
@@ -48,6 +60,9 @@ __all__ = [
     "engine_threads",
     "mean_delta_e2000",
     "merge_colors",
+    "plan_delete",
+    "plan_merge",
+    "plan_replace",
     "psnr",
     "quantize",
     "remap",

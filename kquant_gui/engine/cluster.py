@@ -138,29 +138,6 @@ def _coarse_codes(colors: np.ndarray, bits: int) -> np.ndarray:
     return c[:, 0] | (c[:, 1] << bits) | (c[:, 2] << (2 * bits))
 
 
-def _levels(hist: Histogram, coords: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The histogram at decreasing resolutions, finest first: (points, weights) pairs.
-
-    Level 0 is the histogram itself; then 18-bit bin means when the entries are exact distinct
-    colours, then 15-bit and 12-bit bin means. A level is only added while it is much smaller
-    than the one before and still has COARSE_POINTS_PER_CLUSTER points per cluster.
-    """
-    levels = [(coords, hist.weights)]
-    coarser = []
-    if hist.exact:
-        coarser.append((hist.codes, 1 << 18))
-    coarser += [(_coarse_codes(hist.colors, bits), 1 << (3 * bits)) for bits in (5, 4)]
-    for codes, n_codes in coarser:
-        size = levels[-1][0].shape[0]
-        if size <= COARSE_MAX:
-            break
-        points, weights = aggregate(coords, hist.weights, codes, n_codes)
-        if points.shape[0] > 0.7 * size or points.shape[0] < COARSE_POINTS_PER_CLUSTER * k:
-            continue
-        levels.append((points, weights))
-    return levels
-
-
 def histogram_coords(hist: Histogram, space: str) -> np.ndarray:
     """Working-space coordinates of the histogram's entries, shape (m, 3)."""
     # A binned photo's entries are bin centres, whose coordinates are tabulated once; other
@@ -168,6 +145,64 @@ def histogram_coords(hist: Histogram, space: str) -> np.ndarray:
     if hist.centers:
         return bin_center_coords(space)[hist.codes]
     return to_space(hist.colors if hist.means is None else hist.means, space)
+
+
+class HistogramLevels:
+    """A histogram's working-space coordinates and coarser bin means, each computed when
+    first asked and kept: none depends on k, so runs at many k (``choose_k``) share them.
+
+    Parameters
+    ----------
+    hist : Histogram
+    space : {"lab", "oklab", "rgb"}
+    coords : ndarray of float64, shape (m, 3), optional
+        :func:`histogram_coords` of ``hist`` in ``space``, when the caller has them.
+    """
+
+    def __init__(self, hist: Histogram, space: str, coords: np.ndarray | None = None) -> None:
+        self.hist, self.space = hist, space
+        self._coords = coords
+        self._means: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def coords(self) -> np.ndarray:
+        """:func:`histogram_coords` of the histogram, shape (m, 3)."""
+        if self._coords is None:
+            self._coords = histogram_coords(self.hist, self.space)
+        return self._coords
+
+    def bin_means(self, bits: int) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted means and masses of the coordinates per bin of ``bits`` bits a channel
+        (6: the histogram's own 18-bit codes), shapes (p, 3) and (p,)."""
+        if bits not in self._means:
+            hist = self.hist
+            codes = hist.codes if bits == 6 else _coarse_codes(hist.colors, bits)
+            self._means[bits] = aggregate(self.coords, hist.weights, codes, 1 << (3 * bits))
+        return self._means[bits]
+
+
+def _levels(
+    hist: Histogram, coords: np.ndarray, k: int, shared: HistogramLevels | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The histogram at decreasing resolutions, finest first: (points, weights) pairs.
+
+    Level 0 is the histogram itself; then 18-bit bin means when the entries are exact distinct
+    colours, then 15-bit and 12-bit bin means. A level is only added while it is much smaller
+    than the one before and still has COARSE_POINTS_PER_CLUSTER points per cluster.
+    ``shared``, built on the same histogram and space, supplies the bin means.
+    """
+    levels = [(coords, hist.weights)]
+    if shared is None:
+        shared = HistogramLevels(hist, "", coords)
+    for bits in (6, 5, 4) if hist.exact else (5, 4):
+        size = levels[-1][0].shape[0]
+        if size <= COARSE_MAX:
+            break
+        points, weights = shared.bin_means(bits)
+        if points.shape[0] > 0.7 * size or points.shape[0] < COARSE_POINTS_PER_CLUSTER * k:
+            continue
+        levels.append((points, weights))
+    return levels
 
 
 def refine_levels(
@@ -188,7 +223,14 @@ def refine_levels(
 
 
 def cluster(
-    hist: Histogram, k: int, space: str, seed: int, steps: Steps, *, engine: str = "numpy"
+    hist: Histogram,
+    k: int,
+    space: str,
+    seed: int,
+    steps: Steps,
+    *,
+    engine: str = "numpy",
+    shared: HistogramLevels | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette for the visible colours of ``hist``, and the entries' working-space coordinates.
 
@@ -196,12 +238,15 @@ def cluster(
     ``engine="sklearn"``, scikit-learn's ``KMeans`` clusters the whole histogram instead (see
     :mod:`reference`).
 
+    ``shared`` (a :class:`HistogramLevels` of ``hist`` in ``space``) lends its coordinates
+    and bin means, computed once for runs at many k.
+
     Returns
     -------
     palette : ndarray of uint8, shape (n, 3), n <= k
     coords : ndarray of float64, shape (m, 3)
     """
-    coords = histogram_coords(hist, space)
+    coords = histogram_coords(hist, space) if shared is None else shared.coords
     if hist.exact and hist.colors.shape[0] <= k:
         return hist.colors.copy(), coords
     if engine == "sklearn":
@@ -209,7 +254,7 @@ def cluster(
         if coords.shape[0] <= k:
             return from_space(coords, space), coords
         return from_space(sklearn_centers(coords, hist.weights, k, seed, steps), space), coords
-    centers = kmeans_on_levels(_levels(hist, coords, k), k, seed, steps, space=space)
+    centers = kmeans_on_levels(_levels(hist, coords, k, shared), k, seed, steps, space=space)
     return from_space(centers, space), coords
 
 

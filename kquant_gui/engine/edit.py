@@ -4,12 +4,17 @@ No re-clustering and no source pixels: an edit renumbers the labels (delete, mer
 repaints the image from them, so it is fast enough to follow a colour dialog live. Each edit
 is recorded in ``Quantization.edits`` so that the same settings plus the same edits give the
 same bytes (see :func:`apply_edits`).
+
+Every edit is made in two stages: a plan (:class:`EditPlan`: the new palette and where each
+old label goes, a few microseconds) and its application to the full-size labels and image
+(:func:`apply_plan`, tens of milliseconds on 24 MP). A viewer can paint a display-sized copy
+from the plan alone and show it before the full-size result exists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +26,57 @@ from .paint import paint_labels
 from .parallel import run_parts
 from .result import Quantization
 
-__all__ = ["apply_edits", "delete_color", "merge_colors", "replace_color"]
+__all__ = [
+    "EditPlan",
+    "apply_edits",
+    "apply_plan",
+    "delete_color",
+    "merge_colors",
+    "plan_delete",
+    "plan_merge",
+    "plan_replace",
+    "replace_color",
+]
+
+
+@dataclass(frozen=True)
+class EditPlan:
+    """What one edit does to a result, before any pixel is touched.
+
+    Attributes
+    ----------
+    palette : ndarray of uint8, shape (m, 3) or (m, 4)
+        The palette after the edit.
+    table : ndarray of intp, shape (n,), or None
+        New label of each old label (n entries before the edit); None when the labels stay.
+    transparent_index : int or None
+        Entry of fully transparent pixels after the edit.
+    edit : dict
+        The record appended to ``Quantization.edits``.
+    """
+
+    palette: np.ndarray
+    table: np.ndarray | None
+    transparent_index: int | None
+    edit: dict[str, Any]
+
+    def colors(self) -> np.ndarray:
+        """The colour each *old* label shows after the edit, shape (n, C) uint8: painting
+        the old labels with it gives the edited image without relabelling."""
+        return self.palette if self.table is None else self.palette[self.table]
+
+    def counts(self, counts: np.ndarray) -> np.ndarray:
+        """Pixels per entry after the edit, from ``counts`` (shape (n,)) before it."""
+        if self.table is None:
+            return counts
+        out = np.zeros(self.palette.shape[0], dtype=counts.dtype)
+        np.add.at(out, self.table, counts)
+        return out
+
+    def labels(self, labels: np.ndarray) -> np.ndarray:
+        """``labels`` (any shape, uint8) renumbered for the edited palette (a new array
+        unless the labels stay)."""
+        return labels if self.table is None else _relabelled(labels, self.table)
 
 
 def _hex(rgb: np.ndarray) -> str:
@@ -59,22 +114,25 @@ def _relabelled(labels: np.ndarray, table: np.ndarray) -> np.ndarray:
     return out
 
 
-def _finish(
-    result: Quantization,
-    palette: np.ndarray,
-    labels: np.ndarray,
-    edit: dict[str, Any],
-    transparent_index: int | None,
-) -> Quantization:
-    image, counts = paint_labels(result.image, palette, labels)
+def apply_plan(result: Quantization, plan: EditPlan) -> Quantization:
+    """``result`` edited by ``plan`` (made from ``result`` by one of the ``plan_*``
+    functions): labels renumbered, image repainted, edit recorded.
+
+    Returns
+    -------
+    Quantization
+        A new result; ``result`` is left untouched.
+    """
+    labels = plan.labels(result.labels)
+    image, counts = paint_labels(result.image, plan.palette, labels)
     return replace(
         result,
         image=image,
-        palette=palette,
+        palette=plan.palette,
         labels=labels,
         counts=counts,
-        transparent_index=transparent_index,
-        edits=(*result.edits, edit),
+        transparent_index=plan.transparent_index,
+        edits=(*result.edits, plan.edit),
         timings={},
     )
 
@@ -95,6 +153,11 @@ def replace_color(result: Quantization, index: int, color: object) -> Quantizati
     Quantization
         Same labels and counts; the image repainted.
     """
+    return apply_plan(result, plan_replace(result, index, color))
+
+
+def plan_replace(result: Quantization, index: int, color: object) -> EditPlan:
+    """The plan of :func:`replace_color` (same parameters)."""
     i = _index(result, index)
     if isinstance(color, str):
         color = parse_hex(color, "color")
@@ -102,7 +165,7 @@ def replace_color(result: Quantization, index: int, color: object) -> Quantizati
     palette = result.palette.copy()
     palette[i, :3] = rgb
     edit = {"op": "replace", "index": i, "color": _hex(rgb)}
-    return _finish(result, palette, result.labels, edit, result.transparent_index)
+    return EditPlan(palette, None, result.transparent_index, edit)
 
 
 def delete_color(result: Quantization, index: int) -> Quantization:
@@ -114,6 +177,11 @@ def delete_color(result: Quantization, index: int) -> Quantization:
     ValueError
         For the last visible entry, or the entry of fully transparent pixels.
     """
+    return apply_plan(result, plan_delete(result, index))
+
+
+def plan_delete(result: Quantization, index: int) -> EditPlan:
+    """The plan of :func:`delete_color` (same parameters and errors)."""
     i = _visible_index(result, index, "delete")
     others = [j for j in range(result.n_colors) if j not in (i, result.transparent_index)]
     if not others:
@@ -134,6 +202,11 @@ def merge_colors(result: Quantization, indices: Iterable[int]) -> Quantization:
     ValueError
         For fewer than two distinct entries, or the entry of fully transparent pixels.
     """
+    return apply_plan(result, plan_merge(result, indices))
+
+
+def plan_merge(result: Quantization, indices: Iterable[int]) -> EditPlan:
+    """The plan of :func:`merge_colors` (same parameters and errors)."""
     idx = sorted({_visible_index(result, j, "merge") for j in indices})
     if len(idx) < 2:
         raise ValueError(f"merge needs at least two different entries, got {idx}")
@@ -155,7 +228,7 @@ def _remove(
     target: int,
     color: np.ndarray,
     edit: dict[str, Any],
-) -> Quantization:
+) -> EditPlan:
     """Entries ``gone`` relabelled to ``target`` (given ``color``), then dropped."""
     n = result.n_colors
     keep = np.ones(n, dtype=bool)
@@ -167,9 +240,8 @@ def _remove(
     palette = result.palette.copy()
     palette[target, : color.shape[0]] = color
     palette = palette[keep]
-    labels = _relabelled(result.labels, table)
     t = result.transparent_index
-    return _finish(result, palette, labels, edit, None if t is None else int(new_index[t]))
+    return EditPlan(palette, table, None if t is None else int(new_index[t]), edit)
 
 
 def apply_edits(result: Quantization, edits: Iterable[Mapping[str, Any]]) -> Quantization:

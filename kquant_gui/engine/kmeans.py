@@ -78,6 +78,16 @@ def _squared_norms(aug: np.ndarray, s: int, e: int) -> np.ndarray:
     return np.einsum("ij,ij->i", x, x)
 
 
+def squared_norms(aug: np.ndarray) -> np.ndarray:
+    """``|x|^2`` of every point, as the distance blocks add it back (float32, shape (m,)).
+
+    Each point's norm is its own sum of three products, so computing them once for all
+    points gives the same values as block by block: a caller that measures distances to
+    several sets of centres (Weiszfeld's steps) works them out once.
+    """
+    return _squared_norms(aug, 0, aug.shape[0])
+
+
 def nearest_labels(aug: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Nearest centre of every point (see :func:`nearest`), without the distances.
 
@@ -116,15 +126,40 @@ def nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.nda
         Squared distance to that centre.
     """
     aug = augment(points)
-    m = aug.shape[0]
+    return nearest_augmented(aug, squared_norms(aug), centers)
+
+
+def nearest_augmented(
+    aug: np.ndarray, norms: np.ndarray, centers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest` of points already augmented, with their :func:`squared_norms`.
+
+    Parameters
+    ----------
+    aug : ndarray of float32, shape (m, d + 1)
+        Points from :func:`augment`.
+    norms : ndarray of float32, shape (m,)
+        ``squared_norms(aug)``.
+    centers : ndarray of float64, shape (k, d)
+
+    Returns
+    -------
+    labels : ndarray of intp, shape (m,)
+    dist2 : ndarray of float64, shape (m,)
+    """
+    m, k = aug.shape[0], centers.shape[0]
     labels = np.empty(m, dtype=np.intp)
     dist2 = np.empty(m, dtype=np.float64)
 
     def use(s: int, e: int, d: np.ndarray) -> None:
         lab = np.argmin(d, axis=1)
         labels[s:e] = lab
-        d_min = np.take_along_axis(d, lab[:, None], 1)[:, 0] + _squared_norms(aug, s, e)
-        dist2[s:e] = np.maximum(d_min, 0.0)
+        # Flat indices into the block (as in two_nearest): the same elements as
+        # take_along_axis, in a third less time; this pass runs on the engine's threads.
+        lab += np.arange(0, (e - s) * k, k)
+        d_min = d.reshape(-1).take(lab)
+        d_min += norms[s:e]
+        np.maximum(d_min, 0.0, out=dist2[s:e])
 
     _distance_blocks(aug, centers, use)
     return labels, dist2
@@ -322,7 +357,7 @@ def lloyd(
         means[~moving] = centers[~moving]
         empty = np.flatnonzero((mass == 0) & moving)
         if empty.size:
-            _, dist2 = nearest(points, centers)
+            _, dist2 = nearest_augmented(aug, squared_norms(aug), centers)
             cost = weights * dist2
             # Points already sitting on a centre cost nothing and are never picked.
             order = np.argsort(-cost, kind="stable")[: empty.size]
@@ -382,10 +417,13 @@ def weiszfeld(
     ndarray of float64, shape (k, d)
     """
     k = centers.shape[0]
+    # The points stay put between steps: augmented and their norms taken once.
+    aug = augment(points)
+    norms = squared_norms(aug)
     for it in range(n_iter):
         if steps is not None:
             steps.tick(stage, it / max(n_iter, 1))
-        labels, dist2 = nearest(points, centers)
+        labels, dist2 = nearest_augmented(aug, norms, centers)
         pull = weights / np.sqrt(dist2 + floor * floor)
         means, _ = weighted_means(points, pull, labels, k)
         empty = np.isnan(means[:, 0])

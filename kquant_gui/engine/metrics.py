@@ -6,6 +6,8 @@ import numpy as np
 
 from .colorspace import srgb8_to_lab
 
+#: Pairs per block of :func:`ciede2000`: small enough for its intermediates to stay in cache.
+CIEDE_BLOCK = 4096
 #: 25^7, the chroma scale of CIEDE2000's G and R_C terms.
 _P25_7 = 25.0**7
 #: Cosine and sine of the angles in CIEDE2000's T term (30, 6 and 63 degrees).
@@ -71,6 +73,22 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     shape = lab1.shape[:-1]
     # Flat pairs: every intermediate is a 1-d array that can be written into.
     lab1, lab2 = lab1.reshape(-1, 3), lab2.reshape(-1, 3)
+    n = lab1.shape[0]
+    if n <= CIEDE_BLOCK:
+        return _ciede2000_flat(lab1, lab2).reshape(shape)
+    # Pair by pair, so blocks change nothing but the time. A whole-array pass allocates ~80
+    # intermediates of 8n bytes each, which the allocator maps and returns to the system one
+    # by one; a block's fit in memory it keeps (each block's result is held until the end,
+    # so the memory freed below it is reused): 63,000 pairs in 8-10 ms instead of 22 ms.
+    parts = [
+        _ciede2000_flat(lab1[start : start + CIEDE_BLOCK], lab2[start : start + CIEDE_BLOCK])
+        for start in range(0, n, CIEDE_BLOCK)
+    ]
+    return np.concatenate(parts).reshape(shape)
+
+
+def _ciede2000_flat(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """:func:`ciede2000` of flat pairs, shapes (n, 3) and (n, 3) in, (n,) out."""
     L1, a1, b1 = lab1[:, 0], lab1[:, 1], lab1[:, 2]
     L2, a2, b2 = lab2[:, 0], lab2[:, 1], lab2[:, 2]
 
@@ -138,7 +156,7 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     r_t = -np.sin(np.radians(2.0 * d_theta)) * r_c
 
     x, y, z = (L2 - L1) / s_l, (c2p - c1p) / s_c, dH / s_h
-    return np.sqrt(x * x + y * y + z * z + r_t * y * z).reshape(shape)
+    return np.sqrt(x * x + y * y + z * z + r_t * y * z)
 
 
 def mean_delta_e2000(

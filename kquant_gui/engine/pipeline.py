@@ -18,7 +18,7 @@ import numpy as np
 from . import packing
 from .alpha_histogram import has_soft_alpha
 from .alpha_pipeline import quantize_soft
-from .cluster import cluster, histogram_coords
+from .cluster import HistogramLevels, cluster, histogram_coords
 from .colorspace import to_space
 from .diffusion import diffuse
 from .dither import ordered_labels
@@ -187,9 +187,11 @@ def _quantize(
     fixed: np.ndarray | None = None,
     given: np.ndarray | None = None,
     engine: str = "numpy",
+    shared: HistogramLevels | None = None,
 ) -> Quantization:
     """The pipeline on validated inputs; ``hist``, if given, is the histogram
-    :func:`_histogram` would build (``choose_k`` shares one between runs). With ``given``
+    :func:`_histogram` would build (``choose_k`` shares one between runs, and with it
+    ``shared``, its coordinates and bin means in ``color_space``). With ``given``
     (uint8, shape (n, 3)), that palette replaces clustering and the result keeps all its
     entries in its order (see :func:`remap.remap`)."""
     steps = Steps(
@@ -231,7 +233,9 @@ def _quantize(
     elif n_fixed:
         palette_vis, coords = cluster_around(hist, k_visible, color_space, seed, steps, fixed)
     else:
-        palette_vis, coords = cluster(hist, k_visible, color_space, seed, steps, engine=engine)
+        palette_vis, coords = cluster(
+            hist, k_visible, color_space, seed, steps, engine=engine, shared=shared
+        )
         if dithered:
             palette_vis = spread_palette(
                 palette_vis, coords, hist.weights, color_space, amount=strength

@@ -1,10 +1,11 @@
 """Editing one swatch in a colour dialog, the image following the colour live.
 
 While the pointer drags in the dialog, only the latest colour is painted (the steps are
-coalesced); on a large result each step runs in the background (:mod:`.edit_runner`) and the
-next starts when it is shown. OK makes the colour one undoable step (at once when the colour
-previewed last is the one chosen), Cancel shows the result as it was. Previews are shown, not
-cached and not measured.
+coalesced); on a large result each step runs in the background (:mod:`.edit_runner`): its
+display copy is shown first and the next step starts then, the full-size repaint being made
+only for the step the pointer rests on. OK makes the colour one undoable step (at once when
+the colour previewed last is the one chosen), Cancel shows the result as it was. Previews are
+shown, not cached and not measured.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog
 
-from kquant_gui.engine import Quantization, replace_color
+from kquant_gui.engine import EditPlan, Quantization, plan_replace
 
 from . import tasks
-from .edit_runner import Edited, runs_in_background
+from .edit_runner import Edited, FirstLook, runs_in_background
 
 if TYPE_CHECKING:
     from .palette_edit import PaletteEditor
@@ -76,13 +77,16 @@ class ColorPreview(QObject):
         dialog.open()
         return dialog
 
-    def _recolor(self, color: str) -> Callable[[Quantization], Quantization]:
+    def _recolor(self, color: str) -> Callable[[Quantization], EditPlan]:
         index = self._index
-        return lambda r: replace_color(r, index, color)
+        return lambda r: plan_replace(r, index, color)
 
     @Slot(QColor)
     def _moved(self, color: QColor) -> None:
         self._pending = color
+        if self.editor.runner.busy():
+            # Said at once: the running step then skips its full-size repaint.
+            self.editor.runner.more_coming = True
         self._timer.start()
 
     @Slot()
@@ -92,15 +96,25 @@ class ColorPreview(QObject):
             return
         runner = self.editor.runner
         if runs_in_background(base.result):
-            if not runner.busy():  # else the running step's end asks again
+            if runner.looked():
                 self._pending = None
                 runner.submit(base, self._recolor(color.name()), ("preview", color.name()))
+            # else the running step's display copy (or end) asks again
             return
         self._pending = None
         outcome = self.editor._edit_now(self._recolor(color.name()), base)
         if outcome is not None:
             self._last = (color.name(), outcome)
             self.session.preview(outcome)
+
+    def on_first_look(self, look: FirstLook) -> None:
+        """The display copy of a step made in the background: shown at once, and the next
+        step (the pointer moved on meanwhile) starts."""
+        if self._base is not look.job.base:
+            return  # the dialog closed meanwhile
+        self.editor.show_look(look)
+        if self._pending is not None:
+            self._apply()
 
     def on_preview(self, edited: Edited, color: str) -> None:
         """A step made in the background: show it while the dialog is still open."""

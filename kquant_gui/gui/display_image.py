@@ -11,7 +11,7 @@ still cut by slicing. Qt-free (numpy and Pillow).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 if TYPE_CHECKING:
     from PIL import Image
 
-    from kquant_gui.engine import Quantization
+    from kquant_gui.engine import EditPlan, Quantization
 
 #: Longest side of the reduced copy. Larger than most canvases, small enough to draw at once.
 PREVIEW_MAX_SIDE = 1600
@@ -119,6 +119,31 @@ def reduce_nearest(array: np.ndarray, factor: int) -> np.ndarray:
     return np.ascontiguousarray(array[::factor, ::factor])
 
 
+class LabelLookup:
+    """``table[labels]`` looked up only for the parts sliced out of it.
+
+    Stands in for the full-size image (or labels) of an edited result whose full-size
+    arrays are still being made: a view zoomed in slices a few screens' worth of pixels
+    and gets them painted from the old labels, the same pixels the edited result will hold.
+
+    Parameters
+    ----------
+    labels : ndarray of uint8, shape (H, W)
+    table : ndarray, shape (n,) or (n, C)
+        What each label shows (a colour, or a new label).
+    """
+
+    def __init__(self, labels: np.ndarray, table: np.ndarray) -> None:
+        self.labels = labels
+        self.table = np.ascontiguousarray(table)
+        self.shape = labels.shape + self.table.shape[1:]
+        self.dtype = self.table.dtype
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        return np.take(self.table, self.labels[key], axis=0)
+
+
 @dataclass(frozen=True)
 class Region:
     """Pixels to draw for one view, and where they sit in full-image coordinates.
@@ -202,6 +227,10 @@ class DisplayImage:
         True when reduced copies are box-averaged (photos, and quantized images for display:
         a dithered result averaged looks as it does from a distance, subsampled it looks
         noisier than it is); False keeps exact pixels (nearest neighbour).
+    token : object
+        Names what the display shows: shared by displays of the same pixels (see
+        :meth:`with_result`), so that a view handed one in place of the other keeps what
+        it has drawn.
     """
 
     full: np.ndarray
@@ -210,6 +239,7 @@ class DisplayImage:
     labels: np.ndarray | None = None
     preview_labels: np.ndarray | None = None
     smooth: bool = True
+    token: object = field(default_factory=object, compare=False, repr=False)
     _pillow: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -252,6 +282,51 @@ class DisplayImage:
             preview_labels=reduce_nearest(labels, factor),
             smooth=True,
         )
+
+    @classmethod
+    def for_edit(
+        cls, result: Quantization, shown: DisplayImage, plan: EditPlan
+    ) -> DisplayImage | None:
+        """The display of ``apply_plan(result, plan)`` made without it: the preview is
+        painted from ``result``'s labels with the colours the plan gives them, so it holds
+        exactly the pixels :meth:`for_result` of the edited result would (the same
+        function over the same colour per pixel); the full size is looked up lazily
+        (:class:`LabelLookup`) until :meth:`with_result` puts the edited arrays in.
+
+        Parameters
+        ----------
+        result : Quantization
+            The result before the edit; ``shown`` is its display.
+        plan : EditPlan
+
+        Returns
+        -------
+        DisplayImage or None
+            None for results with alpha, whose pixels are not their palette's colours
+            alone (they keep the input's alpha): those are edited full size first.
+        """
+        colors = plan.colors()
+        image, labels = result.image, result.labels
+        if image.shape[2] != 3 or colors.shape[1] != 3:
+            return None
+        factor = reduction_factor(image.shape)
+        small = shown.preview_labels if shown.factor == factor else None
+        if small is None:
+            small = reduce_nearest(labels, factor)
+        table = None if plan.table is None else plan.table.astype(np.uint8)
+        return cls(
+            LabelLookup(labels, colors),  # type: ignore[arg-type]
+            reduce_labels(labels, colors, factor),
+            factor,
+            labels=labels if table is None else LabelLookup(labels, table),  # type: ignore[arg-type]
+            preview_labels=small if table is None else table[small],
+            smooth=True,
+        )
+
+    def with_result(self, result: Quantization) -> DisplayImage:
+        """This display (made by :meth:`for_edit`) with the edited result's full-size image
+        and labels in place of the lookups; the preview, already on screen, is kept."""
+        return replace(self, full=result.image, labels=result.labels)
 
     @property
     def width(self) -> int:

@@ -157,11 +157,19 @@ class ImageCanvas(FullAxesCanvas):
     # -- content -------------------------------------------------------------------------
     def set_image(self, display: DisplayImage | None, message: str | None = None) -> None:
         """Show ``display`` (None: clear and show ``message``); keeps the shared view."""
+        same = (
+            display is not None
+            and self.display is not None
+            and display.token is self.display.token
+        )
         self.display = display
         self.highlight = None
-        self._region_key = None
-        self.image_artist.set_visible(display is not None)
-        self.checker_artist.set_visible(False)
+        if not same:
+            # A display of the same pixels (an edit's full-size result after its display
+            # copy) keeps what is drawn; anything else is fitted and placed anew.
+            self._region_key = None
+            self.image_artist.set_visible(display is not None)
+            self.checker_artist.set_visible(False)
         if message is not None or display is None:
             self.set_message(message or "")
         else:
@@ -245,7 +253,7 @@ class ImageCanvas(FullAxesCanvas):
         region = display.region(x0, x1, y0, y1, scale)
         left, right, bottom, top = region.extent
         on_screen = (math.ceil((right - left) * scale), math.ceil((bottom - top) * scale))
-        key = (id(display), region.extent, region.step, on_screen)
+        key = (display.token, region.extent, region.step, on_screen)
         return region, on_screen, key
 
     def refresh(self) -> None:

@@ -6,7 +6,8 @@ dithering, a lock, an edit, a palette loaded) becomes a new :class:`.session.Rec
 as one step on a ``QUndoStack``; the session shows a step's result from its cache at once, or
 computes it again. Edits use the engine's label-only functions
 (no re-clustering), so a colour dialog's live preview follows the pointer; on a large result
-they run in the background (:mod:`.edit_runner`) and the window stays responsive meanwhile.
+they run in the background (:mod:`.edit_runner`) and the window stays responsive meanwhile:
+the display-sized copy is shown first, the full-size result (saved, measured) follows.
 """
 
 from __future__ import annotations
@@ -17,17 +18,24 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPoint, Qt, Slot
+from PySide6.QtCore import QObject, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QColorDialog, QDockWidget, QFileDialog, QMenu, QUndoView
 
-from kquant_gui.engine import Quantization, delete_color, merge_colors, replace_color
+from kquant_gui.engine import (
+    EditPlan,
+    Quantization,
+    apply_plan,
+    plan_delete,
+    plan_merge,
+    plan_replace,
+)
 from kquant_gui.palettes import PaletteReadError, read_palette
 from kquant_gui.recipe import read_recipe
 
 from . import tasks
 from .color_preview import ColorPreview, hex_of
-from .edit_runner import Edited, EditRunner, runs_in_background
+from .edit_runner import Edited, EditRunner, FirstLook, runs_in_background, show_first_look
 from .history import RecipeCommand, describe_change
 from .session import Recipe
 
@@ -48,6 +56,12 @@ UNDO_LIMIT = 200
 class PaletteEditor(QObject):
     """The window's palette editing, palette/recipe files and undo history.
 
+    Signals
+    -------
+    lookShown(int)
+        The display copy of a background edit (its job id) is on screen; the edited result
+        itself, and the window's ``resultShown``, follow.
+
     Attributes
     ----------
     stack : QUndoStack
@@ -57,6 +71,8 @@ class PaletteEditor(QObject):
         The colour dialog while one is open (tests drive it).
     """
 
+    lookShown = Signal(int)
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.w = window
@@ -65,8 +81,9 @@ class PaletteEditor(QObject):
         self.stack.setUndoLimit(UNDO_LIMIT)
         self._stepping_back = False  # see step_back_to
         #: Edits asked for while another one runs in the background, applied after it.
-        self._queue: list[Callable[[Quantization], Quantization]] = []
+        self._queue: list[Callable[[Quantization], EditPlan]] = []
         self.runner = EditRunner(self)
+        self.runner.displayed.connect(self._on_first_look)
         self.runner.finished.connect(self._on_edited)
         self.color_preview = ColorPreview(self)
         self._build_actions()
@@ -289,18 +306,19 @@ class PaletteEditor(QObject):
         self.push(after)
 
     def _edit_now(
-        self, fn: Callable[[Quantization], Quantization], base: tasks.Quantized
+        self, fn: Callable[[Quantization], EditPlan], base: tasks.Quantized
     ) -> tasks.Quantized | None:
-        """``fn`` applied to ``base`` on this thread (a small result); None if refused."""
+        """The edit planned by ``fn`` applied to ``base`` on this thread (a small result);
+        None if refused."""
         start = time.perf_counter()
         try:
-            result = fn(base.result)
+            result = apply_plan(base.result, fn(base.result))
         except ValueError as exc:
             self.w._error("Cannot edit the palette", str(exc))
             return None
         return self.session.new_outcome(result, time.perf_counter() - start)
 
-    def _edit(self, fn: Callable[[Quantization], Quantization]) -> None:
+    def _edit(self, fn: Callable[[Quantization], EditPlan]) -> None:
         if not self._ready_to_edit():
             return
         if self.runner.busy() or self._queue:
@@ -309,7 +327,11 @@ class PaletteEditor(QObject):
             return
         self._start(fn)
 
-    def _start(self, fn: Callable[[Quantization], Quantization]) -> None:
+    def editing(self) -> bool:
+        """True while edits asked for have not all landed in the session."""
+        return self.runner.busy() or bool(self._queue)
+
+    def _start(self, fn: Callable[[Quantization], EditPlan]) -> None:
         shown = self.session.shown
         assert shown is not None
         if runs_in_background(shown.result):
@@ -320,6 +342,26 @@ class PaletteEditor(QObject):
         if outcome is not None:
             self._commit(outcome)
 
+    def _still_current(self, tag: tuple) -> bool:
+        """True when a commit job's tag names the recipe and image shown now."""
+        _kind, recipe, source = tag
+        return self.session.recipe == recipe and self.session.source is source
+
+    @Slot(object)
+    def _on_first_look(self, look: FirstLook) -> None:
+        """The display copy of an edit running in the background: shown at once; its
+        full-size result follows (:meth:`_on_edited`)."""
+        tag = look.job.tag
+        if tag[0] == "preview":
+            self.color_preview.on_first_look(look)
+        elif self._still_current(tag):
+            self.show_look(look)
+
+    def show_look(self, look: FirstLook) -> None:
+        """Put an edit's display copy on screen ahead of its full-size result."""
+        show_first_look(self.w, look)
+        self.lookShown.emit(look.job.job_id)
+
     @Slot(object)
     def _on_edited(self, edited: Edited) -> None:
         """An edit made in the background: show it, if it still applies to what is shown."""
@@ -327,8 +369,7 @@ class PaletteEditor(QObject):
         if kind == "preview":
             self.color_preview.on_preview(edited, about[0])
             return
-        recipe, source = about
-        current = self.session.recipe == recipe and self.session.source is source
+        current = self._still_current(edited.job.tag)
         if edited.error is not None or not current:
             # Refused, or the user moved on meanwhile (undo, other settings, another image):
             # the edits that were to follow this one are dropped with it.
@@ -347,16 +388,16 @@ class PaletteEditor(QObject):
 
     def delete(self, index: int) -> None:
         """Delete swatch ``index``; its pixels go to the nearest remaining colour."""
-        self._edit(lambda r: delete_color(r, index))
+        self._edit(lambda r: plan_delete(r, index))
 
     def merge(self, indices: list[int]) -> None:
         """Merge swatches ``indices`` into their pixel-weighted mean."""
-        self._edit(lambda r: merge_colors(r, indices))
+        self._edit(lambda r: plan_merge(r, indices))
         self.w.palette_canvas.marked = set()
 
     def set_color(self, index: int, color: str) -> None:
         """Give swatch ``index`` the colour ``color`` (``#rrggbb``) as one step."""
-        self._edit(lambda r: replace_color(r, index, color))
+        self._edit(lambda r: plan_replace(r, index, color))
 
     def edit_color(self, index: int) -> QColorDialog | None:
         """Open the colour dialog for swatch ``index`` (see :class:`.color_preview.ColorPreview`);

@@ -3,11 +3,14 @@
 :class:`SaveFlow` asks where (proposing the folder last saved to), checks the name, asks
 before replacing a file, hands the write to the session and says what was written. Save
 (Ctrl+S) writes the result shown to the file the last Save As of this image chose, without
-asking again; before any Save As it asks as Save As does.
+asking again; before any Save As it asks as Save As does. A save asked for while palette
+edits are still being made (their display copy may be on screen already) is written once
+they have landed: what is saved is what was seen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,8 @@ class SaveFlow:
         self.w = w
         #: The image file the last Save As of the open image wrote; Ctrl+S writes there.
         self.target: Path | None = None
+        #: Writes waiting for the palette edits under way.
+        self._waiting: list[Callable[[], None]] = []
 
     def image_changed(self) -> None:
         """Another image opened: Save asks again (it must not overwrite the old image's file)."""
@@ -79,10 +84,24 @@ class SaveFlow:
         w.prefs.last_save_folder = path.resolve().parent
         if kind == "image":
             self.target = path
-        w.session.save(path, kind, overwrite=overwrite)
+        editor = w.palette_editor
+        if editor.editing():
+            if not self._waiting:
+                editor.runner.settled.connect(self._edits_settled)
+            self._waiting.append(lambda: w.session.save(path, kind, overwrite=bool(overwrite)))
+        else:
+            w.session.save(path, kind, overwrite=overwrite)
         name = printable_name(path.name)
         w._note(f"Saving {name}…", 0, name)
         return True
+
+    def _edits_settled(self, _job_id: int) -> None:
+        editor = self.w.palette_editor
+        if self._waiting and not editor.editing():
+            editor.runner.settled.disconnect(self._edits_settled)
+            waiting, self._waiting = self._waiting, []
+            for save in waiting:
+                save()
 
     @staticmethod
     def saved_note(outcome: tasks.Saved) -> str:

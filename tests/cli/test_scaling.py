@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,49 @@ def test_a_pool_is_given_the_largest_files_first(monkeypatch, tmp_path, inputs):
     # Results come back in the plan's order.
     assert [r.job.input for r in results] == sorted(inputs)
     assert all(r.error is None for r in results)
+
+
+_FIRST_USE_PROBE = """
+import dataclasses, functools, os, sys
+from kquant_gui.cli import jobs, plan_jobs
+from kquant_gui.cli.args import build_parser
+from kquant_gui.engine import parallel
+from threadpoolctl import threadpool_info
+
+def blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+real = jobs.run_job
+
+def probed(job, opts):
+    # What this worker found loaded before its job ran.
+    seen = ("numpy.random" in sys.modules, parallel._blas_controller is not None)
+    return dataclasses.replace(real(job, opts), notes=(repr(seen),))
+
+jobs.run_job = probed
+folder, out = sys.argv[1:]
+args = build_parser().parse_args([folder, "-k", "6", "--out-dir", out])
+todo, _ = plan_jobs(args)
+opts = jobs.Options(6, "lab", "none", 0, False, False, 10**8)
+print("parent before", "numpy.random" in sys.modules, blas_threads())
+with open(os.devnull, "w") as sink:
+    done = jobs.run_jobs(todo, opts, 2, jobs.Progress(len(todo), sink, enabled=False))
+print("parent after", blas_threads())
+print("workers", sorted({r.notes[0] for r in done}), [r.error for r in done])
+"""
+
+
+def test_workers_start_with_what_a_job_loads_on_first_use(tmp_path, inputs):
+    # A fresh interpreter: the generator k-means++ draws from and threadpoolctl's controller
+    # (the engine's single-threaded BLAS) are loaded by the first job that needs them; the
+    # parent loads them once before it forks its workers, so no worker loads them again.
+    proc = subprocess.run(
+        [sys.executable, "-c", _FIRST_USE_PROBE, str(inputs[0].parent), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, after, workers = proc.stdout.splitlines()
+    assert before.startswith("parent before False ")  # not loaded by planning
+    assert after == "parent after " + before.split(" ", 3)[3]  # BLAS threads as they were
+    assert workers == "workers ['(True, True)'] [None, None, None]"

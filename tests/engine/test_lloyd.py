@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from kquant_gui.engine.kmeans import lloyd, two_nearest
+from kquant_gui.engine.kmeans import (
+    _squared_norms,
+    augment,
+    lloyd,
+    nearest,
+    nearest_augmented,
+    squared_norms,
+    two_nearest,
+    weiszfeld,
+)
+from kquant_gui.engine.parallel import engine_threads
 
 
 def test_an_empty_cluster_is_reseeded_at_the_costliest_point():
@@ -87,3 +97,51 @@ def test_two_nearest_ranks_every_centre_like_a_full_sort():
     assert np.allclose(d1, np.sqrt(full[rows, first]), atol=1e-2)
     assert np.allclose(d2, np.sqrt(full[rows, second]), atol=1e-2)
     assert (second != first).all() and (d2 >= d1).all()
+
+
+def _nearest_by_blocks(points, centers):
+    """The distances and labels the distance blocks give, computed block by block with
+    ``np.argmin`` and the per-block norms (what :func:`nearest` computed before its norms were
+    taken once)."""
+    aug = augment(points)
+    c32 = centers.astype(np.float32)
+    cols = np.vstack([c32.T * np.float32(-2.0), np.einsum("ij,ij->i", c32, c32)])
+    labels, dist2 = [], []
+    for s in range(0, aug.shape[0], 1000):
+        d = aug[s : s + 1000] @ cols
+        lab = np.argmin(d, axis=1)
+        labels.append(lab)
+        d_min = d[np.arange(lab.size), lab] + _squared_norms(aug, s, s + lab.size)
+        dist2.append(np.maximum(d_min, 0.0).astype(np.float64))
+    return np.concatenate(labels), np.concatenate(dist2)
+
+
+def test_nearest_of_augmented_points_is_exactly_nearest():
+    rng = np.random.default_rng(3)
+    # Integer coordinates and a repeated centre: exact ties, which go to the lowest index.
+    points = rng.integers(0, 60, (20_000, 3)).astype(np.float64)
+    centers = rng.integers(0, 60, (64, 3)).astype(np.float64)
+    centers[40] = centers[7]
+    aug = augment(points)
+    norms = squared_norms(aug)
+    # Each point's norm is its own: taken at once or in blocks, the same values.
+    in_blocks = [_squared_norms(aug, s, s + 5000) for s in range(0, 20_000, 5000)]
+    assert np.array_equal(norms, np.concatenate(in_blocks))
+    expected = _nearest_by_blocks(points, centers)
+    for threads in (1, 2):
+        with engine_threads(threads):
+            for got in (nearest_augmented(aug, norms, centers), nearest(points, centers)):
+                assert np.array_equal(got[0], expected[0])
+                assert np.array_equal(got[1], expected[1])
+    assert not (expected[0] == 40).any()  # the tie went to centre 7
+
+
+def test_weiszfeld_with_its_points_prepared_once_moves_as_step_by_step():
+    rng = np.random.default_rng(5)
+    points = rng.normal(50, 15, (30_000, 3))
+    weights = rng.uniform(0.5, 3.0, 30_000)
+    start = rng.normal(50, 15, (64, 3))
+    centers = start
+    for _ in range(3):  # one step at a time, each measuring its distances afresh
+        centers = weiszfeld(points, weights, centers, n_iter=1)
+    assert np.array_equal(weiszfeld(points, weights, start, n_iter=3), centers)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 from qt_support import TIMEOUT_MS
 
 from kquant_gui import delete_color, merge_colors, replace_color
+from kquant_gui.engine import plan_replace
 from kquant_gui.gui import color_preview, edit_runner
 from kquant_gui.gui.main_window import MainWindow
 from kquant_gui.gui.palette_edit import hex_of
@@ -113,9 +114,9 @@ def test_colour_dialog_cancel_drops_a_preview_still_running(
     def held_replace(result, index, color):
         started.set()
         release.wait(TIMEOUT_MS / 1000)
-        return replace_color(result, index, color)
+        return plan_replace(result, index, color)
 
-    monkeypatch.setattr(color_preview, "replace_color", held_replace)
+    monkeypatch.setattr(color_preview, "plan_replace", held_replace)
     editor = opened.palette_editor
     before = opened.shown.result.image.tobytes()
     dialog = editor.edit_color(2)
@@ -126,3 +127,46 @@ def test_colour_dialog_cancel_drops_a_preview_still_running(
         dialog.reject()
         release.set()
     assert opened.shown.result.image.tobytes() == before and editor.stack.count() == 0
+
+
+def test_the_display_copy_comes_first_and_the_result_shows_the_same_pixels(
+    qtbot, opened: MainWindow, background: None, tmp_path: Path
+) -> None:
+    editor = opened.palette_editor
+    before = opened.shown.result
+    seen: list[tuple[str, np.ndarray, object, str]] = []
+
+    def record(what: str) -> None:
+        drawn = opened.quantized_canvas.displayed_pixels().copy()
+        seen.append((what, drawn, opened.shown.result, opened.palette_title.text()))
+
+    editor.lookShown.connect(lambda _id: record("look"))
+    opened.resultShown.connect(lambda _id: record("result"))
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        editor.merge([0, 2])
+    assert [s[0] for s in seen] == ["look", "result"]
+    expected = merge_colors(before, [0, 2])
+    assert f"{expected.n_colors} colours" in seen[0][3] and seen[0][3] == seen[1][3]
+    # On screen before the full-size result is made; then the result shows the same.
+    assert seen[0][2] is before
+    np.testing.assert_array_equal(seen[0][1], expected.image)
+    np.testing.assert_array_equal(seen[1][1], expected.image)
+    assert np.array_equal(opened.shown.result.image, expected.image)
+    np.testing.assert_array_equal(opened.palette_canvas.counts, expected.counts)
+    with qtbot.waitSignal(opened.saved, timeout=TIMEOUT_MS):
+        assert opened.save_to(tmp_path / "merged.png")
+    with Image.open(tmp_path / "merged.png") as im:
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), expected.image)
+
+
+def test_a_save_asked_for_while_an_edit_runs_writes_the_edit(
+    qtbot, opened: MainWindow, background: None, tmp_path: Path
+) -> None:
+    editor = opened.palette_editor
+    before = opened.shown.result
+    editor.delete(1)
+    assert editor.editing()  # its display copy may be on screen before the result lands
+    with qtbot.waitSignal(opened.saved, timeout=TIMEOUT_MS):
+        assert opened.save_to(tmp_path / "deleted.png")
+    with Image.open(tmp_path / "deleted.png") as im:
+        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), delete_color(before, 1).image)
