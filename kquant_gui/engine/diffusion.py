@@ -190,6 +190,7 @@ def pixel_maps(
     strength: float,
     steps: Steps | None = None,
     words: np.ndarray | None = None,
+    reach: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """How much of the error reaching each pixel it takes on, and how far the error may take
     its colour.
@@ -212,6 +213,8 @@ def pixel_maps(
     words : ndarray of uint32, shape (H, W), optional
         Filled with ``r | g << 8 | b << 16 | accept << 24`` of every pixel: what the kernel
         reads of a pixel, in one gather.
+    reach : ndarray of uint8, shape (H, W), optional
+        Where to write the reach (it may be a view, such as the low bytes of wider words).
 
     Returns
     -------
@@ -222,7 +225,8 @@ def pixel_maps(
     """
     h, w = pixels.shape[:2]
     accept = np.empty((h, w), dtype=np.uint8)
-    reach = np.empty((h, w), dtype=np.uint8)
+    if reach is None:
+        reach = np.empty((h, w), dtype=np.uint8)
     rows = max(1, (1 << 18) // max(w, 1))
     scale = np.float32(strength * ERROR_KEPT / 255.0)
     reach_of_bin = _reach_table(table)
@@ -246,7 +250,7 @@ def pixel_maps(
             # Round up, so that only a gate of 0 gives 0 at any strength (and stay in range:
             # a product a hair over 255 would wrap).
             accept[y0:y1] = np.minimum(np.ceil(gate), 255.0)
-            reach_of_bin.take(bin_of_keys(keys), out=reach[y0:y1], mode="clip")
+            np.copyto(reach[y0:y1], reach_of_bin.take(bin_of_keys(keys)))
             key_bytes[..., 3] = accept[y0:y1]
             if steps is not None:
                 steps.check()
@@ -364,43 +368,39 @@ def _diffuse_colors(
     """:func:`diffuse` against a colour palette, strength above 0."""
     h, w = pixels.shape[:2]
     words = np.empty((h, w), "<u4")  # little-endian: r, g, b, acceptance
-    accept, reach = pixel_maps(pixels, table, strength, steps, words)
-    aux = _pixel_aux(accept, reach)
-    del reach
+    # The reach goes straight into the low bytes of the aux words (see _pixel_aux).
+    aux = np.empty((h, w), "<u2")
+    aux_bytes = aux.view(np.uint8).reshape(h, w, 2)
+    accept, _ = pixel_maps(pixels, table, strength, steps, words, aux_bytes[..., 0])
+    _pixel_aux(accept, aux_bytes[..., 1])
     source = _ColorSource(words, palette, table, aux)
     return diffuse_tiles(h, w, source, weights, steps)
 
 
-def _pixel_aux(accept: np.ndarray, reach: np.ndarray) -> np.ndarray:
-    """What the kernel reads of a pixel besides its word, in one 16-bit gather: its reach,
-    which neighbours take its error (see :func:`~.diffusion_tiles.takers`) and whether it
-    takes any itself, as ``reach | takers << 8 | (accept > 0) << 12``.
+def _pixel_aux(accept: np.ndarray, out: np.ndarray) -> None:
+    """Which neighbours of each pixel take its error (see :func:`~.diffusion_tiles.takers`)
+    and whether it takes any itself, ``takers | (accept > 0) << 4``, into ``out``: the high
+    bytes of the 16-bit words ``reach | mask << 8`` that the kernel reads of a pixel besides
+    its colour word, in one gather.
 
     Parameters
     ----------
-    accept, reach : ndarray of uint8, shape (H, W)
+    accept : ndarray of uint8, shape (H, W)
         See :func:`pixel_maps`.
-
-    Returns
-    -------
-    ndarray of uint16, shape (H, W)
+    out : ndarray of uint8, shape (H, W)
+        May be a view.
     """
     h, w = accept.shape
-    aux = np.empty((h, w), np.uint16)
     rows = max(1, (1 << 18) // w)
 
     def part(i: int, y0: int, y1: int) -> None:
         mask = takers(accept, y0, y1)
         mask |= (accept[y0:y1] > 0).view(np.uint8) << 4
-        out = aux[y0:y1]
-        np.copyto(out, mask)
-        out <<= 8
-        out |= reach[y0:y1]
+        out[y0:y1] = mask
 
     # Row by row (a row's takers read the row below, never write it): the same whatever
     # the parts.
     run_parts(part, h, min_size=2 * rows, align=rows)
-    return aux
 
 
 class _ColorSource:
@@ -439,7 +439,10 @@ class _ColorSource:
             # The bytes of the (little-endian) word: r, g, b, acceptance.
             word = words.take(flat).view(np.uint8).reshape(*flat.shape, 4)
             for c in range(3):
-                np.take(decode[c], word[..., c], out=own[:, c, :], mode="clip")
+                # Bytes to intp into a kept buffer first: take's own conversion of a strided
+                # uint8 index made the whole read twice as slow.
+                np.copyto(idx, word[..., c])
+                decode[c].take(idx, out=own[:, c, :], mode="clip")
             np.copyto(accept, word[..., 3], casting="unsafe")
             accept *= to_accept
             # One conversion of the index for both tables ("clip" never clips: aux < 2**13).

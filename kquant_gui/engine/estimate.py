@@ -20,8 +20,7 @@ from .cluster import (
     COARSE_TOL,
     REFINE_ITER,
     TOL,
-    _coarse_codes,
-    aggregate,
+    HistogramLevels,
 )
 from .colorspace import from_space, srgb8_to_lab, to_space
 from .diffusion import diffuse
@@ -87,6 +86,9 @@ class Estimator:
         The histogram to cluster, when the caller has built it.
     quality_sample : int
         Pixels of the image on which the colour error is measured (without dithering).
+    shared : HistogramLevels, optional
+        Coordinates and bin means of ``hist`` in ``color_space`` that real runs share
+        (``choose_k``); used when they are the ones the estimates cluster.
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class Estimator:
         steps: Steps,
         hist: Histogram | None = None,
         quality_sample: int = QUALITY_SAMPLE,
+        shared: HistogramLevels | None = None,
     ) -> None:
         self.space, self.dither, self.seed, self.steps = color_space, dither, seed, steps
         if hist is None:
@@ -106,11 +109,17 @@ class Estimator:
             limit, sample = histogram_options(pixels.shape[0] * pixels.shape[1], K_MAX, dither)
             hist = histogram(pixels, K_MAX, steps, exact_max_pixels=limit, sample=sample)
         self.hist: Histogram = hist
-        self.coords = (
-            bin_center_coords(color_space)[hist.codes]
-            if hist.centers
-            else to_space(hist.colors, color_space)
-        )
+        # The estimates cluster a binned histogram's rounded colours, not its unrounded
+        # means: those are what real runs share only when there are no means.
+        if shared is None or shared.hist is not hist or hist.means is not None:
+            coords = (
+                bin_center_coords(color_space)[hist.codes]
+                if hist.centers
+                else to_space(hist.colors, color_space)
+            )
+            shared = HistogramLevels(hist, color_space, coords)
+        self.shared = shared
+        self.coords = shared.coords
         self.coarser = self._coarser_levels()
         self.centers: dict[int, np.ndarray] = {}
         self._pixels = pixels
@@ -124,14 +133,11 @@ class Estimator:
         """Bin means of the histogram at 18, 15 and 12 bits, each much smaller than the one
         before (see :func:`cluster._levels`); which ones a k uses depends on k."""
         hist, levels = self.hist, []
-        codes = [(_coarse_codes(hist.colors, bits), 1 << (3 * bits)) for bits in (5, 4)]
-        if hist.exact:
-            codes.insert(0, (hist.codes, 1 << 18))
         size = hist.colors.shape[0]
-        for c, n_codes in codes:
+        for bits in (6, 5, 4) if hist.exact else (5, 4):
             if size <= COARSE_MAX:
                 break
-            points, weights = aggregate(self.coords, hist.weights, c, n_codes)
+            points, weights = self.shared.bin_means(bits)
             if points.shape[0] <= 0.7 * size:
                 levels.append((points, weights))
                 size = points.shape[0]
