@@ -196,10 +196,14 @@ class NearestTable(HeldColors):
         """Fill the rows of ``bins`` (distinct) with their colours' nearest entries; the
         nearest entry of each bin's centre colour, shape (m,)."""
         rows = self.labels.reshape(-1, 64)
-        best, open_bins, entries, counts = _bin_candidates(self.coords, self.space, bins)
-        rows[bins] = best.astype(self.labels.dtype)[:, None]
-        if open_bins.size:
-            _measure_bins(rows, self.coords, self.space, open_bins, entries, counts)
+        best, open_at, entries, counts = _bin_candidates(self.coords, self.space, bins)
+        # Each row is written once, with its final entries: other threads read the table
+        # meanwhile, and a row must read as unknown (so that they wait for it) until then.
+        settled = np.ones(bins.size, dtype=bool)
+        settled[open_at] = False
+        rows[bins[settled]] = best[settled].astype(self.labels.dtype)[:, None]
+        if open_at.size:
+            _measure_bins(rows, self.coords, self.space, bins[open_at], entries, counts)
         return best
 
 
@@ -358,8 +362,8 @@ def _bin_candidates(
     Returns
     -------
     best : ndarray of intp, shape (m,)
-    open_bins : ndarray of intp, shape (o,)
-        The bins some of whose colours may be nearer to another entry.
+    open_at : ndarray of intp, shape (o,)
+        Where in ``bins`` are those some of whose colours may be nearer to another entry.
     entries : ndarray of intp, shape (o, MAX_CANDIDATES)
         Their first MAX_CANDIDATES candidate entries (all entries within the margin, in
         increasing order), padded by repeating the first.
@@ -409,7 +413,7 @@ def _bin_candidates(
         cand = np.repeat(sub[col[first]][:, None], kk, axis=1)
         keep = pos < kk
         cand[row[keep], pos[keep]] = sub[col[keep]]
-        found.append(b[open_])
+        found.append(at[open_])
         entries.append(cand)
         counts.append(count[open_])
     if not found:
