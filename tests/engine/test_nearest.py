@@ -104,3 +104,40 @@ def test_channels_to_space_agrees_with_to_space(space):
     rgb[:2000] //= 20
     got = np.stack(channels_to_space(*(rgb[:, c].astype(np.intp) for c in range(3)), space), -1)
     np.testing.assert_allclose(got, to_space(rgb, space), rtol=0, atol=1e-9)
+
+
+def test_threads_working_out_bins_together_read_only_final_entries():
+    # A row of the table reads as unknown until its final entries are in: a thread reading
+    # while another works the bin out must wait for it, never take a provisional entry.
+    from concurrent.futures import ThreadPoolExecutor
+
+    palette = _palette(48, seed=11)
+    whole = NearestTable(palette, "lab")
+    lazy = NearestTable(palette, "lab", near=np.zeros(1 << 18, dtype=bool))
+    rng = np.random.default_rng(12)
+    batches = [rng.integers(0, 256, (4_000, 3)).astype(np.uint8) for _ in range(24)]
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(lambda c: lazy.own_labels(pack_keys(c)), batches))
+    for colours, got in zip(batches, found, strict=True):
+        np.testing.assert_array_equal(got, whole.labels[table_keys(colours)])
+
+
+def test_a_bin_reads_as_unknown_until_its_colours_are_measured(monkeypatch):
+    # What lets other threads read the table while a bin is worked out: until the bin's
+    # final entries are in, its row holds nothing they could take for an answer.
+    import kquant_gui.engine.nearest as nearest
+
+    seen = []
+    measure = nearest._measure_bins
+
+    def spy(rows, coords, space, bins, entries, counts):
+        seen.append(rows[bins].copy())
+        measure(rows, coords, space, bins, entries, counts)
+
+    monkeypatch.setattr(nearest, "_measure_bins", spy)
+    palette = _palette(48, seed=13)
+    table = NearestTable(palette, "lab", near=np.zeros(1 << 18, dtype=bool))
+    colours = np.random.default_rng(14).integers(0, 256, (20_000, 3)).astype(np.uint8)
+    table.own_labels(pack_keys(colours))
+    assert seen
+    assert all((rows == table.unknown).all() for rows in seen)
