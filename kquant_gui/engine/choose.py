@@ -4,9 +4,11 @@ The answer is about real results: the k returned is one where :func:`quantize` m
 target and ``k - 1`` misses it (mean colour error is not strictly monotone in k, so that is
 what "smallest" can promise without trying every k). Estimates of :mod:`sweep` at a few
 small k aim the first real run; every later one is aimed by the power law through the
-nearest real runs, whose curve is smooth at that scale. The runs share one histogram and
-are judged on the original's colours sorted once (:func:`probe.judged_quality`, the same
-figures as :func:`probe.result_quality`): nearly all the time left is the runs' k-means.
+nearest real runs, and a narrow bracket is halved (at that scale the error's noise from
+one k to the next is as large as its trend). The runs share one histogram, its coordinates
+and bin means, and are judged on the original's colours sorted once
+(:func:`probe.judged_quality`, the same figures as :func:`probe.result_quality`): nearly
+all the time left is the runs' k-means and mapping.
 """
 
 from __future__ import annotations
