@@ -146,12 +146,18 @@ class AlphaSource:
     def reader(self, tw: int, n: int, rescale: np.ndarray) -> Reader:
         # No takers: a pixel passes on all of its error, or none (see the module docstring).
         rgba_of, free_of, strength = self._rgba, self._free, self._strength
+        idx = np.empty((tw, n), dtype=np.intp)
+        a = np.empty((tw, n), dtype=np.float32)
 
         def read(flat, own, bound, accept, passes) -> None:  # the arrays of Reader
             rgba = rgba_of.take(flat, axis=0)  # (tw, n, 4)
-            a = _ALPHA.take(rgba[..., 3])
+            # Bytes to intp into a kept buffer first: cheaper than take's own conversion.
+            np.copyto(idx, rgba[..., 3])
+            _ALPHA.take(idx, out=a, mode="clip")
             for c in range(3):
-                np.multiply(_LINEAR.take(rgba[..., c]), a, out=own[:, c, :])
+                np.copyto(idx, rgba[..., c])
+                _LINEAR.take(idx, out=own[:, c, :], mode="clip")
+                own[:, c, :] *= a
             own[:, 3, :] = a
             # No reach: the lookup keeps wanted values within what a colour can be.
             bound.fill(2.0)

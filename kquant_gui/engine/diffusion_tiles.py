@@ -251,6 +251,7 @@ def _diffuse_group(
     th, tw = t + MARGIN_TOP, t + 2 * MARGIN_SIDE
     c = source.channels
     n = tiles.size
+    first = int(tiles[0])
     y0 = (tiles // g.nx) * t - MARGIN_TOP
     x0 = (tiles % g.nx) * t - MARGIN_SIDE
     cols = np.clip(x0[None, :] + np.arange(tw)[:, None], 0, w - 1)  # (tw, n)
@@ -262,8 +263,8 @@ def _diffuse_group(
     v = np.empty((c, n), dtype=np.float32)
     f = np.empty((c, n), dtype=np.float32)
     entry = np.empty((c, n), dtype=np.float32)
-    # Every label of the group, margins included: written to ``out`` once, at the end.
-    labels = np.empty((th, tw, n), dtype=np.uint8)
+    lab_idx = np.empty(n, dtype=np.intp)
+    labels = np.empty((tw, n), dtype=np.uint8)
     own = np.empty((tw, c, n), dtype=np.float32)
     spare = np.empty((tw, c, n), dtype=np.float32)
     bound = np.empty((tw, n), dtype=np.float32)
@@ -277,7 +278,7 @@ def _diffuse_group(
     ahead = np.float32(weights.ahead)
     b_behind, b_below, b_ahead = (np.float32(b) for b in weights.below)
     # Views made once: indexing in the inner loop costs as much as a small operation.
-    err_at, diff_at, own_at = list(err), list(diff), list(own)
+    err_at, diff_at, own_at, labels_at = list(err), list(diff), list(own), list(labels)
     high_at = list(bound[:, None, :])
     low = np.empty((tw, 1, n), dtype=np.float32)
     low_at = list(low)
@@ -296,7 +297,6 @@ def _diffuse_group(
         np.multiply(passes, nxt, out=ahead_w[:, 0, :])
         ahead_w *= ahead
         step = 1 if rightward else -1
-        labels_at = list(labels[r])
         for x in range(tw) if rightward else range(tw - 1, -1, -1):
             # own + clip(error, -bound, bound): the same float as clipping own + error to
             # [own - bound, own + bound], with no per-channel bounds to build.
@@ -307,7 +307,8 @@ def _diffuse_group(
             lab = labels_at[x]
             lookup(v, lab)
             d = diff_at[x + 1]
-            carried.take(lab, axis=1, out=entry, mode="clip")
+            np.copyto(lab_idx, lab)  # cheaper than take's own conversion of uint8
+            carried.take(lab_idx, axis=1, out=entry, mode="clip")
             np.subtract(v, entry, out=d)
             np.multiply(d, ahead_w[x], out=f)
             err_at[x + 1 + step] += f
@@ -318,14 +319,15 @@ def _diffuse_group(
         np.multiply(diff[1:-1], b_below, out=err[1:-1])
         err[1:-1] += np.multiply(behind_d, b_behind, out=spare)
         err[1:-1] += np.multiply(ahead_d, b_ahead, out=spare)
+        if r >= MARGIN_TOP:
+            _write_kept(labels[None, MARGIN_SIDE : MARGIN_SIDE + t], r - MARGIN_TOP, first, g, out)
         tick((r + 1) / th)
-    _write_kept(labels[MARGIN_TOP:, MARGIN_SIDE : MARGIN_SIDE + t], int(tiles[0]), g, out)
 
 
-def _write_kept(kept: np.ndarray, first: int, g: _Geometry, out: np.ndarray) -> None:
-    """Copy the kept labels ``kept`` (t, t, n: row, column, tile) of the consecutive tiles
-    from ``first`` on into ``out`` (H, W), a tile row at a time; parts of tiles beyond the
-    image are dropped."""
+def _write_kept(kept: np.ndarray, row: int, first: int, g: _Geometry, out: np.ndarray) -> None:
+    """Copy kept labels ``kept`` (k, t, n: row, column, tile), rows ``row`` to ``row + k`` of
+    the consecutive tiles from ``first`` on, into ``out`` (H, W), a tile row at a time (no
+    index per pixel); parts of tiles beyond the image are dropped."""
     h, w, t, nx = g.h, g.w, g.tile, g.nx
     whole = w // t  # tile columns that lie inside the image
     n = kept.shape[2]
@@ -333,13 +335,15 @@ def _write_kept(kept: np.ndarray, first: int, g: _Geometry, out: np.ndarray) -> 
     while i < n:
         ty, tx = divmod(first + i, nx)
         m = min(n - i, nx - tx)  # tiles of this tile row in the group
-        rows = min(t, h - ty * t)
-        dest = out[ty * t : ty * t + rows]
-        full = max(0, min(m, whole - tx))
-        if full:
-            block = dest[:, tx * t : (tx + full) * t].reshape(rows, full, t)
-            block[...] = kept[:rows, :, i : i + full].transpose(0, 2, 1)
-        if full < m:  # the last tile column, cut by the image's right edge
-            x = (tx + full) * t
-            dest[:, x:] = kept[:rows, : w - x, i + full]
+        y = ty * t + row
+        rows = min(kept.shape[0], h - y)
+        if rows > 0:
+            dest = out[y : y + rows]
+            full = max(0, min(m, whole - tx))
+            if full:
+                block = dest[:, tx * t : (tx + full) * t].reshape(rows, full, t)
+                block[...] = kept[:rows, :, i : i + full].transpose(0, 2, 1)
+            if full < m:  # the last tile column, cut by the image's right edge
+                x = (tx + full) * t
+                dest[:, x:] = kept[:rows, : w - x, i + full]
         i += m

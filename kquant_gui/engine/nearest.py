@@ -1,20 +1,22 @@
-"""Nearest palette entry of any colour through lookup tables, built fast for error diffusion.
+"""Exact nearest palette entry of any colour through one lookup table, built for error diffusion.
 
 Error diffusion asks for the nearest entry of colours that are not in the image (each pixel's
 colour plus the error it receives), millions of different ones on a large photo, one pixel
 position of every tile at a time. Measuring them in the working colour space as they come is
-far too slow in numpy, so :class:`NearestTable` works out the nearest entry of every 2x2x2
-cell of 8-bit colours up front, from 18-bit bins, and every colour within a few levels of an
-entry exactly.
+far too slow in numpy, so :class:`NearestTable` works out the exact nearest entry of every
+8-bit colour near the image's own colours up front, 18-bit bin by bin (a whole bin at once
+where one entry is provably nearest to all its colours, colour by colour next to a boundary
+between entries), and every other bin the first time a lookup meets it.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 import numpy as np
 
-from .colorspace import SRGB_TO_LINEAR, to_space
+from .colorspace import SRGB_TO_LINEAR, channels_to_space, to_space
 from .lut import bin_center_coords
 from .packing import bin_centers
 
@@ -25,18 +27,9 @@ EXACT_REACH = 2
 #: palette (closeness 255); from there closeness falls linearly to 0 at FAR_LEVELS.
 EXACT_LEVELS = 0
 FAR_LEVELS = 2
-#: Candidates kept per undecided bin; a bin with more (a dense cluster of entries) is
-#: decided cell by cell in the working space itself.
+#: Candidates kept per undecided bin; the colours of a bin with more (a dense cluster of
+#: entries) are measured against every entry.
 MAX_CANDIDATES = 8
-
-#: Offsets of a bin's 8 cell centers from its centre colour (2 levels up from its lowest),
-#: in cell order r1 | g1 << 1 | b1 << 2, and each cell's offset in the (b7, g7, r7) index.
-_CELL_DELTAS = np.array(
-    [(r * 2 - 1.5, g * 2 - 1.5, b * 2 - 1.5) for b in (0, 1) for g in (0, 1) for r in (0, 1)]
-)
-_CELL_OFFSETS = np.array(
-    [r | g << 7 | b << 14 for b in (0, 1) for g in (0, 1) for r in (0, 1)], dtype=np.intp
-)
 
 
 def pack_keys(rgb: np.ndarray) -> np.ndarray:
@@ -51,12 +44,6 @@ def pack_keys(rgb: np.ndarray) -> np.ndarray:
 def bin_of_keys(keys: np.ndarray) -> np.ndarray:
     """The 18-bit bin ``r6 | g6 << 6 | b6 << 12`` of packed colours ``r | g << 8 | b << 16``."""
     return ((keys >> 2) & 0x3F) | ((keys >> 4) & 0xFC0) | ((keys >> 6) & 0x3F000)
-
-
-def cell_of_keys(keys: np.ndarray) -> np.ndarray:
-    """The 2x2x2 cell ``r7 | g7 << 7 | b7 << 14`` of packed colours ``r | g << 8 | b << 16``."""
-    k = keys >> 1
-    return (k & 0x7F) | ((k >> 1) & 0x3F80) | ((k >> 2) & 0x1FC000)
 
 
 class HeldColors:
@@ -124,37 +111,32 @@ class HeldColors:
 
 
 class NearestTable(HeldColors):
-    """Nearest palette entry of every 8-bit colour, through lookup tables.
+    """Exact nearest palette entry of every 8-bit colour, through one lookup table.
 
-    ``cells`` holds the entry nearest to the centre of every 2x2x2 cell of colours. It is built
-    per 18-bit bin (4x4x4 colours): a bin whose centre is nearer to its nearest entry than to
-    any other by more than twice the bin's radius maps as a whole (the triangle inequality
-    settles every member); the other bins, near a boundary between entries, are decided cell
-    by cell between their candidates (the entries within that margin), on the working space
-    linearised at the bin's centre.
+    ``labels`` holds the nearest entry of each colour in the working space (the metric of the
+    mapping without dithering, no coarse cache), indexed by :func:`table_keys`: the 64
+    colours of an 18-bit bin (4x4x4) are one row of 64 bytes. It is worked out bin by bin:
+    a bin whose centre is nearer to its nearest entry than to any other by more than twice
+    the bin's radius takes that entry whole (the triangle inequality settles every member);
+    in every other bin, near a boundary between entries, each of the 64 colours is measured
+    exactly against the bin's candidates (the entries within that margin).
 
-    A colour may thus take an entry nearer to its cell's centre than to itself: only next to a
-    boundary between two entries, where both are about as near (within ~1 dE in the darkest
-    cells, a few tenths elsewhere). Pillow's colour cache, by comparison, decides whole 4x4x4
-    bins in RGB, which leaves patches on gradients. Colours within ``EXACT_REACH`` levels of an
-    entry are measured exactly (``exact``), so the colours the palette holds always find their
-    own entry.
-
-    Only the bins near the image's own colours (``near``) are worked out like this: dithered
-    colours stay within a bounded reach of the pixel's own colour (see
-    :func:`~.diffusion.pixel_maps`). Every other bin takes the entry nearest to the centre of
-    its 8x8x8 block of colours, which a dithered colour should seldom meet. At k=256 this cut
-    the build from 1.6-2.7 s to 0.3-0.5 s (china, the bench gradient) with the same dithered
-    result to 0.01 dE.
+    The bins near the image's own colours (``near``) are worked out up front. Error diffusion
+    also reaches colours well beyond them (on the bench images 0.3-15% of its lookups, most
+    on smooth gradients at small k), so every other bin holds ``unknown`` until a lookup
+    meets it: :meth:`resolve` then works it out, exactly like the others. A bin's entries do
+    not depend on when or by which thread it is worked out, so neither does the result.
 
     Parameters and the attributes ``closeness`` and ``exact`` are those of
     :class:`HeldColors`; ``near`` (ndarray of bool, shape (2**18,), optional) marks the bins
-    to work out exactly (all by default).
+    to work out up front (all by default).
 
     Attributes
     ----------
-    cells : ndarray of uint8, shape (2**21,)
-        Entry of each cell ``r7 | g7 << 7 | b7 << 14`` (see :func:`cell_of_keys`).
+    labels : ndarray of uint8 (uint16 for 256 entries), shape (2**24,)
+        Entry of each colour by :func:`table_keys`, or ``unknown``.
+    unknown : int
+        The largest value of ``labels``' dtype: not worked out yet.
     bin_gap : ndarray of float32, shape (2**18,)
         Distance in linear light from each 18-bit bin's centre to its nearest entry.
     bin_spacing : ndarray of float32, shape (2**18,)
@@ -163,14 +145,17 @@ class NearestTable(HeldColors):
 
     def __init__(self, palette: np.ndarray, space: str, near: np.ndarray | None = None) -> None:
         super().__init__(palette, space)
-        coords = self.coords
-        best, cands = _bin_candidates(coords, space, near)
-        # Cells r7 | g7 << 7 | b7 << 14 as a (b7, g7, r7) array: each bin is 2x2x2 cells.
-        cells = np.empty((64, 2, 64, 2, 64, 2), dtype=np.uint8)
-        cells[...] = best.astype(np.uint8).reshape(64, 1, 64, 1, 64, 1)
-        self.cells = cells.reshape(-1)
-        if cands is not None:
-            _split_bins(self.cells, coords, space, *cands)
+        self.space = space
+        n = self.coords.shape[0]
+        dtype = np.uint8 if n < 256 else np.uint16
+        self.unknown = int(np.iinfo(dtype).max)
+        self.labels = np.full(1 << 24, self.unknown, dtype=dtype)
+        self._lock = threading.Lock()
+        region = np.arange(1 << 18) if near is None else np.flatnonzero(near)
+        best = np.zeros(1 << 18, dtype=np.intp)
+        if near is not None and n > 1:
+            best[...] = _block_best(self.coords, space)
+        best[region] = self._work_out(region)
         # How far each bin's centre colour lies from its nearest entry, and how far that
         # entry lies from the next one, in linear light.
         lin = SRGB_TO_LINEAR[self.palette]
@@ -181,13 +166,86 @@ class NearestTable(HeldColors):
         spacing = apart.min(axis=1) if len(lin) > 1 else np.zeros(1)
         self.bin_spacing = spacing[best].astype(np.float32)
 
+    def resolve(self, keys: np.ndarray) -> None:
+        """Work out the bins of the table keys ``keys`` (any shape) that are still unknown.
+
+        Safe from any thread: a bin is worked out once, under a lock, and its entries are
+        the same whoever works them out.
+        """
+        # Whole blocks of bins: the next lookups tend to meet the bins around, and one call
+        # for many bins costs far less than many calls. Aligned blocks never overlap.
+        blocks = _distinct((keys.reshape(-1) >> 6) & _BLOCK_BASE)
+        bins = (blocks[:, None] | _BLOCK_OFFSETS[None, :]).reshape(-1)
+        with self._lock:
+            rows = self.labels.reshape(-1, 64)
+            bins = bins[rows[bins, 0] == self.unknown]
+            if bins.size:
+                self._work_out(bins)
+
     def own_labels(self, keys: np.ndarray) -> np.ndarray:
-        """Nearest entry of the packed colours ``keys`` (any shape), uint8: exact where the
-        palette holds the colour closely, by cell elsewhere."""
-        labels = self.cells.take(cell_of_keys(keys))
-        near = self.closeness.take(keys) > 0
-        np.copyto(labels, self.exact.take(keys), where=near)
-        return labels
+        """Exact nearest entry of the packed colours ``keys`` (``r | g << 8 | b << 16``, any
+        shape), uint8."""
+        tkeys = _packed_to_table(keys)
+        labels = self.labels.take(tkeys)
+        if (labels == self.unknown).any():
+            self.resolve(tkeys[labels == self.unknown])
+            labels = self.labels.take(tkeys)
+        return labels.astype(np.uint8)
+
+    def _work_out(self, bins: np.ndarray) -> np.ndarray:
+        """Fill the rows of ``bins`` (distinct) with their colours' nearest entries; the
+        nearest entry of each bin's centre colour, shape (m,)."""
+        rows = self.labels.reshape(-1, 64)
+        best, open_bins, entries, counts = _bin_candidates(self.coords, self.space, bins)
+        rows[bins] = best.astype(self.labels.dtype)[:, None]
+        if open_bins.size:
+            _measure_bins(rows, self.coords, self.space, open_bins, entries, counts)
+        return best
+
+
+#: Bins met by a lookup are worked out with the LAZY_BLOCK**3 bins around them (aligned).
+LAZY_BLOCK = 8
+_FIELD = 0x3F & ~(LAZY_BLOCK - 1)
+_BLOCK_BASE = _FIELD | _FIELD << 6 | _FIELD << 12
+_BLOCK_OFFSETS = np.array(
+    [
+        r | g << 6 | b << 12
+        for b in range(LAZY_BLOCK)
+        for g in range(LAZY_BLOCK)
+        for r in range(LAZY_BLOCK)
+    ],
+    dtype=np.intp,
+)
+
+
+def table_keys(rgb: np.ndarray) -> np.ndarray:
+    """Keys of :attr:`NearestTable.labels` for 8-bit colours, shape (..., 3+) uint8 to (...)
+    uint32: the bin ``r6 | g6 << 6 | b6 << 12`` times 64, plus ``r2 | g2 << 2 | b2 << 4``
+    (the low two bits of each channel)."""
+    key = key_part(rgb[..., 0], 0)
+    key |= key_part(rgb[..., 1], 1)
+    key |= key_part(rgb[..., 2], 2)
+    return key
+
+
+def key_part(codes: np.ndarray, channel: int) -> np.ndarray:
+    """The share of 8-bit codes of one channel (0, 1, 2 for r, g, b) in a table key (see
+    :func:`table_keys`), uint32: the keys of a colour are the OR of its three parts."""
+    c = np.asarray(codes).astype(np.uint32)
+    return ((c & 3) << (2 * channel)) | ((c >> 2) << (6 + 6 * channel))
+
+
+def _packed_to_table(keys: np.ndarray) -> np.ndarray:
+    """Packed colours ``r | g << 8 | b << 16`` to table keys."""
+    keys = np.asarray(keys, dtype=np.uint32)
+    low = (keys & 3) | ((keys >> 6) & 0xC) | ((keys >> 12) & 0x30)
+    return low | (bin_of_keys(keys) << 6)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (np.unique costs a millisecond a call, whatever the size)."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))]
 
 
 def _exact_near_entries(
@@ -221,49 +279,33 @@ def _exact_near_entries(
 
 
 @cache
-def _bin_geometry(space: str) -> tuple[np.ndarray, np.ndarray]:
-    """The working space around each 18-bit bin's centre colour (see
-    :func:`bin_center_coords`): its Jacobian per 8-bit level and a bound on the distance from
-    the centre to any colour of the bin.
+def _bin_radius(space: str) -> np.ndarray:
+    """A bound on the distance in the working space from each 18-bit bin's centre colour
+    (see :func:`bin_center_coords`) to any colour of the bin, shape (2**18,), read-only.
 
-    Returns
-    -------
-    jacobian : ndarray of float64, shape (2**18, 3, 3)
-        ``jacobian[b, :, c]``: change of the coordinates per level of channel c (r, g, b).
-    radius : ndarray of float64, shape (2**18,)
+    The farthest colour of every bin is one of its 8 corners (checked over all 2**24 colours
+    of the three spaces), so the corners are measured, 128**3 colours once per space; 1% more
+    covers the rest. A bound estimated from the space's slope between bin centres had to be
+    half as much again to hold, and opened a third more bins near boundaries to measuring.
     """
-    c = bin_center_coords(space).reshape(64, 64, 64, 3)  # (b6, g6, r6)
-    jac = np.empty((64, 64, 64, 3, 3))
-    reach2 = np.zeros((64, 64, 64))
-    for channel, axis in enumerate((2, 1, 0)):
-        step = np.diff(c, axis=axis) / 4.0  # per level, between neighbouring centers
-        pad = [(0, 0)] * 4
-        pad[axis] = (1, 0)
-        before = np.pad(step, pad, mode="edge")
-        pad[axis] = (0, 1)
-        after = np.pad(step, pad, mode="edge")
-        jac[..., channel] = (before + after) / 2.0
-        # The centre is 2 levels from the far corner; the steeper side bounds the stretch.
-        stretch = np.maximum(np.linalg.norm(before, axis=-1), np.linalg.norm(after, axis=-1))
-        reach2 += (2.0 * stretch) ** 2
-    # Half as much again for the bend of the space within a bin: the farthest colour of every
-    # bin is one of its 8 corners (checked over all 2**24 colours of the three spaces), at most
-    # 0.76 of this away (CIELAB; a quarter more, as before, fell short in 9,000 bins).
-    radius = 1.5 * np.sqrt(reach2).reshape(-1) + 1e-6
-    # Next to black the spaces bend most (OKLab's cube root is steepest at 0, where the
-    # estimate fell short by 3x): there the corners are measured.
-    corners = bin_centers().astype(np.intp)
-    dark = np.flatnonzero((corners < 8).any(axis=1))
-    lowest, centre = corners[dark] - 2, c.reshape(-1, 3)[dark]
-    far = np.zeros(dark.size)
-    for i in range(8):
-        corner = lowest + np.array([(i >> a & 1) * 3 for a in range(3)])
-        d = to_space(corner.astype(np.uint8), space) - centre
-        np.maximum(far, np.sqrt((d * d).sum(axis=1)), out=far)
-    radius[dark] = 1.01 * far + 1e-6
-    jac.flags.writeable = False
+    centers = bin_center_coords(space).reshape(64, 64, 64, 3)  # (b6, g6, r6)
+    low = np.arange(64) * 4
+    ends = np.stack([low, low + 3], axis=-1).reshape(-1)  # each bin's lowest and highest
+    radius = np.zeros((64, 64, 64))
+    g, r = ends[None, :, None], ends[None, None, :]
+    for b6 in range(64):
+        b = ends[2 * b6 : 2 * b6 + 2, None, None]
+        corner = channels_to_space(*np.broadcast_arrays(r, g, b), space)  # (2, 128, 128)
+        d2 = np.zeros((2, 64, 2, 64, 2))
+        for axis in range(3):
+            diff = (
+                corner[axis].reshape(2, 64, 2, 64, 2) - centers[b6, None, :, None, :, None, axis]
+            )
+            d2 += diff * diff
+        radius[b6] = np.sqrt(d2.max(axis=(0, 2, 4)))
+    radius = 1.01 * radius.reshape(-1) + 1e-6
     radius.flags.writeable = False
-    return jac.reshape(-1, 3, 3), radius
+    return radius
 
 
 def dilate_bins(occupied: np.ndarray, steps: int) -> np.ndarray:
@@ -305,46 +347,54 @@ def _block_best(coords: np.ndarray, space: str) -> np.ndarray:
 
 
 def _bin_candidates(
-    coords: np.ndarray, space: str, near: np.ndarray | None = None
-) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-    """Nearest entry of every bin's centre, and the candidates of the undecided bins; only
-    the bins marked ``near`` are measured (the others take their block's entry).
+    coords: np.ndarray, space: str, bins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest entry of the centre of each of ``bins``, and the candidates of the open ones.
 
     Returns
     -------
-    best : ndarray of intp, shape (2**18,)
-    candidates : (bins, entries, count) or None
-        Undecided bins (shape (m,)), their first MAX_CANDIDATES candidate entries (shape
-        (m, MAX_CANDIDATES), padded by repeating the first), and how many there are.
+    best : ndarray of intp, shape (m,)
+    open_bins : ndarray of intp, shape (o,)
+        The bins some of whose colours may be nearer to another entry.
+    entries : ndarray of intp, shape (o, MAX_CANDIDATES)
+        Their first MAX_CANDIDATES candidate entries (all entries within the margin, in
+        increasing order), padded by repeating the first.
+    counts : ndarray of intp, shape (o,)
+        How many candidates each has.
     """
-    all_centers = bin_center_coords(space)
-    _, all_radius = _bin_geometry(space)
     n = coords.shape[0]
-    best = np.zeros(all_centers.shape[0], dtype=np.intp)
-    if n < 2:
-        return best, None
-    region = np.arange(best.size) if near is None else np.flatnonzero(near)
-    if near is not None:
-        best[...] = _block_best(coords, space)
-    centers, radius = all_centers[region], all_radius[region]
-    nb = region.size
+    best = np.zeros(bins.size, dtype=np.intp)
     kk = min(n, MAX_CANDIDATES)
+    none = np.zeros(0, dtype=np.intp)
+    if n < 2 or bins.size == 0:
+        return best, none, np.zeros((0, kk), dtype=np.intp), none
+    centers = bin_center_coords(space)[bins]
+    radius = _bin_radius(space)[bins]
     neg2 = -2.0 * coords.T
     norms = (coords**2).sum(axis=1)
-    rows = max(1, (1 << 22) // n)
-    bins, entries, counts = [], [], []
-    for s in range(0, nb, rows):
+    # Twice the distance between every two entries.
+    apart2 = 2.0 * np.sqrt(np.maximum(norms[:, None] + norms[None, :] + coords @ neg2, 0.0))
+    rows = max(1, (1 << 21) // n)
+    found, entries, counts = [], [], []
+    for s in range(0, bins.size, rows):
         c = centers[s : s + rows]
-        d2 = c @ neg2
+        # |p|^2 - 2 c.p, element-wise: a matrix product over 3 coordinates took 4x as long.
+        d2 = c[:, 0, None] * neg2[0]
+        d2 += c[:, 1, None] * neg2[1]
+        d2 += c[:, 2, None] * neg2[2]
         d2 += norms
-        d2 += (c**2).sum(axis=1)[:, None]
         nearest_entry = np.argmin(d2, axis=1)
-        best[region[s : s + rows]] = nearest_entry
-        d1 = np.sqrt(np.maximum(d2[np.arange(d2.shape[0]), nearest_entry], 0.0))
-        # Entries that some colour of the bin may be nearest to. A matrix product's rounding
-        # (~1e-12) is far inside the radius.
-        reach = d1 + 2.0 * radius[s : s + rows]
-        inside = d2 <= (reach * reach)[:, None]
+        best[s : s + rows] = nearest_entry
+        # Entries that some colour of the bin may be nearest to: those whose bisector with
+        # the nearest entry p cuts the ball of the bin's colours. For a colour x within r of
+        # the centre c, |x-q|^2 - |x-p|^2 >= |c-q|^2 - |c-p|^2 - 2 r |p-q|. A matrix
+        # product's rounding (~1e-9 here) decides nothing but who is measured; the slack
+        # covers it.
+        d2 -= d2[np.arange(d2.shape[0]), nearest_entry][:, None]
+        margin = apart2[nearest_entry]
+        margin *= radius[s : s + rows, None]
+        margin += 1e-6
+        inside = d2 <= margin
         count = np.count_nonzero(inside, axis=1)
         open_ = np.flatnonzero(count > 1)
         if open_.size == 0:
@@ -356,61 +406,71 @@ def _bin_candidates(
         cand = np.repeat(col[first][:, None], kk, axis=1)
         keep = pos < kk
         cand[row[keep], pos[keep]] = col[keep]
-        bins.append(region[open_ + s])
+        found.append(bins[open_ + s])
         entries.append(cand)
         counts.append(count[open_])
-    if not bins:
-        return best, None
-    return best, (np.concatenate(bins), np.concatenate(entries), np.concatenate(counts))
+    if not found:
+        return best, none, np.zeros((0, kk), dtype=np.intp), none
+    return best, np.concatenate(found), np.concatenate(entries), np.concatenate(counts)
 
 
-def _split_bins(
-    cells: np.ndarray,
+#: The low two bits of each channel of a bin's 64 colours, in table-key order.
+_SUB = np.arange(64)
+_SUB_RGB = (_SUB & 3, (_SUB >> 2) & 3, _SUB >> 4)
+
+
+def _bin_colour_coords(bins: np.ndarray, space: str) -> list[np.ndarray]:
+    """Working-space coordinates of the 64 colours of each bin, in table-key order: three
+    arrays (one per coordinate) of shape (m, 64), element-wise (see
+    :func:`~.colorspace.channels_to_space`)."""
+    b = bins.astype(np.intp)[:, None]
+    fields = (b & 0x3F, (b >> 6) & 0x3F, b >> 12)
+    r, g, bl = (((f << 2) + sub) for f, sub in zip(fields, _SUB_RGB, strict=True))
+    return channels_to_space(r, g, bl, space)
+
+
+def _measure_bins(
+    rows: np.ndarray,
     coords: np.ndarray,
     space: str,
     bins: np.ndarray,
     entries: np.ndarray,
     counts: np.ndarray,
 ) -> None:
-    """Decide each 2x2x2 cell of the undecided ``bins`` among their candidate ``entries``.
+    """Write the exact nearest entry of each colour of the open ``bins`` into ``rows``
+    (the table as (2**18, 64)), measured against each bin's candidate ``entries``.
 
-    A cell's centre is placed at ``centre + J delta`` (the space linearised at the bin's
-    centre) and measured against the bin's candidates; bins are grouped by how many they
-    have, so that the common case of two costs little.
+    Distances are element-wise sums of squares, so a colour's entry does not depend on the
+    bins it is measured with; ties go to the lowest entry, as with an argmin over all.
+    Bins are grouped by how many candidates they have, so that the common case of two
+    costs little.
     """
-    centers = bin_center_coords(space)
-    jac, _ = _bin_geometry(space)
     for lo, hi in ((2, 2), (3, 4), (5, MAX_CANDIDATES)):
         group = np.flatnonzero((counts >= lo) & (counts <= hi))
-        for s in range(0, group.size, 1 << 15):
-            sel = group[s : s + (1 << 15)]
+        chunk = max(1, (1 << 19) // (64 * hi))
+        for s in range(0, group.size, chunk):
+            sel = group[s : s + chunk]
             b = bins[sel]
             e = entries[sel, :hi]  # (m, kk)
-            j = jac[b]  # (m, 3, 3)
-            # Cell centers in the linearised space, (m, 8, 3).
-            x = centers[b][:, None, :] + np.einsum("dc,mkc->mdk", _CELL_DELTAS, j)
+            x = _bin_colour_coords(b, space)
             p = coords[e]  # (m, kk, 3)
-            d2 = np.zeros((b.size, 8, e.shape[1]))
+            d2 = np.zeros((b.size, 64, e.shape[1]))
             for axis in range(3):
-                diff = x[:, :, None, axis] - p[:, None, :, axis]
+                diff = x[axis][:, :, None] - p[:, None, :, axis]
                 diff *= diff
                 d2 += diff
-            pick = np.take_along_axis(e, np.argmin(d2, axis=2), axis=1)  # (m, 8)
-            cells[_bin_cells(b)] = pick.astype(np.uint8)
+            pick = np.take_along_axis(e, np.argmin(d2, axis=2), axis=1)  # (m, 64)
+            rows[b] = pick.astype(rows.dtype)
     crowded = bins[counts > MAX_CANDIDATES]
-    neg2 = -2.0 * coords.T
-    norms = (coords**2).sum(axis=1)
-    for s in range(0, crowded.size, 1024):
-        # Dense clusters of entries: every cell's centre colour against every entry.
-        idx = _bin_cells(crowded[s : s + 1024]).reshape(-1)
-        rgb = np.stack([idx & 0x7F, (idx >> 7) & 0x7F, idx >> 14], axis=-1) * 2 + 1
-        d2 = to_space(rgb.astype(np.uint8), space) @ neg2
-        d2 += norms
-        cells[idx] = np.argmin(d2, axis=1).astype(np.uint8)
-
-
-def _bin_cells(bins: np.ndarray) -> np.ndarray:
-    """Indices ``r7 | g7 << 7 | b7 << 14`` of the 8 cells of each 18-bit bin, shape (m, 8)."""
-    b = bins.astype(np.intp)
-    base = ((b & 0x3F) << 1) | (((b >> 6) & 0x3F) << 8) | (((b >> 12) & 0x3F) << 15)
-    return base[:, None] + _CELL_OFFSETS[None, :]
+    n = coords.shape[0]
+    chunk = max(1, (1 << 19) // (64 * n))
+    for s in range(0, crowded.size, chunk):
+        # Dense clusters of entries: every colour against every entry.
+        b = crowded[s : s + chunk]
+        x = _bin_colour_coords(b, space)
+        d2 = np.zeros((b.size, 64, n))
+        for axis in range(3):
+            diff = x[axis][:, :, None] - coords[None, None, :, axis]
+            diff *= diff
+            d2 += diff
+        rows[b] = np.argmin(d2, axis=2).astype(rows.dtype)

@@ -121,7 +121,9 @@ def run_edit(
             job, plan.palette, plan.counts(base.counts), plan.transparent_index, first
         )
         first_look(look)
+        waited = time.perf_counter()
         look.drawn.wait(LOOK_WAIT_S)
+        start += time.perf_counter() - waited  # the edit's time, not the drawing's
         if not wanted(job.job_id):
             return Edited(job, None, None, 0.0)
     result = apply_plan(base, plan)

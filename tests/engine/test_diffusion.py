@@ -8,7 +8,7 @@ import pytest
 from kquant_gui.engine.colorspace import SRGB_TO_LINEAR, to_space
 from kquant_gui.engine.diffusion import diffuse
 from kquant_gui.engine.diffusion_tiles import KERNELS, tile_size
-from kquant_gui.engine.nearest import NearestTable, pack_keys
+from kquant_gui.engine.nearest import NearestTable, pack_keys, table_keys
 
 
 def _gradient(h: int = 96, w: int = 160) -> np.ndarray:
@@ -228,11 +228,10 @@ def test_the_table_near_the_image_agrees_with_the_whole_table():
     near = near_bins(pixels)
     assert 0 < near.mean() < 0.5
     part = NearestTable(palette, "lab", near=near)
-    # Inside the region the cells are worked out the same way.
-    from kquant_gui.engine.nearest import cell_of_keys, pack_keys
-
-    keys = pack_keys(pixels.reshape(-1, 3))
-    np.testing.assert_array_equal(part.cells[cell_of_keys(keys)], whole.cells[cell_of_keys(keys)])
+    # Inside the region the colours are worked out the same way; outside it, on demand.
+    keys = table_keys(pixels.reshape(-1, 3))
+    np.testing.assert_array_equal(part.labels[keys], whole.labels[keys])
+    assert (part.labels == part.unknown).any()
     np.testing.assert_array_equal(diffuse(pixels, palette, table=part), diffuse(pixels, palette))
 
 
@@ -431,13 +430,13 @@ def test_every_colour_of_a_bin_lies_within_its_radius(space):
     # The table decides a bin whole only when its radius bounds all 64 colours: a bound that
     # falls short lets a whole bin take an entry some of its colours are not nearest to.
     from kquant_gui.engine.lut import bin_center_coords
-    from kquant_gui.engine.nearest import _bin_geometry
+    from kquant_gui.engine.nearest import _bin_radius
 
     rng = np.random.default_rng(1)
     grid = np.stack(np.meshgrid(*[np.arange(64)] * 3, indexing="ij"), -1).reshape(-1, 3)
     dark = np.flatnonzero((grid < 2).any(axis=1))  # (b6, g6, r6) next to black
     bins = np.concatenate([rng.choice(1 << 18, 3000, replace=False), rng.choice(dark, 1000)])
-    _, radius = _bin_geometry(space)
+    radius = _bin_radius(space)
     lowest = np.stack([bins & 63, (bins >> 6) & 63, bins >> 12], -1) * 4
     offsets = np.stack(np.meshgrid(*[np.arange(4)] * 3, indexing="ij"), -1).reshape(-1, 3)
     colors = (lowest[:, None, :] + offsets[None]).astype(np.uint8)

@@ -170,3 +170,49 @@ def test_a_save_asked_for_while_an_edit_runs_writes_the_edit(
         assert opened.save_to(tmp_path / "deleted.png")
     with Image.open(tmp_path / "deleted.png") as im:
         np.testing.assert_array_equal(np.asarray(im.convert("RGB")), delete_color(before, 1).image)
+
+
+def test_colour_dialog_cancel_after_previews_restores_the_view_exactly(
+    qtbot, opened: MainWindow, background: None
+) -> None:
+    editor = opened.palette_editor
+    before = opened.quantized_canvas.displayed_pixels().copy()
+    dialog = editor.edit_color(1)
+    for name in ("#ff00ff", "#00ffff"):
+        with qtbot.waitSignal(editor.lookShown, timeout=TIMEOUT_MS):
+            dialog.setCurrentColor(QColor(name))
+        shown = opened.quantized_canvas.displayed_pixels()
+        assert not np.array_equal(shown, before)  # the view follows the dialog
+    dialog.reject()
+    qtbot.waitUntil(lambda: not editor.runner.busy(), timeout=TIMEOUT_MS)
+    np.testing.assert_array_equal(opened.quantized_canvas.displayed_pixels(), before)
+    assert editor.stack.count() == 0
+
+
+def test_a_dialog_step_followed_by_another_skips_its_full_size_repaint(
+    qtbot, opened: MainWindow, background: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first step is held in the edit thread until the pointer has moved on.
+    started, release = threading.Event(), threading.Event()
+
+    def held_first(result, index, color):
+        if not started.is_set():
+            started.set()
+            release.wait(TIMEOUT_MS / 1000)
+        return plan_replace(result, index, color)
+
+    monkeypatch.setattr(color_preview, "plan_replace", held_first)
+    editor = opened.palette_editor
+    looks, results = [], []
+    editor.runner.displayed.connect(lambda look: looks.append(look.job.tag[1]))
+    editor.runner.finished.connect(lambda edited: results.append(edited.job.tag[1]))
+    dialog = editor.edit_color(1)
+    dialog.setCurrentColor(QColor("#ff0000"))
+    qtbot.waitUntil(started.is_set, timeout=TIMEOUT_MS)
+    dialog.setCurrentColor(QColor("#0000ff"))
+    release.set()
+    qtbot.waitUntil(lambda: _hexes(opened)[1] == "#0000ff", timeout=TIMEOUT_MS)
+    assert looks == ["#ff0000", "#0000ff"]  # both shown ...
+    assert results == ["#0000ff"]  # ... but only the last one made full size
+    dialog.accept()
+    assert _hexes(opened)[1] == "#0000ff" and editor.stack.count() == 1
