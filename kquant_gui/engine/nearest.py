@@ -16,9 +16,10 @@ from functools import cache
 
 import numpy as np
 
-from .colorspace import SRGB_TO_LINEAR, channels_to_space, to_space
+from .colorspace import SRGB_TO_LINEAR, channels_to_space, cube_to_space, to_space
 from .lut import bin_center_coords
 from .packing import bin_centers
+from .parallel import run_parts
 
 #: Colours within this many levels (in every channel) of an entry are matched exactly, and
 #: how close they are is recorded (see :class:`HeldColors`).
@@ -155,7 +156,18 @@ class NearestTable(HeldColors):
         best = np.zeros(1 << 18, dtype=np.intp)
         if near is not None and n > 1:
             best[...] = _block_best(self.coords, space)
-        best[region] = self._work_out(region)
+        # In parts on the engine's threads: parts write disjoint rows, and a bin's entries do
+        # not depend on the part it falls in. Each part is cut along whole 8x8x8-bin blocks
+        # (the unit :func:`_bin_candidates` weighs entries for), so none is weighed twice.
+        region = region[np.argsort(_block_of(region), kind="stable")]
+        cuts = np.flatnonzero(np.diff(_block_of(region), prepend=-1))
+
+        def part(i: int, first: int, end: int) -> None:
+            lo = cuts[first]
+            hi = cuts[end] if end < cuts.size else region.size
+            best[region[lo:hi]] = self._work_out(region[lo:hi])
+
+        run_parts(part, cuts.size, min_size=2)
         # How far each bin's centre colour lies from its nearest entry, and how far that
         # entry lies from the next one, in linear light.
         lin = SRGB_TO_LINEAR[self.palette]
@@ -496,6 +508,7 @@ def _block_geometry(space: str) -> tuple[np.ndarray, np.ndarray]:
 #: The low two bits of each channel of a bin's 64 colours, in table-key order.
 _SUB = np.arange(64)
 _SUB_RGB = (_SUB & 3, (_SUB >> 2) & 3, _SUB >> 4)
+_SIDE = np.arange(4)
 
 
 def _bin_colour_coords(bins: np.ndarray, space: str) -> list[np.ndarray]:
@@ -504,8 +517,8 @@ def _bin_colour_coords(bins: np.ndarray, space: str) -> list[np.ndarray]:
     :func:`~.colorspace.channels_to_space`)."""
     b = bins.astype(np.intp)[:, None]
     fields = (b & 0x3F, (b >> 6) & 0x3F, b >> 12)
-    r, g, bl = (((f << 2) + sub) for f, sub in zip(fields, _SUB_RGB, strict=True))
-    return channels_to_space(r, g, bl, space)
+    r, g, bl = (((f << 2) + _SIDE) for f in fields)
+    return cube_to_space(r, g, bl, space)
 
 
 def _measure_bins(
@@ -533,12 +546,16 @@ def _measure_bins(
             e = entries[sel, :hi]  # (m, kk)
             x = _bin_colour_coords(b, space)
             p = coords[e]  # (m, kk, 3)
-            d2 = np.zeros((b.size, 64, e.shape[1]))
-            for axis in range(3):
-                diff = x[axis][:, :, None] - p[:, None, :, axis]
-                diff *= diff
-                d2 += diff
-            pick = np.take_along_axis(e, np.argmin(d2, axis=2), axis=1)  # (m, 64)
+            # Candidate by candidate, keeping the nearest so far: an argmin along a short
+            # last axis costs a call per colour. A later candidate (a higher entry) wins only
+            # when strictly nearer, so ties go to the lowest entry, as with the argmin.
+            pick = np.broadcast_to(e[:, :1], x[0].shape).copy()
+            nearest = _square_distance(x, p[:, 0, :])
+            for j in range(1, e.shape[1]):
+                d2 = _square_distance(x, p[:, j, :])
+                nearer = d2 < nearest
+                np.copyto(pick, e[:, j : j + 1], where=nearer)
+                np.copyto(nearest, d2, where=nearer)
             rows[b] = pick.astype(rows.dtype)
     crowded = bins[counts > MAX_CANDIDATES]
     n = coords.shape[0]
@@ -553,3 +570,15 @@ def _measure_bins(
             diff *= diff
             d2 += diff
         rows[b] = np.argmin(d2, axis=2).astype(rows.dtype)
+
+
+def _square_distance(x: list[np.ndarray], p: np.ndarray) -> np.ndarray:
+    """Squared distance from the colours ``x`` (three coordinates of shape (m, 64)) of each
+    of m bins to one point per bin ``p`` (shape (m, 3)), summed coordinate by coordinate in
+    order, as every distance of the table is."""
+    d2 = np.zeros(x[0].shape)
+    for axis in range(3):
+        diff = x[axis] - p[:, axis, None]
+        diff *= diff
+        d2 += diff
+    return d2
