@@ -356,14 +356,24 @@ def _mixed_to_space(mixed: list[np.ndarray], space: str) -> list[np.ndarray]:
         dark = t <= _EPS
         if dark.any():
             ft[dark] = t[dark] * _KAPPA + 4.0 / 29.0
+    # In the buffers at hand (each step the same operation as to_space's, so the same
+    # values): on the table's batches fresh temporaries cost about as much as the maths.
     fx, fy, fz = f
-    lightness = fy * 116.0 - 16.0
-    a = (fx - fy) * 500.0
-    bb = (fy - fz) * 200.0
+    a = np.subtract(fx, fy, out=fx)
+    a *= 500.0
+    bb = np.subtract(fy, fz, out=fz)
+    bb *= 200.0
+    lightness = fy
+    lightness *= 116.0
+    lightness -= 16.0
     # compress_chroma, element-wise.
-    c = np.sqrt(a * a + bb * bb)
-    safe = np.maximum(c, 1e-12)
-    scale = np.log1p(_SC * safe) / _SC
+    c = np.multiply(a, a, out=mixed[0])
+    c += np.multiply(bb, bb, out=mixed[1])
+    np.sqrt(c, out=c)
+    safe = np.maximum(c, 1e-12, out=mixed[1])
+    scale = np.multiply(safe, _SC, out=mixed[2])
+    np.log1p(scale, out=scale)
+    scale /= _SC
     scale /= safe
     scale[c <= 1e-12] = 1.0
     a *= scale

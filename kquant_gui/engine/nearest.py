@@ -544,19 +544,22 @@ def _measure_bins(
             sel = group[s : s + chunk]
             b = bins[sel]
             e = entries[sel, :hi]  # (m, kk)
-            x = _bin_colour_coords(b, space)
+            # Bins along the last axis, (64, m): the layout cube_to_space works in.
+            x = [c.T for c in _bin_colour_coords(b, space)]
             p = coords[e]  # (m, kk, 3)
             # Candidate by candidate, keeping the nearest so far: an argmin along a short
             # last axis costs a call per colour. A later candidate (a higher entry) wins only
             # when strictly nearer, so ties go to the lowest entry, as with the argmin.
-            pick = np.broadcast_to(e[:, :1], x[0].shape).copy()
-            nearest = _square_distance(x, p[:, 0, :])
+            pick = np.broadcast_to(e[:, 0], x[0].shape).astype(rows.dtype)
+            nearest = _square_distance(x, p[:, 0, :], np.empty(x[0].shape))
+            d2, diff = np.empty(x[0].shape), np.empty(x[0].shape)
+            nearer = np.empty(x[0].shape, dtype=bool)
             for j in range(1, e.shape[1]):
-                d2 = _square_distance(x, p[:, j, :])
-                nearer = d2 < nearest
-                np.copyto(pick, e[:, j : j + 1], where=nearer)
+                _square_distance(x, p[:, j, :], d2, diff)
+                np.less(d2, nearest, out=nearer)
+                np.copyto(pick, e[:, j].astype(rows.dtype), where=nearer)
                 np.copyto(nearest, d2, where=nearer)
-            rows[b] = pick.astype(rows.dtype)
+            rows[b] = pick.T
     crowded = bins[counts > MAX_CANDIDATES]
     n = coords.shape[0]
     chunk = max(1, (1 << 19) // (64 * n))
@@ -572,13 +575,18 @@ def _measure_bins(
         rows[b] = np.argmin(d2, axis=2).astype(rows.dtype)
 
 
-def _square_distance(x: list[np.ndarray], p: np.ndarray) -> np.ndarray:
-    """Squared distance from the colours ``x`` (three coordinates of shape (m, 64)) of each
-    of m bins to one point per bin ``p`` (shape (m, 3)), summed coordinate by coordinate in
-    order, as every distance of the table is."""
-    d2 = np.zeros(x[0].shape)
-    for axis in range(3):
-        diff = x[axis] - p[:, axis, None]
+def _square_distance(
+    x: list[np.ndarray], p: np.ndarray, out: np.ndarray, diff: np.ndarray | None = None
+) -> np.ndarray:
+    """Squared distance from the colours ``x`` (three coordinates of shape (64, m)) of each
+    of m bins to one point per bin ``p`` (shape (m, 3)), into ``out`` (64, m); summed
+    coordinate by coordinate in order, as every distance of the table is (the first
+    square is the sum of it and zero, exactly)."""
+    np.subtract(x[0], p[:, 0], out=out)
+    out *= out
+    diff = np.empty_like(out) if diff is None else diff
+    for axis in (1, 2):
+        np.subtract(x[axis], p[:, axis], out=diff)
         diff *= diff
-        d2 += diff
-    return d2
+        out += diff
+    return out
