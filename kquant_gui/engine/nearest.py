@@ -122,11 +122,12 @@ class NearestTable(HeldColors):
     in every other bin, near a boundary between entries, each of the 64 colours is measured
     exactly against the bin's candidates (the entries within that margin).
 
-    The bins near the image's own colours (``near``) are worked out up front. Error diffusion
-    also reaches colours well beyond them (on the bench images 0.3-15% of its lookups, most
-    on smooth gradients at small k), so every other bin holds ``unknown`` until a lookup
-    meets it: :meth:`resolve` then works it out, exactly like the others. A bin's entries do
-    not depend on when or by which thread it is worked out, so neither does the result.
+    The bins near the image's own colours (``near``), or all of them, are worked out up
+    front, in parts on the engine's threads. Error diffusion also reaches colours well beyond
+    the image's (on the bench images 0.3-15% of its lookups, most on smooth gradients at
+    small k), so every other bin holds ``unknown`` until a lookup meets it: :meth:`resolve`
+    then works it out, exactly like the others. A bin's entries do not depend on when or by
+    which thread it is worked out, so neither does the result.
 
     Parameters and the attributes ``closeness`` and ``exact`` are those of
     :class:`HeldColors`; ``near`` (ndarray of bool, shape (2**18,), optional) marks the bins
