@@ -290,29 +290,90 @@ def channels_to_space(r: np.ndarray, g: np.ndarray, b: np.ndarray, space: str) -
         return [np.asarray(c, dtype=np.float64) for c in (r, g, b)]
     lin = [SRGB_TO_LINEAR.take(c) for c in (r, g, b)]
     m = _OK_M1 if space == "oklab" else _RGB_TO_XYZ_WHITE
+    return _mixed_to_space([_row(m, i, lin) for i in range(3)], space)
 
-    def row(matrix: np.ndarray, i: int, v: list[np.ndarray]) -> np.ndarray:
-        t = v[0] * matrix[i, 0]
-        t += v[1] * matrix[i, 1]
-        t += v[2] * matrix[i, 2]
-        return t
 
-    mixed = [row(m, i, lin) for i in range(3)]
+def cube_to_space(r: np.ndarray, g: np.ndarray, b: np.ndarray, space: str) -> list[np.ndarray]:
+    """:func:`channels_to_space` of the colours of cubes: every combination of a cube's
+    ``r``, ``g`` and ``b`` codes, the same values bit for bit at a fraction of the cost.
+
+    Each coordinate is first a sum of one term per channel; a term is worked out once per
+    code of its channel and the terms are added by broadcasting, in the order
+    :func:`channels_to_space` adds them.
+
+    Parameters
+    ----------
+    r, g, b : ndarray of int, shape (m, s), values 0..255
+        The codes of each of m cubes, per channel.
+    space : {"lab", "oklab", "rgb"}
+
+    Returns
+    -------
+    list of 3 ndarrays of float64, each of shape (m, s**3) (transposed views): colour
+    ``(r[i], g[j], b[l])`` of a cube at ``i + j s + l s**2``.
+    """
+    m, side = np.shape(r)
+    # Worked out with the cubes along the last axis (one long inner loop per operation, not
+    # s of them) and returned transposed.
+    shape = (side, side, side, m)
+    axes = (
+        (None, None, slice(None), slice(None)),
+        (None, slice(None), None, slice(None)),
+        (slice(None), None, None, slice(None)),
+    )
+    codes = [np.asarray(c).T for c in (r, g, b)]
+    if space not in ("lab", "oklab"):
+        rgb = (c.astype(np.float64)[ax] for c, ax in zip(codes, axes, strict=True))
+        return [np.broadcast_to(c, shape).reshape(-1, m).T for c in rgb]
+    lin = [SRGB_TO_LINEAR.take(c) for c in codes]
+    matrix = _OK_M1 if space == "oklab" else _RGB_TO_XYZ_WHITE
+    mixed = []
+    for i in range(3):
+        t = np.empty(shape)
+        terms = [lin[c][axes[c]] * matrix[i, c] for c in range(3)]
+        np.add(terms[0], terms[1], out=t)
+        t += terms[2]
+        mixed.append(t.reshape(-1, m))
+    return [x.T for x in _mixed_to_space(mixed, space)]
+
+
+def _row(matrix: np.ndarray, i: int, v: list[np.ndarray]) -> np.ndarray:
+    """Row ``i`` of ``matrix`` applied to the channels ``v``, element-wise."""
+    t = v[0] * matrix[i, 0]
+    t += v[1] * matrix[i, 1]
+    t += v[2] * matrix[i, 2]
+    return t
+
+
+def _mixed_to_space(mixed: list[np.ndarray], space: str) -> list[np.ndarray]:
+    """The rest of :func:`channels_to_space` from the first matrix's three rows (linear
+    light mixed into XYZ relative to white, or into LMS), element-wise, in place."""
     f = [np.cbrt(t) for t in mixed]
     if space == "oklab":
-        return [row(_OK_M2, i, f) * _OK_SCALE for i in range(3)]
+        return [_row(_OK_M2, i, f) * _OK_SCALE for i in range(3)]
     for t, ft in zip(mixed, f, strict=True):
+        # Few colours are this dark: set those alone (a masked copy of all costs more).
         dark = t <= _EPS
         if dark.any():
-            np.copyto(ft, t * _KAPPA + 4.0 / 29.0, where=dark)
+            ft[dark] = t[dark] * _KAPPA + 4.0 / 29.0
+    # In the buffers at hand (each step the same operation as to_space's, so the same
+    # values): on the table's batches fresh temporaries cost about as much as the maths.
     fx, fy, fz = f
-    lightness = fy * 116.0 - 16.0
-    a = (fx - fy) * 500.0
-    bb = (fy - fz) * 200.0
+    a = np.subtract(fx, fy, out=fx)
+    a *= 500.0
+    bb = np.subtract(fy, fz, out=fz)
+    bb *= 200.0
+    lightness = fy
+    lightness *= 116.0
+    lightness -= 16.0
     # compress_chroma, element-wise.
-    c = np.sqrt(a * a + bb * bb)
-    safe = np.maximum(c, 1e-12)
-    scale = np.log1p(_SC * safe) / _SC
+    c = np.multiply(a, a, out=mixed[0])
+    c += np.multiply(bb, bb, out=mixed[1])
+    np.sqrt(c, out=c)
+    safe = np.maximum(c, 1e-12, out=mixed[1])
+    scale = np.multiply(safe, _SC, out=mixed[2])
+    np.log1p(scale, out=scale)
+    scale /= _SC
     scale /= safe
     scale[c <= 1e-12] = 1.0
     a *= scale

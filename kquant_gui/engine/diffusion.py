@@ -50,6 +50,13 @@ REACH_FLOOR = 0.01
 #: table is worked out up front (the rest when a lookup first meets it); see
 #: :class:`~.nearest.NearestTable`.
 NEAR_BINS = 2
+#: From this many pixels the whole nearest-entry table is worked out up front, in parallel,
+#: and no bin is left for the lookups to meet: on larger images the diffusion reaches so
+#: many bins beyond the image's own colours that working them out as met (~300 calls, one
+#: thread at a time) costs more. At 1.5 MP (a crop of the 24 MP bench photo) those calls
+#: took 0.21-0.37 s CPU at k=16 and 256, the whole table 0.3-0.7 s CPU split over the
+#: threads; on china and flower (0.27 MP) the two ways cost the same within 4%.
+WHOLE_TABLE_PIXELS = 1 << 20
 #: Share of its error a pixel passes on at full strength. Passing on all of it reproduces
 #: the mean colour most closely but adds the most noise; libimagequant keeps 15/16. On the
 #: bench photos 0.85 lowered the per-pixel dE2000 by ~0.4 at k=16 (flower 5.27 -> 4.63) for
@@ -345,12 +352,13 @@ def diffuse(
         if fixed is not None:
             np.copyto(labels, fixed, where=fixed != FREE, casting="unsafe")
     else:
-        if table is None:
-            table = NearestTable(palette, space, near=near_bins(pixels))
-        if strength <= 0.0:
-            labels = table.own_labels(pack_keys(pixels))
-        else:
-            with engine_threads(threads):
+        with engine_threads(threads):
+            if table is None:
+                near = None if h * w >= WHOLE_TABLE_PIXELS else near_bins(pixels)
+                table = NearestTable(palette, space, near=near)
+            if strength <= 0.0:
+                labels = table.own_labels(pack_keys(pixels))
+            else:
                 labels = _diffuse_colors(pixels, palette, table, strength, weights, steps)
     if transparent >= 0 and pixels.shape[2] == 4:
         labels[pixels[..., 3] == 0] = transparent

@@ -16,9 +16,10 @@ from functools import cache
 
 import numpy as np
 
-from .colorspace import SRGB_TO_LINEAR, channels_to_space, to_space
+from .colorspace import SRGB_TO_LINEAR, channels_to_space, cube_to_space, to_space
 from .lut import bin_center_coords
 from .packing import bin_centers
+from .parallel import run_parts
 
 #: Colours within this many levels (in every channel) of an entry are matched exactly, and
 #: how close they are is recorded (see :class:`HeldColors`).
@@ -121,11 +122,12 @@ class NearestTable(HeldColors):
     in every other bin, near a boundary between entries, each of the 64 colours is measured
     exactly against the bin's candidates (the entries within that margin).
 
-    The bins near the image's own colours (``near``) are worked out up front. Error diffusion
-    also reaches colours well beyond them (on the bench images 0.3-15% of its lookups, most
-    on smooth gradients at small k), so every other bin holds ``unknown`` until a lookup
-    meets it: :meth:`resolve` then works it out, exactly like the others. A bin's entries do
-    not depend on when or by which thread it is worked out, so neither does the result.
+    The bins near the image's own colours (``near``), or all of them, are worked out up
+    front, in parts on the engine's threads. Error diffusion also reaches colours well beyond
+    the image's (on the bench images 0.3-15% of its lookups, most on smooth gradients at
+    small k), so every other bin holds ``unknown`` until a lookup meets it: :meth:`resolve`
+    then works it out, exactly like the others. A bin's entries do not depend on when or by
+    which thread it is worked out, so neither does the result.
 
     Parameters and the attributes ``closeness`` and ``exact`` are those of
     :class:`HeldColors`; ``near`` (ndarray of bool, shape (2**18,), optional) marks the bins
@@ -155,7 +157,18 @@ class NearestTable(HeldColors):
         best = np.zeros(1 << 18, dtype=np.intp)
         if near is not None and n > 1:
             best[...] = _block_best(self.coords, space)
-        best[region] = self._work_out(region)
+        # In parts on the engine's threads: parts write disjoint rows, and a bin's entries do
+        # not depend on the part it falls in. Each part is cut along whole 8x8x8-bin blocks
+        # (the unit :func:`_bin_candidates` weighs entries for), so none is weighed twice.
+        region = region[np.argsort(_block_of(region), kind="stable")]
+        cuts = np.flatnonzero(np.diff(_block_of(region), prepend=-1))
+
+        def part(i: int, first: int, end: int) -> None:
+            lo = cuts[first]
+            hi = cuts[end] if end < cuts.size else region.size
+            best[region[lo:hi]] = self._work_out(region[lo:hi])
+
+        run_parts(part, cuts.size, min_size=2)
         # How far each bin's centre colour lies from its nearest entry, and how far that
         # entry lies from the next one, in linear light.
         lin = SRGB_TO_LINEAR[self.palette]
@@ -496,6 +509,7 @@ def _block_geometry(space: str) -> tuple[np.ndarray, np.ndarray]:
 #: The low two bits of each channel of a bin's 64 colours, in table-key order.
 _SUB = np.arange(64)
 _SUB_RGB = (_SUB & 3, (_SUB >> 2) & 3, _SUB >> 4)
+_SIDE = np.arange(4)
 
 
 def _bin_colour_coords(bins: np.ndarray, space: str) -> list[np.ndarray]:
@@ -504,8 +518,8 @@ def _bin_colour_coords(bins: np.ndarray, space: str) -> list[np.ndarray]:
     :func:`~.colorspace.channels_to_space`)."""
     b = bins.astype(np.intp)[:, None]
     fields = (b & 0x3F, (b >> 6) & 0x3F, b >> 12)
-    r, g, bl = (((f << 2) + sub) for f, sub in zip(fields, _SUB_RGB, strict=True))
-    return channels_to_space(r, g, bl, space)
+    r, g, bl = (((f << 2) + _SIDE) for f in fields)
+    return cube_to_space(r, g, bl, space)
 
 
 def _measure_bins(
@@ -531,15 +545,22 @@ def _measure_bins(
             sel = group[s : s + chunk]
             b = bins[sel]
             e = entries[sel, :hi]  # (m, kk)
-            x = _bin_colour_coords(b, space)
+            # Bins along the last axis, (64, m): the layout cube_to_space works in.
+            x = [c.T for c in _bin_colour_coords(b, space)]
             p = coords[e]  # (m, kk, 3)
-            d2 = np.zeros((b.size, 64, e.shape[1]))
-            for axis in range(3):
-                diff = x[axis][:, :, None] - p[:, None, :, axis]
-                diff *= diff
-                d2 += diff
-            pick = np.take_along_axis(e, np.argmin(d2, axis=2), axis=1)  # (m, 64)
-            rows[b] = pick.astype(rows.dtype)
+            # Candidate by candidate, keeping the nearest so far: an argmin along a short
+            # last axis costs a call per colour. A later candidate (a higher entry) wins only
+            # when strictly nearer, so ties go to the lowest entry, as with the argmin.
+            pick = np.broadcast_to(e[:, 0], x[0].shape).astype(rows.dtype)
+            nearest = _square_distance(x, p[:, 0, :], np.empty(x[0].shape))
+            d2, diff = np.empty(x[0].shape), np.empty(x[0].shape)
+            nearer = np.empty(x[0].shape, dtype=bool)
+            for j in range(1, e.shape[1]):
+                _square_distance(x, p[:, j, :], d2, diff)
+                np.less(d2, nearest, out=nearer)
+                np.copyto(pick, e[:, j].astype(rows.dtype), where=nearer)
+                np.copyto(nearest, d2, where=nearer)
+            rows[b] = pick.T
     crowded = bins[counts > MAX_CANDIDATES]
     n = coords.shape[0]
     chunk = max(1, (1 << 19) // (64 * n))
@@ -553,3 +574,20 @@ def _measure_bins(
             diff *= diff
             d2 += diff
         rows[b] = np.argmin(d2, axis=2).astype(rows.dtype)
+
+
+def _square_distance(
+    x: list[np.ndarray], p: np.ndarray, out: np.ndarray, diff: np.ndarray | None = None
+) -> np.ndarray:
+    """Squared distance from the colours ``x`` (three coordinates of shape (64, m)) of each
+    of m bins to one point per bin ``p`` (shape (m, 3)), into ``out`` (64, m); summed
+    coordinate by coordinate in order, as every distance of the table is (the first
+    square is the sum of it and zero, exactly)."""
+    np.subtract(x[0], p[:, 0], out=out)
+    out *= out
+    diff = np.empty_like(out) if diff is None else diff
+    for axis in (1, 2):
+        np.subtract(x[axis], p[:, axis], out=diff)
+        diff *= diff
+        out += diff
+    return out

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kquant_gui.engine.colorspace import channels_to_space, to_space
+from kquant_gui.engine.colorspace import channels_to_space, cube_to_space, to_space
 from kquant_gui.engine.diffusion import _DECODE, _ColorSource, near_bins
 from kquant_gui.engine.nearest import NearestTable, pack_keys, table_keys
 
@@ -104,6 +104,24 @@ def test_channels_to_space_agrees_with_to_space(space):
     rgb[:2000] //= 20
     got = np.stack(channels_to_space(*(rgb[:, c].astype(np.intp) for c in range(3)), space), -1)
     np.testing.assert_allclose(got, to_space(rgb, space), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_cube_to_space_gives_channels_to_space_bit_for_bit(space):
+    # The table measures a bin's colours through cube_to_space; the same values to the last
+    # bit keep every entry (and every tie) as channels_to_space decides it. Dark cubes
+    # first: the lab conversion takes another branch there.
+    rng = np.random.default_rng(11)
+    low = rng.integers(0, 253, (3000, 3))
+    low[:300] //= 16
+    side = np.arange(4)
+    r, g, b = (low[:, c, None] + side for c in range(3))
+    got = cube_to_space(r, g, b, space)
+    i = np.arange(64)
+    want = channels_to_space(r[:, i & 3], g[:, (i >> 2) & 3], b[:, i >> 4], space)
+    for x, y in zip(got, want, strict=True):
+        assert x.shape == (3000, 64)
+        np.testing.assert_array_equal(x, y)
 
 
 def test_threads_working_out_bins_together_read_only_final_entries():
