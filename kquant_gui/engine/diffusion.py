@@ -21,7 +21,8 @@ import numpy as np
 from .alpha_diffusion import FREE, AlphaSource
 from .colorspace import SRGB_TO_LINEAR
 from .diffusion_tiles import KERNELS, Kernel, Lookup, Reader, diffuse_tiles, takers
-from .nearest import NearestTable, bin_of_keys, dilate_bins, key_part, pack_keys
+from .nearest import NearestTable, bin_of_keys, key_part, pack_keys
+from .nearest_bins import dilate_bins
 from .parallel import engine_threads, run_parts
 from .progress import Steps
 

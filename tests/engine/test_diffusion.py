@@ -430,7 +430,7 @@ def test_every_colour_of_a_bin_lies_within_its_radius(space):
     # The table decides a bin whole only when its radius bounds all 64 colours: a bound that
     # falls short lets a whole bin take an entry some of its colours are not nearest to.
     from kquant_gui.engine.lut import bin_center_coords
-    from kquant_gui.engine.nearest import _bin_radius
+    from kquant_gui.engine.nearest_bins import _bin_radius
 
     rng = np.random.default_rng(1)
     grid = np.stack(np.meshgrid(*[np.arange(64)] * 3, indexing="ij"), -1).reshape(-1, 3)
