@@ -32,8 +32,14 @@ class SaveFlow:
         self._waiting: list[Callable[[], None]] = []
 
     def image_changed(self) -> None:
-        """Another image opened: Save asks again (it must not overwrite the old image's file)."""
+        """Another image opened: Save asks again (it must not overwrite the old image's file),
+        and a save still waiting for the old image's edits is called off: those edits were
+        dropped, so what it would write is not what was seen."""
         self.target = None
+        if self._waiting:
+            self.w.palette_editor.runner.settled.disconnect(self._edits_settled)
+            self._waiting = []
+            self.w._note("Save cancelled: another image was opened before the edits landed")
 
     def ask_target(self, title: str, suffix: str, filters: str) -> Path | None:
         """Save dialog proposing ``<stem>-k<K><suffix>`` in the folder last saved to (at

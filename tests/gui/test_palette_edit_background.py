@@ -16,8 +16,8 @@ from PySide6.QtGui import QColor
 from qt_support import TIMEOUT_MS
 
 from kquant_gui import delete_color, merge_colors, replace_color
-from kquant_gui.engine import plan_replace
-from kquant_gui.gui import color_preview, edit_runner
+from kquant_gui.engine import plan_delete, plan_replace
+from kquant_gui.gui import color_preview, edit_runner, palette_edit
 from kquant_gui.gui.main_window import MainWindow
 from kquant_gui.gui.palette_edit import hex_of
 
@@ -170,6 +170,38 @@ def test_a_save_asked_for_while_an_edit_runs_writes_the_edit(
         assert opened.save_to(tmp_path / "deleted.png")
     with Image.open(tmp_path / "deleted.png") as im:
         np.testing.assert_array_equal(np.asarray(im.convert("RGB")), delete_color(before, 1).image)
+
+
+def test_a_save_waiting_for_edits_is_called_off_when_another_image_opens(
+    qtbot,
+    opened: MainWindow,
+    background: None,
+    tmp_path: Path,
+    photo_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The edit is held in the edit thread until the next image has opened, so the save is
+    # certainly still waiting then. Its edit is dropped with the old image: the save must not
+    # write the old unedited result (or the new image) under the name chosen for the edit.
+    started, release = threading.Event(), threading.Event()
+
+    def held_delete(result, index):
+        started.set()
+        release.wait(TIMEOUT_MS / 1000)
+        return plan_delete(result, index)
+
+    monkeypatch.setattr(palette_edit, "plan_delete", held_delete)
+    editor = opened.palette_editor
+    editor.delete(1)
+    qtbot.waitUntil(started.is_set, timeout=TIMEOUT_MS)
+    assert opened.save_to(tmp_path / "deleted.png")
+    with qtbot.waitSignal(opened.imageLoaded, timeout=TIMEOUT_MS):
+        opened.open_path(photo_file)
+    assert "Save cancelled" in opened.statusBar().currentMessage()
+    with qtbot.waitSignal(editor.runner.settled, timeout=TIMEOUT_MS):
+        release.set()
+    qtbot.waitUntil(lambda: opened.shown is not None and not editor.editing(), timeout=TIMEOUT_MS)
+    assert not (tmp_path / "deleted.png").exists()
 
 
 def test_colour_dialog_cancel_after_previews_restores_the_view_exactly(
