@@ -1,14 +1,17 @@
-"""Editing a result's palette: replace, delete or merge entries, on the labels alone.
+"""Editing a result's palette: replace, delete or merge entries, without re-clustering.
 
-No re-clustering and no source pixels: an edit renumbers the labels (delete, merge) and
-repaints the image from them, so it is fast enough to follow a colour dialog live. Each edit
-is recorded in ``Quantization.edits`` so that the same settings plus the same edits give the
-same bytes (see :func:`apply_edits`).
+An edit renumbers the labels (delete, merge) and repaints the image from them, so it is fast
+enough to follow a colour dialog live. Replace and merge need the labels alone; a delete
+also looks at the source pixels of the deleted entry (``Quantization.source``), so that
+each goes to its own nearest remaining entry (:mod:`.reassign`). Each edit is recorded in
+``Quantization.edits`` so that the same settings plus the same edits give the same bytes
+(see :func:`apply_edits`).
 
 Every edit is made in two stages: a plan (:class:`EditPlan`: the new palette and where each
-old label goes, a few microseconds) and its application to the full-size labels and image
-(:func:`apply_plan`, tens of milliseconds on 24 MP). A viewer can paint a display-sized copy
-from the plan alone and show it before the full-size result exists.
+old label goes, a few microseconds; for a delete, the new labels themselves, tens of
+milliseconds on 24 MP) and its application to the full-size image (:func:`apply_plan`, tens
+of milliseconds on 24 MP). A viewer can paint a display-sized copy from the plan alone and
+show it before the full-size result exists.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .colorspace import from_space, to_space
 from .fixed import parse_hex, validate_colors
 from .paint import paint_labels
 from .parallel import run_parts
+from .reassign import Reassigned, reassign, soft_result
 from .result import Quantization
 
 __all__ = [
@@ -49,24 +53,48 @@ class EditPlan:
         The palette after the edit.
     table : ndarray of intp, shape (n,), or None
         New label of each old label (n entries before the edit); None when the labels stay.
+        For a delete made pixel by pixel (``reassigned`` set), the deleted label's value is
+        where the whole entry would go without source pixels; its pixels go elsewhere.
     transparent_index : int or None
         Entry of fully transparent pixels after the edit.
     edit : dict
         The record appended to ``Quantization.edits``.
+    reassigned : Reassigned or None
+        The full-size labels and counts after a delete whose pixels each went to their own
+        nearest remaining entry (they are then no function of the old label alone).
     """
 
     palette: np.ndarray
     table: np.ndarray | None
     transparent_index: int | None
     edit: dict[str, Any]
+    reassigned: Reassigned | None = None
+
+    @property
+    def per_pixel(self) -> bool:
+        """True when the new labels are not a function of the old ones (see ``reassigned``):
+        the edited image is then ``palette[reassigned.labels]``, not :meth:`colors` of the
+        old labels."""
+        return self.reassigned is not None
 
     def colors(self) -> np.ndarray:
         """The colour each *old* label shows after the edit, shape (n, C) uint8: painting
-        the old labels with it gives the edited image without relabelling."""
+        the old labels with it gives the edited image without relabelling.
+
+        Raises
+        ------
+        ValueError
+            For a plan made pixel by pixel (:attr:`per_pixel`): one old label then shows
+            several colours.
+        """
+        if self.reassigned is not None:
+            raise ValueError("a delete made pixel by pixel has no colour per old label")
         return self.palette if self.table is None else self.palette[self.table]
 
     def counts(self, counts: np.ndarray) -> np.ndarray:
         """Pixels per entry after the edit, from ``counts`` (shape (n,)) before it."""
+        if self.reassigned is not None:
+            return self.reassigned.counts
         if self.table is None:
             return counts
         out = np.zeros(self.palette.shape[0], dtype=counts.dtype)
@@ -74,8 +102,10 @@ class EditPlan:
         return out
 
     def labels(self, labels: np.ndarray) -> np.ndarray:
-        """``labels`` (any shape, uint8) renumbered for the edited palette (a new array
-        unless the labels stay)."""
+        """``labels`` (uint8, shape (H, W), those of the result planned on) renumbered for
+        the edited palette (a new array unless the labels stay)."""
+        if self.reassigned is not None:
+            return self.reassigned.labels
         return labels if self.table is None else _relabelled(labels, self.table)
 
 
@@ -169,19 +199,31 @@ def plan_replace(result: Quantization, index: int, color: object) -> EditPlan:
 
 
 def delete_color(result: Quantization, index: int) -> Quantization:
-    """A copy of ``result`` without entry ``index``; its pixels go to the remaining entry
-    nearest to its colour (in the result's colour space). Later entries move down by one.
+    """A copy of ``result`` without entry ``index``; each of its pixels goes to *its own*
+    nearest remaining entry, measured from the pixel's source colour in the result's
+    working space (see :mod:`.reassign`). Later entries move down by one.
+
+    The distance is the one the engine maps pixels by: colour alone (the remaining visible
+    entries), or colour and alpha for a result with soft edges (where, as there, the shared
+    fully transparent entry is among the candidates; it is never deleted or changed).
+    Dithered results are not re-dithered: the deleted entry's pixels take their nearest
+    remaining entry undithered. Every other pixel keeps its entry; fixed colours stay.
+
+    A result without ``source`` (built by hand) falls back to moving the whole entry to the
+    remaining entry nearest to its colour.
 
     Raises
     ------
     ValueError
-        For the last visible entry, or the entry of fully transparent pixels.
+        For the last visible entry, the entry of fully transparent pixels, or a ``source``
+        whose height and width are not those of the labels.
     """
     return apply_plan(result, plan_delete(result, index))
 
 
 def plan_delete(result: Quantization, index: int) -> EditPlan:
-    """The plan of :func:`delete_color` (same parameters and errors)."""
+    """The plan of :func:`delete_color` (same parameters and errors). With the result's
+    source pixels it holds the new labels (:attr:`EditPlan.reassigned`), worked out here."""
     i = _visible_index(result, index, "delete")
     others = [j for j in range(result.n_colors) if j not in (i, result.transparent_index)]
     if not others:
@@ -189,7 +231,19 @@ def plan_delete(result: Quantization, index: int) -> EditPlan:
     coords = to_space(result.palette[:, :3], result.color_space)
     d2 = np.sum((coords[others] - coords[i]) ** 2, axis=1)
     target = others[int(np.argmin(d2))]
-    return _remove(result, [i], target, result.palette[target], {"op": "delete", "index": i})
+    plan = _remove(result, [i], target, result.palette[target], {"op": "delete", "index": i})
+    source = result.source
+    if source is None:
+        return plan
+    if source.shape[:2] != result.labels.shape:
+        raise ValueError(
+            f"the result's source pixels have shape {source.shape}, "
+            f"its labels {result.labels.shape}: they are not the pixels it was made from"
+        )
+    soft = soft_result(result, source)
+    if soft and result.transparent_index is not None:
+        others = sorted([*others, result.transparent_index])
+    return replace(plan, reassigned=reassign(result, i, others, soft=soft))
 
 
 def merge_colors(result: Quantization, indices: Iterable[int]) -> Quantization:

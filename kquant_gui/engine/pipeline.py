@@ -211,7 +211,7 @@ def _quantize(
             pixels, k, color_space, dither if dithered else "none", seed, steps, strength, fixed
         )
         steps.done()
-        return replace(result, dither=dither, dither_strength=strength)
+        return replace(result, dither=dither, dither_strength=strength, source=pixels)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     steps.tick("histogram", 0.0)
@@ -272,7 +272,8 @@ def _quantize(
     result = _assemble(mapped, entries, hist, settings, timings, kept)
     if n_fixed:
         result = replace(result, fixed=fixed.copy())
-    return result
+    # A reference to the input, not a copy: palette edits measure its pixels (engine.edit).
+    return replace(result, source=pixels)
 
 
 def _in_given_order(mapped: _Mapped) -> _Mapped:

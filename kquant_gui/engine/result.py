@@ -58,6 +58,12 @@ class Quantization:
     edits : tuple of dict
         Palette edits applied since quantizing, oldest first (see :mod:`engine.edit`); they
         replay on the same settings to give the same result.
+    source : ndarray of uint8, shape (H, W, 3) or (H, W, 4), or None
+        The pixels the result was made from: the very array given to
+        :func:`kquant_gui.quantize` or :func:`kquant_gui.remap` (a reference, never a copy;
+        do not change it while the result is in use). Deleting an entry uses it to send each
+        of its pixels to that pixel's own nearest remaining entry. None for a result built
+        by hand.
     """
 
     image: np.ndarray
@@ -76,6 +82,7 @@ class Quantization:
     edits: tuple[dict[str, Any], ...] = ()
     remapped: bool = False
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+    source: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_colors(self) -> int:

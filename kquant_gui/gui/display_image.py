@@ -291,7 +291,9 @@ class DisplayImage:
         painted from ``result``'s labels with the colours the plan gives them, so it holds
         exactly the pixels :meth:`for_result` of the edited result would (the same
         function over the same colour per pixel); the full size is looked up lazily
-        (:class:`LabelLookup`) until :meth:`with_result` puts the edited arrays in.
+        (:class:`LabelLookup`) until :meth:`with_result` puts the edited arrays in. A
+        delete made pixel by pixel (``plan.reassigned``) is painted from its new labels
+        instead, with the edited palette: again what :meth:`for_result` paints.
 
         Parameters
         ----------
@@ -305,11 +307,22 @@ class DisplayImage:
             None for results with alpha, whose pixels are not their palette's colours
             alone (they keep the input's alpha): those are edited full size first.
         """
-        colors = plan.colors()
         image, labels = result.image, result.labels
-        if image.shape[2] != 3 or colors.shape[1] != 3:
+        if image.shape[2] != 3 or plan.palette.shape[1] != 3:
             return None
         factor = reduction_factor(image.shape)
+        if plan.reassigned is not None:
+            # A delete made pixel by pixel: the plan holds the new labels themselves.
+            new = plan.reassigned.labels
+            return cls(
+                LabelLookup(new, plan.palette),  # type: ignore[arg-type]
+                reduce_labels(new, plan.palette, factor),
+                factor,
+                labels=new,
+                preview_labels=reduce_nearest(new, factor),
+                smooth=True,
+            )
+        colors = plan.colors()
         small = shown.preview_labels if shown.factor == factor else None
         if small is None:
             small = reduce_nearest(labels, factor)

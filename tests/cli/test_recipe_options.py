@@ -9,7 +9,7 @@ import pytest
 from _cli import run
 from PIL import Image
 
-from kquant_gui import merge_colors, quantize, remap, replace_color
+from kquant_gui import delete_color, merge_colors, quantize, remap, replace_color
 from kquant_gui.image_io import load_image
 from kquant_gui.palettes import write_palette
 
@@ -75,7 +75,7 @@ def test_default_output_name_uses_the_palette_size(capsys, tmp_path, inputs):
 def test_recipe_from_an_edited_result_gives_the_same_bytes(capsys, tmp_path, inputs):
     pixels = load_image(inputs[1]).pixels
     r = quantize(pixels, 6, color_space="oklab", dither="ordered", seed=5, fixed="#c8102e")
-    r = merge_colors(replace_color(r, 2, "#00ff00"), [3, 4])
+    r = delete_color(merge_colors(replace_color(r, 2, "#00ff00"), [3, 4]), 1)
     recipe = write_palette(r, tmp_path / "look.json")
     out = tmp_path / "cli.png"
     code, _, err = run(capsys, inputs[1], "--recipe", recipe, "-o", out)

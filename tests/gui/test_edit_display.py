@@ -47,12 +47,18 @@ def test_the_first_display_is_the_display_of_the_edited_result(result, op: str) 
     assert first is not None and first.factor == 3
     edited = apply_plan(result, plan)
     full = DisplayImage.for_result(edited)
+    if op == "delete":
+        # Pixel by pixel: the deleted entry's pixels went to several entries, so the copy
+        # cannot have been painted from a colour per old label.
+        assert plan.per_pixel
+        assert np.unique(edited.labels[result.labels == 1]).size > 1
     np.testing.assert_array_equal(first.preview, full.preview)
     np.testing.assert_array_equal(first.preview_labels, full.preview_labels)
     assert first.width == full.width and first.height == full.height
     np.testing.assert_array_equal(plan.counts(result.counts), edited.counts)
     np.testing.assert_array_equal(plan.palette, edited.palette)
-    # The full size is looked up from the old labels until the edited arrays are there.
+    # The full size is looked up (from the old labels, or the delete's new ones) until the
+    # edited arrays are there.
     assert isinstance(first.full, LabelLookup)
     later = first.with_result(edited)
     assert later.full is edited.image and later.preview is first.preview

@@ -179,6 +179,7 @@ def test_window_recipe_gives_the_same_bytes_in_the_cli(
         opened.controls.set_values(6, "oklab", "ordered", 0.6)
     editor.set_color(2, "#336699")
     editor.merge([0, 3])
+    editor.delete(1)  # each of its pixels to its own nearest entry, in the CLI too
     window_png = _save(qtbot, opened, tmp_path / "window.png")
     recipe = tmp_path / "look.json"
     with qtbot.waitSignal(opened.saved, timeout=TIMEOUT_MS):
