@@ -3,15 +3,18 @@
 Targets (issue "your colours"): a swatch edit on 24 MP reaches the view in at most 150 ms;
 ``--remap`` on 24 MP in at most 1 s. Rows:
 
-* ``replace`` / ``delete`` / ``merge``: the engine's label-only edits on a 24 MP k=16 result
-  (new image, labels and counts; the old result untouched, as undo needs);
+* ``replace`` / ``delete`` / ``merge``: the engine's edits on a 24 MP k=16 result (new
+  image, labels and counts; the old result untouched, as undo needs; a delete sends each of
+  its pixels to its own nearest remaining entry, from the source colours);
 * ``replace + display copy``: the same plus the display-sized copy the window draws;
 * ``display copy from the plan``: the display-sized copy of a replace painted from the old
-  labels, without the full-size result (what the window shows first);
+  labels, without the full-size result (what the window shows first); ``delete: plan +
+  display copy``: the same for a delete, whose plan works out the new labels;
 * ``window: edit to view``: offscreen window, from ``PaletteEditor.set_color`` to the new
   colours on screen (the display copy arrives from the edit thread ahead of the full-size
   result) and the canvases drawn, 24 MP, each edit starting from a settled window (previous
-  result measured); ``window: full-size result shown``: until the edited result itself is
+  result measured); ``window: delete to view``: the same for Delete on a swatch (then
+  undone); ``window: full-size result shown``: until the edited result itself is
   the window's (what Save As writes, what is measured); the main thread's CPU time over
   the whole edit (what the window cannot do meanwhile); and ``colour-dialog step to view``:
   the colour dialog's live preview dragged, each step set as soon as the previous one is on
@@ -38,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from kquant_gui import delete_color, merge_colors, quantize, remap, replace_color
-from kquant_gui.engine import plan_replace
+from kquant_gui.engine import plan_delete, plan_replace
 from kquant_gui.palettes import write_palette
 
 from . import images
@@ -81,6 +84,19 @@ for i in range(int(sys.argv[2])):
     full.append(time.perf_counter() - t)
     cpu.append(time.thread_time() - c)
     settle()
+# Delete a swatch (each of its pixels to its own nearest entry), then undo (cached, at once).
+deletes = []
+for i in range(int(sys.argv[2])):
+    shown.clear(); looked.clear()
+    t = time.perf_counter()
+    w.palette_editor.delete(1 + i % (w.shown.result.n_colors - 1))
+    wait(lambda: shown or looked)
+    w.quantized_canvas.draw(); w.palette_canvas.draw()
+    deletes.append(time.perf_counter() - t)
+    wait(lambda: shown)
+    settle()
+    w.palette_editor.action_undo.trigger()
+    settle()
 # A colour dialog dragged: each step starts as soon as the previous one is on screen.
 from PySide6.QtGui import QColor
 dialog = w.palette_editor.edit_color(1)
@@ -94,7 +110,7 @@ for i in range(3 * int(sys.argv[2])):
     steps.append(time.perf_counter() - t)
 dialog.reject(); settle()
 mid = lambda v: sorted(v)[len(v) // 2]
-print(min(times), mid(times), mid(cpu), mid(full), mid(steps))
+print(min(times), mid(times), mid(cpu), mid(full), mid(steps), mid(deletes))
 w.close(); app.processEvents()
 """
 
@@ -134,6 +150,12 @@ def run(pixels: np.ndarray, png: Path | None, repeat: int) -> list[tuple[str, fl
         "display copy from the plan",
         lambda: DisplayImage.for_edit(q, shown, plan_replace(q, 3, "#c8102e")),
     )
+    # A delete's plan holds its new labels (each pixel to its own nearest entry): planned
+    # and painted small, what the window shows first.
+    edit_row(
+        "delete: plan + display copy",
+        lambda: DisplayImage.for_edit(q, shown, plan_delete(q, 3)),
+    )
     if png is not None:
         child = subprocess.run(
             [sys.executable, "-c", _WINDOW_CHILD, str(png), str(max(3, repeat))],
@@ -143,9 +165,11 @@ def run(pixels: np.ndarray, png: Path | None, repeat: int) -> list[tuple[str, fl
             check=False,
         )
         if child.returncode == 0 and child.stdout.strip():
-            best, median, cpu, full, step = (float(v) for v in child.stdout.split())
+            best, median, cpu, full, step, delete = (float(v) for v in child.stdout.split())
             ok = "yes" if median * 1000 <= TARGET_EDIT_MS else "no"
             rows.append(("window: edit to view (median)", median, f"{ok} (best {best:.3f} s)"))
+            ok = "yes" if delete * 1000 <= TARGET_EDIT_MS else "no"
+            rows.append(("window: delete to view (median)", delete, ok))
             rows.append(("window: full-size result shown (median)", full, "(saved and measured)"))
             ok = "yes" if step * 1000 <= TARGET_EDIT_MS else "no"
             rows.append(("window: colour-dialog step to view (median)", step, ok))

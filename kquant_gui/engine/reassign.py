@@ -95,32 +95,23 @@ def reassign(result: Quantization, index: int, candidates: list[int], *, soft: b
     out = np.empty_like(flat)
     # Marks the distinct colours (24-bit keys) first, then holds the entry of each.
     lut = np.zeros(KEYS_24, dtype=np.uint8)
-    words = _words(source)
-    rgb = source.reshape(-1, 3) if words is None else None
+    keys_of = _key_reader(source)
 
-    def find(_: int, start: int, stop: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        # Renumber every label, and note where the deleted entry's pixels are and their keys.
+    def find(_: int, start: int, stop: int) -> list[tuple[int, int, np.ndarray]]:
+        # Renumber every label, and read the keys of the deleted entry's pixels.
         found = []
-        above = np.empty(min(packing.CHUNK, stop - start), dtype=np.bool_)
+        mask = np.empty(min(packing.CHUNK, stop - start), dtype=np.bool_)
         for s in range(start, stop, packing.CHUNK):
             e = min(stop, s + packing.CHUNK)
             part = flat[s:e]
             # j - (j > index): a uint8 subtraction, several times faster than a table lookup.
-            gt = np.greater(part, index, out=above[: e - s])
+            gt = np.greater(part, index, out=mask[: e - s])
             np.subtract(part, gt.view(np.uint8), out=out[s:e])
-            pos = np.flatnonzero(np.equal(part, index, out=gt))
-            if pos.size:
-                pos += s
-                if words is None:
-                    # Three bytes into the low bytes of a zeroed word: r | g << 8 | b << 16.
-                    packed = np.zeros((pos.shape[0], 4), dtype=np.uint8)
-                    packed[:, :3] = np.take(rgb, pos, axis=0)
-                    keys = packed.view("<u4").reshape(-1)
-                    lut[keys] = 1
-                else:
-                    keys = np.take(words, pos)
-                    lut[keys & 0xFFFFFF] = 1
-                found.append((pos, keys))
+            hit = np.equal(part, index, out=gt)
+            if hit.any():
+                keys = keys_of(s, e, hit)
+                lut[keys & 0xFFFFFF] = 1
+                found.append((s, e, keys))
         return found
 
     parts = run_parts(find, flat.shape[0], min_size=2 * packing.CHUNK, align=packing.CHUNK)
@@ -132,41 +123,65 @@ def reassign(result: Quantization, index: int, candidates: list[int], *, soft: b
     if not found:
         return Reassigned(out.reshape(labels.shape), counts)
     opaque = np.uint32(255 << 24)
-    if soft and words is not None and any((keys < opaque).any() for _, keys in found):
+    if soft and source.shape[2] == 4 and any((k < opaque).any() for *_, k in found):
         # Colour and alpha: the distinct 32-bit words (soft edges are few pixels).
-        unique, inverse = np.unique(np.concatenate([k for _, k in found]), return_inverse=True)
-        new = _nearest(result, _colors(unique), candidates, table8, soft)[inverse]
-        at = 0
-        for pos, _ in found:
-            out[pos] = new[at : at + pos.shape[0]]
-            at += pos.shape[0]
-        counts += np.bincount(new, minlength=n_new)
+        unique, inverse = np.unique(np.concatenate([k for *_, k in found]), return_inverse=True)
+        new_all = _nearest(result, _colors(unique), candidates, table8, soft)[inverse]
+        lut = None
     else:
         distinct = np.flatnonzero(lut.view(np.bool_)).astype(np.uint32)
         lut[distinct] = _nearest(result, _colors(distinct), candidates, table8, soft)
-        hidden = words is not None and not soft and result.transparent_index is None
+        new_all = None
+    # Fully transparent pixels sharing a visible entry (no entry of their own, as after a
+    # remap) take entry 0, as the engine gives them.
+    hidden = source.shape[2] == 4 and not soft and result.transparent_index is None
+    starts = np.cumsum([0] + [k.shape[0] for *_, k in found])
 
-        def lookup(_: int, start: int, stop: int) -> np.ndarray:
-            moved = np.zeros(n_new, dtype=np.int64)
-            for pos, keys in found[start:stop]:
+    def place(_: int, first: int, last: int) -> np.ndarray:
+        moved = np.zeros(n_new, dtype=np.int64)
+        for i in range(first, last):
+            s, e, keys = found[i]
+            if new_all is not None:
+                new = np.ascontiguousarray(new_all[starts[i] : starts[i + 1]], dtype=np.uint8)
+            else:
                 new = np.take(lut, keys & 0xFFFFFF)
-                if hidden:
-                    # Fully transparent pixels sharing a visible entry (no entry of their
-                    # own) take entry 0, as the engine gives them.
-                    new[(keys >> 24) == 0] = 0
-                out[pos] = new
-                moved += count_labels(new, n_new)
-            return moved
+            if hidden:
+                new[(keys >> 24) == 0] = 0
+            out[s:e][flat[s:e] == index] = new
+            moved += count_labels(new, n_new)
+        return moved
 
-        counts += np.sum(run_parts(lookup, len(found), min_size=2), axis=0)
+    counts += np.sum(run_parts(place, len(found), min_size=2), axis=0)
     return Reassigned(out.reshape(labels.shape), counts)
 
 
-def _words(source: np.ndarray) -> np.ndarray | None:
-    """An RGBA source as packed words ``r | g << 8 | b << 16 | a << 24``; None for RGB."""
-    if source.shape[2] != 4:
-        return None
-    return source.reshape(-1, 4).view("<u4").reshape(-1)
+def _key_reader(source: np.ndarray):
+    """``keys(start, stop, hit)``: the packed colours of the pixels ``start:stop`` of
+    ``source`` (flattened) where ``hit`` (bool, shape (stop - start,)) is set, in order:
+    ``r | g << 8 | b << 16`` for RGB, the whole word (alpha in the top byte) for RGBA.
+
+    An RGB image is read as 4-byte words 3 bytes apart (an unaligned view, no copy), whose
+    top byte belongs to the next pixel and is masked off; the last pixel, whose word would
+    run past the end, is read on its own.
+    """
+    n = source.shape[0] * source.shape[1]
+    if source.shape[2] == 4:
+        words = source.reshape(-1, 4).view("<u4").reshape(-1)
+        return lambda start, stop, hit: words[start:stop][hit]
+    data = source.reshape(-1)
+    overlapping = np.ndarray((n - 1,), dtype="<u4", buffer=data, strides=(3,))
+    last = data[-3:].astype(np.uint32)
+    last_key = np.uint32(last[0] | last[1] << 8 | last[2] << 16)
+
+    def keys(start: int, stop: int, hit: np.ndarray) -> np.ndarray:
+        end = min(stop, n - 1)
+        got = overlapping[start:end][hit[: end - start]]
+        got &= np.uint32(0xFFFFFF)
+        if end < stop and hit[-1]:
+            got = np.append(got, last_key)
+        return got
+
+    return keys
 
 
 def _colors(keys: np.ndarray) -> np.ndarray:

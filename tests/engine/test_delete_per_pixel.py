@@ -87,15 +87,17 @@ def test_light_and_dark_parts_of_a_grey_go_their_own_ways() -> None:
     # dark ones to the dark brown, though the mid grey itself is nearer the light grey
     # (where the whole entry went before).
     light, mid, dark = (200, 200, 200), (128, 128, 128), (60, 50, 50)
-    img = np.array([[[150, 150, 150]] * 4 + [[100, 100, 100]] * 4 + [list(light), list(dark)]])
-    img = img.astype(np.uint8)
+    # (The last pixel is one of them: an RGB image's last pixel is read on its own.)
+    row = [[150] * 3] * 4 + [[100] * 3] * 4 + [list(light), list(dark), [100] * 3]
+    img = np.array([row], dtype=np.uint8)
     q = remap(img, np.array([light, mid, dark], np.uint8))
-    assert q.labels[0, :8].tolist() == [1] * 8
+    assert q.labels[0].tolist() == [1] * 8 + [0, 2, 1]
     edited = delete_color(q, 1)
     assert edited.palette.tolist() == [list(light), list(dark)]
-    assert edited.labels[0].tolist() == [0] * 4 + [1] * 4 + [0, 1]
+    assert edited.labels[0].tolist() == [0] * 4 + [1] * 4 + [0, 1, 1]
+    assert edited.counts.tolist() == [5, 6]
     whole = apply_plan(replace(q, source=None), plan_delete(replace(q, source=None), 1))
-    assert whole.labels[0].tolist() == [0] * 9 + [1]
+    assert whole.labels[0].tolist() == [0] * 9 + [1, 0]
 
 
 def test_hard_alpha_keeps_its_transparent_entry() -> None:
