@@ -13,7 +13,8 @@ quality and PNG-size figures), ``estimate`` (warm-started k-means for many palet
 target). Soft-edged images take ``alpha`` (the colour-and-alpha working space),
 ``alpha_histogram`` and ``alpha_pipeline`` (the same stages for an RGBA palette).
 Around it: ``fixed`` (k-means around fixed colours), ``remap`` (mapping onto a given palette)
-and ``edit`` (replace, delete, merge entries of a result).
+and ``edit`` (replace, delete, merge entries of a result; ``reassign`` sends a deleted
+entry's pixels each to its own nearest remaining entry).
 """
 
 from ..options import DITHERS, ENGINES, K_MAX, K_MIN

@@ -96,6 +96,7 @@ def reassign(result: Quantization, index: int, candidates: list[int], *, soft: b
     # Marks the distinct colours (24-bit keys) first, then holds the entry of each.
     lut = np.zeros(KEYS_24, dtype=np.uint8)
     keys_of = _key_reader(source)
+    rgb = source.shape[2] == 3  # its keys are 24-bit already
 
     def find(_: int, start: int, stop: int) -> list[tuple[int, int, np.ndarray]]:
         # Renumber every label, and read the keys of the deleted entry's pixels.
@@ -110,7 +111,7 @@ def reassign(result: Quantization, index: int, candidates: list[int], *, soft: b
             hit = np.equal(part, index, out=gt)
             if hit.any():
                 keys = keys_of(s, e, hit)
-                lut[keys & 0xFFFFFF] = 1
+                lut[keys if rgb else keys & 0xFFFFFF] = 1
                 found.append((s, e, keys))
         return found
 
@@ -144,7 +145,7 @@ def reassign(result: Quantization, index: int, candidates: list[int], *, soft: b
             if new_all is not None:
                 new = np.ascontiguousarray(new_all[starts[i] : starts[i + 1]], dtype=np.uint8)
             else:
-                new = np.take(lut, keys & 0xFFFFFF)
+                new = np.take(lut, keys if rgb else keys & 0xFFFFFF)
             if hidden:
                 new[(keys >> 24) == 0] = 0
             out[s:e][flat[s:e] == index] = new

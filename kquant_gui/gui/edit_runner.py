@@ -6,7 +6,8 @@ step of a colour dialog's live preview. :class:`EditRunner` runs both in a threa
 (the quantizing worker may still be measuring the previous result, and an edit should not
 wait for that) and hands the outcome back to the main thread by signals, in two steps: first
 the display-sized copy, painted from the old labels with the colours the edit's plan gives
-them (the same pixels the edited result will display, see
+them, or, for a delete (whose pixels each go to their own nearest entry), from the new labels
+the plan holds (the same pixels the edited result will display, see
 :meth:`.display_image.DisplayImage.for_edit`), then the full-size result (what Save As
 writes and the window measures), whose display keeps that copy.
 

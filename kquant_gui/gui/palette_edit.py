@@ -387,7 +387,7 @@ class PaletteEditor(QObject):
         return self.session.new_outcome(edited.result, edited.seconds, edited.display)
 
     def delete(self, index: int) -> None:
-        """Delete swatch ``index``; its pixels go to the nearest remaining colour."""
+        """Delete swatch ``index``; each pixel goes to its own nearest remaining colour."""
         self._edit(lambda r: plan_delete(r, index))
 
     def merge(self, indices: list[int]) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor
 from qt_support import TIMEOUT_MS
 
+from kquant_gui import delete_color
 from kquant_gui.cli import main as cli_main
 from kquant_gui.gui.main_window import MainWindow
 from kquant_gui.gui.palette_edit import hex_of
@@ -117,6 +118,21 @@ def test_undo_and_redo_restore_exactly_and_at_once(qtbot, opened: MainWindow) ->
     # Jumping in the history panel shows that step.
     editor.stack.setIndex(1)
     assert opened.shown.result.image.tobytes() == states[1]
+
+
+def test_delete_sends_each_pixel_to_its_own_entry_and_undo_restores(opened: MainWindow) -> None:
+    editor = opened.palette_editor
+    before = opened.shown.result
+    expected = delete_color(before, 1)
+    # The point of the edit: the deleted entry's pixels do not all go to one entry.
+    assert np.unique(expected.labels[before.labels == 1]).size > 1
+    editor.delete(1)
+    assert opened.shown.result.image.tobytes() == expected.image.tobytes()
+    assert np.array_equal(opened.palette_canvas.counts, expected.counts)
+    editor.action_undo.trigger()  # cached: at once, exactly
+    assert opened.shown.result is before
+    editor.action_redo.trigger()
+    assert opened.shown.result.image.tobytes() == expected.image.tobytes()
 
 
 def test_undo_recomputes_what_the_cache_dropped(qtbot, opened: MainWindow) -> None:

@@ -129,8 +129,9 @@ def test_colour_dialog_cancel_drops_a_preview_still_running(
     assert opened.shown.result.image.tobytes() == before and editor.stack.count() == 0
 
 
+@pytest.mark.parametrize("op", ["merge", "delete"])
 def test_the_display_copy_comes_first_and_the_result_shows_the_same_pixels(
-    qtbot, opened: MainWindow, background: None, tmp_path: Path
+    qtbot, opened: MainWindow, background: None, tmp_path: Path, op: str
 ) -> None:
     editor = opened.palette_editor
     before = opened.shown.result
@@ -143,9 +144,17 @@ def test_the_display_copy_comes_first_and_the_result_shows_the_same_pixels(
     editor.lookShown.connect(lambda _id: record("look"))
     opened.resultShown.connect(lambda _id: record("result"))
     with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
-        editor.merge([0, 2])
+        if op == "merge":
+            editor.merge([0, 2])
+        else:
+            editor.delete(1)
     assert [s[0] for s in seen] == ["look", "result"]
-    expected = merge_colors(before, [0, 2])
+    if op == "merge":
+        expected = merge_colors(before, [0, 2])
+    else:
+        # Each pixel to its own nearest entry: the display copy comes from new labels.
+        expected = delete_color(before, 1)
+        assert np.unique(expected.labels[before.labels == 1]).size > 1
     assert f"{expected.n_colors} colours" in seen[0][3] and seen[0][3] == seen[1][3]
     # On screen before the full-size result is made; then the result shows the same.
     assert seen[0][2] is before
@@ -154,8 +163,8 @@ def test_the_display_copy_comes_first_and_the_result_shows_the_same_pixels(
     assert np.array_equal(opened.shown.result.image, expected.image)
     np.testing.assert_array_equal(opened.palette_canvas.counts, expected.counts)
     with qtbot.waitSignal(opened.saved, timeout=TIMEOUT_MS):
-        assert opened.save_to(tmp_path / "merged.png")
-    with Image.open(tmp_path / "merged.png") as im:
+        assert opened.save_to(tmp_path / f"{op}.png")
+    with Image.open(tmp_path / f"{op}.png") as im:
         np.testing.assert_array_equal(np.asarray(im.convert("RGB")), expected.image)
 
 
