@@ -154,7 +154,12 @@ def apply_plan(result: Quantization, plan: EditPlan) -> Quantization:
         A new result; ``result`` is left untouched.
     """
     labels = plan.labels(result.labels)
-    image, counts = paint_labels(result.image, plan.palette, labels)
+    palette = plan.palette
+    if result.remapped and result.has_alpha:
+        # A remapped image keeps each pixel's own alpha (remap maps colours only): paint the
+        # colours and keep the alpha the image has, or its transparent pixels turn opaque.
+        palette = palette[:, :3]
+    image, counts = paint_labels(result.image, palette, labels)
     return replace(
         result,
         image=image,

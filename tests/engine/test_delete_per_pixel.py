@@ -169,3 +169,22 @@ def test_the_plan_says_what_apply_gives() -> None:
         plan.colors()
     # The original result is untouched.
     assert np.array_equal(q.image, q.palette[q.labels]) and q.n_colors == 6
+
+
+def test_a_remapped_image_keeps_its_own_alpha_through_edits() -> None:
+    # remap maps colours only and keeps each pixel's alpha; fully transparent pixels share
+    # entry 0. Deleting entry 0 sends them (by the engine's rule) to the new entry 0, and
+    # no edit makes them visible.
+    pixels = _gradient(alpha=np.full((120, 160), 255, np.uint8))
+    pixels[:30, :, 3] = 0
+    pixels[30:40, :, 3] = 128
+    q = remap(pixels, np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8))
+    assert q.transparent_index is None and np.array_equal(q.image[..., 3], pixels[..., 3])
+    edited = delete_color(q, 0)
+    assert np.array_equal(edited.image[..., 3], pixels[..., 3])
+    assert np.all(edited.labels[:30] == 0)
+    visible = pixels[..., 3] > 0
+    _, want = _expected(q, pixels, 0, [1, 2], soft=False)
+    moved = (q.labels == 0)[visible]
+    assert np.array_equal(edited.labels[visible][moved], want[visible[q.labels == 0]])
+    assert np.array_equal(edited.image[..., :3], edited.palette[edited.labels][..., :3])
