@@ -28,8 +28,8 @@ from .paint import count_labels
 from .parallel import run_parts
 from .result import Quantization
 
-#: Distinct colours measured per block: their distances to every entry stay in the cache.
-BLOCK = 1 << 13
+#: Distinct colours measured per block: their coordinates and distances stay in the cache.
+BLOCK = 1 << 15
 #: 24-bit colour keys (r | g << 8 | b << 16): the presence and lookup tables' size.
 KEYS_24 = 1 << 24
 
@@ -196,14 +196,14 @@ def _colors(keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def working_coords(rgba: np.ndarray, space: str, soft: bool) -> np.ndarray:
-    """Working-space coordinates of colours for the nearest-entry search: colour alone
-    (shape (m, 3), computed element by element, so that a colour's coordinates do not depend
-    on the colours measured with it), or colour and alpha for a soft result (shape (m, 6),
-    :func:`.alpha.to_alpha_space`)."""
+def working_coords(rgba: np.ndarray, space: str, soft: bool) -> list[np.ndarray]:
+    """Working-space coordinates of colours for the nearest-entry search, one array of
+    shape (m,) per dimension: colour alone (3, computed element by element, so that a
+    colour's coordinates do not depend on the colours measured with it), or colour and alpha
+    for a soft result (6, :func:`.alpha.to_alpha_space`)."""
     if soft:
-        return to_alpha_space(rgba, space)
-    return np.stack(channels_to_space(rgba[:, 0], rgba[:, 1], rgba[:, 2], space), axis=1)
+        return list(to_alpha_space(rgba, space).T)
+    return channels_to_space(rgba[:, 0], rgba[:, 1], rgba[:, 2], space)
 
 
 def _nearest(
@@ -217,20 +217,36 @@ def _nearest(
     palette = result.palette
     if palette.shape[1] == 3:
         palette = np.column_stack([palette, np.full(palette.shape[0], 255, np.uint8)])
-    centers = working_coords(palette[candidates], result.color_space, soft)
+    centers = np.stack(working_coords(palette[candidates], result.color_space, soft), axis=1)
     targets = table8[candidates]
     out = np.empty(colors.shape[0], dtype=np.uint8)
 
     def part(_: int, start: int, stop: int) -> None:
+        n = min(BLOCK, stop - start)
+        best, d, term = np.empty(n), np.empty(n), np.empty(n)
+        nearer = np.empty(n, dtype=np.bool_)
         for s in range(start, stop, BLOCK):
             e = min(stop, s + BLOCK)
+            m = e - s
             coords = working_coords(colors[s:e], result.color_space, soft)
-            # Squared distances to every candidate, summed dimension by dimension in order
-            # (the sum np.sum((x - c) ** 2) makes), ties to the first candidate.
-            d = np.square(coords[:, 0, None] - centers[None, :, 0])
-            for dim in range(1, coords.shape[1]):
-                d += np.square(coords[:, dim, None] - centers[None, :, dim])
-            out[s:e] = targets[np.argmin(d, axis=1)]
+            pick = np.full(m, targets[0], dtype=np.uint8)
+            # Candidate by candidate, keeping the nearest so far (an argmin along a short
+            # axis costs more). Squared distances are summed dimension by dimension in
+            # order, as np.sum((x - c) ** 2) sums them; a later candidate wins only when
+            # strictly nearer, so ties go to the first.
+            for j, center in enumerate(centers):
+                total = best[:m] if j == 0 else d[:m]
+                np.subtract(coords[0], center[0], out=total)
+                np.square(total, out=total)
+                for dim in range(1, len(coords)):
+                    np.subtract(coords[dim], center[dim], out=term[:m])
+                    np.square(term[:m], out=term[:m])
+                    total += term[:m]
+                if j:
+                    np.less(total, best[:m], out=nearer[:m])
+                    np.copyto(pick, targets[j], where=nearer[:m])
+                    np.copyto(best[:m], total, where=nearer[:m])
+            out[s:e] = pick
 
     run_parts(part, colors.shape[0], min_size=2 * BLOCK, align=BLOCK)
     return out
