@@ -10,9 +10,17 @@ import numpy as np
 import pytest
 
 from kquant_gui import delete_color, quantize, remap
-from kquant_gui.engine import apply_edits, apply_plan, plan_delete
+from kquant_gui.engine import apply_edits, apply_plan, plan_delete, reassign
 from kquant_gui.engine.alpha import to_alpha_space
 from kquant_gui.engine.colorspace import to_space
+
+
+@pytest.fixture(autouse=True, params=["sorted keys", "key table"])
+def key_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test twice: small images sort the deleted entry's colours, large ones mark them
+    in a table of every 24-bit colour; both must give the same labels."""
+    if request.param == "key table":
+        monkeypatch.setattr(reassign, "SMALL_PIXELS", 0)
 
 
 def _gradient(h: int = 120, w: int = 160, alpha: np.ndarray | None = None) -> np.ndarray:
