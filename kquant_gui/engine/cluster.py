@@ -16,6 +16,7 @@ from .lut import bin_center_coords
 from .metrics import ciede2000
 from .progress import Steps
 from .reference import sklearn_centers
+from .seeding import Seedings
 
 #: Above this many histogram entries, k-means first runs on coarser bin means (see _levels) and
 #: only its last few iterations see finer levels.
@@ -81,13 +82,14 @@ def _best_start(
     space: str,
     steps: Steps,
     frozen: Frozen,
+    seedings: Seedings | None = None,
 ) -> np.ndarray:
     """k-means from N_INIT_SMALL_K k-means++ starts on one level, each converged; the one
     whose palette has the lowest mean CIEDE2000 there wins. Shape (m + k, d), the ``frozen``
     centres (fixed colours only) first."""
     best = None
     for i in range(N_INIT_SMALL_K):
-        start, mask = frozen.start(points, weights, k, (seed + i * 7919) % 2**32)
+        start, mask = frozen.start(points, weights, k, (seed + i * 7919) % 2**32, seedings)
         steps.tick("clustering", (i + 0.1) / N_INIT_SMALL_K)
         cand = lloyd(points, weights, start, tol=TOL, steps=steps, stage="clustering", frozen=mask)
         score = _score(points, weights, cand, space)
@@ -149,7 +151,9 @@ def histogram_coords(hist: Histogram, space: str) -> np.ndarray:
 
 class HistogramLevels:
     """A histogram's working-space coordinates and coarser bin means, each computed when
-    first asked and kept: none depends on k, so runs at many k (``choose_k``) share them.
+    first asked and kept: none depends on k, so runs at many k (``choose_k``) share them,
+    and with them the k-means++ seedings drawn on those levels (:attr:`seedings`: a run at
+    k resumes the draw of a run at another k, which gives the same centres).
 
     Parameters
     ----------
@@ -163,6 +167,7 @@ class HistogramLevels:
         self.hist, self.space = hist, space
         self._coords = coords
         self._means: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.seedings = Seedings()
 
     @property
     def coords(self) -> np.ndarray:
@@ -254,7 +259,14 @@ def cluster(
         if coords.shape[0] <= k:
             return from_space(coords, space), coords
         return from_space(sklearn_centers(coords, hist.weights, k, seed, steps), space), coords
-    centers = kmeans_on_levels(_levels(hist, coords, k, shared), k, seed, steps, space=space)
+    centers = kmeans_on_levels(
+        _levels(hist, coords, k, shared),
+        k,
+        seed,
+        steps,
+        space=space,
+        seedings=None if shared is None else shared.seedings,
+    )
     return from_space(centers, space), coords
 
 
@@ -267,6 +279,7 @@ def kmeans_on_levels(
     fixed: np.ndarray | None = None,
     fixed_point: np.ndarray | None = None,
     space: str | None = None,
+    seedings: Seedings | None = None,
 ) -> np.ndarray:
     """k-means centres for points given at decreasing resolutions, finest level first.
 
@@ -291,6 +304,8 @@ def kmeans_on_levels(
     space : {"lab", "oklab", "rgb"}, optional
         The colour space of opaque points; None for other points (an RGBA palette's), which
         get plain k-means with starts picked by inertia.
+    seedings : Seedings, optional
+        k-means++ seedings shared with runs at other k on the same levels (same centres).
 
     Returns
     -------
@@ -321,14 +336,15 @@ def kmeans_on_levels(
         centers = frozen.around(points.copy())[0]
     elif polish and kk <= SMALL_K:
         # Small palettes are cheap and most sensitive to a bad start: keep the best of a few.
-        centers = _best_start(points, weights, kk, seed, space, steps, frozen)
+        centers = _best_start(points, weights, kk, seed, space, steps, frozen, seedings)
     else:
         n_init = N_INIT_SMALL_K if kk <= SMALL_K else 1
         # Several starts are compared by inertia, which needs each run converged.
         tol = COARSE_TOL if refine and n_init == 1 else TOL
         centers = best_of_starts(
-            points, weights, kk, seed, n_init=n_init, tol=tol, steps=steps, frozen=frozen
-        )
+            points, weights, kk, seed, n_init=n_init, tol=tol, steps=steps, frozen=frozen,
+            seedings=seedings,
+        )  # fmt: skip
     # The seeding may find fewer free centres than asked (every point on a fixed colour).
     mask = frozen.mask(centers.shape[0])
     for i, (points, weights) in enumerate(refine):
