@@ -119,3 +119,33 @@ def test_choose_k_reports_progress_up_to_the_end(photo) -> None:
     fractions = [f for f, _ in seen]
     assert {stage for _, stage in seen} == {"search"}
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+@pytest.mark.parametrize("target", [2.5, 4.0])
+def test_sampled_probes_leave_the_answer_the_real_result(photo, target) -> None:
+    # On this photo these targets steer on sampled figures (k clustered, judged on the aim's
+    # pixel sample only); the answer and k - 1 still come from real runs.
+    choice = choose_k(photo, target)
+    assert choice.sampled and not set(choice.sampled) & set(choice.tried)
+    direct = quantize(photo, choice.k)
+    assert np.array_equal(direct.labels, choice.result.labels)
+    assert np.array_equal(direct.palette, choice.result.palette)
+    below = quantize(photo, choice.k - 1)
+    assert choice.tried[choice.k - 1] == result_quality(photo, below.labels, below.palette)[0]
+    assert choice.tried[choice.k - 1] > target >= choice.mean_delta_e
+
+
+def test_a_real_run_from_a_sampled_clustering_is_quantize_at_that_k(photo) -> None:
+    from kquant_gui.engine.choose import _Search
+
+    # Every k meets so high a target, and each (smaller) one is kept as the answer so far.
+    search = _Search(photo, 100.0, 1, 256, "lab", "none", 0, None)
+    search.aim()
+    for k in (120, 51, 50, 9):
+        assert search.sampled(k) is not None and k in search.clusterings
+        search.real(k)
+        assert k not in search.clusterings
+        result, _ = search.kept[k]
+        direct = quantize(photo, k)
+        assert np.array_equal(direct.labels, result.labels)
+        assert np.array_equal(direct.palette, result.palette)
