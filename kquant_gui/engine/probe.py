@@ -285,13 +285,14 @@ def judged_quality(judged: JudgedColours, labels: np.ndarray, palette: np.ndarra
         counts = counts - np.bincount(colour, minlength=counts.size)
         codes = colour.astype(np.int64) << 8 | flat[others]
         pairs, pair_counts = np.unique(codes, return_counts=True)
-        extra = pairs >> 8
-        rgb = np.concatenate([rgb, rgb[extra]])
-        lab = np.concatenate([lab, lab[extra]])
-        counts = np.concatenate([counts, pair_counts])
-        entry = np.concatenate([entry, (pairs & 0xFF).astype(entry.dtype)])
-        used = counts > 0
-        rgb, lab, counts, entry = rgb[used], lab[used], counts[used], entry[used]
+        # The colours some pixels still judge with their main entry, then the other pairs:
+        # one gather of each array (building them whole and dropping the unused colours
+        # copied the colours' CIELAB twice: 4.6 -> 2 ms a judging on china).
+        used = np.flatnonzero(counts > 0)
+        rows = np.concatenate([used, pairs >> 8])
+        rgb, lab = rgb[rows], lab[rows]
+        counts = np.concatenate([counts[used], pair_counts])
+        entry = np.concatenate([entry[used], (pairs & 0xFF).astype(entry.dtype)])
     return weighted_quality(rgb, counts, palette[:, :3], entry.astype(np.intp), lab)
 
 
