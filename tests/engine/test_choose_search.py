@@ -96,6 +96,19 @@ def test_a_sampled_end_that_the_real_run_contradicts_moves_the_search(monkeypatc
     assert error(choice.k) <= 2.3 < error(choice.k - 1)
 
 
+def test_a_sample_that_reads_low_is_corrected_by_the_real_runs(monkeypatch, photo) -> None:
+    # A sample 0.3 below every real figure (as one that misses a photo's few bright stars):
+    # its meets near the target would each miss for real, one k at a time (44, 45, ...,
+    # 56: 13 real runs). The first real run measures the difference and later sampled
+    # figures are corrected by it.
+    error = lambda k: 2.3 * (k / 55.5) ** -0.5  # noqa: E731
+    curve = _Curve(error, lambda k: error(k) - 0.3)
+    curve.install(monkeypatch, start=100)
+    choice = _search(photo, 2.3)
+    assert choice.k == 56 and error(56) <= 2.3 < error(55)
+    assert {55, 56} <= set(curve.runs) and len(curve.runs) <= 4 and len(curve.probes) <= 7
+
+
 def _bracket_from(miss: int, original):
     """``_next`` whose first answer is ``miss`` (to set up a bracket), then the real one."""
     calls = []
