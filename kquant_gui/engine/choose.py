@@ -19,6 +19,7 @@ and k-means++ draws: nearly all the time left is their k-means, and the two real
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from numbers import Real
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..options import K_MAX
 from .alpha_histogram import has_soft_alpha
-from .cluster import HistogramLevels, cluster
+from .cluster import HistogramLevels, cluster_stages
 from .estimate import Estimator
 from .histogram import EXACT_MAX_PIXELS, Histogram, histogram
 from .parallel import engine_threads, single_threaded_blas
@@ -243,8 +244,9 @@ class _Search:
         self.tried: dict[int, float] = {}
         self.samples: dict[int, float] = {}
         self.probed: list[int] = []
-        #: Clusterings of sampled probes, kept for a real run at that k.
-        self.clusterings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: Clusterings of sampled probes, stopped where they were judged: resumed if that k
+        #: runs for real.
+        self.clusterings: dict[int, tuple[np.ndarray, Iterator[tuple[str, np.ndarray]]]] = {}
         self.kept: dict[int, tuple[Quantization, Quality]] = {}
         self._estimator: Estimator | None = None
         self._judged: JudgedColours | None = None
@@ -265,9 +267,11 @@ class _Search:
         return self.estimates[k]
 
     def sampled(self, k: int) -> float | None:
-        """Cluster at ``k`` as quantize does (kept for a real run) and judge the palette on
-        the estimates' pixel sample; None where that cannot stand for the real figure
-        (dithering, soft alpha, nothing visible, no estimates)."""
+        """Cluster at ``k`` as quantize does, up to the work on the finest level (which
+        changes the figure by ~0.01-0.03 and costs most at large k), and judge that palette
+        on the estimates' pixel sample; the clustering is kept for a real run. None where
+        that cannot stand for the real figure (dithering, soft alpha, nothing visible, no
+        estimates)."""
         dithered = self.dither != "none" and self.strength > 0.0
         if self.soft or dithered or self._estimator is None:
             return None
@@ -276,9 +280,21 @@ class _Search:
             return None
         k_visible = k - 1 if reserves_transparent(hist, k) else k
         shared = self.hists.levels(hist, self.space)
-        clustered = cluster(hist, k_visible, self.space, self.seed, self.steps, shared=shared)
-        self.clusterings[k] = clustered
-        return self._estimator.nearest_quality(clustered[0]).mean_delta_e
+        stages = cluster_stages(hist, k_visible, self.space, self.seed, self.steps, shared=shared)
+        palette = next(palette for stage, palette in stages if stage != "coarse")
+        self.clusterings[k] = (palette, stages)
+        return self._estimator.nearest_quality(palette).mean_delta_e
+
+    def _clustered(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """What :func:`cluster` gives at ``k``, from its probe's clustering finished; None
+        when it was not probed."""
+        if k not in self.clusterings:
+            return None
+        palette, stages = self.clusterings.pop(k)
+        rest = list(stages)  # empty when the probe's stage was the last
+        if rest:
+            palette = rest[-1][1]
+        return palette, self.hists.levels(self.hists.get(k), self.space).coords
 
     def probe(self, k: int) -> float:
         """The figure at ``k`` that steers the search: the sampled one (see :meth:`figure`)
@@ -324,7 +340,7 @@ class _Search:
         shared = None if hist is None else self.hists.levels(hist, self.space)
         result = _quantize(
             self.pixels, k, self.space, self.dither, self.strength, self.seed, None, self.cancel,
-            hist, shared=shared, clustered=self.clusterings.pop(k, None),
+            hist, shared=shared, clustered=self._clustered(k),
         )  # fmt: skip
         if self._judged is None:
             # The original's colours, sorted and converted once for every run: the figures

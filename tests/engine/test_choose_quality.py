@@ -149,3 +149,23 @@ def test_a_real_run_from_a_sampled_clustering_is_quantize_at_that_k(photo) -> No
         direct = quantize(photo, k)
         assert np.array_equal(direct.labels, result.labels)
         assert np.array_equal(direct.palette, result.palette)
+
+
+def test_a_clustering_judged_midway_finishes_as_cluster_does(photo) -> None:
+    # choose_k judges a probe before the work on the finest level and resumes it only for a
+    # real run: the stages end on cluster's very palette.
+    from kquant_gui.engine.cluster import HistogramLevels, cluster, cluster_stages
+    from kquant_gui.engine.histogram import exact_histogram
+    from kquant_gui.engine.progress import Steps
+
+    hist = exact_histogram(photo)
+    steps = Steps(None, None, {"s": 1.0})
+    seen = set()
+    for k in (8, 40, 120):
+        shared = HistogramLevels(hist, "lab")
+        stages = list(cluster_stages(hist, k, "lab", 0, steps, shared=shared))
+        seen |= {stage for stage, _ in stages}
+        assert stages[0][0] == "coarse" and stages[-1][0] == "final"
+        palette, _ = cluster(hist, k, "lab", 0, steps)
+        assert stages[-1][1].tobytes() == palette.tobytes()
+    assert seen == {"coarse", "finest", "final"}
