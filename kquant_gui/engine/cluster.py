@@ -8,6 +8,7 @@ starts, and finer levels only settle the centres.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -290,23 +291,14 @@ def cluster_stages(
         yield stage, from_space(centers, space)
 
 
-def kmeans_on_levels(
-    levels: list[tuple[np.ndarray, np.ndarray]],
-    k: int,
-    seed: int,
-    steps: Steps,
-    *,
-    fixed: np.ndarray | None = None,
-    fixed_point: np.ndarray | None = None,
-    space: str | None = None,
-    seedings: Seedings | None = None,
-) -> np.ndarray:
+def kmeans_on_levels(*args: Any, **kwargs: Any) -> np.ndarray:
     """k-means centres for points given at decreasing resolutions, finest level first.
 
     k-means runs to convergence on the coarsest level (a few thousand points, so iterations
     are cheap, and small palettes can afford several starts), then a few iterations on each
     finer level settle the centres. For opaque colours the last level's iterations are
-    Weiszfeld steps and small palettes pick their start by CIEDE2000 (see ``space``).
+    Weiszfeld steps and small palettes pick their start by CIEDE2000 (see ``space``). The
+    arguments are :func:`kmeans_stages`'s, which runs it step by step.
 
     Parameters
     ----------
@@ -331,10 +323,7 @@ def kmeans_on_levels(
     -------
     ndarray of float64, shape (k', d), k' = f + min(k - f, points of the coarsest level)
     """
-    *_, (_, centers) = kmeans_stages(
-        levels, k, seed, steps, fixed=fixed, fixed_point=fixed_point, space=space,
-        seedings=seedings,
-    )  # fmt: skip
+    *_, (_, centers) = kmeans_stages(*args, **kwargs)
     return centers
 
 
