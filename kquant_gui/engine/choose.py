@@ -31,7 +31,7 @@ from .cluster import cluster_stages
 from .estimate import Estimator
 from .parallel import engine_threads, single_threaded_blas
 from .pipeline import _quantize, reserves_transparent
-from .probe import JudgedColours, Quality, judged_colours, judged_quality
+from .probe import DeltaEMemo, JudgedColours, Quality, judged_colours, judged_quality
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
 from .shared import HistogramCache
@@ -204,6 +204,7 @@ class _Search:
         self.kept: dict[int, tuple[Quantization, Quality]] = {}
         self._estimator: Estimator | None = None
         self._judged: JudgedColours | None = None
+        self._memo: DeltaEMemo | None = None
         self._same_side = 0
         #: The largest k worth running (see :meth:`aim`).
         self.k_top = k_max
@@ -303,7 +304,8 @@ class _Search:
             self._judged = judged_colours(
                 self.pixels, None if self.soft else self.hists.get(K_MAX)
             )
-        quality = judged_quality(self._judged, result.labels, result.palette)
+            self._memo = DeltaEMemo(self._judged.rgb.shape[0])
+        quality = judged_quality(self._judged, result.labels, result.palette, self._memo)
         self.tried[k] = quality.mean_delta_e
         if quality.mean_delta_e <= self.target or k == self.k_max:
             self.kept[k] = (result, quality)

@@ -169,3 +169,34 @@ def test_a_clustering_judged_midway_finishes_as_cluster_does(photo) -> None:
         palette, _ = cluster(hist, k, "lab", 0, steps)
         assert stages[-1][1].tobytes() == palette.tobytes()
     assert seen == {"coarse", "finest", "final"}
+
+
+def test_a_memo_of_differences_gives_the_same_figures(photo) -> None:
+    # Results at neighbouring k share palette colours; the memo measures each (colour,
+    # entry colour) once and the figures stay result_quality's to the last bit, whatever
+    # came before (dithered results and repeats included).
+    from kquant_gui.engine.probe import DeltaEMemo
+
+    for pixels in (photo, _rgba(photo)):
+        judged = judged_colours(pixels)
+        memo = DeltaEMemo(judged.rgb.shape[0])
+        for k, dither in [(40, "none"), (41, "none"), (41, "none"), (12, "ordered"), (40, "none")]:
+            result = quantize(pixels, k, dither=dither)
+            got = judged_quality(judged, result.labels, result.palette, memo)
+            assert got == result_quality(pixels, result.labels, result.palette)
+        assert (memo.words >= 0).any()
+
+
+def test_float_counts_give_the_integer_sums_figures(photo) -> None:
+    # weighted_quality sums squared errors in integers for whole-number counts: the same
+    # figures as the float sums it takes for other weights.
+    result = quantize(photo, 9)
+    words = pack_rgb(photo.reshape(-1, 3))
+    uniq, inverse, counts = np.unique(words, return_inverse=True, return_counts=True)
+    first = np.zeros(uniq.size, dtype=np.intp)
+    first[inverse[::-1]] = np.arange(inverse.size)[::-1]
+    rgb = photo.reshape(-1, 3)[first]
+    entry = result.labels.reshape(-1)[first].astype(np.intp)
+    whole = probe.weighted_quality(rgb, counts, result.palette, entry)
+    floats = probe.weighted_quality(rgb, counts.astype(np.float64), result.palette, entry)
+    assert whole == floats
