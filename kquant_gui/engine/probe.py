@@ -300,10 +300,15 @@ class DeltaEMemo:
         """CIEDE2000 of the judged colours ``rows`` (distinct) against ``palette[entry]``."""
         words = pack_rgb(palette[:, :3]).astype(np.int64)[entry]
         known = self.words[rows] == words
+        palette_lab = srgb8_to_lab(palette[:, :3])
+        if not known.any():
+            de = _delta_e(judged.lab[rows], palette_lab, entry)
+            self.words[rows], self.de[rows] = words, de
+            return de
         de = np.empty(rows.shape[0], dtype=np.float64)
         de[known] = self.de[rows[known]]
         new = np.flatnonzero(~known)
-        fresh = _delta_e(judged.lab[rows[new]], srgb8_to_lab(palette[:, :3]), entry[new])
+        fresh = _delta_e(judged.lab[rows[new]], palette_lab, entry[new])
         de[new] = fresh
         self.words[rows[new]] = words[new]
         self.de[rows[new]] = fresh
