@@ -120,11 +120,12 @@ def choose_k(
 ) -> KChoice:
     """The smallest palette size whose mean CIEDE2000 is at most ``max_delta_e``.
 
-    A search, not a sweep: estimates at k = 1, 4, 16, 64 aim the first real run, and real
-    runs (sharing one histogram), each aimed by the power law through the nearest ones, close
-    in until ``k`` meets the target and ``k - 1`` misses it. Mean colour error falls with k
-    but not strictly, so a smaller k than ``k - 1`` may meet the target by chance; ``k - 1``
-    never does.
+    A search, not a sweep: estimates at k = 1, 4, 16, 64 aim the first probe, and probes
+    (sharing one histogram), each aimed by the power law through the nearest ones, close in
+    until ``k`` meets the target and ``k - 1`` misses it, both run for real (a probe clearly
+    off the target is judged on a pixel sample only). Mean colour error falls with k but not
+    strictly, so a smaller k than ``k - 1`` may meet the target by chance; ``k - 1`` never
+    does.
 
     Parameters
     ----------
