@@ -1,6 +1,7 @@
-"""choose_k's search: how many real runs it takes (counted on synthetic curves, not timed),
-that what it returns is a crossing (k meets, k - 1 misses), and the shared work it relies on
-(blocked CIEDE2000, the counted quality sample) giving the same bits as before."""
+"""choose_k's search: how many probes and real runs it takes (counted on synthetic curves, not
+timed; probes judged on a pixel sample only steer it), that what it returns is a crossing (k
+meets, k - 1 misses, both run for real), and the shared work it relies on (blocked CIEDE2000,
+the counted quality sample) giving the same bits as before."""
 
 from __future__ import annotations
 
