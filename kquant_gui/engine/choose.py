@@ -255,6 +255,12 @@ class _Search:
     def probe(self, k: int) -> float:
         """The figure at ``k`` that steers the search: the sampled one (see :meth:`figure`)
         when it is clearly on one side of the target, else the real run's."""
+        if k in self.probed:
+            # A sampled figure that a later correction moved across the target can send the
+            # search back to it: the real run settles it for good.
+            if k not in self.tried:
+                self.real(k)
+            return self.figure(k)
         self.probed.append(k)
         sample = self.sampled(k)
         if sample is not None:
@@ -278,10 +284,12 @@ class _Search:
         if k in self.tried:
             return self.tried[k]
         both = [j for j in self.samples if j in self.tried]
-        if not both:
+        if not both or self.samples[k] <= 0:
+            # (A palette that holds every sampled colour is not corrected: from the image's
+            # colour count on, the real figure is 0 too.)
             return self.samples[k]
         j = min(both, key=lambda j: (abs(math.log(j / k)), j))
-        return self.samples[k] + self.tried[j] - self.samples[j]
+        return max(0.0, self.samples[k] + self.tried[j] - self.samples[j])
 
     @property
     def figures(self) -> dict[int, float]:

@@ -110,6 +110,19 @@ def test_a_sample_that_reads_low_is_corrected_by_the_real_runs(monkeypatch, phot
     assert {55, 56} <= set(curve.runs) and len(curve.runs) <= 4 and len(curve.probes) <= 7
 
 
+def test_a_k_probed_again_runs_for_real(monkeypatch, photo) -> None:
+    # A correction can move a sampled figure across the target after the fact, and the
+    # search may come back to that k (at the image's colour count, which it never passes):
+    # the second time it runs for real, so the search always moves on.
+    error = lambda k: 2.3 * (k / 55.5) ** -0.5  # noqa: E731
+    curve = _Curve(error, lambda k: error(k) - 0.3)
+    curve.install(monkeypatch, start=None)
+    search = choose._Search(photo, 2.3, 1, 256, "lab", "none", 0, None)
+    assert search.probe(80) == pytest.approx(error(80) - 0.3) and curve.runs == []
+    assert search.probe(80) == error(80) and curve.runs == [80]
+    assert search.probe(80) == error(80) and curve.runs == [80]
+
+
 def _bracket_from(miss: int, original):
     """``_next`` whose first answer is ``miss`` (to set up a bracket), then the real one."""
     calls = []
