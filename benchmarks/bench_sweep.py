@@ -80,6 +80,8 @@ class SearchRow:
     cpu_single: float = float("nan")
     #: The k the search ran for real, in order.
     runs: tuple[int, ...] = ()
+    #: The other k it clustered and judged on a pixel sample only.
+    sampled: tuple[int, ...] = ()
 
 
 def _ticker(stop: threading.Event, gaps: list[float]) -> None:
@@ -232,6 +234,7 @@ def search(name: str, pixels: np.ndarray, repeat: int, work: Path | None) -> Sea
         c_search,
         c_single,
         tuple(choice.tried),
+        tuple(choice.sampled),
     )
 
 
@@ -291,7 +294,8 @@ def render_searches(searches: list[SearchRow]) -> list[str]:
         "",
         f"`choose_k` / `--max-de {TARGET_DE}`: the k found, and k - 1 run for real.",
         "",
-        "| image | k | mean dE2000 at k | at k - 1 | minimal | real runs | search (in process) | "
+        "| image | k | mean dE2000 at k | at k - 1 | minimal | real runs (sampled probes) "
+        "| search (in process) | "
         "one run at k | ratio | CPU ratio, 1 thread | `kquant --max-de` | `kquant -k` "
         "| ratio |",
         "|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -306,7 +310,8 @@ def render_searches(searches: list[SearchRow]) -> list[str]:
             )
         lines.append(
             f"| {r.image} | {r.k} | {r.delta_e:.3f} | {r.delta_e_below:.3f} | {_mark(minimal)} "
-            f"| {', '.join(map(str, r.runs))} "
+            f"| {', '.join(map(str, r.runs))}"
+            f"{' (' + ', '.join(map(str, r.sampled)) + ')' if r.sampled else ''} "
             f"| {r.search:.2f} s | {r.single:.2f} s | {r.search / r.single:.1f}x "
             f"| {r.cpu_search / r.cpu_single:.1f}x {cli}"
         )

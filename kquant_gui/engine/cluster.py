@@ -7,6 +7,9 @@ starts, and finer levels only settle the centres.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 
 from .colorspace import from_space, srgb8_to_lab, to_space, working_to_lab
@@ -16,6 +19,7 @@ from .lut import bin_center_coords
 from .metrics import ciede2000
 from .progress import Steps
 from .reference import sklearn_centers
+from .seeding import Seedings
 
 #: Above this many histogram entries, k-means first runs on coarser bin means (see _levels) and
 #: only its last few iterations see finer levels.
@@ -81,13 +85,14 @@ def _best_start(
     space: str,
     steps: Steps,
     frozen: Frozen,
+    seedings: Seedings | None = None,
 ) -> np.ndarray:
     """k-means from N_INIT_SMALL_K k-means++ starts on one level, each converged; the one
     whose palette has the lowest mean CIEDE2000 there wins. Shape (m + k, d), the ``frozen``
     centres (fixed colours only) first."""
     best = None
     for i in range(N_INIT_SMALL_K):
-        start, mask = frozen.start(points, weights, k, (seed + i * 7919) % 2**32)
+        start, mask = frozen.start(points, weights, k, (seed + i * 7919) % 2**32, seedings)
         steps.tick("clustering", (i + 0.1) / N_INIT_SMALL_K)
         cand = lloyd(points, weights, start, tol=TOL, steps=steps, stage="clustering", frozen=mask)
         score = _score(points, weights, cand, space)
@@ -149,7 +154,9 @@ def histogram_coords(hist: Histogram, space: str) -> np.ndarray:
 
 class HistogramLevels:
     """A histogram's working-space coordinates and coarser bin means, each computed when
-    first asked and kept: none depends on k, so runs at many k (``choose_k``) share them.
+    first asked and kept: none depends on k, so runs at many k (``choose_k``) share them,
+    and with them the k-means++ seedings drawn on those levels (:attr:`seedings`: a run at
+    k resumes the draw of a run at another k, which gives the same centres).
 
     Parameters
     ----------
@@ -163,6 +170,7 @@ class HistogramLevels:
         self.hist, self.space = hist, space
         self._coords = coords
         self._means: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.seedings = Seedings()
 
     @property
     def coords(self) -> np.ndarray:
@@ -254,26 +262,43 @@ def cluster(
         if coords.shape[0] <= k:
             return from_space(coords, space), coords
         return from_space(sklearn_centers(coords, hist.weights, k, seed, steps), space), coords
-    centers = kmeans_on_levels(_levels(hist, coords, k, shared), k, seed, steps, space=space)
-    return from_space(centers, space), coords
+    *_, (_, palette) = cluster_stages(hist, k, space, seed, steps, shared=shared)
+    return palette, coords
 
 
-def kmeans_on_levels(
-    levels: list[tuple[np.ndarray, np.ndarray]],
+def cluster_stages(
+    hist: Histogram,
     k: int,
+    space: str,
     seed: int,
     steps: Steps,
     *,
-    fixed: np.ndarray | None = None,
-    fixed_point: np.ndarray | None = None,
-    space: str | None = None,
-) -> np.ndarray:
+    shared: HistogramLevels | None = None,
+) -> Iterator[tuple[str, np.ndarray]]:
+    """:func:`cluster`'s palette (numpy engine) step by step, as :func:`kmeans_stages`
+    yields its centres: ``(stage, palette)`` pairs, uint8, shape (n, 3), the last one
+    ``("final", palette)`` :func:`cluster`'s. ``choose_k`` judges a probe at the
+    ``"finest"`` stage (china k=179: 15 ms of 130) and finishes it only if it runs for
+    real."""
+    if hist.exact and hist.colors.shape[0] <= k:
+        yield "final", hist.colors.copy()
+        return
+    coords = histogram_coords(hist, space) if shared is None else shared.coords
+    for stage, centers in kmeans_stages(
+        _levels(hist, coords, k, shared), k, seed, steps, space=space,
+        seedings=None if shared is None else shared.seedings,
+    ):  # fmt: skip
+        yield stage, from_space(centers, space)
+
+
+def kmeans_on_levels(*args: Any, **kwargs: Any) -> np.ndarray:
     """k-means centres for points given at decreasing resolutions, finest level first.
 
     k-means runs to convergence on the coarsest level (a few thousand points, so iterations
     are cheap, and small palettes can afford several starts), then a few iterations on each
     finer level settle the centres. For opaque colours the last level's iterations are
-    Weiszfeld steps and small palettes pick their start by CIEDE2000 (see ``space``).
+    Weiszfeld steps and small palettes pick their start by CIEDE2000 (see ``space``). The
+    arguments are :func:`kmeans_stages`'s, which runs it step by step.
 
     Parameters
     ----------
@@ -291,11 +316,32 @@ def kmeans_on_levels(
     space : {"lab", "oklab", "rgb"}, optional
         The colour space of opaque points; None for other points (an RGBA palette's), which
         get plain k-means with starts picked by inertia.
+    seedings : Seedings, optional
+        k-means++ seedings shared with runs at other k on the same levels (same centres).
 
     Returns
     -------
     ndarray of float64, shape (k', d), k' = f + min(k - f, points of the coarsest level)
     """
+    *_, (_, centers) = kmeans_stages(*args, **kwargs)
+    return centers
+
+
+def kmeans_stages(
+    levels: list[tuple[np.ndarray, np.ndarray]],
+    k: int,
+    seed: int,
+    steps: Steps,
+    *,
+    fixed: np.ndarray | None = None,
+    fixed_point: np.ndarray | None = None,
+    space: str | None = None,
+    seedings: Seedings | None = None,
+) -> Iterator[tuple[str, np.ndarray]]:
+    """:func:`kmeans_on_levels` step by step: yields ``("coarse", centres)`` once the run on
+    the coarsest level is done, ``("finest", centres)`` before the finest level is worked on
+    (when it is), and ``("final", centres)`` last, each as :func:`kmeans_on_levels` returns
+    them. A caller may stop early and resume later: the final centres are the same."""
     frozen = Frozen(fixed, fixed_point)
     refine = refine_levels(levels, k)
     points, weights = levels[-1]
@@ -314,25 +360,31 @@ def kmeans_on_levels(
         and len(refine) == len(levels) - 2
         and levels[0][0].shape[0] <= REFINE_MAX_POINTS
     )
+    drop = 1 if fixed_point is not None else 0
     if kk <= 0:
         # Every centre is fixed.
-        return frozen.around(points[:0])[0][: frozen.m]
+        yield "final", frozen.around(points[:0])[0][: frozen.m]
+        return
     if points.shape[0] <= kk:
         centers = frozen.around(points.copy())[0]
     elif polish and kk <= SMALL_K:
         # Small palettes are cheap and most sensitive to a bad start: keep the best of a few.
-        centers = _best_start(points, weights, kk, seed, space, steps, frozen)
+        centers = _best_start(points, weights, kk, seed, space, steps, frozen, seedings)
     else:
         n_init = N_INIT_SMALL_K if kk <= SMALL_K else 1
         # Several starts are compared by inertia, which needs each run converged.
         tol = COARSE_TOL if refine and n_init == 1 else TOL
         centers = best_of_starts(
-            points, weights, kk, seed, n_init=n_init, tol=tol, steps=steps, frozen=frozen
-        )
+            points, weights, kk, seed, n_init=n_init, tol=tol, steps=steps, frozen=frozen,
+            seedings=seedings,
+        )  # fmt: skip
+    yield "coarse", centers[: centers.shape[0] - drop]
     # The seeding may find fewer free centres than asked (every point on a fixed colour).
     mask = frozen.mask(centers.shape[0])
     for i, (points, weights) in enumerate(refine):
         final = i == len(refine) - 1
+        if points is levels[0][0]:
+            yield "finest", centers[: centers.shape[0] - drop]
         if large and final:
             centers = lloyd(
                 points,
@@ -371,10 +423,11 @@ def kmeans_on_levels(
             n = POLISH_ITER + (1 if large else 0)
             centers = weiszfeld(points, weights, centers, n_iter=n, steps=steps, frozen=mask)
     if mid:
+        yield "finest", centers[: centers.shape[0] - drop]
         # The finest level, which refine_levels leaves out at this k.
         centers = weiszfeld(
             *levels[0], centers, n_iter=MID_K_FINEST_ITER, steps=steps, frozen=mask
         )
     if polish and not refine:
         centers = weiszfeld(*levels[-1], centers, n_iter=POLISH_ITER, steps=steps, frozen=mask)
-    return centers[: centers.shape[0] - (fixed_point is not None)]
+    yield "final", centers[: centers.shape[0] - drop]

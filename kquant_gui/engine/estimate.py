@@ -282,7 +282,7 @@ class Estimator:
         if self.dither != "none" and palette.shape[0]:
             quality, labels = self._dithered(palette, reserve)
         else:
-            quality = self._nearest_quality(palette)
+            quality = self.nearest_quality(palette)
             labels = self._nearest_labels(palette, reserve) if size else None
         png = 0
         if labels is not None:
@@ -295,7 +295,9 @@ class Estimator:
     def _transparent_label(self, n_visible: int, reserve: bool) -> int:
         return n_visible if reserve else (0 if self.has_transparent else -1)
 
-    def _nearest_quality(self, palette: np.ndarray) -> Quality:
+    def nearest_quality(self, palette: np.ndarray) -> Quality:
+        """Figures of every sampled pixel mapped to its nearest entry of ``palette`` (uint8,
+        shape (n, 3)), without dithering."""
         if palette.shape[0] == 0 or self.sample_rgb.shape[0] == 0:
             return Quality(0.0, float("inf"))
         entry, _ = nearest(self.sample_coords, to_space(palette, self.space))

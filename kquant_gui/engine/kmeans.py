@@ -14,7 +14,7 @@ import numpy as np
 
 from .parallel import run_parts
 from .progress import Steps
-from .seeding import kmeans_plusplus
+from .seeding import Seedings, kmeans_plusplus
 
 #: Distance-matrix elements computed at once (1 MB of float32): large enough that numpy's
 #: per-call overhead is amortised, small enough to stay in cache.
@@ -274,15 +274,28 @@ class Frozen:
         return mask
 
     def start(
-        self, points: np.ndarray, weights: np.ndarray, k: int, seed: int
+        self,
+        points: np.ndarray,
+        weights: np.ndarray,
+        k: int,
+        seed: int,
+        seedings: Seedings | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """``k`` free centres by weighted k-means++, the fixed colours counting as chosen,
         placed among the frozen ones; and the mask of those (see :meth:`around`)."""
-        return self.around(seed_centers(points, weights, k, seed, fixed=self.fixed))
+        return self.around(
+            seed_centers(points, weights, k, seed, fixed=self.fixed, seedings=seedings)
+        )
 
 
 def seed_centers(
-    points: np.ndarray, weights: np.ndarray, k: int, seed: int, *, fixed: np.ndarray | None = None
+    points: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    seed: int,
+    *,
+    fixed: np.ndarray | None = None,
+    seedings: Seedings | None = None,
 ) -> np.ndarray:
     """Weighted k-means++ seeding.
 
@@ -294,11 +307,16 @@ def seed_centers(
     seed : int
     fixed : ndarray of float64, shape (f, d), optional
         Centres already chosen (see :func:`seeding.kmeans_plusplus`).
+    seedings : Seedings, optional
+        Seedings of earlier runs on the same points, resumed rather than drawn again (the
+        same centres); not used with ``fixed``.
 
     Returns
     -------
     ndarray of float64, shape (k, d)
     """
+    if seedings is not None and (fixed is None or fixed.shape[0] == 0):
+        return seedings.centers(points, weights, k, seed)
     return kmeans_plusplus(points, weights, k, seed, fixed=fixed)
 
 
@@ -444,6 +462,7 @@ def best_of_starts(
     tol: float,
     steps: Steps,
     frozen: Frozen | None = None,
+    seedings: Seedings | None = None,
 ) -> np.ndarray:
     """k-means from ``n_init`` k-means++ starts; the run of lowest inertia wins.
 
@@ -461,6 +480,8 @@ def best_of_starts(
     steps : Steps
     frozen : Frozen, optional
         Centres that never move (see :func:`lloyd`), placed around the ``k``.
+    seedings : Seedings, optional
+        Shared with runs at other k on the same points (see :func:`seed_centers`).
 
     Returns
     -------
@@ -469,7 +490,7 @@ def best_of_starts(
     best = None
     frozen = frozen or Frozen()
     for i in range(n_init):
-        start, mask = frozen.start(points, weights, k, (seed + i * 7919) % 2**32)
+        start, mask = frozen.start(points, weights, k, (seed + i * 7919) % 2**32, seedings)
         steps.tick("clustering", (i + 0.1) / n_init)
         cand = lloyd(points, weights, start, tol=tol, steps=steps, stage="clustering", frozen=mask)
         _, d2 = nearest(points, cand)

@@ -188,12 +188,14 @@ def _quantize(
     given: np.ndarray | None = None,
     engine: str = "numpy",
     shared: HistogramLevels | None = None,
+    clustered: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Quantization:
     """The pipeline on validated inputs; ``hist``, if given, is the histogram
     :func:`_histogram` would build (``choose_k`` shares one between runs, and with it
-    ``shared``, its coordinates and bin means in ``color_space``). With ``given``
-    (uint8, shape (n, 3)), that palette replaces clustering and the result keeps all its
-    entries in its order (see :func:`remap.remap`)."""
+    ``shared``, its coordinates and bin means in ``color_space``, and ``clustered``, what
+    :func:`cluster` returned for this histogram and k when it probed k before). With
+    ``given`` (uint8, shape (n, 3)), that palette replaces clustering and the result keeps
+    all its entries in its order (see :func:`remap.remap`)."""
     steps = Steps(
         progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
     )
@@ -223,8 +225,7 @@ def _quantize(
     # Fully transparent pixels get one entry of their own, which counts towards k; with k=1
     # they share the single entry (their alpha stays 0 either way).
     n_fixed = 0 if fixed is None else fixed.shape[0]
-    reserve = hist.n_transparent > 0 and hist.colors.shape[0] > 0 and k > max(1, n_fixed)
-    reserve = reserve and given is None
+    reserve = reserves_transparent(hist, k, n_fixed) and given is None
     k_visible = k - 1 if reserve else k
     if given is not None:
         palette_vis, coords = given, histogram_coords(hist, color_space)
@@ -233,9 +234,11 @@ def _quantize(
     elif n_fixed:
         palette_vis, coords = cluster_around(hist, k_visible, color_space, seed, steps, fixed)
     else:
-        palette_vis, coords = cluster(
-            hist, k_visible, color_space, seed, steps, engine=engine, shared=shared
-        )
+        if clustered is None:
+            clustered = cluster(
+                hist, k_visible, color_space, seed, steps, engine=engine, shared=shared
+            )
+        palette_vis, coords = clustered
         if dithered:
             palette_vis = spread_palette(
                 palette_vis, coords, hist.weights, color_space, amount=strength
@@ -274,6 +277,13 @@ def _quantize(
         result = replace(result, fixed=fixed.copy())
     # A reference to the input, not a copy: palette edits measure its pixels (engine.edit).
     return replace(result, source=pixels)
+
+
+def reserves_transparent(hist: Histogram, k: int, n_fixed: int = 0) -> bool:
+    """Whether fully transparent pixels get an entry of their own at ``k`` (one fewer for
+    the visible colours): with any of them, something visible, and room beside the
+    ``n_fixed`` fixed colours."""
+    return hist.n_transparent > 0 and hist.colors.shape[0] > 0 and k > max(1, n_fixed)
 
 
 def _in_given_order(mapped: _Mapped) -> _Mapped:

@@ -119,3 +119,84 @@ def test_choose_k_reports_progress_up_to_the_end(photo) -> None:
     fractions = [f for f, _ in seen]
     assert {stage for _, stage in seen} == {"search"}
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+@pytest.mark.parametrize("target", [2.5, 4.0])
+def test_sampled_probes_leave_the_answer_the_real_result(photo, target) -> None:
+    # On this photo these targets steer on sampled figures (k clustered, judged on the aim's
+    # pixel sample only); the answer and k - 1 still come from real runs.
+    choice = choose_k(photo, target)
+    assert choice.sampled and not set(choice.sampled) & set(choice.tried)
+    direct = quantize(photo, choice.k)
+    assert np.array_equal(direct.labels, choice.result.labels)
+    assert np.array_equal(direct.palette, choice.result.palette)
+    below = quantize(photo, choice.k - 1)
+    assert choice.tried[choice.k - 1] == result_quality(photo, below.labels, below.palette)[0]
+    assert choice.tried[choice.k - 1] > target >= choice.mean_delta_e
+
+
+def test_a_real_run_from_a_sampled_clustering_is_quantize_at_that_k(photo) -> None:
+    from kquant_gui.engine.choose import _Search
+
+    # Every k meets so high a target, and each (smaller) one is kept as the answer so far.
+    search = _Search(photo, 100.0, 1, 256, "lab", "none", 0, None)
+    search.aim()
+    for k in (120, 51, 50, 9):
+        assert search.sampled(k) is not None and k in search.clusterings
+        search.real(k)
+        assert k not in search.clusterings
+        result, _ = search.kept[k]
+        direct = quantize(photo, k)
+        assert np.array_equal(direct.labels, result.labels)
+        assert np.array_equal(direct.palette, result.palette)
+
+
+def test_a_clustering_judged_midway_finishes_as_cluster_does(photo) -> None:
+    # choose_k judges a probe before the work on the finest level and resumes it only for a
+    # real run: the stages end on cluster's very palette.
+    from kquant_gui.engine.cluster import HistogramLevels, cluster, cluster_stages
+    from kquant_gui.engine.histogram import exact_histogram
+    from kquant_gui.engine.progress import Steps
+
+    hist = exact_histogram(photo)
+    steps = Steps(None, None, {"s": 1.0})
+    seen = set()
+    for k in (8, 40, 120):
+        shared = HistogramLevels(hist, "lab")
+        stages = list(cluster_stages(hist, k, "lab", 0, steps, shared=shared))
+        seen |= {stage for stage, _ in stages}
+        assert stages[0][0] == "coarse" and stages[-1][0] == "final"
+        palette, _ = cluster(hist, k, "lab", 0, steps)
+        assert stages[-1][1].tobytes() == palette.tobytes()
+    assert seen == {"coarse", "finest", "final"}
+
+
+def test_a_memo_of_differences_gives_the_same_figures(photo) -> None:
+    # Results at neighbouring k share palette colours; the memo measures each (colour,
+    # entry colour) once and the figures stay result_quality's to the last bit, whatever
+    # came before (dithered results and repeats included).
+    from kquant_gui.engine.probe import DeltaEMemo
+
+    for pixels in (photo, _rgba(photo)):
+        judged = judged_colours(pixels)
+        memo = DeltaEMemo(judged.rgb.shape[0])
+        for k, dither in [(40, "none"), (41, "none"), (41, "none"), (12, "ordered"), (40, "none")]:
+            result = quantize(pixels, k, dither=dither)
+            got = judged_quality(judged, result.labels, result.palette, memo)
+            assert got == result_quality(pixels, result.labels, result.palette)
+        assert (memo.words >= 0).any()
+
+
+def test_float_counts_give_the_integer_sums_figures(photo) -> None:
+    # weighted_quality sums squared errors in integers for whole-number counts: the same
+    # figures as the float sums it takes for other weights.
+    result = quantize(photo, 9)
+    words = pack_rgb(photo.reshape(-1, 3))
+    uniq, inverse, counts = np.unique(words, return_inverse=True, return_counts=True)
+    first = np.zeros(uniq.size, dtype=np.intp)
+    first[inverse[::-1]] = np.arange(inverse.size)[::-1]
+    rgb = photo.reshape(-1, 3)[first]
+    entry = result.labels.reshape(-1)[first].astype(np.intp)
+    whole = probe.weighted_quality(rgb, counts, result.palette, entry)
+    floats = probe.weighted_quality(rgb, counts.astype(np.float64), result.palette, entry)
+    assert whole == floats

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kquant_gui.engine.kmeans import nearest, weiszfeld
-from kquant_gui.engine.seeding import kmeans_plusplus
+from kquant_gui.engine.seeding import Seedings, kmeans_plusplus
 
 
 def _blobs(n_blobs: int, per_blob: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -92,3 +92,19 @@ def test_fixed_centres_count_as_chosen():
     # Points that all sit on fixed centres leave nothing to seed.
     on = np.repeat(fixed, 3, axis=0)
     assert kmeans_plusplus(on, np.ones(6), 2, seed=0, fixed=fixed).shape == (0, 3)
+
+
+def test_a_shared_seeding_resumed_in_any_order_gives_each_k_its_own_centres():
+    # choose_k's runs at many k resume one draw per (points, seed, trials): whatever the
+    # order of the k asked, each gets the very centres a seeding of its own would give,
+    # including past the points that carry weight (centres repeat the first).
+    rng = np.random.default_rng(5)
+    points = np.round(rng.normal(0, 20, (300, 3)) / 4) * 4
+    weights = rng.integers(0, 4, points.shape[0]).astype(np.float64)
+    seedings = Seedings()
+    for k in (179, 150, 55, 178, 60, 1, 300, 149, 20, 8):
+        for seed in (0, 7919):
+            own = kmeans_plusplus(points, weights, k, seed)
+            assert seedings.centers(points, weights, k, seed).tobytes() == own.tobytes()
+    with pytest.raises(ValueError):
+        seedings.centers(points, weights, 301, 0)
