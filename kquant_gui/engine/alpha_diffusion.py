@@ -124,7 +124,10 @@ class AlphaSource:
         h, w = pixels.shape[:2]
         values = premultiplied(palette)
         self.carried = np.ascontiguousarray(values.T)  # (4, n)
-        self.noise = _noise_amplitude(values[palette[:, 3] > 0])
+        # Start error on the colour channels only: noise on alpha would leave opaque areas
+        # carrying an alpha error that no opaque entry pays back.
+        self.noise = np.zeros(4)
+        self.noise[:3] = _noise_amplitude(values[palette[:, 3] > 0])
         self._rgba = pixels.reshape(h * w, 4)
         self._shape = (h, w)
         # 1 where a pixel takes error: visible and not fixed.

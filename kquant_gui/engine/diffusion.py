@@ -428,7 +428,7 @@ class _ColorSource:
         self, words: np.ndarray, palette: np.ndarray, table: NearestTable, aux: np.ndarray
     ) -> None:
         self.carried = np.ascontiguousarray(_carry(SRGB_TO_LINEAR[palette[:, :3]].T))  # (3, n)
-        self.noise = _noise_amplitude(palette)
+        self.noise = np.full(3, _noise_amplitude(palette))
         self._words = words.reshape(-1)
         self._decode = _DECODE.reshape(3, 256)
         self._aux = aux.reshape(-1)
