@@ -344,7 +344,8 @@ def diffuse(
     h, w = pixels.shape[:2]
     if palette.shape[1] == 4:
         with engine_threads(threads):
-            source = AlphaSource(pixels, palette, space, strength, fixed)
+            near = None if h * w >= WHOLE_TABLE_PIXELS else near_bins(pixels)
+            source = AlphaSource(pixels, palette, space, strength, fixed, near)
             labels = (
                 diffuse_tiles(h, w, source, weights, steps)
                 if strength > 0.0
