@@ -15,7 +15,9 @@ as met for semi-transparent ones.
 A fully transparent pixel takes the transparent entry, receives no error and passes none on,
 so error never leaks across a hole into the next shape; so does a pixel its nearest entry
 already represents within about 1 dE (``fixed``: what the palette holds stays clean). Every
-other pixel takes ``strength`` of the error reaching it.
+other pixel takes ``strength`` of the error reaching it, damped at strong edges and in fine
+grain of what it shows over black and over white (:func:`~.damping.composite_damping`, the
+opaque images' damping on both composites): an alpha edge is an edge too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import numpy as np
 
 from .alpha_nearest import AlphaNearest
 from .colorspace import SRGB_TO_LINEAR
+from .damping import composite_damping
 from .diffusion_tiles import Lookup, Reader
+from .parallel import run_parts
 
 #: Fixed pixels: "not fixed".
 FREE = 0xFFFF
@@ -78,19 +82,18 @@ class AlphaSource:
         self.noise[:3] = _noise_amplitude(values[palette[:, 3] > 0])
         self._rgba = pixels.reshape(h * w, 4)
         self._shape = (h, w)
-        # 1 where a pixel takes error: visible and not fixed.
-        free = pixels[..., 3] > 0
-        if fixed is not None:
-            free &= fixed == FREE
-        self._free = free.reshape(-1)
-        self._strength = np.float32(strength)
+        # What each pixel accepts of the error reaching it, 0..255: by its local contrast
+        # as it shows (see :mod:`.damping`), 0 where it takes none (fully transparent or
+        # fixed).
+        self._accept = _acceptance(pixels, fixed).reshape(-1)
+        self._strength = np.float32(strength / 255.0)
         # Worked out as met, by any thread: a colour's entry does not depend on who works it
         # out, so the result does not either.
         self._nearest = AlphaNearest(palette, space, near)
 
     def reader(self, tw: int, n: int, rescale: np.ndarray) -> Reader:
         # No takers: a pixel passes on all of its error, or none (see the module docstring).
-        rgba_of, free_of, strength = self._rgba, self._free, self._strength
+        rgba_of, accept_of, strength = self._rgba, self._accept, self._strength
         idx = np.empty((tw, n), dtype=np.intp)
         a = np.empty((tw, n), dtype=np.float32)
 
@@ -106,7 +109,7 @@ class AlphaSource:
             own[:, 3, :] = a
             # No reach: the lookup keeps wanted values within what a colour can be.
             bound.fill(2.0)
-            np.multiply(free_of.take(flat), strength, out=accept)
+            np.multiply(accept_of.take(flat), strength, out=accept)
             np.greater(accept, 0, out=passes, casting="unsafe")
 
         return read
@@ -137,6 +140,27 @@ class AlphaSource:
             find(v, out)
 
         return clip_and_find
+
+
+def _acceptance(pixels: np.ndarray, fixed: np.ndarray | None) -> np.ndarray:
+    """What each pixel accepts of the error reaching it, uint8 of shape (H, W): its
+    :func:`~.damping.composite_damping`, 0 where it is fully transparent or fixed."""
+    h, w = pixels.shape[:2]
+    out = np.empty((h, w), dtype=np.uint8)
+    rows = max(1, (1 << 18) // max(w, 1))
+
+    def part(i: int, first: int, end: int) -> None:
+        for y0 in range(first, end, rows):
+            y1 = min(end, y0 + rows)
+            accept = composite_damping(pixels, y0, y1)
+            accept[pixels[y0:y1, :, 3] == 0] = 0
+            if fixed is not None:
+                accept[fixed[y0:y1] != FREE] = 0
+            out[y0:y1] = accept
+
+    # Row by row and element-wise: the same whatever the parts and threads.
+    run_parts(part, h, min_size=2 * rows, align=rows)
+    return out
 
 
 def _noise_amplitude(values: np.ndarray) -> float:

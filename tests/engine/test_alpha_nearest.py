@@ -106,7 +106,7 @@ def test_element_wise_coordinates_are_those_of_the_working_space():
     rng = np.random.default_rng(2)
     rgba = rng.integers(0, 256, size=(400, 4)).astype(np.uint8)
     for space in ("lab", "oklab", "rgb"):
-        coords = np.stack(alpha_coords(*rgba.T.astype(np.intp), space), axis=1)
+        coords = alpha_coords(*rgba.T.astype(np.intp), space)
         np.testing.assert_allclose(coords, to_alpha_space(rgba, space), atol=1e-9)
 
 
