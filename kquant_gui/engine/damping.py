@@ -10,6 +10,8 @@ black and over white (:func:`composite_damping`), so an alpha edge is an edge to
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 #: Local contrast (largest difference to a 4-neighbour, 8-bit luma levels) from which the
@@ -55,10 +57,17 @@ def edge_damping(pixels: np.ndarray, y0: int = 0, y1: int | None = None) -> np.n
     -------
     ndarray of uint8, shape (y1 - y0, W)
     """
+    return _damping(pixels, y0, y1, lambda p: _contrast(_luma(p)))
+
+
+def _damping(
+    pixels: np.ndarray, y0: int, y1: int | None, contrast: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The damping of rows ``y0:y1`` from ``contrast`` of them and their neighbours."""
     h = pixels.shape[0]
     y1 = h if y1 is None else y1
     lo, hi = max(y0 - 1, 0), min(y1 + 1, h)
-    c = _contrast(_luma(pixels[lo:hi]))
+    c = contrast(pixels[lo:hi])
     # A 256-entry ramp from contrast to damping, so the per-pixel work is integer only (luma
     # is 0..255, so is the contrast: "clip" never clips).
     return _DAMPING.take(c[y0 - lo : y1 - lo], mode="clip")
@@ -92,23 +101,13 @@ def _contrast(y: np.ndarray) -> np.ndarray:
 
 
 def composite_damping(pixels: np.ndarray, y0: int = 0, y1: int | None = None) -> np.ndarray:
-    """:func:`edge_damping` of an RGBA image as it shows: by the larger local contrast of
-    its composites over black and over white.
+    """:func:`edge_damping` of an RGBA image (shape (H, W, 4)) as it shows: by the larger
+    local contrast of its composites over black and over white."""
+    return _damping(pixels, y0, y1, _composite_contrast)
 
-    Parameters
-    ----------
-    pixels : ndarray of uint8, shape (H, W, 4)
-    y0, y1 : int
-        The rows (default: all); their neighbours above and below count too.
 
-    Returns
-    -------
-    ndarray of uint8, shape (y1 - y0, W)
-    """
-    h = pixels.shape[0]
-    y1 = h if y1 is None else y1
-    lo, hi = max(y0 - 1, 0), min(y1 + 1, h)
-    p = pixels[lo:hi]
+def _composite_contrast(p: np.ndarray) -> np.ndarray:
+    """:func:`_contrast` of RGBA pixels, the larger of over black and over white."""
     # Luma over black a y / 255 (rounded), over white that plus 255 - a.
     black = _luma(p).astype(np.int32)
     a = p[..., 3].astype(np.int32)
@@ -119,4 +118,4 @@ def composite_damping(pixels: np.ndarray, y0: int = 0, y1: int | None = None) ->
     white -= a
     c = _contrast(black.astype(np.int16))
     np.maximum(c, _contrast(white.astype(np.int16)), out=c)
-    return _DAMPING.take(c[y0 - lo : y1 - lo], mode="clip")
+    return c
