@@ -10,6 +10,8 @@ from pathlib import Path
 from .._version import __version__
 from ..options import COLOR_SPACES, DITHERS, ENGINES, K_MAX, K_MIN
 from . import targets
+from .recipe_args import add_recipe_arguments
+from .usage import UsageError as UsageError  # re-exported: callers know it from here
 
 PROG = "kquant"
 #: ``image_io.DEFAULT_MAX_PIXELS`` and the extensions of ``palettes.PALETTE_FORMATS``, named
@@ -68,10 +70,6 @@ exit status: 0 all written, 1 some inputs failed (named on stderr), 2 usage erro
 --skip-if-larger (and for no other reason), 130 interrupted (Ctrl-C), 143 terminated
 (SIGTERM): files already finished are kept whole.
 Environment: KQUANT_LOG=debug prints what each step did and took (for maintainers)."""
-
-
-class UsageError(Exception):
-    """Bad combination of arguments; reported like argparse's own errors, exit status 2."""
 
 
 def _k_type(text: str) -> int:
@@ -177,8 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_int_at_least(0, 2**32 - 1), default=0, metavar="N",
         help="seed of the k-means start (default 0); same seed, same output",
     )  # fmt: skip
-    from .recipe_args import add_recipe_arguments
-
     add_recipe_arguments(parser)
     parser.add_argument(
         "--palette", metavar="FILE",

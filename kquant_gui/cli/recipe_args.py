@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .args import UsageError
+from .usage import UsageError
 
 if TYPE_CHECKING:
     from ..recipe import Recipe
