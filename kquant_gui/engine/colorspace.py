@@ -288,7 +288,12 @@ def channels_to_space(r: np.ndarray, g: np.ndarray, b: np.ndarray, space: str) -
     """
     if space not in ("lab", "oklab"):
         return [np.asarray(c, dtype=np.float64) for c in (r, g, b)]
-    lin = [SRGB_TO_LINEAR.take(c) for c in (r, g, b)]
+    return linear_channels_to_space([SRGB_TO_LINEAR.take(c) for c in (r, g, b)], space)
+
+
+def linear_channels_to_space(lin: list[np.ndarray], space: str) -> list[np.ndarray]:
+    """:func:`channels_to_space` of linear-light channels (3 float arrays of one shape, any
+    values), to CIELAB (chroma compressed) or OKLab, element-wise: 3 float64 arrays."""
     m = _OK_M1 if space == "oklab" else _RGB_TO_XYZ_WHITE
     return _mixed_to_space([_row(m, i, lin) for i in range(3)], space)
 

@@ -20,24 +20,13 @@ import numpy as np
 
 from .alpha_diffusion import FREE, AlphaSource
 from .colorspace import SRGB_TO_LINEAR
+from .damping import edge_damping
 from .diffusion_tiles import KERNELS, Kernel, Lookup, Reader, diffuse_tiles, takers
 from .nearest import NearestTable, bin_of_keys, key_part, pack_keys
 from .nearest_bins import dilate_bins
 from .parallel import engine_threads, run_parts
 from .progress import Steps
 
-#: Local contrast (largest difference to a 4-neighbour, 8-bit luma levels) from which the
-#: error a pixel accepts is damped, and the contrast at which it is damped to EDGE_FLOOR.
-EDGE_START, EDGE_END, EDGE_FLOOR = 24, 96, 0.25
-#: Texture and noise: from a contrast of TEXTURE_START levels to TEXTURE_END the error a
-#: pixel accepts falls to TEXTURE_FLOOR, and rises back to all of it over as many levels
-#: again (larger steps are edges, damped as above). The image's own grain already mixes
-#: colours there, and dithering on top of it only adds noise per pixel; a smooth gradient
-#: (contrast 0-1) keeps the full error. On the noisy 24 MP bench photo at k=16 the per-pixel
-#: dE2000 went from 7.27 to 7.09 (pngquant 7.24), the blurred one from 3.02 to 3.17
-#: (pngquant 4.88); the logo's anti-aliased edges (0.71 worst block) and the gradient did
-#: not change.
-TEXTURE_START, TEXTURE_END, TEXTURE_FLOOR = 2, 8, 0.6
 #: The error a pixel carries may move its colour at most REACH times its distance to the
 #: nearest entry, or REACH_SPACING times that entry's distance to the next one, whichever is
 #: more (plus REACH_FLOOR), per channel in linear light; see :func:`pixel_maps`. On the 24 MP
@@ -101,62 +90,6 @@ def _carry(linear: np.ndarray) -> np.ndarray:
 
 #: 8-bit code of each channel to carried linear light, for the three channels in turn.
 _DECODE = _carry(np.broadcast_to(SRGB_TO_LINEAR, (3, 256))).reshape(-1)
-
-
-def _damping_table() -> np.ndarray:
-    """Local contrast 0..255 to the error a pixel accepts, 0..255 (see ``EDGE_START`` and
-    ``TEXTURE_START``)."""
-    contrast = np.arange(256, dtype=np.float64)
-    ramp = 1.0 - (1.0 - EDGE_FLOOR) * np.clip(
-        (contrast - EDGE_START) / (EDGE_END - EDGE_START), 0.0, 1.0
-    )
-    # Down from TEXTURE_START to TEXTURE_END, back up over as many levels again: grain is
-    # small steps everywhere; a larger step is an edge, left to the edge damping.
-    rise = np.clip((contrast - TEXTURE_START) / (TEXTURE_END - TEXTURE_START), 0.0, 1.0)
-    fall = np.clip((contrast - TEXTURE_END) / (TEXTURE_END - TEXTURE_START), 0.0, 1.0)
-    ramp *= 1.0 - (1.0 - TEXTURE_FLOOR) * (rise - fall)
-    return np.rint(ramp * 255.0).astype(np.uint8)
-
-
-def edge_damping(pixels: np.ndarray, y0: int = 0, y1: int | None = None) -> np.ndarray:
-    """How much error each pixel of rows ``y0:y1`` accepts by its local contrast: 255 in
-    smooth areas, down to ``EDGE_FLOOR * 255`` at strong edges.
-
-    Parameters
-    ----------
-    pixels : ndarray of uint8, shape (H, W, 3) or (H, W, 4)
-    y0, y1 : int
-        The rows (default: all); their neighbours above and below count too.
-
-    Returns
-    -------
-    ndarray of uint8, shape (y1 - y0, W)
-    """
-    h = pixels.shape[0]
-    y1 = h if y1 is None else y1
-    lo, hi = max(y0 - 1, 0), min(y1 + 1, h)
-    # Luma as (r + 2 g + b) / 4 in int16, the contrast the largest step to a 4-neighbour;
-    # built in place from one channel at a time (no int16 copy of all three).
-    p = pixels[lo:hi]
-    y = p[..., 1].astype(np.int16)
-    y <<= 1
-    y += p[..., 0]
-    y += p[..., 2]
-    y += 2
-    y >>= 2
-    c = np.zeros_like(y)
-    dx = np.abs(np.diff(y, axis=1))
-    np.maximum(c[:, 1:], dx, out=c[:, 1:])
-    np.maximum(c[:, :-1], dx, out=c[:, :-1])
-    dy = np.abs(np.diff(y, axis=0))
-    np.maximum(c[1:], dy, out=c[1:])
-    np.maximum(c[:-1], dy, out=c[:-1])
-    # A 256-entry ramp from contrast to damping, so the per-pixel work is integer only (luma
-    # is 0..255, so is the contrast: "clip" never clips).
-    return _DAMPING.take(c[y0 - lo : y1 - lo], mode="clip")
-
-
-_DAMPING = _damping_table()
 
 
 def near_bins(pixels: np.ndarray) -> np.ndarray:
@@ -344,7 +277,8 @@ def diffuse(
     h, w = pixels.shape[:2]
     if palette.shape[1] == 4:
         with engine_threads(threads):
-            source = AlphaSource(pixels, palette, space, strength, fixed)
+            near = None if h * w >= WHOLE_TABLE_PIXELS else near_bins(pixels)
+            source = AlphaSource(pixels, palette, space, strength, fixed, near)
             labels = (
                 diffuse_tiles(h, w, source, weights, steps)
                 if strength > 0.0
@@ -428,7 +362,7 @@ class _ColorSource:
         self, words: np.ndarray, palette: np.ndarray, table: NearestTable, aux: np.ndarray
     ) -> None:
         self.carried = np.ascontiguousarray(_carry(SRGB_TO_LINEAR[palette[:, :3]].T))  # (3, n)
-        self.noise = _noise_amplitude(palette)
+        self.noise = np.full(3, _noise_amplitude(palette))
         self._words = words.reshape(-1)
         self._decode = _DECODE.reshape(3, 256)
         self._aux = aux.reshape(-1)

@@ -83,8 +83,9 @@ class Source(Protocol):
     channels: int
     #: Carried value of every palette entry, shape (channels, n_entries), float32.
     carried: np.ndarray
-    #: Amplitude of the pseudo-random start error of each tile, in carried units.
-    noise: float
+    #: Amplitude of the pseudo-random start error of each tile per channel, in carried
+    #: units, shape (channels,) float64 (0 where a channel starts with no error).
+    noise: np.ndarray
 
     def reader(self, tw: int, n: int, rescale: np.ndarray) -> Reader:
         """A reader of rows of ``tw`` x ``n`` pixels, with its own scratch buffers (one per
@@ -172,9 +173,11 @@ def tile_size(h: int, w: int) -> int:
     return min(TILE_SIZES, key=cost)
 
 
-def _tile_noise(tiles: np.ndarray, width: int, channels: int, amplitude: float) -> np.ndarray:
-    """Deterministic uniform noise in [-amplitude, amplitude), shape (width, C, n_tiles),
-    from an integer hash of (tile, column, channel): the same whatever the tile grouping."""
+def _tile_noise(tiles: np.ndarray, width: int, amplitude: np.ndarray) -> np.ndarray:
+    """Deterministic uniform noise in [-amplitude, amplitude) of each channel (``amplitude``
+    of shape (C,)), shape (width, C, n_tiles), from an integer hash of (tile, column,
+    channel): the same whatever the tile grouping."""
+    channels = amplitude.shape[0]
     x = np.arange(width, dtype=np.uint64)[:, None, None]
     c = np.arange(channels, dtype=np.uint64)[None, :, None]
     t = tiles.astype(np.uint64)[None, None, :]
@@ -183,7 +186,7 @@ def _tile_noise(tiles: np.ndarray, width: int, channels: int, amplitude: float) 
     h *= np.uint64(0x94D049BB133111EB)
     h ^= h >> np.uint64(29)
     u = (h >> np.uint64(40)).astype(np.float64) / float(1 << 24)
-    return ((u * 2.0 - 1.0) * amplitude).astype(np.float32)
+    return ((u * 2.0 - 1.0) * amplitude[None, :, None]).astype(np.float32)
 
 
 def diffuse_tiles(
@@ -257,7 +260,7 @@ def _diffuse_group(
     cols = np.clip(x0[None, :] + np.arange(tw)[:, None], 0, w - 1)  # (tw, n)
     # Error arriving at each pixel of the current row, with a spare column either side.
     err = np.zeros((tw + 2, c, n), dtype=np.float32)
-    err[1:-1] = _tile_noise(tiles, tw, c, source.noise)
+    err[1:-1] = _tile_noise(tiles, tw, source.noise)
     diff = np.zeros((tw + 2, c, n), dtype=np.float32)
     weight = np.zeros((tw + 2, n), dtype=np.float32)
     v = np.empty((c, n), dtype=np.float32)

@@ -107,8 +107,9 @@ class HeldColors:
                 lab[where] = picked
 
 
-class NearestTable(HeldColors):
-    """Exact nearest palette entry of every 8-bit colour, through one lookup table.
+class EntryTable:
+    """Exact nearest entry of every 8-bit colour among points of the working space, through
+    one lookup table.
 
     ``labels`` holds the nearest entry of each colour in the working space (the metric of the
     mapping without dithering, no coarse cache), indexed by :func:`table_keys`: the 64
@@ -118,6 +119,11 @@ class NearestTable(HeldColors):
     in every other bin, near a boundary between entries, each of the 64 colours is measured
     exactly against the bin's candidates (the entries within that margin).
 
+    An entry's distance may carry an ``offset``: squared distance plus offset. The
+    colour-and-alpha distance of an opaque colour to an RGBA entry is of that form (see
+    :mod:`.alpha_nearest`); the bound above still holds, as the difference of two entries'
+    distances stays linear in the colour.
+
     The bins near the image's own colours (``near``), or all of them, are worked out up
     front, in parts on the engine's threads. Error diffusion also reaches colours well beyond
     the image's (on the bench images 0.3-15% of its lookups, most on smooth gradients at
@@ -125,9 +131,16 @@ class NearestTable(HeldColors):
     then works it out, exactly like the others. A bin's entries do not depend on when or by
     which thread it is worked out, so neither does the result.
 
-    Parameters and the attributes ``closeness`` and ``exact`` are those of
-    :class:`HeldColors`; ``near`` (ndarray of bool, shape (2**18,), optional) marks the bins
-    to work out up front (all by default).
+    Parameters
+    ----------
+    coords : ndarray of float64, shape (n, 3), 1 <= n <= 256
+        The entries in the working space.
+    space : str
+        Working colour space (see :func:`to_space`).
+    near : ndarray of bool, shape (2**18,), optional
+        The bins to work out up front (all by default).
+    offsets : ndarray of float64, shape (n,), optional
+        Added to each entry's squared distance (none by default).
 
     Attributes
     ----------
@@ -135,16 +148,22 @@ class NearestTable(HeldColors):
         Entry of each colour by :func:`table_keys`, or ``unknown``.
     unknown : int
         The largest value of ``labels``' dtype: not worked out yet.
-    bin_gap : ndarray of float32, shape (2**18,)
-        Distance in linear light from each 18-bit bin's centre to its nearest entry.
-    bin_spacing : ndarray of float32, shape (2**18,)
-        Distance in linear light from that entry to the next nearest one.
+    bin_entry : ndarray of intp, shape (2**18,)
+        Nearest entry of each 18-bit bin's centre colour (of its 8x8x8 block's centre for
+        bins not worked out up front).
     """
 
-    def __init__(self, palette: np.ndarray, space: str, near: np.ndarray | None = None) -> None:
-        super().__init__(palette, space)
+    def __init__(
+        self,
+        coords: np.ndarray,
+        space: str,
+        near: np.ndarray | None = None,
+        offsets: np.ndarray | None = None,
+    ) -> None:
+        self.coords = coords
         self.space = space
-        n = self.coords.shape[0]
+        self.offsets = offsets
+        n = coords.shape[0]
         dtype = np.uint8 if n < 256 else np.uint16
         self.unknown = int(np.iinfo(dtype).max)
         self.labels = np.full(1 << 24, self.unknown, dtype=dtype)
@@ -152,7 +171,7 @@ class NearestTable(HeldColors):
         region = np.arange(1 << 18) if near is None else np.flatnonzero(near)
         best = np.zeros(1 << 18, dtype=np.intp)
         if near is not None and n > 1:
-            best[...] = _block_best(self.coords, space)
+            best[...] = _block_best(coords, space, offsets)
         # In parts on the engine's threads: parts write disjoint rows, and a bin's entries do
         # not depend on the part it falls in. Each part is cut along whole 8x8x8-bin blocks
         # (the unit :func:`_bin_candidates` weighs entries for), so none is weighed twice.
@@ -165,15 +184,7 @@ class NearestTable(HeldColors):
             best[region[lo:hi]] = self._work_out(region[lo:hi])
 
         run_parts(part, cuts.size, min_size=2)
-        # How far each bin's centre colour lies from its nearest entry, and how far that
-        # entry lies from the next one, in linear light.
-        lin = SRGB_TO_LINEAR[self.palette]
-        gap = SRGB_TO_LINEAR[bin_centers()] - lin[best]
-        self.bin_gap = np.sqrt((gap * gap).sum(axis=1)).astype(np.float32)
-        apart = np.sqrt(((lin[:, None, :] - lin[None, :, :]) ** 2).sum(axis=2))
-        np.fill_diagonal(apart, np.inf)
-        spacing = apart.min(axis=1) if len(lin) > 1 else np.zeros(1)
-        self.bin_spacing = spacing[best].astype(np.float32)
+        self.bin_entry = best
 
     def resolve(self, keys: np.ndarray) -> None:
         """Work out the bins of the table keys ``keys`` (any shape) that are still unknown.
@@ -205,15 +216,49 @@ class NearestTable(HeldColors):
         """Fill the rows of ``bins`` (distinct) with their colours' nearest entries; the
         nearest entry of each bin's centre colour, shape (m,)."""
         rows = self.labels.reshape(-1, 64)
-        best, open_at, entries, counts = _bin_candidates(self.coords, self.space, bins)
+        best, open_at, entries, counts = _bin_candidates(
+            self.coords, self.space, bins, self.offsets
+        )
         # Each row is written once, with its final entries: other threads read the table
         # meanwhile, and a row must read as unknown (so that they wait for it) until then.
         settled = np.ones(bins.size, dtype=bool)
         settled[open_at] = False
         rows[bins[settled]] = best[settled].astype(self.labels.dtype)[:, None]
         if open_at.size:
-            _measure_bins(rows, self.coords, self.space, bins[open_at], entries, counts)
+            _measure_bins(
+                rows, self.coords, self.space, bins[open_at], entries, counts, self.offsets
+            )
         return best
+
+
+class NearestTable(HeldColors, EntryTable):
+    """Exact nearest palette entry of every 8-bit colour, through one lookup table: the
+    :class:`EntryTable` of a colour palette, with the :class:`HeldColors` it holds.
+
+    Parameters and the attributes ``closeness`` and ``exact`` are those of
+    :class:`HeldColors`; ``near`` and the other attributes those of :class:`EntryTable`.
+
+    Attributes
+    ----------
+    bin_gap : ndarray of float32, shape (2**18,)
+        Distance in linear light from each 18-bit bin's centre to its nearest entry.
+    bin_spacing : ndarray of float32, shape (2**18,)
+        Distance in linear light from that entry to the next nearest one.
+    """
+
+    def __init__(self, palette: np.ndarray, space: str, near: np.ndarray | None = None) -> None:
+        HeldColors.__init__(self, palette, space)
+        EntryTable.__init__(self, self.coords, space, near)
+        best = self.bin_entry
+        # How far each bin's centre colour lies from its nearest entry, and how far that
+        # entry lies from the next one, in linear light.
+        lin = SRGB_TO_LINEAR[self.palette]
+        gap = SRGB_TO_LINEAR[bin_centers()] - lin[best]
+        self.bin_gap = np.sqrt((gap * gap).sum(axis=1)).astype(np.float32)
+        apart = np.sqrt(((lin[:, None, :] - lin[None, :, :]) ** 2).sum(axis=2))
+        np.fill_diagonal(apart, np.inf)
+        spacing = apart.min(axis=1) if len(lin) > 1 else np.zeros(1)
+        self.bin_spacing = spacing[best].astype(np.float32)
 
 
 #: Bins met by a lookup are worked out with the LAZY_BLOCK**3 bins around them (aligned).

@@ -76,25 +76,32 @@ def dilate_bins(occupied: np.ndarray, steps: int) -> np.ndarray:
     return grid.reshape(-1)
 
 
-def _block_best(coords: np.ndarray, space: str) -> np.ndarray:
-    """Nearest entry of the centre of each 8x8x8 block of colours, for each 18-bit bin."""
+def _block_best(coords: np.ndarray, space: str, offsets: np.ndarray | None = None) -> np.ndarray:
+    """Nearest entry of the centre of each 8x8x8 block of colours, for each 18-bit bin (with
+    ``offsets``, shape (n,), added to the entries' squared distances)."""
     levels = np.arange(32, dtype=np.intp) * 8 + 4
     b, g, r = np.meshgrid(levels, levels, levels, indexing="ij")
     centers = np.stack([r, g, b], axis=-1).reshape(-1, 3).astype(np.uint8)
     d2 = to_space(centers, space) @ (-2.0 * coords.T)
     d2 += (coords**2).sum(axis=1)
+    if offsets is not None:
+        d2 += offsets
     block = np.argmin(d2, axis=1).reshape(32, 1, 32, 1, 32, 1)
     return np.broadcast_to(block, (32, 2, 32, 2, 32, 2)).reshape(-1)
 
 
 def _bin_candidates(
-    coords: np.ndarray, space: str, bins: np.ndarray
+    coords: np.ndarray, space: str, bins: np.ndarray, offsets: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nearest entry of the centre of each of ``bins``, and the candidates of the open ones.
 
     Bins are taken block by block (8x8x8 bins): only the entries that some colour of the
     block may be nearest to (the same test as a bin's, on the block's ball) are weighed for
     its bins; a block with one such entry takes it whole.
+
+    With ``offsets`` (shape (n,)), an entry's distance is its squared distance plus its
+    offset (see :class:`~.nearest.EntryTable`): the difference of two entries' distances is
+    still linear in the colour, so the same bound holds.
 
     Returns
     -------
@@ -118,6 +125,8 @@ def _bin_candidates(
     apart2 = 2.0 * np.sqrt(
         np.maximum(norms[:, None] + norms[None, :] - 2.0 * coords @ coords.T, 0)
     )
+    if offsets is not None:
+        norms = norms + offsets
     blocks = _block_of(bins)
     order = np.argsort(blocks, kind="stable")
     starts = np.flatnonzero(np.diff(blocks[order], prepend=-1))
@@ -253,9 +262,11 @@ def _measure_bins(
     bins: np.ndarray,
     entries: np.ndarray,
     counts: np.ndarray,
+    offsets: np.ndarray | None = None,
 ) -> None:
     """Write the exact nearest entry of each colour of the open ``bins`` into ``rows``
-    (the table as (2**18, 64)), measured against each bin's candidate ``entries``.
+    (the table as (2**18, 64)), measured against each bin's candidate ``entries`` (with
+    ``offsets``, shape (n,), added to the entries' squared distances).
 
     Distances are element-wise sums of squares, so a colour's entry does not depend on the
     bins it is measured with; ties go to the lowest entry, as with an argmin over all.
@@ -277,10 +288,14 @@ def _measure_bins(
             # when strictly nearer, so ties go to the lowest entry, as with the argmin.
             pick = np.broadcast_to(e[:, 0], x[0].shape).astype(rows.dtype)
             nearest = _square_distance(x, p[:, 0, :], np.empty(x[0].shape))
+            if offsets is not None:
+                nearest += offsets[e[:, 0]]
             d2, diff = np.empty(x[0].shape), np.empty(x[0].shape)
             nearer = np.empty(x[0].shape, dtype=bool)
             for j in range(1, e.shape[1]):
                 _square_distance(x, p[:, j, :], d2, diff)
+                if offsets is not None:
+                    d2 += offsets[e[:, j]]
                 np.less(d2, nearest, out=nearer)
                 np.copyto(pick, e[:, j].astype(rows.dtype), where=nearer)
                 np.copyto(nearest, d2, where=nearer)
@@ -297,6 +312,8 @@ def _measure_bins(
             diff = x[axis][:, :, None] - coords[None, None, :, axis]
             diff *= diff
             d2 += diff
+        if offsets is not None:
+            d2 += offsets
         rows[b] = np.argmin(d2, axis=2).astype(rows.dtype)
 
 

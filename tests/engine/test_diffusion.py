@@ -374,8 +374,11 @@ def test_fixed_rgba_pixels_keep_their_entry_and_pass_no_error():
     fixed[:, 20:30] = 5
     out = diffuse(pixels, palette, transparent=0, fixed=fixed)
     assert (out[:, 20:30] == 5).all()
+    # Other colours behind the fixed pixels change nothing: they pass no error on. (Red and
+    # blue swapped keep the luma that edge damping measures, so only error could tell.)
     wild = pixels.copy()
-    wild[:, 20:30, :3] = 255 - wild[:, 20:30, :3]
+    wild[:, 20:30, :3] = wild[:, 20:30, 2::-1]
+    assert np.abs(wild.astype(int) - pixels).max() > 80
     np.testing.assert_array_equal(out, diffuse(wild, palette, transparent=0, fixed=fixed))
 
 
@@ -463,7 +466,7 @@ def test_the_edges_of_a_gradient_keep_their_mean_colour():
 
 
 def test_grain_accepts_less_error_than_smooth_areas_and_edges_keep_their_damping():
-    from kquant_gui.engine.diffusion import EDGE_FLOOR, edge_damping
+    from kquant_gui.engine.damping import EDGE_FLOOR, edge_damping
 
     rng = np.random.default_rng(2)
     smooth = _gradient(64, 64)

@@ -148,9 +148,9 @@ def test_a_bin_reads_as_unknown_until_its_colours_are_measured(monkeypatch):
     seen = []
     measure = nearest._measure_bins
 
-    def spy(rows, coords, space, bins, entries, counts):
+    def spy(rows, coords, space, bins, entries, counts, offsets=None):
         seen.append(rows[bins].copy())
-        measure(rows, coords, space, bins, entries, counts)
+        measure(rows, coords, space, bins, entries, counts, offsets)
 
     monkeypatch.setattr(nearest, "_measure_bins", spy)
     palette = _palette(48, seed=13)
