@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from kquant_gui.cli.args import UsageError, build_parser
 from kquant_gui.cli.jobs import Job, JobResult, Options, run_job
@@ -151,13 +151,22 @@ class BatchTask(QObject):
 
     @Slot(bool)
     def _on_done(self, cancelled: bool) -> None:
+        if not self._running:  # already ended by shutdown(); this is the runner's late word
+            return
         self._running = False
         self.finished.emit(cancelled)
 
     def shutdown(self) -> None:
-        """Cancel, then stop the thread and wait for it (safe to call twice)."""
+        """Cancel, then stop the thread and wait for it (safe to call twice); a batch still
+        running ends cancelled, with ``finished``."""
         self._cancel.set()
         if self.thread is not None:
             self.thread.quit()
             self.thread.wait()
             self.thread = None
+        # What the runner said before it stopped is still queued for this object: deliver it
+        # in order (the last file's result, then ``done``). A batch submitted just before the
+        # quit may never have reached the runner (the thread's loop exits without delivering
+        # it): it is over too, cancelled, and whoever waits for ``finished`` hears it once.
+        QCoreApplication.sendPostedEvents(self, 0)
+        self._on_done(True)

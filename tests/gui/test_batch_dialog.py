@@ -147,6 +147,35 @@ def test_closing_the_window_asks_while_a_batch_runs(
     assert dialog.task.thread is None  # stopped and waited for
 
 
+def test_a_batch_stopped_as_it_starts_ends_once_when_shutdown_returns(
+    qtbot, window, folder, tmp_path, monkeypatch
+):
+    """Closing the window right after Start: the batch thread may not even have taken the
+    batch yet (its loop then quits without it). Either way shutdown() returns with the batch
+    over, cancelled, announced once, and a file that ran has its result in the table."""
+    from PySide6.QtCore import QCoreApplication
+
+    real = batch_task.run_job
+    dialog = _batch(window, [folder], tmp_path / "out")
+
+    def held(job, opts):
+        dialog.task._cancel.wait(TIMEOUT_MS / 1000)  # runs on until shutdown cancels
+        return real(job, opts)
+
+    monkeypatch.setattr(batch_task, "run_job", held)
+    heard: list[bool] = []
+    dialog.batchFinished.connect(heard.append)
+    dialog.start()
+    dialog.shutdown()
+    assert heard == [True]
+    assert not dialog.is_running() and dialog.start_button.isEnabled()
+    statuses = _texts(dialog, STATUS)
+    assert statuses[1:] == ["Not run"] * 3
+    assert statuses[0] in ("Written", "Not run")  # taken and finished, or never taken
+    QCoreApplication.processEvents()
+    assert heard == [True]  # the runner's own word, if any, was not heard twice
+
+
 def test_a_batch_that_cannot_start_says_why(qtbot, window, folder, tmp_path, messages):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
