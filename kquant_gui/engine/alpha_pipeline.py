@@ -35,9 +35,9 @@ from .alpha_histogram import (
 )
 from .cluster import aggregate, kmeans_on_levels
 from .diffusion import diffuse
+from .distances import nearest, two_nearest
 from .dither import bayer_matrix
 from .fixed import own_colors
-from .kmeans import nearest, two_nearest
 from .lut import entry_pairs, pair_table, rank_pairs
 from .packing import CHUNK, Scratch
 from .paint import paint_labels

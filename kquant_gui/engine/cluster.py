@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from .colorspace import from_space, srgb8_to_lab, to_space, working_to_lab
+from .distances import LabelHints, nearest
 from .histogram import Histogram
-from .kmeans import Frozen, best_of_starts, lloyd, nearest, weiszfeld
+from .kmeans import Frozen, best_of_starts, lloyd, weiszfeld
 from .lut import bin_center_coords
 from .metrics import ciede2000
 from .progress import Steps
@@ -239,6 +240,7 @@ def cluster(
     *,
     engine: str = "numpy",
     shared: HistogramLevels | None = None,
+    hints: LabelHints | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Palette for the visible colours of ``hist``, and the entries' working-space coordinates.
 
@@ -248,6 +250,8 @@ def cluster(
 
     ``shared`` (a :class:`HistogramLevels` of ``hist`` in ``space``) lends its coordinates
     and bin means, computed once for runs at many k.
+    ``hints`` keeps the labels of the last passes over each level (see
+    :class:`~.distances.LabelHints`), the entries' among them: the mapping's guess.
 
     Returns
     -------
@@ -262,7 +266,9 @@ def cluster(
         if coords.shape[0] <= k:
             return from_space(coords, space), coords
         return from_space(sklearn_centers(coords, hist.weights, k, seed, steps), space), coords
-    *_, (_, palette) = cluster_stages(hist, k, space, seed, steps, shared=shared)
+    *_, (_, palette) = cluster_stages(
+        hist, k, space, seed, steps, shared=shared, hints=hints, coords=coords
+    )
     return palette, coords
 
 
@@ -274,19 +280,23 @@ def cluster_stages(
     steps: Steps,
     *,
     shared: HistogramLevels | None = None,
+    hints: LabelHints | None = None,
+    coords: np.ndarray | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """:func:`cluster`'s palette (numpy engine) step by step, as :func:`kmeans_stages`
     yields its centres: ``(stage, palette)`` pairs, uint8, shape (n, 3), the last one
     ``("final", palette)`` :func:`cluster`'s. ``choose_k`` judges a probe at the
     ``"finest"`` stage (china k=179: 15 ms of 130) and finishes it only if it runs for
-    real."""
+    real. ``coords``, when the caller has them, are :func:`histogram_coords` of ``hist``
+    (the finest level's points, whose labels ``hints`` keeps for the mapping)."""
     if hist.exact and hist.colors.shape[0] <= k:
         yield "final", hist.colors.copy()
         return
-    coords = histogram_coords(hist, space) if shared is None else shared.coords
+    if coords is None:
+        coords = histogram_coords(hist, space) if shared is None else shared.coords
     for stage, centers in kmeans_stages(
         _levels(hist, coords, k, shared), k, seed, steps, space=space,
-        seedings=None if shared is None else shared.seedings,
+        seedings=None if shared is None else shared.seedings, hints=hints,
     ):  # fmt: skip
         yield stage, from_space(centers, space)
 
@@ -318,6 +328,9 @@ def kmeans_on_levels(*args: Any, **kwargs: Any) -> np.ndarray:
         get plain k-means with starts picked by inertia.
     seedings : Seedings, optional
         k-means++ seedings shared with runs at other k on the same levels (same centres).
+    hints : LabelHints, optional
+        Where the refining passes leave their labels, each level's for the next pass over
+        it (and the finest level's for the mapping that follows).
 
     Returns
     -------
@@ -337,6 +350,7 @@ def kmeans_stages(
     fixed_point: np.ndarray | None = None,
     space: str | None = None,
     seedings: Seedings | None = None,
+    hints: LabelHints | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
     """:func:`kmeans_on_levels` step by step: yields ``("coarse", centres)`` once the run on
     the coarsest level is done, ``("finest", centres)`` before the finest level is worked on
@@ -395,6 +409,7 @@ def kmeans_stages(
                 steps=steps,
                 stage="refining",
                 frozen=mask,
+                hints=hints,
             )
         elif mid and final:
             centers = lloyd(
@@ -407,6 +422,7 @@ def kmeans_stages(
                 stage="refining",
                 frozen=mask,
                 relax=MID_K_RELAX,
+                hints=hints,
             )
         elif not (polish and final):
             centers = lloyd(
@@ -418,16 +434,21 @@ def kmeans_stages(
                 steps=steps,
                 stage="refining",
                 frozen=mask,
+                hints=hints,
             )
         if polish and final:
             n = POLISH_ITER + (1 if large else 0)
-            centers = weiszfeld(points, weights, centers, n_iter=n, steps=steps, frozen=mask)
+            centers = weiszfeld(
+                points, weights, centers, n_iter=n, steps=steps, frozen=mask, hints=hints
+            )
     if mid:
         yield "finest", centers[: centers.shape[0] - drop]
         # The finest level, which refine_levels leaves out at this k.
         centers = weiszfeld(
-            *levels[0], centers, n_iter=MID_K_FINEST_ITER, steps=steps, frozen=mask
+            *levels[0], centers, n_iter=MID_K_FINEST_ITER, steps=steps, frozen=mask, hints=hints
         )
     if polish and not refine:
-        centers = weiszfeld(*levels[-1], centers, n_iter=POLISH_ITER, steps=steps, frozen=mask)
+        centers = weiszfeld(
+            *levels[-1], centers, n_iter=POLISH_ITER, steps=steps, frozen=mask, hints=hints
+        )
     yield "final", centers[: centers.shape[0] - drop]

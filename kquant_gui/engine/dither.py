@@ -12,7 +12,7 @@ import numpy as np
 
 from . import packing
 from .colorspace import srgb8_to_linear, to_space
-from .kmeans import two_nearest
+from .distances import two_nearest
 from .lut import bin_center_coords, pair_table
 from .packing import N_BINS, Scratch, bin_centers, bin_codes, bitwise_select, words_range
 from .parallel import part_progress, run_parts

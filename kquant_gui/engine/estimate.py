@@ -24,17 +24,14 @@ from .cluster import (
 )
 from .colorspace import from_space, srgb8_to_lab, to_space
 from .diffusion import diffuse
+from .distances import nearest
 from .dither import ordered_labels
 from .histogram import Histogram, histogram
-from .kmeans import lloyd, nearest
+from .kmeans import lloyd
 from .lut import bin_center_coords, entry_pairs
+from .mapping import AMBIGUITY_MARGIN, SMALL_PALETTE_K, SMALL_PALETTE_MARGIN
 from .packing import Scratch, pack_rgb, unpack_rgb, words_range
-from .pipeline import (
-    AMBIGUITY_MARGIN,
-    SMALL_PALETTE_K,
-    SMALL_PALETTE_MARGIN,
-    histogram_options,
-)
+from .pipeline import histogram_options
 from .probe import Probe, Quality, make_probe, pair_quality, png_size, weighted_quality
 from .progress import Steps
 from .smooth import stream_labels

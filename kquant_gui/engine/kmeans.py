@@ -8,205 +8,18 @@ thread count. Neither imports scikit-learn.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from .parallel import run_parts
+from .distances import (
+    LabelHints,
+    augment,
+    nearest,
+    nearest_augmented,
+    nearest_labels,
+    squared_norms,
+)
 from .progress import Steps
 from .seeding import Seedings, kmeans_plusplus
-
-#: Distance-matrix elements computed at once (1 MB of float32): large enough that numpy's
-#: per-call overhead is amortised, small enough to stay in cache.
-_BLOCK_ELEMENTS = 1 << 18
-#: Distance computations smaller than this run on one thread; handing out work costs ~0.1 ms.
-_PARALLEL_ELEMENTS = 1 << 19
-
-
-def augment(points: np.ndarray) -> np.ndarray:
-    """Points as float32 rows ``[x, 1]``, the form the distance blocks take.
-
-    With centres as columns ``[-2 c, |c|^2]``, one matrix product gives ``|c|^2 - 2 x.c`` for
-    every pair, the squared distance less ``|x|^2`` (which does not change any ranking).
-    Distances run in float32: half the memory traffic of float64 and 1.5-2x faster, while a
-    squared distance in these spaces (<= ~4e4) keeps an error far below any colour step.
-    Means and sums stay float64.
-
-    Parameters
-    ----------
-    points : ndarray of float, shape (m, d)
-
-    Returns
-    -------
-    ndarray of float32, shape (m, d + 1)
-    """
-    out = np.empty((points.shape[0], points.shape[1] + 1), dtype=np.float32)
-    out[:, :-1] = points
-    out[:, -1] = 1.0
-    return out
-
-
-def _distance_blocks(
-    aug: np.ndarray,
-    centers: np.ndarray,
-    use: Callable[[int, int, np.ndarray], None],
-) -> None:
-    """Call ``use(start, stop, d)`` for blocks of rows of the squared-distance matrix.
-
-    ``aug`` comes from :func:`augment`. ``d`` holds ``|c|^2 - 2 x.c`` for the rows
-    ``start:stop`` (add ``|x|^2`` for the squared distance; ``use`` may overwrite ``d``).
-    Blocks are spread over the engine's threads.
-    """
-    k = centers.shape[0]
-    c32 = np.ascontiguousarray(centers, dtype=np.float32)
-    cols = np.empty((aug.shape[1], k), dtype=np.float32)
-    # -2 c is exact in float32 (a power of two), |c|^2 computed in float32 as before.
-    cols[:-1] = c32.T * np.float32(-2.0)
-    cols[-1] = np.einsum("ij,ij->i", c32, c32)
-    rows = max(1, _BLOCK_ELEMENTS // max(k, 1))
-
-    def part(_: int, start: int, stop: int) -> None:
-        for s in range(start, stop, rows):
-            e = min(s + rows, stop)
-            use(s, e, aug[s:e] @ cols)
-
-    run_parts(part, aug.shape[0], min_size=_PARALLEL_ELEMENTS // max(k, 1))
-
-
-def _squared_norms(aug: np.ndarray, s: int, e: int) -> np.ndarray:
-    x = aug[s:e, :-1]
-    return np.einsum("ij,ij->i", x, x)
-
-
-def squared_norms(aug: np.ndarray) -> np.ndarray:
-    """``|x|^2`` of every point, as the distance blocks add it back (float32, shape (m,)).
-
-    Each point's norm is its own sum of three products, so computing them once for all
-    points gives the same values as block by block: a caller that measures distances to
-    several sets of centres (Weiszfeld's steps) works them out once.
-    """
-    return _squared_norms(aug, 0, aug.shape[0])
-
-
-def nearest_labels(aug: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Nearest centre of every point (see :func:`nearest`), without the distances.
-
-    Parameters
-    ----------
-    aug : ndarray of float32, shape (m, d + 1)
-        Points from :func:`augment`.
-    centers : ndarray of float64, shape (k, d)
-
-    Returns
-    -------
-    ndarray of intp, shape (m,)
-    """
-    labels = np.empty(aug.shape[0], dtype=np.intp)
-
-    def use(s: int, e: int, d: np.ndarray) -> None:
-        labels[s:e] = np.argmin(d, axis=1)
-
-    _distance_blocks(aug, centers, use)
-    return labels
-
-
-def nearest(points: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest centre of every point under squared Euclidean distance.
-
-    Parameters
-    ----------
-    points : ndarray of float64, shape (m, d)
-    centers : ndarray of float64, shape (k, d)
-
-    Returns
-    -------
-    labels : ndarray of intp, shape (m,)
-        Ties go to the lowest index.
-    dist2 : ndarray of float64, shape (m,)
-        Squared distance to that centre.
-    """
-    aug = augment(points)
-    return nearest_augmented(aug, squared_norms(aug), centers)
-
-
-def nearest_augmented(
-    aug: np.ndarray, norms: np.ndarray, centers: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`nearest` of points already augmented, with their :func:`squared_norms`.
-
-    Parameters
-    ----------
-    aug : ndarray of float32, shape (m, d + 1)
-        Points from :func:`augment`.
-    norms : ndarray of float32, shape (m,)
-        ``squared_norms(aug)``.
-    centers : ndarray of float64, shape (k, d)
-
-    Returns
-    -------
-    labels : ndarray of intp, shape (m,)
-    dist2 : ndarray of float64, shape (m,)
-    """
-    m, k = aug.shape[0], centers.shape[0]
-    labels = np.empty(m, dtype=np.intp)
-    dist2 = np.empty(m, dtype=np.float64)
-
-    def use(s: int, e: int, d: np.ndarray) -> None:
-        lab = np.argmin(d, axis=1)
-        labels[s:e] = lab
-        # Flat indices into the block (as in two_nearest): the same elements as
-        # take_along_axis, in a third less time; this pass runs on the engine's threads.
-        lab += np.arange(0, (e - s) * k, k)
-        d_min = d.reshape(-1).take(lab)
-        d_min += norms[s:e]
-        np.maximum(d_min, 0.0, out=dist2[s:e])
-
-    _distance_blocks(aug, centers, use)
-    return labels, dist2
-
-
-def two_nearest(
-    points: np.ndarray, centers: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest and second-nearest centre of every point.
-
-    Parameters
-    ----------
-    points : ndarray of float64, shape (m, d)
-    centers : ndarray of float64, shape (k, d), k >= 2
-
-    Returns
-    -------
-    first, second : ndarray of intp, shape (m,)
-    dist_first, dist_second : ndarray of float64, shape (m,)
-        Euclidean distances to those centres.
-    """
-    aug = augment(points)
-    m = aug.shape[0]
-    first = np.empty(m, dtype=np.intp)
-    second = np.empty(m, dtype=np.intp)
-    d1 = np.empty(m, dtype=np.float64)
-    d2 = np.empty(m, dtype=np.float64)
-
-    k = centers.shape[0]
-
-    def use(s: int, e: int, d: np.ndarray) -> None:
-        xx = _squared_norms(aug, s, e)
-        # Flat indices into the block rather than take/put_along_axis: the same elements,
-        # a third less time for this pass (the mapping's costliest at 0.3 MP).
-        flat = d.reshape(-1)
-        row = np.arange(0, (e - s) * k, k)
-        a = np.argmin(d, axis=1)
-        first[s:e] = a
-        at = row + a
-        d1[s:e] = flat[at] + xx
-        flat[at] = np.inf
-        b = np.argmin(d, axis=1)
-        second[s:e] = b
-        d2[s:e] = flat[row + b] + xx
-
-    _distance_blocks(aug, centers, use)
-    return first, second, np.sqrt(np.maximum(d1, 0.0)), np.sqrt(np.maximum(d2, 0.0))
 
 
 def weighted_means(
@@ -331,6 +144,7 @@ def lloyd(
     stage: str = "clustering",
     frozen: np.ndarray | None = None,
     relax: float = 1.0,
+    hints: LabelHints | None = None,
 ) -> np.ndarray:
     """Refine centres with weighted Lloyd iterations.
 
@@ -358,6 +172,9 @@ def lloyd(
         Each centre moves this many times the way to its cluster's mean (over-relaxation):
         above 1, a run that creeps towards convergence can get there in fewer iterations
         (china k=64: 6 steps at 1.8 got further than 10 plain ones), though it may overshoot.
+    hints : LabelHints, optional
+        Where the last iteration's labels are left for a later pass over the same points
+        (each iteration after the first starts from the one before's labels).
 
     Returns
     -------
@@ -367,10 +184,12 @@ def lloyd(
     k = centers.shape[0]
     moving = np.ones(k, dtype=bool) if frozen is None else ~frozen
     aug = augment(points)
+    aug_t = np.ascontiguousarray(aug.T)
+    labels = None
     for it in range(max_iter):
         if steps is not None:
             steps.tick(stage, it / max_iter)
-        labels = nearest_labels(aug, centers)
+        labels = nearest_labels(aug, centers, guess=labels, aug_t=aug_t)
         means, mass = weighted_means(points, weights, labels, k)
         means[~moving] = centers[~moving]
         empty = np.flatnonzero((mass == 0) & moving)
@@ -393,6 +212,8 @@ def lloyd(
         centers = means
         if shift <= tol and not empty.size:
             break
+    if hints is not None and labels is not None:
+        hints.put(points, k, labels)
     return centers
 
 
@@ -406,6 +227,7 @@ def weiszfeld(
     steps: Steps | None = None,
     stage: str = "refining",
     frozen: np.ndarray | None = None,
+    hints: LabelHints | None = None,
 ) -> np.ndarray:
     """Move centres towards their clusters' weighted geometric medians (Weiszfeld steps).
 
@@ -429,6 +251,9 @@ def weiszfeld(
     stage : str
     frozen : ndarray of bool, shape (k,), optional
         Centres that stay where they are (see :func:`lloyd`).
+    hints : LabelHints, optional
+        Labels of an earlier pass over the same points, the first step's guess; the last
+        step's labels are left there in turn.
 
     Returns
     -------
@@ -437,11 +262,13 @@ def weiszfeld(
     k = centers.shape[0]
     # The points stay put between steps: augmented and their norms taken once.
     aug = augment(points)
+    aug_t = np.ascontiguousarray(aug.T)
     norms = squared_norms(aug)
+    labels = None if hints is None else hints.get(points, k)
     for it in range(n_iter):
         if steps is not None:
             steps.tick(stage, it / max(n_iter, 1))
-        labels, dist2 = nearest_augmented(aug, norms, centers)
+        labels, dist2 = nearest_augmented(aug, norms, centers, guess=labels, aug_t=aug_t)
         pull = weights / np.sqrt(dist2 + floor * floor)
         means, _ = weighted_means(points, pull, labels, k)
         empty = np.isnan(means[:, 0])
@@ -449,6 +276,8 @@ def weiszfeld(
             empty |= frozen
         means[empty] = centers[empty]
         centers = means
+    if hints is not None and labels is not None:
+        hints.put(points, k, labels)
     return centers
 
 

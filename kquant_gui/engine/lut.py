@@ -13,8 +13,8 @@ from functools import cache
 import numpy as np
 
 from .colorspace import to_space
+from .distances import nearest_with_runner_up
 from .histogram import Histogram
-from .kmeans import two_nearest
 from .packing import N_BINS, Scratch, bin_centers, bitwise_select, gather_fields, words_range
 
 
@@ -32,7 +32,10 @@ AMBIGUITY_RATIO = 1.5
 
 
 def entry_pairs(
-    coords: np.ndarray, palette_coords: np.ndarray, margin: float | np.ndarray
+    coords: np.ndarray,
+    palette_coords: np.ndarray,
+    margin: float | np.ndarray,
+    guess: np.ndarray | None = None,
 ) -> np.ndarray:
     """Nearest palette entry of every point, and a second choice where it is nearly as close.
 
@@ -46,6 +49,10 @@ def entry_pairs(
         A point whose second-nearest entry is at most this much farther than its nearest one
         (and at most AMBIGUITY_RATIO times as far) is ambiguous: :func:`smooth.stream_labels`
         may give it the second one to follow its neighbours.
+    guess : ndarray of int, shape (m,), optional
+        A guess at every point's nearest entry, each below n (the labels of the last
+        clustering pass over these points): the same result, in less time when it is
+        mostly right (see :mod:`.distances`).
 
     Returns
     -------
@@ -55,9 +62,11 @@ def entry_pairs(
     if palette_coords.shape[0] < 2:
         zeros = np.zeros(coords.shape[0], dtype=np.intp)
         return pair_table(zeros, zeros)
-    first, second, d1, d2 = two_nearest(coords, palette_coords)
-    ambiguous = (d2 - d1 < margin) & (d2 <= AMBIGUITY_RATIO * d1)
-    return pair_table(first, np.where(ambiguous, second, first))
+
+    def ambiguous(d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
+        return (d2 - d1 < margin) & (d2 <= AMBIGUITY_RATIO * d1)
+
+    return pair_table(*nearest_with_runner_up(coords, palette_coords, ambiguous, guess))
 
 
 #: ``source(start, stop, scratch)``: label pairs ``best | alt << 8`` (uint16) of the flattened

@@ -11,41 +11,32 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from . import packing
 from .alpha_histogram import has_soft_alpha
 from .alpha_pipeline import quantize_soft
 from .cluster import HistogramLevels, cluster, histogram_coords
-from .colorspace import to_space
-from .diffusion import diffuse
-from .dither import ordered_labels
+from .distances import LabelHints
 from .fixed import cluster_around, fixed_colors, validate_colors
 from .histogram import Histogram, histogram
-from .lut import (
-    bin_center_cells,
-    bin_center_coords,
-    entry_pairs,
-    fine_lut,
-    fine_pairs,
-    histogram_pairs,
-    pair_table,
-    rank_pairs,
+from .mapping import (
+    FINE_MAP_K,
+    Entries,
+    Mapped,
+    entries_of,
+    map_dithered,
+    map_nearest,
+    paint_in_share_order,
+    relabel,
 )
-from .nearest import HeldColors
-from .packing import pack_rgb
-from .paint import paint_labels
 from .parallel import engine_threads, single_threaded_blas
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
-from .smooth import stream_labels
 from .spread import spread_palette
 from .validate import validate_k, validate_options, validate_pixels, validate_strength
 
-#: Above this k, large images map pixels by 21-bit cell rather than by 18-bit bin.
-FINE_MAP_K = 32
 #: Up to FINE_MAP_K, images above this size take the binned histogram rather than the exact
 #: one (which otherwise serves up to histogram.EXACT_MAX_PIXELS): sorting a megapixel or two
 #: and mapping its half a million colours one by one took 4x as long (1.9 MP at k=16: 254 ms
@@ -53,19 +44,9 @@ FINE_MAP_K = 32
 #: binned path maps by 21-bit cell, it is about 2x faster but 0.03-0.06 dE worse there, so the
 #: exact histogram keeps those.
 BINNED_MIN_PIXELS = 600_000
-#: A pixel whose second-nearest palette entry is less than this much farther than its nearest
-#: (working-space units: about 1 dE for lab and oklab, 8-bit levels for rgb) may follow its
-#: neighbours; see :func:`smooth.stream_labels`.
-AMBIGUITY_MARGIN = {"lab": 1.0, "oklab": 1.0, "rgb": 1.0}
-#: Small perceptual palettes have entries far apart, so a wider margin costs next to nothing
-#: (+0.01-0.02 mean dE2000 on china/flower at k <= 32) and shrinks a noisy photo's PNG by ~7%.
-SMALL_PALETTE_K = 32
-SMALL_PALETTE_MARGIN = {"lab": 2.0, "oklab": 2.0, "rgb": 1.0}
 #: From this size up, RGB images count their histogram on every other pixel of every other
 #: row (see histogram.binned_histogram): 24 MP at k=16 in ~25% less time, same mean dE2000.
 SAMPLE_MIN_PIXELS = 4_000_000
-#: Colour of the shared fully transparent entry.
-TRANSPARENT_RGB = (0, 0, 0)
 
 
 def quantize(
@@ -227,6 +208,7 @@ def _quantize(
     n_fixed = 0 if fixed is None else fixed.shape[0]
     reserve = reserves_transparent(hist, k, n_fixed) and given is None
     k_visible = k - 1 if reserve else k
+    hints = LabelHints()
     if given is not None:
         palette_vis, coords = given, histogram_coords(hist, color_space)
     elif hist.colors.shape[0] == 0:
@@ -236,8 +218,9 @@ def _quantize(
     else:
         if clustered is None:
             clustered = cluster(
-                hist, k_visible, color_space, seed, steps, engine=engine, shared=shared
-            )
+                hist, k_visible, color_space, seed, steps, engine=engine, shared=shared,
+                hints=hints,
+            )  # fmt: skip
         palette_vis, coords = clustered
         if dithered:
             palette_vis = spread_palette(
@@ -247,16 +230,18 @@ def _quantize(
     timings["clustering"] = t2 - t1
 
     steps.tick("mapping", 0.0)
-    entries = _entries(palette_vis, hist.n_transparent, reserve)
+    entries = entries_of(palette_vis, hist.n_transparent, reserve)
     if entries.n_visible == 0:
         # Nothing visible: every pixel is fully transparent and takes the one entry.
         raw = np.zeros(pixels.shape[:2], dtype=np.uint8)
-        mapped = _paint_in_share_order(pixels, entries.palette, raw, steps)
+        mapped = paint_in_share_order(pixels, entries.palette, raw, steps)
     elif not dithered:
         own = fixed is None and given is None
-        mapped = _map_nearest(pixels, hist, coords, entries, k_visible, color_space, steps, own)
+        mapped = map_nearest(
+            pixels, hist, coords, entries, k_visible, color_space, steps, own, hints
+        )
     else:
-        mapped = _map_dithered(pixels, entries, dither, strength, color_space, steps)
+        mapped = map_dithered(pixels, entries, dither, strength, color_space, steps)
     timings["mapping"] = time.perf_counter() - t2
     steps.done()
     if given is not None:
@@ -286,13 +271,13 @@ def reserves_transparent(hist: Histogram, k: int, n_fixed: int = 0) -> bool:
     return hist.n_transparent > 0 and hist.colors.shape[0] > 0 and k > max(1, n_fixed)
 
 
-def _in_given_order(mapped: _Mapped) -> _Mapped:
+def _in_given_order(mapped: Mapped) -> Mapped:
     """Renumber a mapping from share order back to the palette's own order."""
-    labels = _relabel(mapped.labels, mapped.order.astype(np.uint8))
+    labels = relabel(mapped.labels, mapped.order.astype(np.uint8))
     counts = np.zeros_like(mapped.counts)
     counts[mapped.order] = mapped.counts
     order = np.arange(mapped.order.size)
-    return _Mapped(labels, counts, mapped.image, order)
+    return Mapped(labels, counts, mapped.image, order)
 
 
 def histogram_options(n_pixels: int, k: int, dither: str) -> tuple[int | None, bool]:
@@ -310,143 +295,9 @@ def _histogram(pixels: np.ndarray, k: int, dither: str, steps: Steps) -> Histogr
     return histogram(pixels, k, steps, exact_max_pixels=limit, sample=sample)
 
 
-class _Entries(NamedTuple):
-    """The palette before ordering, and where fully transparent pixels go (decided once)."""
-
-    #: ndarray of uint8, shape (n, 3): the visible entries, then the transparent one if any.
-    palette: np.ndarray
-    n_visible: int
-    #: Label of fully transparent pixels in this numbering; -1 when there are none.
-    transparent: int
-    #: Whether ``palette[transparent]`` is an entry of the transparent pixels' own.
-    has_transparent_entry: bool
-
-
-def _entries(palette_vis: np.ndarray, n_transparent: int, reserved: bool) -> _Entries:
-    """Add the transparent entry when one was reserved or nothing is visible; otherwise fully
-    transparent pixels (if any) share entry 0."""
-    n_vis = palette_vis.shape[0]
-    if n_transparent == 0:
-        return _Entries(palette_vis, n_vis, -1, False)
-    if reserved or n_vis == 0:
-        transparent_rgb = np.array([TRANSPARENT_RGB], dtype=np.uint8)
-        return _Entries(np.vstack([palette_vis, transparent_rgb]), n_vis, n_vis, True)
-    return _Entries(palette_vis, n_vis, 0, False)
-
-
-class _Mapped(NamedTuple):
-    """Pixels mapped to a palette in share order."""
-
-    #: ndarray of uint8, shape (H, W): labels in share order.
-    labels: np.ndarray
-    #: ndarray of int64, shape (n,): pixels per entry, in share order.
-    counts: np.ndarray
-    #: ndarray of uint8, shape (H, W, 3|4).
-    image: np.ndarray
-    #: ndarray of intp, shape (n,): ``order[i]`` is the index in :class:`_Entries` of entry i.
-    order: np.ndarray
-
-
-def _map_nearest(
-    pixels: np.ndarray,
-    hist: Histogram,
-    coords: np.ndarray,
-    entries: _Entries,
-    k_visible: int,
-    space: str,
-    steps: Steps,
-    own: bool = True,
-) -> _Mapped:
-    """Every pixel to its nearest entry (near ties following their neighbours), without
-    dithering.
-
-    ``coords`` are the working-space coordinates of the histogram's entries, shape (m, 3).
-    ``own`` says the palette may be the histogram's own colours in its order (not so with
-    fixed or given colours).
-    """
-    palette, transparent = entries.palette, entries.transparent
-    palette_vis = palette[: entries.n_visible]
-    margin = (SMALL_PALETTE_MARGIN if k_visible <= SMALL_PALETTE_K else AMBIGUITY_MARGIN)[space]
-    by_entry = hist.exact or k_visible <= FINE_MAP_K
-    if by_entry:
-        # Every histogram entry maps as a whole.
-        if own and hist.exact and hist.colors.shape[0] <= k_visible:
-            # The image's own colours: nothing to smooth, every pixel keeps its colour.
-            own = np.arange(entries.n_visible)
-            pairs = pair_table(own, own)
-        else:
-            pairs = entry_pairs(coords, to_space(palette_vis, space), margin)
-        estimate = np.bincount(pairs & 0xFF, weights=hist.counts, minlength=palette.shape[0])
-    else:
-        # Large palettes on large images: 18-bit bins are coarse next to the clusters,
-        # so pixels map through 21-bit cells instead.
-        lut = fine_lut(hist.codes, palette_vis, space, margin)
-        center_labels = lut[bin_center_cells(hist.codes)] & 0xFF
-        estimate = np.bincount(center_labels, weights=hist.counts, minlength=palette.shape[0])
-    if transparent >= 0:
-        estimate[transparent] += hist.n_transparent
-    # Number the palette by the expected shares before labelling, so that the labels come
-    # out in their final order; smoothing moves a few pixels, and in the rare case that
-    # reorders two entries the labels are renumbered once more below.
-    order, rank = _share_order(palette, np.rint(estimate).astype(np.int64))
-    t_label = int(rank[transparent]) if transparent >= 0 else -1
-    if by_entry:
-        bin_pairs = None
-        if hist.sampled:
-            # Bins the sample missed (0.1% of the pixels of a noisy 24 MP photo) follow
-            # their centre, like the bins it saw.
-            every_bin = entry_pairs(bin_center_coords(space), to_space(palette_vis, space), margin)
-            bin_pairs = rank_pairs(every_bin, rank)
-        source = histogram_pairs(pixels, hist, rank_pairs(pairs, rank), t_label, bin_pairs)
-    else:
-        source = fine_pairs(pixels, rank_pairs(lut, rank), t_label)
-    labels, counts, image = stream_labels(pixels, source, palette[order], steps)
-    again, rank = _share_order(palette[order], counts)
-    if not np.array_equal(again, np.arange(again.size)):
-        labels = _relabel(labels, rank.astype(np.uint8))
-        counts, order = counts[again], order[again]
-    return _Mapped(labels, counts, image, order)
-
-
-def _map_dithered(
-    pixels: np.ndarray,
-    entries: _Entries,
-    dither: str,
-    strength: float,
-    space: str,
-    steps: Steps,
-) -> _Mapped:
-    """Every pixel to an entry by ordered dithering or error diffusion."""
-    palette_vis = entries.palette[: entries.n_visible]
-    if dither == "ordered":
-        raw = ordered_labels(pixels, palette_vis, space, entries.transparent, steps, strength)
-        # Bins mix their two nearest entries; a colour the palette holds keeps its own.
-        HeldColors(palette_vis, space).settle(raw, pixels)
-    else:
-        raw = diffuse(
-            pixels,
-            palette_vis,
-            space=space,
-            strength=strength,
-            transparent=entries.transparent,
-            steps=steps,
-        )
-    return _paint_in_share_order(pixels, entries.palette, raw, steps)
-
-
-def _paint_in_share_order(
-    pixels: np.ndarray, palette: np.ndarray, raw: np.ndarray, steps: Steps
-) -> _Mapped:
-    """Paint from labels as they come (the colours do not depend on the numbering), then
-    renumber the labels in share order."""
-    image, counts = paint_labels(pixels, palette, raw, steps)
-    order, rank = _share_order(palette, counts)
-    return _Mapped(_relabel(raw, rank.astype(np.uint8)), counts[order], image, order)
-
-
 def _assemble(
-    mapped: _Mapped,
-    entries: _Entries,
+    mapped: Mapped,
+    entries: Entries,
     hist: Histogram,
     settings: dict[str, Any],
     timings: dict[str, float],
@@ -481,21 +332,3 @@ def _assemble(
         distinct_colors=int(hist.colors.shape[0]) if hist.exact else None,
         timings=timings,
     )
-
-
-def _relabel(labels: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """``table[labels]`` in place, chunked: a 24 MP gather in one go converts every index to
-    intp first, which costs more than the gather itself."""
-    flat = labels.reshape(-1)
-    chunk = packing.CHUNK
-    for s in range(0, flat.shape[0], chunk):
-        flat[s : s + chunk] = table[flat[s : s + chunk]]
-    return labels
-
-
-def _share_order(palette: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order by share, largest first, ties by colour; and the rank of every old index."""
-    order = np.lexsort((pack_rgb(palette), -counts))
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return order, rank

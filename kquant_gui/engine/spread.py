@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .colorspace import from_space, to_space
-from .kmeans import nearest
+from .distances import nearest
 
 #: How far an entry at the edge moves, as a share of its cluster's reach beyond it.
 SPREAD = 0.75

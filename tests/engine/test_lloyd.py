@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from kquant_gui.engine.kmeans import (
+from kquant_gui.engine.distances import (
     _squared_norms,
     augment,
-    lloyd,
     nearest,
     nearest_augmented,
     squared_norms,
     two_nearest,
-    weiszfeld,
 )
+from kquant_gui.engine.kmeans import lloyd, weiszfeld
 from kquant_gui.engine.parallel import engine_threads
 
 

@@ -10,6 +10,7 @@ import pytest
 from kquant_gui import COLOR_SPACES, DITHERS, Cancelled, quantize
 from kquant_gui.engine import alpha_histogram, packing
 from kquant_gui.engine import histogram as histogram_module
+from kquant_gui.engine import mapping as mapping_module
 from kquant_gui.engine import pipeline as pipeline_module
 from kquant_gui.engine.colorspace import to_space
 from kquant_gui.engine.metrics import composite_delta_e2000, mean_delta_e2000
@@ -177,7 +178,7 @@ def test_colours_the_sample_never_saw_still_map_to_their_nearest_entry(photo, sa
     # dot may follow its neighbours to either.
     green = to_space(np.array([[0, 255, 0]], dtype=np.uint8), "lab")
     dist = np.sqrt(((to_space(result.palette, "lab") - green) ** 2).sum(1))
-    assert (dist[dots] <= dist.min() + pipeline_module.SMALL_PALETTE_MARGIN["lab"]).all()
+    assert (dist[dots] <= dist.min() + mapping_module.SMALL_PALETTE_MARGIN["lab"]).all()
 
 
 def test_a_colour_only_outside_the_sample_is_still_kept_exactly(sampled):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kquant_gui.engine.kmeans import nearest, weiszfeld
+from kquant_gui.engine.distances import nearest
+from kquant_gui.engine.kmeans import weiszfeld
 from kquant_gui.engine.seeding import Seedings, kmeans_plusplus
 
 

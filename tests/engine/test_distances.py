@@ -1,0 +1,96 @@
+"""Nearest-centre passes: a guess at the labels changes the cost, never the answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kquant_gui.engine.distances import (
+    LabelHints,
+    augment,
+    nearest_augmented,
+    nearest_labels,
+    nearest_with_runner_up,
+    squared_norms,
+    two_nearest,
+)
+from kquant_gui.engine.parallel import engine_threads
+
+
+def _points_and_centres(seed: int, m: int = 20_000, k: int = 64):
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(0, 100, (m, 3))
+    centers = rng.uniform(0, 100, (k, 3))
+    # Ties: a centre twice (every point as near to both copies), and points sitting on a
+    # centre or halfway between two (equal distances in float32 too).
+    centers[7] = centers[3]
+    points[:50] = centers[rng.integers(0, k, 50)][: points[:50].shape[0]]
+    points[50:100] = (centers[10] + centers[11]) / 2
+    points = np.rint(points)  # integer coordinates: many exactly equal distances
+    return points, centers
+
+
+def _guesses(labels: np.ndarray, k: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    some = labels.copy()
+    wrong = rng.random(labels.size) < 0.2
+    some[wrong] = rng.integers(0, k, int(wrong.sum()))
+    tie = labels == 3
+    some[tie] = 7  # the other copy of a duplicated centre: a guess that ties the minimum
+    return {
+        "right": labels.copy(),
+        "partly": some,
+        "all wrong": (labels + 1) % k,
+    }
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_guided_pass_finds_what_a_full_pass_finds(threads):
+    points, centers = _points_and_centres(0)
+    aug = augment(points)
+    norms = squared_norms(aug)
+    with engine_threads(threads):
+        labels, dist2 = nearest_augmented(aug, norms, centers)
+        assert (labels == 3).any() and not (labels == 7).any()  # ties go to the lowest index
+        for name, guess in _guesses(labels, centers.shape[0], 1).items():
+            got, got_dist2 = nearest_augmented(aug, norms, centers, guess=guess)
+            np.testing.assert_array_equal(got, labels, err_msg=name)
+            np.testing.assert_array_equal(got_dist2, dist2, err_msg=name)
+            np.testing.assert_array_equal(nearest_labels(aug, centers, guess=guess), labels)
+
+
+@pytest.mark.parametrize("m", [0, 1, 5, 3000])
+def test_a_guided_pass_on_few_points_and_one_centre(m):
+    points, centers = _points_and_centres(2, m=m)
+    aug = augment(points)
+    labels = nearest_labels(aug, centers[:1])
+    np.testing.assert_array_equal(labels, np.zeros(m, dtype=np.intp))
+    np.testing.assert_array_equal(nearest_labels(aug, centers[:1], guess=labels), labels)
+    full = nearest_labels(aug, centers)
+    np.testing.assert_array_equal(nearest_labels(aug, centers, guess=(full + 5) % 64), full)
+
+
+def test_the_runner_up_is_two_nearest_s_second_where_asked():
+    points, centers = _points_and_centres(3)
+    first, second, d1, d2 = two_nearest(points, centers)
+
+    def close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return b - a < 4.0
+
+    want = close(d1, d2)
+    assert 0.05 < want.mean() < 0.95
+    expected = np.where(want, second, first)
+    for guess in [None, *_guesses(first, centers.shape[0], 4).values()]:
+        got_first, alt = nearest_with_runner_up(points, centers, close, guess)
+        np.testing.assert_array_equal(got_first, first)
+        np.testing.assert_array_equal(alt, expected)
+
+
+def test_hints_are_kept_per_set_of_points_and_number_of_centres():
+    hints = LabelHints()
+    a, b = np.zeros((4, 3)), np.zeros((4, 3))
+    labels = np.arange(4)
+    hints.put(a, 8, labels)
+    assert hints.get(a, 8) is labels
+    assert hints.get(b, 8) is None  # equal values, another set of points
+    assert hints.get(a, 9) is None
