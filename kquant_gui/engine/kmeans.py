@@ -17,6 +17,7 @@ from .distances import (
     nearest_augmented,
     nearest_labels,
     squared_norms,
+    transposed,
 )
 from .progress import Steps
 from .seeding import Seedings, kmeans_plusplus
@@ -184,7 +185,7 @@ def lloyd(
     k = centers.shape[0]
     moving = np.ones(k, dtype=bool) if frozen is None else ~frozen
     aug = augment(points)
-    aug_t = np.ascontiguousarray(aug.T)
+    aug_t = transposed(aug)
     labels = None
     for it in range(max_iter):
         if steps is not None:
@@ -262,7 +263,7 @@ def weiszfeld(
     k = centers.shape[0]
     # The points stay put between steps: augmented and their norms taken once.
     aug = augment(points)
-    aug_t = np.ascontiguousarray(aug.T)
+    aug_t = transposed(aug)
     norms = squared_norms(aug)
     labels = None if hints is None else hints.get(points, k)
     for it in range(n_iter):
