@@ -120,6 +120,15 @@ def aggregate(
     means : ndarray of float64, shape (p, d)
     mass : ndarray of float64, shape (p,)
     """
+    means, mass, _ = aggregate_with_rows(coords, weights, codes, n_codes)
+    return means, mass
+
+
+def aggregate_with_rows(
+    coords: np.ndarray, weights: np.ndarray, codes: np.ndarray, n_codes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`aggregate`, and the row of ``means`` each point went into (intp, shape (m,);
+    a neighbouring row for a point of weight 0, whose code has none)."""
     if n_codes > codes.shape[0]:
         # Few points in a large code space: number the occupied codes first, so that the four
         # sums fill short arrays instead of zeroing and scanning n_codes entries each.
@@ -135,7 +144,12 @@ def aggregate(
         for j in range(coords.shape[1])
     ]
     means = np.stack([c[occupied] for c in sums], axis=1)
-    return means / mass[occupied, None], mass[occupied]
+    if occupied.size == n_codes:
+        rows = codes.astype(np.intp, copy=False)
+    else:
+        rows = np.cumsum(mass > 0)[codes] - (mass[codes] > 0)
+        np.minimum(rows, max(occupied.size - 1, 0), out=rows)
+    return means / mass[occupied, None], mass[occupied], rows
 
 
 def _coarse_codes(colors: np.ndarray, bits: int) -> np.ndarray:
@@ -171,6 +185,7 @@ class HistogramLevels:
         self.hist, self.space = hist, space
         self._coords = coords
         self._means: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._rows: dict[int, np.ndarray] = {}
         self.seedings = Seedings()
 
     @property
@@ -186,19 +201,30 @@ class HistogramLevels:
         if bits not in self._means:
             hist = self.hist
             codes = hist.codes if bits == 6 else _coarse_codes(hist.colors, bits)
-            self._means[bits] = aggregate(self.coords, hist.weights, codes, 1 << (3 * bits))
+            *means, rows = aggregate_with_rows(self.coords, hist.weights, codes, 1 << (3 * bits))
+            self._means[bits], self._rows[bits] = (means[0], means[1]), rows
         return self._means[bits]
+
+    def bin_rows(self, bits: int) -> np.ndarray:
+        """The row of :meth:`bin_means` each entry of the histogram went into, shape (m,)."""
+        self.bin_means(bits)
+        return self._rows[bits]
 
 
 def _levels(
-    hist: Histogram, coords: np.ndarray, k: int, shared: HistogramLevels | None = None
+    hist: Histogram,
+    coords: np.ndarray,
+    k: int,
+    shared: HistogramLevels | None = None,
+    hints: LabelHints | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The histogram at decreasing resolutions, finest first: (points, weights) pairs.
 
     Level 0 is the histogram itself; then 18-bit bin means when the entries are exact distinct
     colours, then 15-bit and 12-bit bin means. A level is only added while it is much smaller
     than the one before and still has COARSE_POINTS_PER_CLUSTER points per cluster.
-    ``shared``, built on the same histogram and space, supplies the bin means.
+    ``shared``, built on the same histogram and space, supplies the bin means. ``hints``
+    learns which bin each entry went into: a bin's label is its entries' guess.
     """
     levels = [(coords, hist.weights)]
     if shared is None:
@@ -211,6 +237,8 @@ def _levels(
         if points.shape[0] > 0.7 * size or points.shape[0] < COARSE_POINTS_PER_CLUSTER * k:
             continue
         levels.append((points, weights))
+        if hints is not None:
+            hints.relate(coords, points, shared.bin_rows(bits))
     return levels
 
 
@@ -295,7 +323,7 @@ def cluster_stages(
     if coords is None:
         coords = histogram_coords(hist, space) if shared is None else shared.coords
     for stage, centers in kmeans_stages(
-        _levels(hist, coords, k, shared), k, seed, steps, space=space,
+        _levels(hist, coords, k, shared, hints), k, seed, steps, space=space,
         seedings=None if shared is None else shared.seedings, hints=hints,
     ):  # fmt: skip
         yield stage, from_space(centers, space)

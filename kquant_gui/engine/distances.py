@@ -410,13 +410,37 @@ class LabelHints:
 
     def __init__(self) -> None:
         self._kept: dict[int, tuple[np.ndarray, int, np.ndarray]] = {}
+        self._coarser: dict[int, tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]] = {}
 
-    def get(self, points: np.ndarray, k: int) -> np.ndarray | None:
-        """The labels kept for ``points`` against ``k`` centres, or None."""
+    def _own(self, points: np.ndarray, k: int) -> np.ndarray | None:
         kept = self._kept.get(id(points))
         if kept is None or kept[0] is not points or kept[1] != k:
             return None
         return kept[2]
+
+    def get(self, points: np.ndarray, k: int) -> np.ndarray | None:
+        """The labels kept for ``points`` against ``k`` centres; else those of the first
+        coarser set (see :meth:`relate`) that has some, each point taking its group's; or
+        None."""
+        own = self._own(points, k)
+        if own is not None:
+            return own
+        related = self._coarser.get(id(points))
+        if related is None or related[0] is not points:
+            return None
+        for coarser, rows in related[1]:
+            labels = self._own(coarser, k)
+            if labels is not None:
+                return labels[rows]
+        return None
+
+    def relate(self, points: np.ndarray, coarser: np.ndarray, rows: np.ndarray) -> None:
+        """Say that ``points`` are grouped into ``coarser`` ones (bin means), point ``i``
+        into ``coarser[rows[i]]``; relations told first are tried first."""
+        entry = self._coarser.setdefault(id(points), (points, []))
+        if entry[0] is not points:
+            entry = self._coarser[id(points)] = (points, [])
+        entry[1].append((coarser, rows))
 
     def put(self, points: np.ndarray, k: int, labels: np.ndarray) -> None:
         """Keep ``labels`` (shape (m,), each in ``range(k)``) as the guess for ``points``."""

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kquant_gui.engine import distances
+from kquant_gui.engine.cluster import aggregate_with_rows
 from kquant_gui.engine.distances import (
     LabelHints,
     augment,
@@ -97,3 +98,33 @@ def test_hints_are_kept_per_set_of_points_and_number_of_centres():
     assert hints.get(a, 8) is labels
     assert hints.get(b, 8) is None  # equal values, another set of points
     assert hints.get(a, 9) is None
+
+
+def test_points_take_the_labels_of_the_coarser_points_they_were_grouped_into():
+    hints = LabelHints()
+    fine, coarse, other = np.zeros((5, 3)), np.zeros((2, 3)), np.zeros((3, 3))
+    hints.relate(fine, other, np.array([0, 0, 1, 2, 2]))
+    hints.relate(fine, coarse, np.array([1, 0, 0, 1, 1]))
+    assert hints.get(fine, 4) is None
+    hints.put(coarse, 4, np.array([3, 2]))
+    np.testing.assert_array_equal(hints.get(fine, 4), [2, 3, 3, 2, 2])
+    hints.put(other, 4, np.array([0, 1, 2]))  # related first: tried first
+    np.testing.assert_array_equal(hints.get(fine, 4), [0, 0, 1, 2, 2])
+    hints.put(fine, 4, np.arange(5))  # their own labels first of all
+    np.testing.assert_array_equal(hints.get(fine, 4), np.arange(5))
+    assert hints.get(fine, 5) is None
+
+
+@pytest.mark.parametrize("n_codes", [8, 1 << 18])  # codes dense, or numbered first
+def test_each_point_is_told_the_row_of_its_bin(n_codes):
+    rng = np.random.default_rng(5)
+    codes = rng.choice(np.array([1, 4, 6, 7]), 200)
+    coords = rng.uniform(0, 10, (200, 3))
+    weights = rng.uniform(1, 2, 200)
+    means, mass, rows = aggregate_with_rows(coords, weights, codes, n_codes)
+    assert means.shape == (4, 3)
+    for row, code in enumerate([1, 4, 6, 7]):
+        members = codes == code
+        np.testing.assert_array_equal(rows[members], row)
+        np.testing.assert_allclose(means[row], np.average(coords[members], 0, weights[members]))
+        np.testing.assert_allclose(mass[row], weights[members].sum())
