@@ -155,8 +155,8 @@ def _guided_pass(
     confirmed go through :func:`_row_pass`. The transposed product holds the same float32
     values as the row blocks: each element is the same four-term product in the same order.
 
-    With ``second`` the second-nearest *index* is found only for the points that needed a
-    :func:`_row_pass`; ``next`` is filled for all.
+    With ``second``, ``next`` holds every point's second-nearest value, but ``second`` its
+    index only for the points that needed a :func:`_row_pass` (-1 elsewhere).
     """
     m, k = aug.shape[0], centers.shape[0]
     cols_t = np.ascontiguousarray(_columns(centers).T)
@@ -187,9 +187,8 @@ def _guided_pass(
 
     run_parts(part, m, min_size=_PARALLEL_ELEMENTS // max(k, 1))
     out.first[:] = guess
-    out.next = nxt
     if second:
-        out.second = np.full(m, -1, dtype=np.intp)
+        out.second, out.next = np.full(m, -1, dtype=np.intp), nxt
     miss = np.flatnonzero(~sure)
     if miss.size:
         again = _row_pass(aug[miss], centers, second)
