@@ -12,7 +12,9 @@ thread; and in an offscreen window opening the 24 MP file, a 10 ms QTimer on the
 ticks until the window's curve is complete (longest gap between ticks).
 
 Run alone with ``python -m benchmarks.bench_sweep [--quick] [--repeat N]``; ``make bench``
-runs it as the "sweep" section.
+runs it as the "sweep" section. ``--per-image`` prints instead the search's cost over the two
+photos and the six image classes at D = 1.0, 2.3 and 4.0 (what a change to the search must
+not make worse elsewhere).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from kquant_gui.engine import CURVE_KS, coarse_first
 from kquant_gui.engine.probe import result_quality
 
 from . import images
+from .image_classes import CLASSES, load_class
 
 CURVE_TARGET_S = 1.0
 FIRST4_TARGET_S = 0.3
@@ -44,6 +47,8 @@ CURVE_24MP_TARGET_S = 8.0
 STALL_TARGET_S = 0.05
 SEARCH_RATIO_TARGET = 3.0
 TARGET_DE = 2.3
+#: Targets of the per-image table: near-invisible, just noticeable, clearly visible.
+PER_IMAGE_TARGETS = (1.0, 2.3, 4.0)
 #: ``kquant`` as a command, from this interpreter.
 _KQUANT = "import sys; from kquant_gui.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -238,6 +243,35 @@ def search(name: str, pixels: np.ndarray, repeat: int, work: Path | None) -> Sea
     )
 
 
+def per_image(targets: Sequence[float], repeat: int) -> str:
+    """Markdown table: per image and target, the k found (or "missed"), its real runs +
+    sampled probes, and the CPU time of the search over one run at that k, both on one
+    engine thread, best of ``repeat`` alternated."""
+    lines = [
+        "| image | "
+        + " | ".join(f"D = {d:g}: k, real runs + sampled probes, CPU ratio" for d in targets)
+        + " |",
+        "|---|" + "---|" * len(targets),
+    ]
+    for name in ("china", "flower", *CLASSES):
+        pixels = images.load(name) if name in images.LOADERS else load_class(name)
+        cells = []
+        for d in targets:
+            choice = choose_k(pixels, d, threads=1)
+            searches, singles = [], []
+            for _ in range(repeat):
+                searches.append(_cpu(lambda: choose_k(pixels, d, threads=1)))  # noqa: B023
+                singles.append(_cpu(lambda: quantize(pixels, choice.k, threads=1)))  # noqa: B023
+            k = f"{choice.k}" if choice.met else f"{choice.k} (missed)"
+            cells.append(
+                f"{k}, {len(choice.tried)} + {len(choice.sampled)}, "
+                f"{min(searches) / min(singles):.1f}x"
+            )
+        n = pixels.shape[0] * pixels.shape[1]
+        lines.append(f"| {name} {n / 1e6:.2f} MP | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _mark(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
@@ -326,10 +360,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--search-only", action="store_true", help="only the choose_k / --max-de table"
     )
+    ap.add_argument(
+        "--per-image",
+        action="store_true",
+        help="only the search's cost over 8 images at D = 1.0, 2.3 and 4.0",
+    )
     args = ap.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     # Import scikit-learn and fill the engine's tables before timing anything.
     quantize(images.tiny(), 4)
+    if args.per_image:
+        print(per_image(PER_IMAGE_TARGETS, repeat), flush=True)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"\nBest of {repeat}, alternated; load average {load:.1f} at the end.", flush=True)
+        return 0
     small = ["quick-china", "quick-flower"] if args.quick else ["china", "flower"]
     if args.search_only:
         with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:

@@ -395,9 +395,9 @@ class _Search:
 
     def _next(self, miss: int | None, meet: int | None) -> int:
         """The next k to run. Between a miss and a meet, see :meth:`_inside`. From one side
-        only, the k just short of where the power law through the nearest real run reaches
-        the target, so that the next run most likely closes a bracket around it: from a meet
-        the last k predicted to miss, from a miss the first predicted to meet."""
+        only, the first k that the power law through the nearest probe predicts to meet the
+        target (below a meet, above a miss, at most MAX_STEP times as far), so that the next
+        run most likely closes a bracket around it."""
         if meet is not None and miss is not None:
             return self._inside(miss, meet)
         if meet is not None:
