@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kquant_gui import quantize
 from kquant_gui.engine import distances
 from kquant_gui.engine.cluster import aggregate_with_rows
 from kquant_gui.engine.distances import (
@@ -128,3 +129,28 @@ def test_each_point_is_told_the_row_of_its_bin(n_codes):
         np.testing.assert_array_equal(rows[members], row)
         np.testing.assert_allclose(means[row], np.average(coords[members], 0, weights[members]))
         np.testing.assert_allclose(mass[row], weights[members].sum())
+
+
+@pytest.mark.parametrize(("k", "space"), [(64, "lab"), (16, "oklab"), (128, "rgb")])
+def test_quantize_gives_the_same_image_with_and_without_guesses(k, space, monkeypatch):
+    rng = np.random.default_rng(6)
+    y, x = np.mgrid[0:240, 0:320]
+    base = np.stack([x * 0.8, y * 1.0, (x + y) * 0.45], axis=-1)
+    photo = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+    guided = []
+    run = distances._guided_pass
+
+    def spy(*args, **kwargs):
+        guided.append(args[0].shape[0])
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(distances, "_guided_pass", spy)
+    with_guesses = quantize(photo, k, color_space=space)
+    assert guided  # the passes over the photo's ~50,000 colours did take their guesses
+    monkeypatch.setattr(distances, "GUIDED_MIN_POINTS", 10**12)
+    guided.clear()
+    without = quantize(photo, k, color_space=space)
+    assert not guided
+    np.testing.assert_array_equal(with_guesses.image, without.image)
+    np.testing.assert_array_equal(with_guesses.palette, without.palette)
+    np.testing.assert_array_equal(with_guesses.labels, without.labels)
