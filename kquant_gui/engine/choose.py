@@ -28,6 +28,7 @@ import numpy as np
 from ..options import K_MAX
 from .alpha_histogram import has_soft_alpha
 from .cluster import cluster_stages
+from .distances import LabelHints
 from .estimate import Estimator
 from .parallel import engine_threads, single_threaded_blas
 from .pipeline import _quantize, reserves_transparent
@@ -201,7 +202,9 @@ class _Search:
         self.probed: list[int] = []
         #: Clusterings of sampled probes, stopped where they were judged: resumed if that k
         #: runs for real.
-        self.clusterings: dict[int, tuple[np.ndarray, Iterator[tuple[str, np.ndarray]]]] = {}
+        self.clusterings: dict[
+            int, tuple[np.ndarray, Iterator[tuple[str, np.ndarray]], LabelHints]
+        ] = {}
         self.kept: dict[int, tuple[Quantization, Quality]] = {}
         self._estimator: Estimator | None = None
         self._judged: JudgedColours | None = None
@@ -236,21 +239,26 @@ class _Search:
             return None
         k_visible = k - 1 if reserves_transparent(hist, k) else k
         shared = self.hists.levels(hist, self.space)
-        stages = cluster_stages(hist, k_visible, self.space, self.seed, self.steps, shared=shared)
+        # The clustering's last labels are the guesses of its finishing passes and of the
+        # mapping, as in a lone run (they change the cost, never the result).
+        hints = LabelHints()
+        stages = cluster_stages(
+            hist, k_visible, self.space, self.seed, self.steps, shared=shared, hints=hints
+        )
         palette = next(palette for stage, palette in stages if stage != "coarse")
-        self.clusterings[k] = (palette, stages)
+        self.clusterings[k] = (palette, stages, hints)
         return self._estimator.nearest_quality(palette).mean_delta_e
 
-    def _clustered(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """What :func:`cluster` gives at ``k``, from its probe's clustering finished; None
-        when it was not probed."""
+    def _clustered(self, k: int) -> tuple[tuple[np.ndarray, np.ndarray], LabelHints] | None:
+        """What :func:`cluster` gives at ``k``, from its probe's clustering finished, and the
+        labels it left for the mapping; None when it was not probed."""
         if k not in self.clusterings:
             return None
-        palette, stages = self.clusterings.pop(k)
+        palette, stages, hints = self.clusterings.pop(k)
         rest = list(stages)  # empty when the probe's stage was the last
         if rest:
             palette = rest[-1][1]
-        return palette, self.hists.levels(self.hists.get(k), self.space).coords
+        return (palette, self.hists.levels(self.hists.get(k), self.space).coords), hints
 
     def probe(self, k: int) -> float:
         """The figure at ``k`` that steers the search: the sampled one (see :meth:`figure`)
@@ -302,9 +310,10 @@ class _Search:
         # Soft-edged images take the colour-and-alpha pipeline, which builds its own.
         hist = None if self.soft else self.hists.get(k)
         shared = None if hist is None else self.hists.levels(hist, self.space)
+        clustered, hints = self._clustered(k) or (None, None)
         result = _quantize(
             self.pixels, k, self.space, self.dither, self.strength, self.seed, None, self.cancel,
-            hist, shared=shared, clustered=self._clustered(k),
+            hist, shared=shared, clustered=clustered, hints=hints,
         )  # fmt: skip
         if self._judged is None:
             # The original's colours, sorted and converted once for every run: the figures

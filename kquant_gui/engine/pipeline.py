@@ -170,11 +170,13 @@ def _quantize(
     engine: str = "numpy",
     shared: HistogramLevels | None = None,
     clustered: tuple[np.ndarray, np.ndarray] | None = None,
+    hints: LabelHints | None = None,
 ) -> Quantization:
     """The pipeline on validated inputs; ``hist``, if given, is the histogram
     :func:`_histogram` would build (``choose_k`` shares one between runs, and with it
     ``shared``, its coordinates and bin means in ``color_space``, and ``clustered``, what
-    :func:`cluster` returned for this histogram and k when it probed k before). With
+    :func:`cluster` returned for this histogram and k when it probed k before, with the
+    ``hints`` that clustering left for the mapping's guess). With
     ``given`` (uint8, shape (n, 3)), that palette replaces clustering and the result keeps
     all its entries in its order (see :func:`remap.remap`)."""
     steps = Steps(
@@ -208,7 +210,7 @@ def _quantize(
     n_fixed = 0 if fixed is None else fixed.shape[0]
     reserve = reserves_transparent(hist, k, n_fixed) and given is None
     k_visible = k - 1 if reserve else k
-    hints = LabelHints()
+    hints = LabelHints() if hints is None else hints
     if given is not None:
         palette_vis, coords = given, histogram_coords(hist, color_space)
     elif hist.colors.shape[0] == 0:
