@@ -15,9 +15,8 @@ import numpy as np
 
 from .colorspace import srgb8_to_lab
 from .histogram import Histogram, _unique
-from .metrics import ciede2000
+from .metrics import ciede2000_pairs, ciede2000_terms
 from .packing import pack_rgb, unpack_rgb
-from .parallel import run_parts
 
 #: Pixels a probe holds at most: mean dE2000 on it is within ~0.05 of the whole image's on
 #: the benchmark photos, and one k costs ~20 ms to measure there.
@@ -35,8 +34,6 @@ TILE_COLUMNS = 512
 EXACT_QUALITY_PIXELS = 2_000_000
 #: Largest image whose quality sample is sorted by counting (see :func:`_sorted_draw`).
 COUNTED_DRAW_MAX = 8_000_000
-#: Colour pairs from which CIEDE2000 is computed on several threads.
-PARALLEL_PAIRS = 16_384
 #: PNG chunks around the image data: signature, IHDR, one IDAT and IEND (bytes).
 PNG_OVERHEAD = 8 + 25 + 12 + 12
 
@@ -157,14 +154,7 @@ def weighted_quality(
 
 def _delta_e(lab: np.ndarray, palette_lab: np.ndarray, entry: np.ndarray) -> np.ndarray:
     """CIEDE2000 of colours (CIELAB, shape (m, 3)) against their entries, shape (m,)."""
-
-    def part(_: int, start: int, stop: int) -> np.ndarray:
-        return ciede2000(lab[start:stop], palette_lab[entry[start:stop]])
-
-    if entry.shape[0] == 0:
-        return np.zeros(0, dtype=np.float64)
-    # Pair by pair, so the threads change nothing but the time.
-    return np.concatenate(run_parts(part, entry.shape[0], min_size=PARALLEL_PAIRS))
+    return ciede2000_pairs(ciede2000_terms(lab), ciede2000_terms(palette_lab), None, entry)
 
 
 def _figures(
@@ -189,7 +179,8 @@ def _figures(
 
 class JudgedColours(NamedTuple):
     """The pixels a result is judged on, by distinct colour: built once per image, so that
-    judging many results of one image (a ``choose_k`` search) costs no sorting of pixels.
+    judging many results of one image (a ``choose_k`` search) costs no sorting of pixels,
+    and what the figures need of each colour on its own is computed once.
 
     Attributes
     ----------
@@ -199,13 +190,19 @@ class JudgedColours(NamedTuple):
     rgb : ndarray of uint8, shape (m, 3)
         Their distinct colours.
     lab : ndarray of float64, shape (m, 3)
-        CIELAB of ``rgb``.
+        CIELAB of ``rgb`` (a view of ``terms``).
     counts : ndarray of int64, shape (m,)
         Judged pixels of each colour.
     inverse : ndarray of intp, shape (N,)
         The colour of every judged pixel.
     first : ndarray of intp, shape (m,)
         The first judged pixel of each colour (an index into the judged pixels).
+    terms : ndarray of float64, shape (5, m)
+        Each colour's CIEDE2000 terms (:func:`kquant_gui.engine.metrics.ciede2000_terms`).
+    weighted : ndarray of float64, shape (3, m)
+        ``counts`` times each channel of ``rgb``: the judged pixels' channel sums by colour.
+    square_sum : int
+        Sum of the squared channels of every judged pixel.
     """
 
     pick: np.ndarray | None
@@ -214,6 +211,9 @@ class JudgedColours(NamedTuple):
     counts: np.ndarray
     inverse: np.ndarray
     first: np.ndarray
+    terms: np.ndarray
+    weighted: np.ndarray
+    square_sum: int
 
 
 def judged_colours(pixels: np.ndarray, hist: Histogram | None = None) -> JudgedColours:
@@ -274,7 +274,13 @@ def _judged(
     # Each colour's first pixel in image order, where its label is looked up.
     first = np.full(rgb.shape[0], inverse.size, dtype=np.intp)
     np.minimum.at(first, inverse, np.arange(inverse.size))
-    return JudgedColours(pick, rgb, srgb8_to_lab(rgb), counts, inverse, first)
+    terms = ciede2000_terms(srgb8_to_lab(rgb))
+    channels = rgb.T.astype(np.int64)
+    weighted = (channels * counts).astype(np.float64)
+    square_sum = int(np.sum(counts * np.einsum("ij,ij->j", channels, channels)))
+    return JudgedColours(
+        pick, rgb, terms[:3].T, counts, inverse, first, terms, weighted, square_sum
+    )
 
 
 class DeltaEMemo:
@@ -295,26 +301,38 @@ class DeltaEMemo:
         self.de = np.zeros(n, dtype=np.float64)
 
     def delta_e(
-        self, judged: JudgedColours, rows: np.ndarray, palette: np.ndarray, entry: np.ndarray
+        self,
+        judged: JudgedColours,
+        rows: np.ndarray | None,
+        palette: np.ndarray,
+        entry: np.ndarray,
+        palette_terms: np.ndarray | None = None,
     ) -> np.ndarray:
-        """CIEDE2000 of the judged colours ``rows`` (distinct) against ``palette[entry]``."""
+        """CIEDE2000 of the judged colours ``rows`` (distinct; None: all) against
+        ``palette[entry]``; ``palette_terms``: the entries' CIEDE2000 terms, if known.
+
+        With ``rows`` None the array returned is the memo's own: read it before the next
+        call."""
+        if palette_terms is None:
+            palette_terms = ciede2000_terms(srgb8_to_lab(palette[:, :3]))
         words = pack_rgb(palette[:, :3]).astype(np.int64)[entry]
-        known = self.words[rows] == words
-        palette_lab = srgb8_to_lab(palette[:, :3])
-        if np.count_nonzero(known) < rows.shape[0] // 4:
+        last = self.words if rows is None else self.words[rows]
+        known = last == words
+        if np.count_nonzero(known) < known.shape[0] // 4:
             # Few known (another local optimum: flower 54 and 55 share 2 of 55 colours):
             # measuring them all costs less than picking the unknown ones out.
-            de = _delta_e(judged.lab[rows], palette_lab, entry)
-            self.words[rows], self.de[rows] = words, de
+            de = ciede2000_pairs(judged.terms, palette_terms, rows, entry)
+            if rows is None:
+                self.words, self.de = words, de
+            else:
+                self.words[rows], self.de[rows] = words, de
             return de
-        de = np.empty(rows.shape[0], dtype=np.float64)
-        de[known] = self.de[rows[known]]
         new = np.flatnonzero(~known)
-        fresh = _delta_e(judged.lab[rows[new]], palette_lab, entry[new])
-        de[new] = fresh
-        self.words[rows[new]] = words[new]
-        self.de[rows[new]] = fresh
-        return de
+        colours = new if rows is None else rows[new]
+        fresh = ciede2000_pairs(judged.terms, palette_terms, colours, entry[new])
+        self.words[colours] = words[new]
+        self.de[colours] = fresh
+        return self.de if rows is None else self.de[rows]
 
 
 def judged_quality(
@@ -343,35 +361,51 @@ def judged_quality(
         flat = flat[judged.pick]
     if flat.size == 0:
         return Quality(0.0, float("inf"))
-    main = flat[judged.first]
+    palette = palette[:, :3]
+    palette_terms = ciede2000_terms(srgb8_to_lab(palette))
+    main = flat[judged.first].astype(np.intp)
+    # Every colour against its main entry, in colour order (no gathers): a colour's first
+    # pixel takes its main entry, so every colour keeps some pixels there.
+    if memo is None:
+        de = ciede2000_pairs(judged.terms, palette_terms, None, main)
+    else:
+        de = memo.delta_e(judged, None, palette, main, palette_terms)
+    counts = judged.counts
+    squared = judged.square_sum - _cross_terms(judged.weighted, main, palette, counts)
     others = np.flatnonzero(flat != main[judged.inverse])
-    counts, entry = judged.counts, main.astype(np.intp)
-    used = extra = None
     if others.size:
+        # Then the other (colour, entry) pairs, moved from the colour's main entry.
         colour = judged.inverse[others]
         counts = counts - np.bincount(colour, minlength=counts.size)
         codes = colour.astype(np.int64) << 8 | flat[others]
         pairs, pair_counts = np.unique(codes, return_counts=True)
-        # The colours some pixels still judge with their main entry, then the other pairs.
-        used = np.flatnonzero(counts > 0)
-        extra = pairs >> 8
-        counts = np.concatenate([counts[used], pair_counts])
-        entry = np.concatenate([entry[used], (pairs & 0xFF).astype(np.intp)])
-    if float(np.sum(counts)) == 0:
-        return Quality(0.0, float("inf"))
-    rows = np.arange(judged.rgb.shape[0]) if used is None else np.concatenate([used, extra])
-    if memo is None:
-        de = _delta_e(judged.lab[rows], srgb8_to_lab(palette[:, :3]), entry)
-    else:
-        # Main entries through the memo; the few other pairs (a colour may repeat there).
-        n_main = rows.shape[0] if used is None else used.shape[0]
-        de = memo.delta_e(judged, rows[:n_main], palette, entry[:n_main])
-        if n_main < rows.shape[0]:
-            de_extra = _delta_e(
-                judged.lab[rows[n_main:]], srgb8_to_lab(palette[:, :3]), entry[n_main:]
-            )
-            de = np.concatenate([de, de_extra])
-    return _figures(judged.rgb[rows], counts, palette[:, :3], entry, de)
+        extra, entry = pairs >> 8, (pairs & 0xFF).astype(np.intp)
+        de = np.concatenate([de, ciede2000_pairs(judged.terms, palette_terms, extra, entry)])
+        counts = np.concatenate([counts, pair_counts])
+        moved = judged.rgb[extra].T * pair_counts
+        squared += _cross_terms(moved, main[extra], palette, pair_counts)
+        squared -= _cross_terms(moved, entry, palette, pair_counts)
+    total = float(flat.size)  # the counts' sum
+    mse = squared / (3.0 * total)
+    psnr = float("inf") if mse == 0 else float(10.0 * np.log10(255.0**2 / mse))
+    return Quality(float(np.sum(counts * de)) / total, psnr)
+
+
+def _cross_terms(
+    sums: np.ndarray, entry: np.ndarray, palette: np.ndarray, counts: np.ndarray
+) -> int:
+    """2 x.p - |p|^2 summed over pixels, exactly: colours given by their channel ``sums``
+    (shape (3, m)) and pixel ``counts`` (shape (m,)), ``p`` the colour of ``palette[entry]``.
+
+    The PSNR's squared error is the sum over pixels of |x|^2 - 2 x.p + |p|^2: the first
+    term is the original's alone (``JudgedColours.square_sum``), the rest per colour from
+    its channel sums and pixel count, a few products per colour instead of a difference per
+    pixel. Every term is a whole number below 2^53, so float sums are exact in any order and
+    the error is the same integer as pixel by pixel."""
+    levels = palette.T.astype(np.float64)
+    taken = np.take(levels, entry, axis=1)
+    norms = np.take(np.einsum("ij,ij->j", levels, levels), entry)
+    return int(np.einsum("ij,ij->", sums, taken)) * 2 - int(np.einsum("i,i->", counts, norms))
 
 
 def result_quality(pixels: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> Quality:
