@@ -363,7 +363,8 @@ def judged_quality(
         return Quality(0.0, float("inf"))
     palette = palette[:, :3]
     palette_terms = ciede2000_terms(srgb8_to_lab(palette))
-    main = flat[judged.first].astype(np.intp)
+    first = flat[judged.first]
+    main = first.astype(np.intp)
     # Every colour against its main entry, in colour order (no gathers): a colour's first
     # pixel takes its main entry, so every colour keeps some pixels there.
     if memo is None:
@@ -372,14 +373,17 @@ def judged_quality(
         de = memo.delta_e(judged, None, palette, main, palette_terms)
     counts = judged.counts
     squared = judged.square_sum - _cross_terms(judged.weighted, main, palette, counts)
-    others = np.flatnonzero(flat != main[judged.inverse])
+    # Gathered in the labels' own 8 bits: half the time of gathering intp entries.
+    others = np.flatnonzero(flat != np.take(first, judged.inverse))
     if others.size:
         # Then the other (colour, entry) pairs, moved from the colour's main entry.
         colour = judged.inverse[others]
         counts = counts - np.bincount(colour, minlength=counts.size)
-        codes = colour.astype(np.int64) << 8 | flat[others]
+        # In 32 bits (colours are at most EXACT_QUALITY_PIXELS < 2^24): sorted in 60% of
+        # the time of 64 bits (china: 15,800 pixels in 0.30 ms against 0.49).
+        codes = colour.astype(np.uint32) << np.uint32(8) | flat[others]
         pairs, pair_counts = np.unique(codes, return_counts=True)
-        extra, entry = pairs >> 8, (pairs & 0xFF).astype(np.intp)
+        extra, entry = (pairs >> np.uint32(8)).astype(np.intp), (pairs & 0xFF).astype(np.intp)
         de = np.concatenate([de, ciede2000_pairs(judged.terms, palette_terms, extra, entry)])
         counts = np.concatenate([counts, pair_counts])
         moved = judged.rgb[extra].T * pair_counts
