@@ -275,9 +275,10 @@ def _judged(
     first = np.full(rgb.shape[0], inverse.size, dtype=np.intp)
     np.minimum.at(first, inverse, np.arange(inverse.size))
     terms = ciede2000_terms(srgb8_to_lab(rgb))
-    channels = rgb.T.astype(np.int64)
-    weighted = (channels * counts).astype(np.float64)
-    square_sum = int(np.sum(counts * np.einsum("ij,ij->j", channels, channels)))
+    # Whole numbers below 2^53 (2 million pixels of 255 at most): exact as floats.
+    channels = rgb.T.astype(np.float64)
+    weighted = channels * counts
+    square_sum = int(np.einsum("ij,ij->", weighted, channels))
     return JudgedColours(
         pick, rgb, terms[:3].T, counts, inverse, first, terms, weighted, square_sum
     )
