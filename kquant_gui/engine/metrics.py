@@ -7,17 +7,26 @@ from collections.abc import Callable
 import numpy as np
 
 from .colorspace import srgb8_to_lab
-from .parallel import run_parts
+from .parallel import PARTS, max_threads, run_parts
 
 #: Pairs per block of :func:`ciede2000`. Each of its ~150 numpy calls costs ~1 us besides its
 #: work, so blocks should be large, yet small enough for a block's dozen live intermediates to
 #: stay in a core's 1 MB L2 cache: 63,000 pairs took 6.5 ms in blocks of 2048, 5.2 in 4096,
 #: 4.5 in 8192 and 4.2 in 16384 (CPU, best of 11).
 CIEDE_BLOCK = 16_384
-#: Pairs from which :func:`ciede2000_pairs` runs on several threads. Every numpy call hands
-#: the GIL over, and on a 2-core VM each hand-over costs more than small blocks gain: 96,000
-#: pairs took 12-15 ms on one thread and 17-19 ms on two.
-PARALLEL_PAIRS = 1 << 30
+#: Pairs from which CIEDE2000 runs on several threads (when the engine may use them).
+#: Between two numpy calls a thread takes the GIL back, and a thread waiting for it costs
+#: time, so each thread gets as few blocks as it can: as many equal blocks per thread, of at
+#: most :data:`THREAD_BLOCK` pairs. Wall time on an idle 2-core VM, 1 thread (blocks of
+#: 16,384) against 2 threads this way (best of 13-128 idle rounds, in turn): 33,000 pairs
+#: 2.2 -> 1.6 ms, 50,000 3.3 -> 2.2, 63,000 4.3 -> 3.0, 96,000 6.4 -> 4.4, 250,000
+#: 16.7 -> 11.2, 1,000,000 67 -> 41. Under two blocks a second thread gains nothing
+#: (16,500 pairs in two blocks: 1.1 ms on one thread, 1.2 on two).
+PARALLEL_PAIRS = 2 * CIEDE_BLOCK
+#: Largest block on several threads: fixed blocks of 16,384 on two threads took 20% longer
+#: on 1,000,000 pairs (48.7 ms against 40.7 in blocks of 32,768), blocks of 65,536 no longer
+#: fit in cache (46 ms).
+THREAD_BLOCK = 32_768
 #: 25^7, the chroma scale of CIEDE2000's G and R_C terms.
 _P25_7 = 25.0**7
 #: Cosine and sine of the angles in CIEDE2000's T term (30, 6 and 63 degrees).
@@ -157,16 +166,23 @@ def ciede2000_pairs(
 
 
 def _blocks(block: Callable[[int, int], np.ndarray], n: int) -> np.ndarray:
-    """``block(start, stop)`` over ``range(n)`` in blocks of :data:`CIEDE_BLOCK`, joined.
+    """``block(start, stop)`` over ``range(n)`` in blocks, joined: of :data:`CIEDE_BLOCK`
+    pairs on one thread, on several from :data:`PARALLEL_PAIRS` on (see there).
 
     Pair by pair, so blocks and threads change nothing but the time."""
-    if n <= CIEDE_BLOCK:
+    threads = min(max_threads(), PARTS)
+    size = CIEDE_BLOCK
+    if threads > 1 and n >= PARALLEL_PAIRS:
+        count = -(-max(-(-n // THREAD_BLOCK), threads) // threads) * threads
+        size = -(-n // count)
+    elif n <= CIEDE_BLOCK:
         return block(0, n)
 
     def part(_: int, start: int, stop: int) -> list[np.ndarray]:
-        return [block(s, min(s + CIEDE_BLOCK, stop)) for s in range(start, stop, CIEDE_BLOCK)]
+        return [block(s, min(s + size, stop)) for s in range(start, stop, size)]
 
-    parts = run_parts(part, n, min_size=PARALLEL_PAIRS, align=CIEDE_BLOCK)
+    # Parts of whole blocks: as many blocks in each part, so the threads finish together.
+    parts = run_parts(part, n, min_size=PARALLEL_PAIRS, align=size)
     return np.concatenate([b for p in parts for b in p])
 
 
