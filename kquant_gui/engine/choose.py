@@ -31,7 +31,7 @@ from .cluster import cluster_stages
 from .distances import LabelHints
 from .estimate import Estimator
 from .parallel import engine_threads, single_threaded_blas
-from .pipeline import _quantize, reserves_transparent
+from .pipeline import _quantize, painted, reserves_transparent
 from .probe import DeltaEMemo, JudgedColours, Quality, judged_colours, judged_quality
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
@@ -311,9 +311,10 @@ class _Search:
         hist = None if self.soft else self.hists.get(k)
         shared = None if hist is None else self.hists.levels(hist, self.space)
         clustered, hints = self._clustered(k) or (None, None)
+        # Unpainted: only the answer's image is needed, painted once the search ends.
         result = _quantize(
             self.pixels, k, self.space, self.dither, self.strength, self.seed, None, self.cancel,
-            hist, shared=shared, clustered=clustered, hints=hints,
+            hist, shared=shared, clustered=clustered, hints=hints, paint=False,
         )  # fmt: skip
         if self._judged is None:
             # The original's colours, sorted and converted once for every run: the figures
@@ -466,6 +467,7 @@ class _Search:
             progress(1.0, "search")
         k = meet if meet is not None else self.k_max
         result, quality = self.kept[k]
+        result = painted(result, self.pixels)
         sampled = {j: e for j, e in self.samples.items() if j not in self.tried}
         return KChoice(
             k, result, quality.mean_delta_e, quality.psnr, meet is not None, dict(self.tried),

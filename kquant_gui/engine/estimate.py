@@ -325,7 +325,7 @@ class Estimator:
         full = palette
         if t_label >= palette.shape[0]:
             full = np.vstack([palette, np.zeros((1, 3), np.uint8)])
-        labels, _, _ = stream_labels(probe, source, full, self.steps)
+        labels, _, _ = stream_labels(probe, source, full, self.steps, paint=False)
         return labels
 
     def _dithered(self, palette: np.ndarray, reserve: bool) -> tuple[Quality, np.ndarray]:

@@ -79,8 +79,8 @@ class Mapped(NamedTuple):
     labels: np.ndarray
     #: ndarray of int64, shape (n,): pixels per entry, in share order.
     counts: np.ndarray
-    #: ndarray of uint8, shape (H, W, 3|4).
-    image: np.ndarray
+    #: ndarray of uint8, shape (H, W, 3|4); None when the caller asked for no painting.
+    image: np.ndarray | None
     #: ndarray of intp, shape (n,): ``order[i]`` is the index in :class:`Entries` of entry i.
     order: np.ndarray
 
@@ -95,6 +95,7 @@ def map_nearest(
     steps: Steps,
     own: bool = True,
     hints: LabelHints | None = None,
+    paint: bool = True,
 ) -> Mapped:
     """Every pixel to its nearest entry (near ties following their neighbours), without
     dithering.
@@ -103,7 +104,7 @@ def map_nearest(
     ``own`` says the palette may be the histogram's own colours in its order (not so with
     fixed or given colours). ``hints``, from the clustering of this histogram, may hold the
     entries' labels from its last pass: the guess of their nearest entry (the same pairs,
-    in less time).
+    in less time). ``paint`` False leaves the image out (see :func:`smooth.stream_labels`).
     """
     palette, transparent = entries.palette, entries.transparent
     palette_vis = palette[: entries.n_visible]
@@ -142,7 +143,7 @@ def map_nearest(
         source = histogram_pairs(pixels, hist, rank_pairs(pairs, rank), t_label, bin_pairs)
     else:
         source = fine_pairs(pixels, rank_pairs(lut, rank), t_label)
-    labels, counts, image = stream_labels(pixels, source, palette[order], steps)
+    labels, counts, image = stream_labels(pixels, source, palette[order], steps, paint=paint)
     again, rank = share_order(palette[order], counts)
     if not np.array_equal(again, np.arange(again.size)):
         labels = relabel(labels, rank.astype(np.uint8))

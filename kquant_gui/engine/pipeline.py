@@ -31,6 +31,7 @@ from .mapping import (
     paint_in_share_order,
     relabel,
 )
+from .paint import paint_labels
 from .parallel import engine_threads, single_threaded_blas
 from .progress import CancelCallback, ProgressCallback, Steps
 from .result import Quantization
@@ -171,6 +172,7 @@ def _quantize(
     shared: HistogramLevels | None = None,
     clustered: tuple[np.ndarray, np.ndarray] | None = None,
     hints: LabelHints | None = None,
+    paint: bool = True,
 ) -> Quantization:
     """The pipeline on validated inputs; ``hist``, if given, is the histogram
     :func:`_histogram` would build (``choose_k`` shares one between runs, and with it
@@ -178,7 +180,9 @@ def _quantize(
     :func:`cluster` returned for this histogram and k when it probed k before, with the
     ``hints`` that clustering left for the mapping's guess). With
     ``given`` (uint8, shape (n, 3)), that palette replaces clustering and the result keeps
-    all its entries in its order (see :func:`remap.remap`)."""
+    all its entries in its order (see :func:`remap.remap`). ``paint`` False leaves the
+    image of an opaque or hard-edged result without dithering out (``image`` is None):
+    ``choose_k`` measures results and paints only the one it returns (:func:`painted`)."""
     steps = Steps(
         progress, cancel, {"histogram": 3.0, "clustering": 4.0, "refining": 1.0, "mapping": 3.0}
     )
@@ -240,7 +244,7 @@ def _quantize(
     elif not dithered:
         own = fixed is None and given is None
         mapped = map_nearest(
-            pixels, hist, coords, entries, k_visible, color_space, steps, own, hints
+            pixels, hist, coords, entries, k_visible, color_space, steps, own, hints, paint
         )
     else:
         mapped = map_dithered(pixels, entries, dither, strength, color_space, steps)
@@ -259,11 +263,20 @@ def _quantize(
         "seed": seed,
         "engine": engine,
     }
-    result = _assemble(mapped, entries, hist, settings, timings, kept)
+    result = _assemble(mapped, entries, hist, settings, timings, kept, pixels.shape[2])
     if n_fixed:
         result = replace(result, fixed=fixed.copy())
     # A reference to the input, not a copy: palette edits measure its pixels (engine.edit).
     return replace(result, source=pixels)
+
+
+def painted(result: Quantization, pixels: np.ndarray) -> Quantization:
+    """``result`` with its image, when :func:`_quantize` left it out (``paint=False``): the
+    same bytes as painting on the way (the entries' colours, and the input's alpha)."""
+    if result.image is not None:
+        return result
+    image, _ = paint_labels(pixels, result.palette[:, :3], result.labels)
+    return replace(result, image=image)
 
 
 def reserves_transparent(hist: Histogram, k: int, n_fixed: int = 0) -> bool:
@@ -304,10 +317,12 @@ def _assemble(
     settings: dict[str, Any],
     timings: dict[str, float],
     kept: np.ndarray,
+    channels: int,
 ) -> Quantization:
     """The result: palette in share order, unused entries dropped unless ``kept`` (a mask
     over the entries, shape (n,)); RGBA for input with alpha (only 0 and 255 here), the
-    transparent entry at alpha 0. ``dither`` is the kind and strength asked for."""
+    transparent entry at alpha 0. ``dither`` is the kind and strength asked for; ``channels``
+    are the input's (3 or 4)."""
     palette, counts = entries.palette[mapped.order], mapped.counts
     keep = (counts > 0) | kept[mapped.order]
     if not keep.all():
@@ -319,7 +334,7 @@ def _assemble(
     if entries.has_transparent_entry:
         # Used by every fully transparent pixel, so never dropped.
         transparent_index = int(np.flatnonzero(mapped.order == entries.transparent)[0])
-    if mapped.image.shape[2] == 4:
+    if channels == 4:
         alpha = np.full(palette.shape[0], 255, np.uint8)
         if transparent_index is not None:
             alpha[transparent_index] = 0

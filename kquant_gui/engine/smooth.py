@@ -11,7 +11,7 @@ import numpy as np
 from . import packing
 from .lut import PairSource
 from .packing import Scratch, bitwise_select
-from .paint import painter
+from .paint import count_labels, painter
 from .parallel import part_progress, run_parts
 from .progress import Steps
 
@@ -21,7 +21,9 @@ def stream_labels(
     source: PairSource,
     palette: np.ndarray,
     steps: Steps,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    *,
+    paint: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Label, smooth, count and paint every pixel in one streamed pass.
 
     A pixel whose colour sits almost exactly between two palette entries (its pair's two
@@ -42,19 +44,27 @@ def stream_labels(
         Label pairs ``best | alt << 8`` of the flattened pixels ``start:stop``.
     palette : ndarray of uint8, shape (n, 3) or (n, 4)
     steps : Steps
+    paint : bool
+        False leaves the image out (None): a caller that only measures the result (a
+        ``choose_k`` probe) paints the one it keeps later, with :func:`paint.paint_labels`.
 
     Returns
     -------
     labels : ndarray of uint8, shape (H, W)
     counts : ndarray of int64, shape (n,)
-    image : ndarray of uint8, same shape as ``pixels``
+    image : ndarray of uint8, same shape as ``pixels``, or None
     """
     h, w, c = pixels.shape
     n = palette.shape[0]
     labels = np.empty((h, w), dtype=np.uint8)
-    image = np.empty((h, w, c), dtype=np.uint8)
+    image = np.empty((h, w, c), dtype=np.uint8) if paint else None
     rows = max(1, packing.CHUNK // max(w, 1))
-    paint = painter(pixels, palette, image)
+    if image is not None:
+        paint_rows = painter(pixels, palette, image)
+    else:
+
+        def paint_rows(y0: int, y1: int, out: np.ndarray, scratch: Scratch) -> np.ndarray:
+            return count_labels(out, n, scratch.index)
 
     def part(index: int, first_row: int, end_row: int) -> np.ndarray:
         counts = np.zeros(n, dtype=np.int64)
@@ -76,7 +86,7 @@ def stream_labels(
             out = _follow_neighbours(b, a, above, best_all[1:]) if amb else b
             above = b[-1]
             labels[y0:y1] = out
-            counts += paint(y0, y1, out, scratch)
+            counts += paint_rows(y0, y1, out, scratch)
             done = part_progress(index, first_row, end_row, y1, h)
             steps.check() if done is None else steps.tick("mapping", 0.2 + 0.8 * done)
         return counts

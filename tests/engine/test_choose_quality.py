@@ -130,9 +130,36 @@ def test_sampled_probes_leave_the_answer_the_real_result(photo, target) -> None:
     direct = quantize(photo, choice.k)
     assert np.array_equal(direct.labels, choice.result.labels)
     assert np.array_equal(direct.palette, choice.result.palette)
+    assert np.array_equal(direct.image, choice.result.image)
     below = quantize(photo, choice.k - 1)
     assert choice.tried[choice.k - 1] == result_quality(photo, below.labels, below.palette)[0]
     assert choice.tried[choice.k - 1] > target >= choice.mean_delta_e
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+def test_the_answer_is_painted_as_quantize_paints_it(photo, alpha) -> None:
+    # The search's runs leave their images out and only the answer is painted, at the end:
+    # the same bytes, counts and input alpha as a lone run's streamed painting.
+    pixels = _rgba(photo) if alpha else photo
+    choice = choose_k(pixels, 4.0)
+    direct = quantize(pixels, choice.k)
+    assert choice.result.image.shape == pixels.shape
+    for field in ("image", "labels", "palette", "counts"):
+        assert np.array_equal(getattr(direct, field), getattr(choice.result, field)), field
+    assert choice.result.transparent_index == direct.transparent_index
+
+
+def test_an_unpainted_run_paints_to_the_streamed_image(photo) -> None:
+    from kquant_gui.engine.histogram import exact_histogram
+    from kquant_gui.engine.pipeline import _quantize, painted
+
+    for pixels in (photo, _rgba(photo)):
+        hist = exact_histogram(pixels)
+        run = _quantize(pixels, 9, "lab", "none", 1.0, 0, None, None, hist, paint=False)
+        assert run.image is None
+        direct = quantize(pixels, 9)
+        assert np.array_equal(run.counts, direct.counts)
+        assert np.array_equal(painted(run, pixels).image, direct.image)
 
 
 def test_a_real_run_from_a_sampled_clustering_is_quantize_at_that_k(photo) -> None:

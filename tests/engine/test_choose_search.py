@@ -6,6 +6,7 @@ the counted quality sample) giving the same bits as before."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -32,7 +33,8 @@ class _Curve:
             curve.runs.append(k)
             e = float(curve.error(k))
             search.tried[k] = e
-            search.kept[k] = (None, Quality(e, 0.0))
+            # A stand-in result, already painted (the search paints only what it returns).
+            search.kept[k] = (SimpleNamespace(image=np.zeros(1)), Quality(e, 0.0))
             return e
 
         def sampled(search, k: int) -> float | None:
