@@ -14,19 +14,18 @@ from .parallel import PARTS, max_threads, run_parts
 #: stay in a core's 1 MB L2 cache: 63,000 pairs took 6.5 ms in blocks of 2048, 5.2 in 4096,
 #: 4.5 in 8192 and 4.2 in 16384 (CPU, best of 11).
 CIEDE_BLOCK = 16_384
-#: Pairs from which CIEDE2000 runs on several threads (when the engine may use them).
-#: Between two numpy calls a thread takes the GIL back, and a thread waiting for it costs
-#: time, so each thread gets as few blocks as it can: as many equal blocks per thread, of at
-#: most :data:`THREAD_BLOCK` pairs. Wall time on an idle 2-core VM, 1 thread (blocks of
-#: 16,384) against 2 threads this way (best of 13-128 idle rounds, in turn): 33,000 pairs
-#: 2.2 -> 1.6 ms, 50,000 3.3 -> 2.2, 63,000 4.3 -> 3.0, 96,000 6.4 -> 4.4, 250,000
-#: 16.7 -> 11.2, 1,000,000 67 -> 41. Under two blocks a second thread gains nothing
-#: (16,500 pairs in two blocks: 1.1 ms on one thread, 1.2 on two).
-PARALLEL_PAIRS = 2 * CIEDE_BLOCK
-#: Largest block on several threads: fixed blocks of 16,384 on two threads took 20% longer
-#: on 1,000,000 pairs (48.7 ms against 40.7 in blocks of 32,768), blocks of 65,536 no longer
-#: fit in cache (46 ms).
-THREAD_BLOCK = 32_768
+#: Pairs from which CIEDE2000 runs on several threads (when the engine may use them), in as
+#: many equal blocks per thread, of at most :data:`CIEDE_BLOCK` pairs. Between two numpy
+#: calls a thread takes the GIL back, and waiting for it costs time: on an idle 2-core VM
+#: (wall, best of 30-600 idle rounds, 1 and 2 threads in turn, several runs) two threads
+#: were a wash at the sizes a 0.3 MP photo's judging has (judged_quality on flower 5.56 ms
+#: on one thread against 5.72 on two, china 8.57 against 8.18; in other runs 5.65 / 5.26
+#: and 3.0 / 2.3 for the bare pairs), and sometimes slower (96,000 random pairs 6.6 / 7.5);
+#: from 250,000 pairs on they never were (250,000: 16.8 / 11.4 and 17.6 / 17.5;
+#: 1,000,000: 68 / 49 and 76 / 70). Larger blocks on threads were faster in a process that
+#: had freed large arrays before (32,768: flower's pairs in 1.95 ms) but 1.8x slower in one
+#: that had not (5.5 ms: their 250 KB intermediates mapped and returned block by block).
+PARALLEL_PAIRS = 16 * CIEDE_BLOCK
 #: 25^7, the chroma scale of CIEDE2000's G and R_C terms.
 _P25_7 = 25.0**7
 #: Cosine and sine of the angles in CIEDE2000's T term (30, 6 and 63 degrees).
@@ -173,7 +172,7 @@ def _blocks(block: Callable[[int, int], np.ndarray], n: int) -> np.ndarray:
     threads = min(max_threads(), PARTS)
     size = CIEDE_BLOCK
     if threads > 1 and n >= PARALLEL_PAIRS:
-        count = -(-max(-(-n // THREAD_BLOCK), threads) // threads) * threads
+        count = -(-max(-(-n // CIEDE_BLOCK), threads) // threads) * threads
         size = -(-n // count)
     elif n <= CIEDE_BLOCK:
         return block(0, n)

@@ -83,7 +83,6 @@ def test_threads_and_blocks_change_no_figure(photo, monkeypatch) -> None:
     # Small blocks, split over threads from a few thousand pairs on.
     monkeypatch.setattr(metrics, "CIEDE_BLOCK", 512)
     monkeypatch.setattr(metrics, "PARALLEL_PAIRS", 2000)
-    monkeypatch.setattr(metrics, "THREAD_BLOCK", 700)
     for threads in (1, 2, 3):
         with engine_threads(threads):
             got = [judged_quality(judged, r.labels, r.palette) for r in results]
