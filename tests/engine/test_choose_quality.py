@@ -227,3 +227,28 @@ def test_float_counts_give_the_integer_sums_figures(photo) -> None:
     whole = probe.weighted_quality(rgb, counts, result.palette, entry)
     floats = probe.weighted_quality(rgb, counts.astype(np.float64), result.palette, entry)
     assert whole == floats
+
+
+@pytest.mark.parametrize("factor", [0.9, 1.05])
+def test_a_target_near_the_top_rung_probes_the_rung_first(photo, factor) -> None:
+    # Near the rung at 64 the search measures the rung with quantize's own clustering (on
+    # the pixel sample) before its first aim; the answer still stands on real runs.
+    from kquant_gui.engine.choose import RUNG_NEAR, _Search
+
+    estimate = _Search(photo, 10.0, 1, 256, "lab", "none", 0, None).estimate(64)
+    assert abs(factor - 1) <= RUNG_NEAR
+    target = estimate * factor
+    choice = choose_k(photo, target)
+    assert 64 in choice.sampled or 64 in choice.tried
+    below = quantize(photo, choice.k - 1)
+    assert choice.tried[choice.k - 1] == result_quality(photo, below.labels, below.palette)[0]
+    assert choice.tried[choice.k - 1] > target >= choice.mean_delta_e
+
+
+def test_a_target_far_from_the_top_rung_leaves_it_to_the_estimates(photo) -> None:
+    from kquant_gui.engine.choose import RUNG_NEAR, _Search
+
+    estimate = _Search(photo, 10.0, 1, 256, "lab", "none", 0, None).estimate(64)
+    target = estimate * (1 + 2 * RUNG_NEAR)
+    choice = choose_k(photo, target)
+    assert choice.k < 48 and 64 not in choice.sampled and 64 not in choice.tried
