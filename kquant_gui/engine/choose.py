@@ -195,6 +195,9 @@ class _Search(PowerLawSteering):
         self.steps = Steps(None, cancel, {"search": 1.0})
         self.hists = HistogramCache(pixels, dither, self.steps)
         self.soft = has_soft_alpha(pixels)
+        #: Whether a probe's palette can be judged on the pixel sample at all: not for a
+        #: dithered mapping, nor for the colour-and-alpha palettes of soft edges.
+        self.sampleable = not self.soft and not (dither != "none" and strength > 0.0)
         self.estimates: dict[int, float] = {}
         #: Figures of real runs, and of every probe on the pixel sample, by k; in the order
         #: probed.
@@ -232,8 +235,7 @@ class _Search(PowerLawSteering):
         on the estimates' pixel sample; the clustering is kept for a real run. None where
         that cannot stand for the real figure (dithering, soft alpha, nothing visible, no
         estimates)."""
-        dithered = self.dither != "none" and self.strength > 0.0
-        if self.soft or dithered or self._estimator is None:
+        if not self.sampleable or self._estimator is None:
             return None
         hist = self.hists.get(k)
         if hist.colors.shape[0] == 0:
@@ -375,8 +377,7 @@ class _Search(PowerLawSteering):
 
     def _samples_stand_in(self, k: int) -> bool:
         """Whether a probe at ``k`` can be judged on the pixel sample (see :meth:`probe`)."""
-        dithered = self.dither != "none" and self.strength > 0.0
-        return not (self.soft or dithered) and self.hists.get(k).exact
+        return self.sampleable and self.hists.get(k).exact
 
     def _walk(self, ladder: list[int]) -> int:
         """The aim from the estimates on ``ladder`` (see :meth:`aim`)."""
