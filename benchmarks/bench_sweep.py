@@ -47,6 +47,9 @@ CURVE_24MP_TARGET_S = 8.0
 STALL_TARGET_S = 0.05
 SEARCH_RATIO_TARGET = 3.0
 TARGET_DE = 2.3
+#: Searches timed, each beside a run at its k (see :func:`_paired`): one pair alone reads
+#: 10-20% off on a shared machine.
+SEARCH_PAIRS = 9
 #: Targets of the per-image table: near-invisible, just noticeable, clearly visible.
 PER_IMAGE_TARGETS = (1.0, 2.3, 4.0)
 #: ``kquant`` as a command, from this interpreter.
@@ -83,6 +86,12 @@ class SearchRow:
     #: CPU seconds of the search and of one run, both on one engine thread.
     cpu_search: float = float("nan")
     cpu_single: float = float("nan")
+    #: Medians of the ratios of searches to the single runs timed beside them (see
+    #: :func:`_paired`), in process and in CPU on one thread.
+    ratio: float = float("nan")
+    cpu_ratio: float = float("nan")
+    #: Lowest and highest of those ratios in process: how much one pair can read off.
+    ratio_range: tuple[float, float] = (float("nan"), float("nan"))
     #: The k the search ran for real, in order.
     runs: tuple[int, ...] = ()
     #: The other k it clustered and judged on a pixel sample only.
@@ -183,9 +192,6 @@ def window_curve(path: Path, warm_up: Path) -> tuple[float, float]:
     return seconds, float(np.max(np.diff(ticks)))
 
 
-def _median(fn: Callable[[], float], repeat: int) -> float:
-    return statistics.median(fn() for _ in range(repeat))
-
 
 def _timed(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
@@ -209,24 +215,58 @@ def _cli(args: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def _paired(
+    clock: Callable[[Callable[[], object]], float],
+    first: Callable[[], object],
+    second: Callable[[], object],
+    repeat: int,
+) -> tuple[float, float, list[float]]:
+    """Time ``first`` and ``second`` side by side ``repeat`` times, in turn first: their
+    median times and the ratio of each pair. On a shared machine the speed drifts by 10-20%
+    over seconds; two blocks of runs timed one after the other take the drift into their
+    ratio (median-of-3 blocks read china's 2.4x to 3.3x in three runs), a pair timed
+    together mostly cancels it."""
+    a, b, ratios = [], [], []
+    for i in range(repeat):
+        if i % 2:
+            tb, ta = clock(second), clock(first)
+        else:
+            ta, tb = clock(first), clock(second)
+        a.append(ta)
+        b.append(tb)
+        ratios.append(ta / tb)
+    return statistics.median(a), statistics.median(b), ratios
+
+
 def search(name: str, pixels: np.ndarray, repeat: int, work: Path | None) -> SearchRow:
     """choose_k at TARGET_DE: its k, the real dE of k - 1, its cost against one run at k
-    (in process, and as ``kquant`` commands when ``work`` is given)."""
+    (in process, and as ``kquant`` commands when ``work`` is given), each search timed
+    beside a run (see :func:`_paired`)."""
     choice = choose_k(pixels, TARGET_DE)
     below = quantize(pixels, choice.k - 1)
     de_below = result_quality(pixels, below.labels, below.palette).mean_delta_e
-    t_search = _median(lambda: _timed(lambda: choose_k(pixels, TARGET_DE)), repeat)
-    t_single = _median(lambda: _timed(lambda: quantize(pixels, choice.k)), repeat)
-    c_search = _median(lambda: _cpu(lambda: choose_k(pixels, TARGET_DE, threads=1)), repeat)
-    c_single = _median(lambda: _cpu(lambda: quantize(pixels, choice.k, threads=1)), repeat)
+    t_search, t_single, ratios = _paired(
+        _timed, lambda: choose_k(pixels, TARGET_DE), lambda: quantize(pixels, choice.k), repeat
+    )
+    c_search, c_single, cpu_ratios = _paired(
+        _cpu,
+        lambda: choose_k(pixels, TARGET_DE, threads=1),
+        lambda: quantize(pixels, choice.k, threads=1),
+        repeat,
+    )
     cli_search = cli_single = None
     if work is not None:
         src = work / f"{name}.png"
         Image.fromarray(pixels).save(src)
         out = work / "out.png"
         base = [str(src), "-o", str(out), "--force", "-q"]
-        cli_search = _median(lambda: _cli([*base, "--max-de", str(TARGET_DE)]), repeat)
-        cli_single = _median(lambda: _cli([*base, "-k", str(choice.k)]), repeat)
+        # Whole commands take ~1 s each and vary less, in proportion, than the search.
+        cli_search, cli_single, _ = _paired(
+            lambda f: f(),
+            lambda: _cli([*base, "--max-de", str(TARGET_DE)]),
+            lambda: _cli([*base, "-k", str(choice.k)]),
+            min(repeat, 3),
+        )
     return SearchRow(
         name,
         choice.k,
@@ -238,8 +278,11 @@ def search(name: str, pixels: np.ndarray, repeat: int, work: Path | None) -> Sea
         cli_single,
         c_search,
         c_single,
-        tuple(choice.tried),
-        tuple(choice.sampled),
+        ratio=statistics.median(ratios),
+        cpu_ratio=statistics.median(cpu_ratios),
+        ratio_range=(min(ratios), max(ratios)),
+        runs=tuple(choice.tried),
+        sampled=tuple(choice.sampled),
     )
 
 
@@ -326,12 +369,14 @@ def render_searches(searches: list[SearchRow]) -> list[str]:
     """The ``choose_k`` table's Markdown lines."""
     lines = [
         "",
-        f"`choose_k` / `--max-de {TARGET_DE}`: the k found, and k - 1 run for real.",
+        f"`choose_k` / `--max-de {TARGET_DE}`: the k found, and k - 1 run for real. Each "
+        "search is timed beside a run at its k, in turn first; the ratios are the medians of "
+        "those pairs.",
         "",
         "| image | k | mean dE2000 at k | at k - 1 | minimal | real runs (sampled probes) "
         "| search (in process) | "
-        "one run at k | ratio | CPU ratio, 1 thread | `kquant --max-de` | `kquant -k` "
-        "| ratio |",
+        "one run at k | ratio (lowest-highest pair) | CPU ratio, 1 thread "
+        "| `kquant --max-de` | `kquant -k` | ratio |",
         "|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in searches:
@@ -346,8 +391,8 @@ def render_searches(searches: list[SearchRow]) -> list[str]:
             f"| {r.image} | {r.k} | {r.delta_e:.3f} | {r.delta_e_below:.3f} | {_mark(minimal)} "
             f"| {', '.join(map(str, r.runs))}"
             f"{' (' + ', '.join(map(str, r.sampled)) + ')' if r.sampled else ''} "
-            f"| {r.search:.2f} s | {r.single:.2f} s | {r.search / r.single:.1f}x "
-            f"| {r.cpu_search / r.cpu_single:.1f}x {cli}"
+            f"| {r.search:.2f} s | {r.single:.2f} s | {r.ratio:.2f}x "
+            f"({r.ratio_range[0]:.2f}-{r.ratio_range[1]:.2f}) | {r.cpu_ratio:.2f}x {cli}"
         )
     return lines
 
@@ -367,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
+    pairs = args.repeat or (1 if args.quick else SEARCH_PAIRS)
     # Import scikit-learn and fill the engine's tables before timing anything.
     quantize(images.tiny(), 4)
     if args.per_image:
@@ -377,9 +423,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     small = ["quick-china", "quick-flower"] if args.quick else ["china", "flower"]
     if args.search_only:
         with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
-            rows = [search(name, images.load(name), repeat, Path(tmp)) for name in small]
+            rows = [search(name, images.load(name), pairs, Path(tmp)) for name in small]
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"Median of {repeat} run(s); load average {load:.1f} at the end.", flush=True)
+        print(
+            f"Medians of {pairs} searches, each timed beside a run at its k; load average "
+            f"{load:.1f} at the end.",
+            flush=True,
+        )
         print("\n".join(render_searches(rows)), flush=True)
         return 0
     large = "quick-large" if args.quick else "24mp"
@@ -398,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     searches = []
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         for name in small:
-            searches.append(search(name, images.load(name), repeat, Path(tmp)))
+            searches.append(search(name, images.load(name), pairs, Path(tmp)))
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         if args.quick:
             big = Path(tmp) / "quick-large.png"
