@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 from .theme import figure_colors
 
 if TYPE_CHECKING:
     from .worker import DrawGate
+
+#: How often a canvas waiting to draw looks whether the workers have stopped, and how long it
+#: waits for them at most before drawing anyway (the window answers all the while).
+QUIET_POLL_MS = 2
+QUIET_MAX_WAIT_S = 0.12
 
 
 class FullAxesCanvas(FigureCanvasQTAgg):
@@ -32,6 +38,8 @@ class FullAxesCanvas(FigureCanvasQTAgg):
         self.ready = False
         #: Set by the window: closed while drawing, so the worker thread keeps out of the way.
         self.draw_gate: DrawGate | None = None
+        self._quiet_timer: QTimer | None = None
+        self._quiet_deadline = 0.0
         super().__init__(Figure(figsize=figsize))
         self.setParent(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -48,6 +56,43 @@ class FullAxesCanvas(FigureCanvasQTAgg):
             return
         with self.draw_gate.closed():
             super().draw()
+
+    def draw_when_quiet(self) -> None:
+        """Draw the whole figure once the workers have stopped at the draw gate.
+
+        For a draw long enough to matter (the curve's axes: ~25 ms alone). The gate is held
+        from now, so each worker stops at its next poll; the canvas looks every
+        :data:`QUIET_POLL_MS` and draws when they have (or after :data:`QUIET_MAX_WAIT_S`).
+        Drawn at once, it would share the interpreter lock with a busy worker and take 2-3
+        times as long, all of it a stall of the window; waiting costs the window nothing.
+        """
+        gate = self.draw_gate
+        if gate is None:
+            self.draw()
+            return
+        if self._quiet_timer is None:
+            self._quiet_timer = QTimer(self)
+            self._quiet_timer.setInterval(QUIET_POLL_MS)
+            self._quiet_timer.timeout.connect(self._draw_if_quiet)
+        if self._quiet_timer.isActive():
+            return  # already waiting: that draw shows the latest state
+        gate.hold()
+        self._quiet_deadline = time.perf_counter() + QUIET_MAX_WAIT_S
+        self._quiet_timer.start()
+
+    def _draw_if_quiet(self) -> None:
+        gate = self.draw_gate
+        waited = time.perf_counter() >= self._quiet_deadline
+        if gate is not None and not gate.quiet() and not waited:
+            return
+        assert self._quiet_timer is not None  # (it called this)
+        self._quiet_timer.stop()
+        try:
+            if self.width() > 0 and self.height() > 0:
+                self.draw()
+        finally:
+            if gate is not None:
+                gate.release()
 
     def set_message(self, text: str) -> None:
         """Show ``text`` centred over the canvas (an empty string hides it)."""

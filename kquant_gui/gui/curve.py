@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,10 +77,12 @@ class CurveWorker(QObject):
 
     def _poll(self, cancel: threading.Event) -> bool:
         self.gate.pass_through()
-        # Hold back while a quantization runs: the user waits for that one.
-        while not self.free.wait(YIELD_POLL):
-            if cancel.is_set():
-                break
+        if not self.free.is_set():
+            # Hold back while a quantization runs: the user waits for that one.
+            with self.gate.parked():
+                while not self.free.wait(YIELD_POLL):
+                    if cancel.is_set():
+                        break
         return cancel.is_set()
 
     @Slot(object)
@@ -89,25 +92,29 @@ class CurveWorker(QObject):
             if job.cancel.is_set():
                 raise Cancelled("superseded")
             poll = lambda: self._poll(job.cancel)  # noqa: E731
-            if isinstance(job, SweepJob):
-                points = sweep(
-                    job.pixels, job.ks, color_space=job.color_space, dither=job.dither,
-                    cancel=poll, threads=1,
-                )  # fmt: skip
-                for point in points:
-                    self.point.emit(job.job_id, point)
-                self.finished.emit(job.job_id)
-            else:
-                choice = choose_k(
-                    job.pixels, job.target, k_max=job.k_max, color_space=job.color_space,
-                    dither=job.dither, cancel=poll, threads=1,
-                )  # fmt: skip
-                self.chosen.emit(job.job_id, choice)
+            with self.gate.working():
+                self._run(job, poll)
         except Cancelled:
             self.cancelled.emit(job.job_id)
         except Exception as exc:  # a bug: said in the window, never a crash
             traceback.print_exc()
             self.failed.emit(job.job_id, f"{type(exc).__name__}: {exc}")
+
+    def _run(self, job: SweepJob | ChooseJob, poll: Callable[[], bool]) -> None:
+        if isinstance(job, SweepJob):
+            points = sweep(
+                job.pixels, job.ks, color_space=job.color_space, dither=job.dither,
+                cancel=poll, threads=1,
+            )  # fmt: skip
+            for point in points:
+                self.point.emit(job.job_id, point)
+            self.finished.emit(job.job_id)
+        else:
+            choice = choose_k(
+                job.pixels, job.target, k_max=job.k_max, color_space=job.color_space,
+                dither=job.dither, cancel=poll, threads=1,
+            )  # fmt: skip
+            self.chosen.emit(job.job_id, choice)
 
 
 class CurveController(QObject):

@@ -136,7 +136,8 @@ class CurveCanvas(FullAxesCanvas):
         self._full_timer = QTimer(self)
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(FULL_DRAW_DELAY_MS)
-        self._full_timer.timeout.connect(super().draw_idle)
+        # Drawn once the workers have stopped: see FullAxesCanvas.draw_when_quiet.
+        self._full_timer.timeout.connect(self.draw_when_quiet)
         # Points arriving together (a burst of signals in one pass of the event loop) are
         # shown with one blit.
         self._blit_timer = QTimer(self)
