@@ -192,7 +192,6 @@ def window_curve(path: Path, warm_up: Path) -> tuple[float, float]:
     return seconds, float(np.max(np.diff(ticks)))
 
 
-
 def _timed(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     fn()

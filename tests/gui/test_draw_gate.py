@@ -82,9 +82,11 @@ def gated_canvas(qtbot):
     canvas.draw_gate = DrawGate()
     # Its own first draw done, so that only the test's draws are counted.
     qtbot.waitUntil(
-        lambda: not canvas._full_pending
-        and not canvas._full_timer.isActive()
-        and (canvas._quiet_timer is None or not canvas._quiet_timer.isActive()),
+        lambda: (
+            not canvas._full_pending
+            and not canvas._full_timer.isActive()
+            and (canvas._quiet_timer is None or not canvas._quiet_timer.isActive())
+        ),
         timeout=int(WAIT_S * 1000),
     )
     draws: list[bool] = []
