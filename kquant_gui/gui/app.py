@@ -140,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     window = MainWindow()
-    install_file_open_handler(app, window.open_path)
+    if sys.platform == "darwin":
+        # Only macOS sends file-open events; elsewhere an application-wide filter would only
+        # cost a call into Python for every event of the window.
+        install_file_open_handler(app, window.open_path)
     if args.theme:
         window.set_theme(args.theme)
     window.show()

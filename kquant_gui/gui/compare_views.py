@@ -94,7 +94,6 @@ class CompareViews(QObject):
         s.loaded.connect(self._on_loaded)
         s.resultReady.connect(self._on_result)
         s.measured.connect(self._on_measured)
-        QApplication.instance().installEventFilter(self)
 
     def _put_color_bar_beside(self, canvas: QWidget) -> None:
         box = canvas.parentWidget()
@@ -119,6 +118,15 @@ class CompareViews(QObject):
         w = self.w
         w.images_splitter.widget(0).setVisible(not on)
         self.split.set_enabled(on)
+        # Space is caught before any widget sees it, so the filter watches every event of the
+        # application: only while it is needed. Each event it sees is a call into Python,
+        # which waits for the interpreter lock while a worker holds it; on all the time, that
+        # stretched the window's painting by tens of milliseconds while an image loaded.
+        app = QApplication.instance()
+        if on:
+            app.installEventFilter(self)
+        else:
+            app.removeEventFilter(self)
         w.view.changed.emit()  # the views visible changed, and with them the Fit scale
         self._title()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matplotlib.backend_bases import MouseEvent
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import QApplication
 from qt_support import TIMEOUT_MS
@@ -69,6 +69,25 @@ def test_holding_space_shows_the_original_across_the_view(opened: MainWindow, qt
     assert split.shown_fraction() == 1.0
     key(QEvent.Type.KeyRelease)
     assert split.shown_fraction() == 0.5
+    # With Split off, Space is the widgets' again: the filter that caught it is gone.
+    opened.compare.action_split.trigger()
+    seen: list[int] = []
+
+    class Catch(QObject):
+        def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.KeyPress:
+                seen.append(event.key())
+            return False
+
+    catch = Catch()
+    target.installEventFilter(catch)
+    try:
+        key(QEvent.Type.KeyPress)
+        key(QEvent.Type.KeyRelease)
+    finally:
+        target.removeEventFilter(catch)
+    assert seen == [Qt.Key.Key_Space]
+    assert not split.enabled
 
 
 def test_delta_e_per_pixel_matches_the_formula() -> None:
