@@ -411,3 +411,17 @@ def test_an_unexpected_exception_becomes_a_message(messages) -> None:
     except RuntimeError as exc:
         _show_unexpected(type(exc), exc, exc.__traceback__)
     assert "something odd" in messages.warnings[-1][1]
+
+
+def test_a_job_starting_and_ending_does_not_resize_the_views(qtbot, opened: MainWindow) -> None:
+    # The progress bar and Cancel appear in the status bar while a job runs; were the bar
+    # to grow for them, every view would shrink by a few pixels and be drawn again.
+    sizes = {c: c.size() for c in (opened.original_canvas, opened.quantized_canvas)}
+    height = opened.statusBar().height()
+    with qtbot.waitSignal(opened.resultShown, timeout=TIMEOUT_MS):
+        opened.controls.k_spin.setValue(5)
+        qtbot.waitUntil(opened.progress_bar.isVisible, timeout=TIMEOUT_MS)
+        assert opened.statusBar().height() == height
+    assert not opened.progress_bar.isVisible()
+    assert opened.statusBar().height() == height
+    assert {c: c.size() for c in sizes} == sizes
