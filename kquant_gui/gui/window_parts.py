@@ -371,7 +371,9 @@ def build_status_bar(w: MainWindow) -> None:
     w.cancel_button.setToolTip("Cancel (Esc)")
     status.addPermanentWidget(w.progress_bar)
     status.addPermanentWidget(w.cancel_button)
-    # The progress bar and Cancel are taller than the labels: the bar keeps their height while
-    # they are hidden, or the start and end of every job would shrink and grow the views by a
-    # few pixels, each view drawn again for it (~10 ms of the main thread apiece).
-    status.setMinimumHeight(status.sizeHint().height())
+    # Room for both lines of figures from the start: the bar grew by a line when a result's
+    # figures came in, shrinking the views by a few pixels, each drawn again for it (~10 ms
+    # of the main thread apiece, on every opened image).
+    w.stats_label.setText("\n")
+    w.stats_label.setMinimumHeight(w.stats_label.sizeHint().height())
+    w.stats_label.setText("")
