@@ -102,29 +102,35 @@ def _alpha(words: np.ndarray) -> np.ndarray:
     return (words >> 24).astype(np.uint8)
 
 
-def _radix_order(values: np.ndarray) -> np.ndarray:
-    """Stable sorting order of 24-bit values, shape (n,) uint32 in, (n,) intp out.
+def _sorted_with_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` sorted, and the order that sorts them stably (``argsort(kind="stable")``):
+    24-bit values in, shape (n,) uint32; the sorted values (uint32) and the order (intp) out.
 
-    numpy sorts 16-bit keys stably with a radix sort but 32-bit keys with a comparison sort;
-    two radix passes (low 12 bits, then high 12 bits) give the same order 3.5 times faster
-    (5 ms instead of 17 ms for a 0.3 MP photo).
+    Each value and its index share one 64-bit key (value above, index below), so one plain
+    sort of the keys gives both, and equal values stay in index order. numpy 2's vectorised
+    sort makes that 1.5x faster than two stable radix passes on 16-bit halves for a
+    2-million-pixel sample (68 ms against 103 ms), 2.5x for 24 million (0.94 s against 2.3 s).
     """
-    low = np.argsort((values & 0xFFF).astype(np.uint16), kind="stable")
-    high = (values[low] >> 12).astype(np.uint16)
-    return low[np.argsort(high, kind="stable")]
+    n = values.size
+    shift = np.uint64(max(int(n - 1).bit_length(), 1))
+    keys = values.astype(np.uint64) << shift
+    keys |= np.arange(n, dtype=np.uint64)
+    keys.sort()
+    order = (keys & ((np.uint64(1) << shift) - np.uint64(1))).astype(np.intp)
+    keys >>= shift
+    return keys.astype(values.dtype), order
 
 
 def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sorted distinct values, the index of each value among them, and their counts.
 
-    ``np.unique(..., return_inverse=True)`` for 24-bit colour words, sorted by two radix
-    passes (see :func:`_radix_order`).
+    ``np.unique(..., return_inverse=True)`` for 24-bit colour words, shape (n,) uint32 (see
+    :func:`_sorted_with_order`).
     """
     if values.size == 0:
         empty = np.empty(0, dtype=np.intp)
         return values[:0], empty, empty
-    order = _radix_order(values)
-    ordered = values[order]
+    ordered, order = _sorted_with_order(values)
     first = np.empty(ordered.size, dtype=bool)
     first[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])

@@ -32,8 +32,6 @@ TILE_COLUMNS = 512
 #: Finished results with more visible pixels than this are measured on a fixed sample of
 #: this many pixels (drawn with a fixed seed), not on all of them.
 EXACT_QUALITY_PIXELS = 2_000_000
-#: Largest image whose quality sample is sorted by counting (see :func:`_sorted_draw`).
-COUNTED_DRAW_MAX = 8_000_000
 #: PNG chunks around the image data: signature, IHDR, one IDAT and IEND (bytes).
 PNG_OVERHEAD = 8 + 25 + 12 + 12
 
@@ -257,15 +255,12 @@ def judged_colours(pixels: np.ndarray, hist: Histogram | None = None) -> JudgedC
 def _sorted_draw(n: int, size: int) -> np.ndarray:
     """``size`` indices below ``n`` drawn with seed 0 (with repeats), sorted, shape (size,).
 
-    Counting the draws and repeating each index by its count gives exactly the sorted draws
-    in a quarter of the time of sorting them (2 million of 2.2 million: 26 ms against
-    111 ms); above COUNTED_DRAW_MAX indices the count's n-long arrays would cost more
-    memory than the sort."""
+    Sorted in place: numpy 2's vectorised sort takes ~32 ms for 2 million draws at any ``n``.
+    Counting the draws instead (``bincount`` then ``repeat``) gives the same array but
+    touches two ``n``-long arrays: 50-90 ms for a 2-6 MP image in a fresh process."""
     draw = np.random.default_rng(0).integers(0, n, size)
-    if n > COUNTED_DRAW_MAX:
-        draw.sort()
-        return draw
-    return np.repeat(np.arange(n, dtype=draw.dtype), np.bincount(draw, minlength=n))
+    draw.sort()
+    return draw
 
 
 def _judged(

@@ -209,9 +209,6 @@ def test_blocked_ciede2000_gives_the_same_bits_as_one_pass() -> None:
     assert grid.shape == (2 * metrics.CIEDE_BLOCK, 1)
 
 
-@pytest.mark.parametrize("counted", [True, False])
-def test_the_quality_sample_is_the_sorted_draw(monkeypatch, counted) -> None:
-    if not counted:
-        monkeypatch.setattr(probe, "COUNTED_DRAW_MAX", 10)
+def test_the_quality_sample_is_the_sorted_draw() -> None:
     draw = np.random.default_rng(0).integers(0, 5000, 3000)
     assert np.array_equal(probe._sorted_draw(5000, 3000), np.sort(draw))
