@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from matplotlib.artist import Artist
+from matplotlib.backend_bases import DrawEvent
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import QEvent, QTimer
@@ -40,6 +43,9 @@ class FullAxesCanvas(FigureCanvasQTAgg):
         self.draw_gate: DrawGate | None = None
         self._quiet_timer: QTimer | None = None
         self._quiet_deadline = 0.0
+        #: A whole draw under way in passes (see :meth:`deferred_artists`): the renderer it
+        #: draws into, the artists still to draw and what the figure showed when it began.
+        self._passes: tuple[RendererAgg, list[Artist], object] | None = None
         super().__init__(Figure(figsize=figsize))
         self.setParent(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -87,12 +93,85 @@ class FullAxesCanvas(FigureCanvasQTAgg):
             return
         assert self._quiet_timer is not None  # (it called this)
         self._quiet_timer.stop()
+        in_passes = False
         try:
             if self.width() > 0 and self.height() > 0:
-                self.draw()
+                in_passes = self._begin_passes()
+                if not in_passes:
+                    self.draw()
         finally:
-            if gate is not None:
+            if gate is not None and not in_passes:
                 gate.release()
+
+    # -- a whole draw in passes ----------------------------------------------------------
+    # A figure with many labels (the curve's three axes: ~35 ms, the tick labels most of it)
+    # drawn in one go is as long a stall of the window. Drawn in passes, one event-loop turn
+    # each, into a renderer of its own that is shown only once complete, the window answers
+    # between them, and never shows a half-drawn figure.
+    def deferred_artists(self) -> list[Artist]:
+        """Artists (each costly: an axis with its tick labels) that a whole draw leaves to
+        passes of their own, drawn over the rest in this order; none by default."""
+        return []
+
+    def drawn_state(self) -> object:
+        """What a whole draw depends on; when it changes during the passes, they start
+        over. By default the figure's size in device pixels."""
+        return self.get_width_height(physical=True)
+
+    def _begin_passes(self) -> bool:
+        """Draw all but :meth:`deferred_artists` into a new renderer and schedule the rest;
+        False (nothing done) when there is nothing to defer."""
+        deferred = [a for a in self.deferred_artists() if a.get_visible()]
+        if not deferred:
+            return False
+        width, height = self.get_width_height(physical=True)
+        renderer = RendererAgg(width, height, self.figure.dpi)
+        for artist in deferred:
+            artist.set_visible(False)
+        try:
+            # The figure's own draw (every step of it its own), its draw event held back
+            # until the picture is whole.
+            with self.callbacks.blocked(signal="draw_event"):
+                self.figure.draw(renderer)
+        finally:
+            for artist in deferred:
+                artist.set_visible(True)
+        self._passes = (renderer, deferred, self.drawn_state())
+        # (With the canvas as context: dropped if the window is closed meanwhile.)
+        QTimer.singleShot(0, self, self._next_pass)
+        return True
+
+    def _next_pass(self) -> None:
+        if self._passes is None:
+            return
+        renderer, deferred, state = self._passes
+        if state != self.drawn_state():
+            # Resized or rescaled meanwhile: what was drawn is stale.
+            self._end_passes()
+            self.draw_when_quiet()
+            return
+        try:
+            deferred.pop(0).draw(renderer)
+        except BaseException:
+            self._end_passes()  # never leave the workers held back
+            raise
+        if deferred:
+            QTimer.singleShot(0, self, self._next_pass)
+            return
+        # Complete: it becomes the canvas's picture, as if drawn at once (its draw event
+        # handled before the workers go on, as after a whole draw).
+        self.renderer = renderer
+        self._lastKey = (*self.get_width_height(physical=True), self.figure.dpi)
+        try:
+            self.callbacks.process("draw_event", DrawEvent("draw_event", self, renderer))
+        finally:
+            self._end_passes()
+        self.update()
+
+    def _end_passes(self) -> None:
+        self._passes = None
+        if self.draw_gate is not None:
+            self.draw_gate.release()
 
     def set_message(self, text: str) -> None:
         """Show ``text`` centred over the canvas (an empty string hides it)."""

@@ -249,6 +249,14 @@ class CurveCanvas(FullAxesCanvas):
             self.target,
         )
 
+    def deferred_artists(self) -> list:
+        """The three axes with their tick labels, each drawn in a pass of its own (see
+        FullAxesCanvas): ~8-11 ms apiece of the ~35 ms a whole draw takes."""
+        return [self.ax.xaxis, self.ax.yaxis, self.size_ax.yaxis]
+
+    def drawn_state(self) -> object:
+        return (self._axes_key(), self.figure.get_facecolor())
+
     def _on_draw(self, _event: object) -> None:
         self._background = self.copy_from_bbox(self.figure.bbox)
         key = self._axes_key()

@@ -309,7 +309,14 @@ class Session(QObject):
             display = DisplayImage.for_result(result)
         return tasks.Quantized(self.runner.new_id(), result, display, seconds)
 
+    def _hold_workers(self) -> None:
+        """Keep the workers back while what arrives is drawn (see DrawGate)."""
+        gate = getattr(self.runner, "gate", None)
+        if gate is not None:
+            gate.hold_for_arrival()
+
     def _show(self, outcome: tasks.Quantized, *, measure: bool = True) -> None:
+        self._hold_workers()
         self.shown = outcome
         self.measurement = None
         self.busyChanged.emit("")
@@ -389,6 +396,7 @@ class Session(QObject):
         if outcome.job_id != self._load_id:
             return
         self._load_id = None
+        self._hold_workers()
         self.source = outcome
         self.cache.clear()
         self.shown = None

@@ -6,11 +6,13 @@ import threading
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from kquant_gui.gui import canvas_base
+from kquant_gui.engine import SweepPoint
+from kquant_gui.gui import canvas_base, tasks
 from kquant_gui.gui.curve import CurveController
 from kquant_gui.gui.curve_canvas import CurveCanvas
-from kquant_gui.gui.worker import DrawGate
+from kquant_gui.gui.worker import BackgroundWorker, DrawGate
 
 WAIT_S = 10.0
 
@@ -155,3 +157,79 @@ def test_the_sweep_stops_at_a_held_gate(qtbot, photo) -> None:
     finally:
         gate.release()
         controller.shutdown()
+
+
+def _curve_points() -> list[SweepPoint]:
+    return [
+        SweepPoint(k, 20.0 / k**0.5, 30.0 + k * 0.1, 1000 * k, k)
+        for k in (2, 4, 8, 16, 32, 64, 128, 256)
+    ]
+
+
+def test_a_whole_curve_draw_comes_in_passes_and_shows_only_when_complete(
+    gated_canvas, qtbot
+) -> None:
+    canvas, draws = gated_canvas
+    canvas.add_points(_curve_points())
+    qtbot.waitUntil(lambda: len(draws) == 1, timeout=int(WAIT_S * 1000))
+    shown = canvas.get_renderer()
+    canvas.draw_when_quiet()
+    # The axes are left to passes of their own, drawn into a renderer of their own: the
+    # canvas keeps showing its last picture meanwhile.
+    qtbot.waitUntil(lambda: canvas._passes is not None, timeout=int(WAIT_S * 1000))
+    assert canvas.get_renderer() is shown
+    assert canvas.draw_gate._holders == 1  # the workers are held until the end
+    qtbot.waitUntil(lambda: len(draws) == 2, timeout=int(WAIT_S * 1000))
+    assert draws == [True, True]
+    assert canvas._passes is None and canvas.draw_gate._holders == 0
+    assert canvas.get_renderer() is not shown
+    in_passes = np.asarray(canvas.get_renderer().buffer_rgba()).copy()
+    # The same picture as one whole draw, but for the joints of the tick marks with the
+    # frame (drawn in another order): a few dozen pixels.
+    FigureCanvasAgg.draw(canvas)
+    at_once = np.asarray(canvas.get_renderer().buffer_rgba())
+    differing = np.count_nonzero(np.any(in_passes != at_once, axis=2))
+    assert differing <= 0.005 * at_once.shape[0] * at_once.shape[1]
+
+
+def test_passes_start_over_when_the_canvas_changes_under_them(gated_canvas, qtbot) -> None:
+    canvas, draws = gated_canvas
+    canvas.draw_when_quiet()
+    qtbot.waitUntil(lambda: canvas._passes is not None, timeout=int(WAIT_S * 1000))
+    started = canvas._passes
+    canvas.resize(canvas.width() + 60, canvas.height() + 20)
+    qtbot.waitUntil(lambda: len(draws) >= 1, timeout=int(WAIT_S * 1000))
+    qtbot.waitUntil(lambda: canvas._passes is None, timeout=int(WAIT_S * 1000))
+    # What is shown was drawn at the new size, and nothing holds the workers any more.
+    width, height = canvas.get_width_height(physical=True)
+    assert canvas.get_renderer().width == width and canvas.get_renderer().height == height
+    assert canvas._passes is not started and canvas.draw_gate._holders == 0
+
+
+def test_an_arrival_holds_the_workers_for_a_moment(qtbot) -> None:
+    gate = DrawGate()
+    worker = _Looper(gate)
+    try:
+        gate.hold_for_arrival()
+        qtbot.waitUntil(gate.quiet, timeout=int(WAIT_S * 1000))
+        stopped_at = worker.polls
+        # Released by itself once the views have had their turns to draw.
+        qtbot.waitUntil(lambda: gate._holders == 0, timeout=int(WAIT_S * 1000))
+        qtbot.waitUntil(lambda: worker.polls > stopped_at, timeout=int(WAIT_S * 1000))
+    finally:
+        worker.finish()
+
+
+def test_a_job_that_starts_while_the_window_draws_waits(qtbot, photo_file) -> None:
+    background = BackgroundWorker()
+    gate = background.gate
+    try:
+        gate.hold()
+        background.submit(tasks.LoadJob(background.new_id(), photo_file))
+        # It stops at the gate before doing anything, without the interpreter lock.
+        qtbot.waitUntil(lambda: gate._parked == 1, timeout=int(WAIT_S * 1000))
+        with qtbot.waitSignal(background.worker.loaded, timeout=int(WAIT_S * 1000)):
+            gate.release()
+    finally:
+        gate.release()
+        background.shutdown()
