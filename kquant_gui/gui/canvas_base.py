@@ -46,6 +46,8 @@ class FullAxesCanvas(FigureCanvasQTAgg):
         #: A whole draw under way in passes (see :meth:`deferred_artists`): the renderer it
         #: draws into, the artists still to draw and what the figure showed when it began.
         self._passes: tuple[RendererAgg, list[Artist], object] | None = None
+        self._pass_timer: QTimer | None = None
+        self._idle_timer: QTimer | None = None
         super().__init__(Figure(figsize=figsize))
         self.setParent(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -54,6 +56,25 @@ class FullAxesCanvas(FigureCanvasQTAgg):
         self.message = self.ax.text(
             0.5, 0.5, "", transform=self.ax.transAxes, ha="center", va="center", fontsize=11
         )
+
+    def draw_idle(self) -> None:
+        """Draw in a later turn of the event loop, as matplotlib does, but from a zero-delay
+        timer rather than a queued call.
+
+        Queued calls are handled before any timer in a turn, however long ago that timer
+        came due: a chain of them (an opened image's views, each drawing after the other)
+        kept the window's timers, and a 10 ms tick among them, waiting 30-50 ms. Timers take
+        their turns in order, so the window answers between two draws.
+        """
+        if getattr(self, "_draw_pending", False) or getattr(self, "_is_drawing", False):
+            return
+        self._draw_pending = True
+        if self._idle_timer is None:
+            self._idle_timer = QTimer(self)
+            self._idle_timer.setSingleShot(True)
+            self._idle_timer.setInterval(0)
+            self._idle_timer.timeout.connect(self._draw_idle)
+        self._idle_timer.start()
 
     def draw(self) -> None:
         """Render the figure, holding the worker thread back meanwhile (see DrawGate)."""
@@ -82,6 +103,8 @@ class FullAxesCanvas(FigureCanvasQTAgg):
             self._quiet_timer.timeout.connect(self._draw_if_quiet)
         if self._quiet_timer.isActive():
             return  # already waiting: that draw shows the latest state
+        if self._passes is not None:
+            self._end_passes()  # a draw in passes of an older state: replaced by this one
         gate.hold()
         self._quiet_deadline = time.perf_counter() + QUIET_MAX_WAIT_S
         self._quiet_timer.start()
@@ -137,9 +160,18 @@ class FullAxesCanvas(FigureCanvasQTAgg):
             for artist in deferred:
                 artist.set_visible(True)
         self._passes = (renderer, deferred, self.drawn_state())
-        # (With the canvas as context: dropped if the window is closed meanwhile.)
-        QTimer.singleShot(0, self, self._next_pass)
+        self._schedule_pass()
         return True
+
+    def _schedule_pass(self) -> None:
+        # A timer, not a queued call, so that the window's own timers and input get their
+        # turns between two passes (see draw_idle).
+        if self._pass_timer is None:
+            self._pass_timer = QTimer(self)
+            self._pass_timer.setSingleShot(True)
+            self._pass_timer.setInterval(0)
+            self._pass_timer.timeout.connect(self._next_pass)
+        self._pass_timer.start()
 
     def _next_pass(self) -> None:
         if self._passes is None:
@@ -156,7 +188,7 @@ class FullAxesCanvas(FigureCanvasQTAgg):
             self._end_passes()  # never leave the workers held back
             raise
         if deferred:
-            QTimer.singleShot(0, self, self._next_pass)
+            self._schedule_pass()
             return
         # Complete: it becomes the canvas's picture, as if drawn at once (its draw event
         # handled before the workers go on, as after a whole draw).

@@ -233,3 +233,16 @@ def test_a_job_that_starts_while_the_window_draws_waits(qtbot, photo_file) -> No
     finally:
         gate.release()
         background.shutdown()
+
+
+def test_a_new_draw_during_the_passes_replaces_them_and_holds_once(gated_canvas, qtbot) -> None:
+    canvas, draws = gated_canvas
+    canvas.draw_when_quiet()
+    qtbot.waitUntil(lambda: canvas._passes is not None, timeout=int(WAIT_S * 1000))
+    canvas.draw_when_quiet()  # the curve moved on meanwhile ...
+    canvas.draw_when_quiet()
+    canvas._draw_if_quiet()  # ... and the workers had stopped: it draws before the passes end
+    qtbot.waitUntil(lambda: len(draws) == 1, timeout=int(WAIT_S * 1000))
+    qtbot.waitUntil(lambda: canvas._passes is None, timeout=int(WAIT_S * 1000))
+    # Every hold was given back: a forgotten one would slow each later job at every poll.
+    assert canvas.draw_gate._holders == 0
