@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from matplotlib.artist import Artist
@@ -70,11 +71,16 @@ class FullAxesCanvas(FigureCanvasQTAgg):
             return
         self._draw_pending = True
         if self._idle_timer is None:
-            self._idle_timer = QTimer(self)
-            self._idle_timer.setSingleShot(True)
-            self._idle_timer.setInterval(0)
-            self._idle_timer.timeout.connect(self._draw_idle)
+            self._idle_timer = self._zero_timer(self._draw_idle)
         self._idle_timer.start()
+
+    def _zero_timer(self, slot: Callable[[], object]) -> QTimer:
+        """A single-shot zero-delay timer of this canvas that calls ``slot``."""
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(0)
+        timer.timeout.connect(slot)
+        return timer
 
     def draw(self) -> None:
         """Render the figure, holding the worker thread back meanwhile (see DrawGate)."""
@@ -167,10 +173,7 @@ class FullAxesCanvas(FigureCanvasQTAgg):
         # A timer, not a queued call, so that the window's own timers and input get their
         # turns between two passes (see draw_idle).
         if self._pass_timer is None:
-            self._pass_timer = QTimer(self)
-            self._pass_timer.setSingleShot(True)
-            self._pass_timer.setInterval(0)
-            self._pass_timer.timeout.connect(self._next_pass)
+            self._pass_timer = self._zero_timer(self._next_pass)
         self._pass_timer.start()
 
     def _next_pass(self) -> None:
